@@ -1,0 +1,1 @@
+"""Reference implementations of the ports in :mod:`reviewkit.ports`."""

@@ -1,0 +1,42 @@
+"""A transport that writes each message into a Maildir folder.
+
+Any mail client (mutt, Thunderbird with a local folder, ``python -m mailbox``) reads the
+result; it is the embedded default outbox for development and the demo.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+from pathlib import Path
+
+from reviewkit.adapters.mime import build_email
+from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.errors import TransientSendError
+
+__all__ = ["MaildirTransport"]
+
+
+class MaildirTransport:
+    """Deliver messages into the Maildir at *path* (created if missing).
+
+    SMS messages are written too, as plain-text messages addressed to the phone number,
+    so a developer sees every channel in one place.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._box = mailbox.Maildir(self.path, create=True)
+
+    def send(self, message: OutgoingMessage) -> None:
+        email = build_email(message)
+        try:
+            self._box.add(email.as_bytes())
+        except OSError as exc:
+            raise TransientSendError(f"cannot write to Maildir {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._box.close()
+
+    def __repr__(self) -> str:
+        return f"MaildirTransport({str(self.path)!r})"

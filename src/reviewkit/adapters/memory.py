@@ -1,0 +1,349 @@
+"""In-memory adapters: a real store and a recording transport, for tests and scripts.
+
+They keep the same contracts as the durable adapters (the same test suite runs against
+them), so a test written against them means what it says in production.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import attrs
+
+from reviewkit.domain.campaign import Campaign, CampaignStatus
+from reviewkit.domain.delivery import Delivery, DeliveryStatus
+from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.errors import (
+    AccountError,
+    ConflictError,
+    LeaseLostError,
+    NotFoundError,
+    PermanentSendError,
+    TransientSendError,
+    TransportError,
+)
+
+__all__ = ["InMemoryStore", "InMemoryTransport"]
+
+
+class InMemoryStore:
+    """A store that keeps everything in dictionaries, guarded by one lock.
+
+    Thread-safe; :meth:`transaction` rolls back every change made inside a failed block.
+    Inspect it in tests through :attr:`campaigns` and :attr:`deliveries`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._campaigns: dict[str, Campaign] = {}
+        self._deliveries: dict[str, Delivery] = {}
+        self._keys: dict[tuple[str, str, str], str] = {}
+        self._depth = 0
+
+    @property
+    def campaigns(self) -> list[Campaign]:
+        """Every stored campaign (a copy of the list)."""
+        with self._lock:
+            return list(self._campaigns.values())
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every stored delivery, in insertion order (a copy of the list)."""
+        with self._lock:
+            return list(self._deliveries.values())
+
+    def reset(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._campaigns.clear()
+            self._deliveries.clear()
+            self._keys.clear()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            saved = (dict(self._campaigns), dict(self._deliveries), dict(self._keys))
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._campaigns, self._deliveries, self._keys = saved
+                raise
+            finally:
+                self._depth = 0
+
+    # -- campaigns ------------------------------------------------------------------------
+
+    def add_campaign(self, campaign: Campaign) -> Campaign:
+        with self._lock:
+            if campaign.id in self._campaigns:
+                raise ConflictError(f"a campaign with id {campaign.id!r} already exists")
+            self._check_name_free(campaign)
+            stored = attrs.evolve(campaign, version=1)
+            self._campaigns[campaign.id] = stored
+            return stored
+
+    def _check_name_free(self, campaign: Campaign) -> None:
+        for other in self._campaigns.values():
+            if other.name == campaign.name and other.id != campaign.id:
+                raise ConflictError(f"a campaign named {campaign.name!r} already exists")
+
+    def get_campaign(self, key: str) -> Campaign:
+        with self._lock:
+            found = self._campaigns.get(key)
+            if found is None:
+                found = next((c for c in self._campaigns.values() if c.name == key), None)
+            if found is None:
+                raise NotFoundError(f"no campaign with id or name {key!r}")
+            return found
+
+    def save_campaign(self, campaign: Campaign) -> Campaign:
+        with self._lock:
+            current = self._campaigns.get(campaign.id)
+            if current is None:
+                raise NotFoundError(f"no campaign with id {campaign.id!r}")
+            if current.version != campaign.version:
+                raise ConflictError(
+                    f"campaign {campaign.name!r} was changed meanwhile "
+                    f"(version {current.version}, not {campaign.version}): reload and retry"
+                )
+            self._check_name_free(campaign)
+            stored = attrs.evolve(campaign, version=campaign.version + 1)
+            self._campaigns[campaign.id] = stored
+            return stored
+
+    def delete_campaign(self, campaign_id: str) -> None:
+        with self._lock:
+            if self._campaigns.pop(campaign_id, None) is None:
+                raise NotFoundError(f"no campaign with id {campaign_id!r}")
+            gone = [d.id for d in self._deliveries.values() if d.campaign_id == campaign_id]
+            for delivery_id in gone:
+                self._keys.pop(self._deliveries.pop(delivery_id).key, None)
+
+    def list_campaigns(self, statuses: Collection[CampaignStatus] | None = None) -> list[Campaign]:
+        with self._lock:
+            return [c for c in self._campaigns.values() if statuses is None or c.status in statuses]
+
+    # -- deliveries -----------------------------------------------------------------------
+
+    def add_deliveries(self, deliveries: Iterable[Delivery]) -> int:
+        added = 0
+        with self.transaction():
+            for delivery in deliveries:
+                if delivery.campaign_id not in self._campaigns:
+                    raise NotFoundError(f"no campaign with id {delivery.campaign_id!r}")
+                if delivery.key in self._keys or delivery.id in self._deliveries:
+                    continue
+                self._keys[delivery.key] = delivery.id
+                self._deliveries[delivery.id] = delivery
+                added += 1
+        return added
+
+    def get_delivery(self, delivery_id: str) -> Delivery:
+        with self._lock:
+            try:
+                return self._deliveries[delivery_id]
+            except KeyError:
+                raise NotFoundError(f"no delivery with id {delivery_id!r}") from None
+
+    def iter_deliveries(
+        self,
+        campaign_id: str,
+        statuses: Collection[DeliveryStatus] | None = None,
+    ) -> Iterator[Delivery]:
+        with self._lock:
+            found = [
+                d
+                for d in self._deliveries.values()
+                if d.campaign_id == campaign_id and (statuses is None or d.status in statuses)
+            ]
+        return iter(found)
+
+    def count_deliveries(self, campaign_id: str) -> dict[DeliveryStatus, int]:
+        counts = dict.fromkeys(DeliveryStatus, 0)
+        with self._lock:
+            for d in self._deliveries.values():
+                if d.campaign_id == campaign_id:
+                    counts[d.status] += 1
+        return counts
+
+    def set_delivery_status(
+        self,
+        campaign_id: str,
+        *,
+        from_statuses: Collection[DeliveryStatus],
+        to_status: DeliveryStatus,
+        ids: Collection[str] | None = None,
+        due_at: datetime | None = None,
+        error: str | None = None,
+    ) -> int:
+        wanted = None if ids is None else set(ids)
+        changed = 0
+        with self._lock:
+            for d in list(self._deliveries.values()):
+                if d.campaign_id != campaign_id or d.status not in from_statuses:
+                    continue
+                if wanted is not None and d.id not in wanted:
+                    continue
+                self._deliveries[d.id] = attrs.evolve(
+                    d,
+                    status=to_status,
+                    due_at=due_at if due_at is not None else d.due_at,
+                    last_error=error if error is not None else d.last_error,
+                    claimed_by=None,
+                    lease_until=None,
+                    attempts=0 if to_status is DeliveryStatus.PENDING else d.attempts,
+                )
+                changed += 1
+        return changed
+
+    def claim_deliveries(
+        self,
+        campaign_id: str,
+        *,
+        now: datetime,
+        limit: int,
+        worker_id: str,
+        lease_until: datetime,
+    ) -> list[Delivery]:
+        with self._lock:
+            due = [
+                d
+                for d in self._deliveries.values()
+                if d.campaign_id == campaign_id and _due(d, now)
+            ]
+            due.sort(key=lambda d: d.due_at or now)
+            claimed = []
+            for d in due[:limit]:
+                taken = attrs.evolve(
+                    d, status=DeliveryStatus.CLAIMED, claimed_by=worker_id, lease_until=lease_until
+                )
+                self._deliveries[d.id] = taken
+                claimed.append(taken)
+            return claimed
+
+    def finish_delivery(
+        self,
+        delivery_id: str,
+        *,
+        worker_id: str,
+        status: DeliveryStatus,
+        now: datetime,
+        error: str | None = None,
+        due_at: datetime | None = None,
+        count_attempt: bool = True,
+    ) -> Delivery:
+        with self._lock:
+            current = self.get_delivery(delivery_id)
+            if current.status is not DeliveryStatus.CLAIMED or current.claimed_by != worker_id:
+                raise LeaseLostError(
+                    f"worker {worker_id!r} no longer holds delivery {delivery_id!r} "
+                    f"(it is {current.status.value}"
+                    + (f", claimed by {current.claimed_by!r})" if current.claimed_by else ")")
+                )
+            done = attrs.evolve(
+                current,
+                status=status,
+                attempts=current.attempts + (1 if count_attempt else 0),
+                last_error=error,
+                sent_at=now if status is DeliveryStatus.SENT else current.sent_at,
+                due_at=due_at if due_at is not None else current.due_at,
+                claimed_by=None,
+                lease_until=None,
+            )
+            self._deliveries[delivery_id] = done
+            return done
+
+    def next_due_at(self, campaign_id: str) -> datetime | None:
+        with self._lock:
+            times = [
+                t
+                for d in self._deliveries.values()
+                if d.campaign_id == campaign_id
+                for t in (d.claimable_at,)
+                if t is not None
+            ]
+        return min(times, default=None)
+
+
+def _due(d: Delivery, now: datetime) -> bool:
+    at = d.claimable_at
+    return at is not None and at <= now
+
+
+@attrs.define
+class _Fault:
+    kind: type[TransportError]
+    message: str
+    remaining: int
+
+
+class InMemoryTransport:
+    """A transport that keeps every accepted message in :attr:`sent`.
+
+    Make it fail on purpose with :meth:`fail_next`; a failing send records nothing.
+    """
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMessage] = []
+        self.attempts = 0
+        self._faults: list[_Fault] = []
+        self._lock = threading.Lock()
+        self.closed = 0
+
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        kind: type[TransportError] = TransientSendError,
+        message: str | None = None,
+    ) -> None:
+        """Make the next *count* sends raise *kind* (transient, permanent or account error)."""
+        if kind not in (TransientSendError, PermanentSendError, AccountError):
+            raise TypeError("kind must be TransientSendError, PermanentSendError or AccountError")
+        text = (
+            message
+            or {
+                TransientSendError: "451 try again later (injected)",
+                PermanentSendError: "550 mailbox unavailable (injected)",
+                AccountError: "535 authentication failed (injected)",
+            }[kind]
+        )
+        with self._lock:
+            self._faults.append(_Fault(kind, text, count))
+
+    def send(self, message: OutgoingMessage) -> None:
+        with self._lock:
+            self.attempts += 1
+            if self._faults:
+                fault = self._faults[0]
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.pop(0)
+                raise fault.kind(fault.message)
+            self.sent.append(copy.copy(message))
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def to(self, address: str) -> list[OutgoingMessage]:
+        """Return the messages accepted for *address*."""
+        return [m for m in self.sent if m.to == address]
+
+    def reset(self) -> None:
+        """Forget what was sent and any pending faults."""
+        with self._lock:
+            self.sent.clear()
+            self._faults.clear()
+            self.attempts = 0

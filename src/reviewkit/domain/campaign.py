@@ -1,0 +1,249 @@
+"""Campaigns: what is sent, from whom, when, and the state machine that moves them.
+
+The whole state machine is :data:`TRANSITIONS`: a table from (status, event) to the next
+status. Nothing else changes a campaign's status.
+
+::
+
+    Draft ──schedule──▶ Scheduled ──window_opened──▶ Sending ◀──window_opened── Waiting
+                            │                          │ ──window_closed──────────▶ │
+                            └──────── complete / fail ─┴──── complete / fail ──────┘
+    Paused ◀──pause── Scheduled, Sending, Waiting      Paused ──resume──▶ Scheduled
+    Failed ──resume──▶ Scheduled                       Completed ──retry──▶ Scheduled
+    any status but Completed and Cancelled ──cancel──▶ Cancelled
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime, timedelta
+from typing import Final
+
+import attrs
+
+from reviewkit.domain.window import SendWindow, load_zone
+from reviewkit.errors import CampaignReadOnlyError, IllegalTransitionError, ValidationError
+
+__all__ = [
+    "TRANSITIONS",
+    "Campaign",
+    "CampaignEvent",
+    "CampaignStatus",
+    "Channel",
+    "next_status",
+]
+
+
+class Channel(enum.StrEnum):
+    """How a request reaches the customer."""
+
+    EMAIL = "email"
+    """An e-mail message."""
+    SMS = "sms"
+    """A text message to a mobile phone."""
+
+
+class CampaignStatus(enum.StrEnum):
+    """Where a campaign is in its life."""
+
+    DRAFT = "draft"
+    """Being prepared; nothing is sent. (Seed 001's *Planned*.)"""
+    SCHEDULED = "scheduled"
+    """Ready: the dispatcher picks it up from its start time on."""
+    SENDING = "sending"
+    """Inside its send window with requests still pending."""
+    WAITING = "waiting"
+    """Outside its send window (night, weekend, holiday); resumes by itself when it opens."""
+    PAUSED = "paused"
+    """Stopped by an operator; nothing is sent until it is resumed."""
+    COMPLETED = "completed"
+    """Nothing is pending any more. Read-only."""
+    FAILED = "failed"
+    """Sending cannot go on (the sender account was refused); see ``failure_reason``."""
+    CANCELLED = "cancelled"
+    """Stopped for good by an operator; pending requests are cancelled. Read-only."""
+
+
+class CampaignEvent(enum.StrEnum):
+    """What can happen to a campaign; each event is one column of :data:`TRANSITIONS`."""
+
+    SCHEDULE = "schedule"
+    """The operator schedules a draft."""
+    WINDOW_OPENED = "window_opened"
+    """The dispatcher finds the send window open and requests pending."""
+    WINDOW_CLOSED = "window_closed"
+    """The dispatcher finds the send window shut."""
+    COMPLETE = "complete"
+    """Nothing is pending any more."""
+    FAIL = "fail"
+    """The transport reports that the sender account cannot send."""
+    PAUSE = "pause"
+    """The operator pauses sending."""
+    RESUME = "resume"
+    """The operator resumes a paused or failed campaign."""
+    CANCEL = "cancel"
+    """The operator cancels the campaign."""
+    RETRY = "retry"
+    """The operator sends the failed requests of a completed campaign again."""
+
+
+_S = CampaignStatus
+_E = CampaignEvent
+
+TRANSITIONS: Final[dict[tuple[CampaignStatus, CampaignEvent], CampaignStatus]] = {
+    (_S.DRAFT, _E.SCHEDULE): _S.SCHEDULED,
+    (_S.DRAFT, _E.CANCEL): _S.CANCELLED,
+    (_S.SCHEDULED, _E.WINDOW_OPENED): _S.SENDING,
+    (_S.SCHEDULED, _E.WINDOW_CLOSED): _S.WAITING,
+    (_S.SCHEDULED, _E.COMPLETE): _S.COMPLETED,
+    (_S.SCHEDULED, _E.FAIL): _S.FAILED,
+    (_S.SCHEDULED, _E.PAUSE): _S.PAUSED,
+    (_S.SCHEDULED, _E.CANCEL): _S.CANCELLED,
+    (_S.SENDING, _E.WINDOW_OPENED): _S.SENDING,
+    (_S.SENDING, _E.WINDOW_CLOSED): _S.WAITING,
+    (_S.SENDING, _E.COMPLETE): _S.COMPLETED,
+    (_S.SENDING, _E.FAIL): _S.FAILED,
+    (_S.SENDING, _E.PAUSE): _S.PAUSED,
+    (_S.SENDING, _E.CANCEL): _S.CANCELLED,
+    (_S.WAITING, _E.WINDOW_OPENED): _S.SENDING,
+    (_S.WAITING, _E.WINDOW_CLOSED): _S.WAITING,
+    (_S.WAITING, _E.COMPLETE): _S.COMPLETED,
+    (_S.WAITING, _E.FAIL): _S.FAILED,
+    (_S.WAITING, _E.PAUSE): _S.PAUSED,
+    (_S.WAITING, _E.CANCEL): _S.CANCELLED,
+    (_S.PAUSED, _E.RESUME): _S.SCHEDULED,
+    (_S.PAUSED, _E.CANCEL): _S.CANCELLED,
+    (_S.FAILED, _E.RESUME): _S.SCHEDULED,
+    (_S.FAILED, _E.CANCEL): _S.CANCELLED,
+    (_S.COMPLETED, _E.RETRY): _S.SCHEDULED,
+}
+"""Every legal status change: ``(status, event) -> next status``. Anything absent is illegal."""
+
+READ_ONLY: Final = frozenset({CampaignStatus.COMPLETED, CampaignStatus.CANCELLED})
+"""Statuses in which a campaign's settings and recipients cannot change."""
+
+ACTIVE: Final = frozenset(
+    {CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.WAITING}
+)
+"""Statuses the dispatcher works on."""
+
+
+def next_status(status: CampaignStatus, event: CampaignEvent) -> CampaignStatus:
+    """Return the status *event* moves a campaign in *status* to.
+
+    :raises IllegalTransitionError: when the table has no such edge.
+    """
+    try:
+        return TRANSITIONS[(status, event)]
+    except KeyError:
+        allowed = sorted(e.value for (s, e) in TRANSITIONS if s == status)
+        raise IllegalTransitionError(
+            f"a {status.value} campaign cannot {event.value.replace('_', ' ')}; "
+            f"allowed from {status.value}: {', '.join(allowed) or 'nothing'}"
+        ) from None
+
+
+def _check_zone(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    load_zone(value)
+
+
+def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.strip():
+        raise ValidationError("a campaign needs a non-empty name")
+    if len(value) > 200 or any(c in value for c in "\r\n\t"):
+        raise ValidationError(
+            f"campaign name {value[:40]!r}: at most 200 characters, no line breaks or tabs"
+        )
+
+
+def _check_interval(_: object, attribute: attrs.Attribute[timedelta], value: timedelta) -> None:
+    seconds = value.total_seconds()
+    if seconds < 0 or seconds != int(seconds):
+        raise ValidationError(f"interval {value} must be a whole, non-negative number of seconds")
+
+
+def _check_aware(
+    _: object, attribute: attrs.Attribute[datetime | None], value: datetime | None
+) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ValidationError(f"{attribute.name} must be timezone-aware, got {value.isoformat()}")
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@attrs.frozen(kw_only=True)
+class Campaign:
+    """A campaign: a message, a sender, a window and a start.
+
+    Campaigns are values: every change returns a new one (:meth:`evolve`, :meth:`apply`),
+    which the services store.
+
+    :param name: unique, shown to operators.
+    :param channel: e-mail or SMS.
+    :param sender: the sender account reference (an address, or an account name).
+    :param subject: the subject template (e-mail only).
+    :param body: the plain-text body template (the whole text for SMS).
+    :param html: an optional HTML body template (e-mail only), autoescaped.
+    :param timezone: IANA zone the window is read in.
+    :param window: days and hours sending is allowed.
+    :param interval: minimum time between two messages of this campaign.
+    :param start_at: the earliest send time.
+    :param respect_recipient_timezone: read the window in each recipient's own zone when it
+        has one.
+    """
+
+    id: str = attrs.field(factory=_new_id)
+    name: str = attrs.field(validator=_check_name)
+    channel: Channel = Channel.EMAIL
+    sender: str | None = None
+    subject: str = ""
+    body: str = ""
+    html: str | None = None
+    timezone: str = attrs.field(default="UTC", validator=_check_zone)
+    window: SendWindow = attrs.field(factory=SendWindow)
+    interval: timedelta = attrs.field(default=timedelta(0), validator=_check_interval)
+    start_at: datetime | None = attrs.field(default=None, validator=_check_aware)
+    respect_recipient_timezone: bool = False
+    status: CampaignStatus = CampaignStatus.DRAFT
+    failure_reason: str | None = None
+    created_at: datetime | None = attrs.field(default=None, validator=_check_aware)
+    # Pacing: the earliest instant the next message of this campaign may go.
+    next_slot_at: datetime | None = attrs.field(default=None, validator=_check_aware)
+    version: int = 0
+
+    @property
+    def read_only(self) -> bool:
+        """Whether settings and recipients are frozen (Completed or Cancelled)."""
+        return self.status in READ_ONLY
+
+    @property
+    def active(self) -> bool:
+        """Whether the dispatcher works on this campaign."""
+        return self.status in ACTIVE
+
+    def apply(self, event: CampaignEvent, *, reason: str | None = None) -> Campaign:
+        """Return the campaign after *event*.
+
+        :raises IllegalTransitionError: when the event is not allowed in the current status.
+        """
+        status = next_status(self.status, event)
+        failure = reason if status is CampaignStatus.FAILED else None
+        return attrs.evolve(self, status=status, failure_reason=failure)
+
+    def edit(self, **changes: object) -> Campaign:
+        """Return the campaign with settings changed.
+
+        :raises CampaignReadOnlyError: for a Completed or Cancelled campaign.
+        :raises ValidationError: for a bad value.
+        """
+        if self.read_only:
+            raise CampaignReadOnlyError(
+                f"campaign {self.name!r} is {self.status.value} and can no longer be edited"
+            )
+        forbidden = {"id", "status", "version", "failure_reason", "next_slot_at"} & changes.keys()
+        if forbidden:
+            raise ValidationError(f"{', '.join(sorted(forbidden))} cannot be edited directly")
+        return attrs.evolve(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,179 @@
+"""Recipients and deliveries: one delivery per (campaign, recipient, channel).
+
+A delivery's status says what reviewkit did with it::
+
+    Pending ──claim──▶ Claimed ──▶ Sent
+       ▲                  │ ────▶ Failed      (permanent error, or retries used up)
+       └── transient ─────┘                   (retried with backoff)
+    Pending ──▶ Suppressed (never sent: no consent, unsubscribed, blocklisted)
+    Pending ──▶ Cancelled  (removed by an operator, or the campaign was cancelled)
+    Failed  ──retry──▶ Pending
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Final
+
+import attrs
+
+from reviewkit.domain.campaign import Channel
+from reviewkit.domain.window import load_zone
+from reviewkit.errors import ValidationError
+
+__all__ = ["Delivery", "DeliveryStatus", "Recipient", "RetryPolicy"]
+
+
+class DeliveryStatus(enum.StrEnum):
+    """What happened to one request."""
+
+    PENDING = "pending"
+    """Waiting for its send time."""
+    CLAIMED = "claimed"
+    """Taken by a dispatcher worker, under a lease, being sent now."""
+    SENT = "sent"
+    """Handed to the transport, which accepted it."""
+    FAILED = "failed"
+    """Not sent: a permanent error, or every retry used up. ``last_error`` says why."""
+    SUPPRESSED = "suppressed"
+    """Never sent on purpose: no consent, unsubscribed, blocklisted."""
+    CANCELLED = "cancelled"
+    """Withdrawn before it was sent."""
+
+
+FINAL: Final = frozenset(
+    {
+        DeliveryStatus.SENT,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.SUPPRESSED,
+        DeliveryStatus.CANCELLED,
+    }
+)
+"""Statuses a delivery does not leave by itself."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+OPEN: Final = frozenset({DeliveryStatus.PENDING, DeliveryStatus.CLAIMED})
+"""Statuses that keep a campaign from completing."""
+
+
+def _freeze(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+def _check_zone(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None:
+        load_zone(value)
+
+
+@attrs.frozen(kw_only=True)
+class Recipient:
+    """Who a request goes to.
+
+    :param email: e-mail address (needed for the e-mail channel).
+    :param phone: phone number, E.164 preferred (needed for the SMS channel).
+    :param name: how to address the person in a template.
+    :param transaction_id: the order or ticket the request is about.
+    :param timezone: the person's IANA zone, if known.
+    :param fields: anything else a template may use (``{{ recipient.fields.store }}``).
+    """
+
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    transaction_id: str | None = None
+    timezone: str | None = attrs.field(default=None, validator=_check_zone)
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze)
+
+    def address_for(self, channel: Channel) -> str:
+        """Return the address this recipient is reached at on *channel*.
+
+        :raises ValidationError: when the recipient has none for that channel.
+        """
+        address = self.email if channel is Channel.EMAIL else self.phone
+        if not address:
+            what = "e-mail address" if channel is Channel.EMAIL else "phone number"
+            raise ValidationError(
+                f"recipient {self.name or self.transaction_id or '(unnamed)'} has no {what} "
+                f"for the {channel.value} channel"
+            )
+        return address
+
+    def __attrs_post_init__(self) -> None:
+        for label, value in (("e-mail", self.email), ("phone", self.phone), ("name", self.name)):
+            if value is not None and any(c in value for c in "\r\n"):
+                raise ValidationError(f"recipient {label} {value!r} contains a line break")
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@attrs.frozen(kw_only=True)
+class Delivery:
+    """One request to one recipient on one channel, and what became of it.
+
+    :ivar due_at: the earliest instant it may be sent (the start, a retry's backoff).
+    :ivar claimed_by: the worker holding it while Claimed.
+    :ivar lease_until: when that worker's claim expires.
+    :ivar message_id: stable across retries, so a resend is recognisable as the same message.
+    """
+
+    id: str = attrs.field(factory=_new_id)
+    campaign_id: str
+    recipient: Recipient
+    channel: Channel
+    address: str
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    due_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+
+    @property
+    def message_id(self) -> str:
+        """The Message-ID local part / idempotency key: the same on every attempt."""
+        return f"{self.id}.{self.campaign_id[:12]}"
+
+    @property
+    def claimable_at(self) -> datetime | None:
+        """When a worker may claim it: Pending from ``due_at`` (at once when unset), Claimed
+        once the lease expires; never for a final status."""
+        if self.status is DeliveryStatus.PENDING:
+            return self.due_at or _EPOCH
+        if self.status is DeliveryStatus.CLAIMED:
+            return self.lease_until
+        return None
+
+    @property
+    def key(self) -> tuple[str, Channel, str]:
+        """What makes a delivery unique: campaign, channel and normalised address."""
+        return (self.campaign_id, self.channel, self.address.casefold())
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How transient failures are retried: exponential backoff up to a number of attempts.
+
+    The n-th retry waits ``base * factor ** (n - 1)``, at most ``cap``.
+    """
+
+    max_attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    base: timedelta = timedelta(minutes=1)
+    factor: float = attrs.field(default=2.0, validator=attrs.validators.ge(1.0))
+    cap: timedelta = timedelta(hours=6)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Return the wait before the next try, after *attempts* tries have failed."""
+        seconds = self.base.total_seconds() * self.factor ** max(attempts - 1, 0)
+        return min(timedelta(seconds=seconds), self.cap)
+
+    def gives_up(self, attempts: int) -> bool:
+        """Return whether *attempts* failed tries are the last allowed."""
+        return attempts >= self.max_attempts

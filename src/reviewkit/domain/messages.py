@@ -1,0 +1,103 @@
+"""The message a transport sends: rendered, addressed, identified. No bytes yet.
+
+Transports turn an :class:`OutgoingMessage` into what their medium needs (MIME bytes for
+e-mail, a JSON body for an SMS gateway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from reviewkit.domain.campaign import Campaign, Channel
+from reviewkit.domain.delivery import Delivery, Recipient
+from reviewkit.domain.templates import check_template, render_template
+from reviewkit.errors import ValidationError
+
+__all__ = ["OutgoingMessage", "check_campaign_templates", "render_message", "template_context"]
+
+
+def _freeze(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(value or {}))
+
+
+@attrs.frozen(kw_only=True)
+class OutgoingMessage:
+    """A rendered request ready for a transport.
+
+    :ivar message_id: stable per delivery: the same on every retry, so receivers and
+        transports can recognise a repeat.
+    :ivar delivery_id: the delivery this message belongs to (``None`` for a test send).
+    """
+
+    message_id: str
+    channel: Channel
+    sender: str | None
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    created_at: datetime
+    campaign_id: str
+    delivery_id: str | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze)
+
+
+def template_context(campaign: Campaign, recipient: Recipient) -> dict[str, Any]:
+    """Return the names a campaign's templates see for *recipient*."""
+    return {"recipient": recipient, "campaign": {"name": campaign.name}}
+
+
+def check_campaign_templates(campaign: Campaign) -> None:
+    """Check every template of *campaign*, and that an e-mail campaign has a subject and body.
+
+    :raises TemplateError: for a template that does not parse or reads an unknown name.
+    :raises ValidationError: for a missing subject or body.
+    """
+    if not campaign.body.strip():
+        raise ValidationError(f"campaign {campaign.name!r} has no body")
+    if campaign.channel is Channel.EMAIL and not campaign.subject.strip():
+        raise ValidationError(f"campaign {campaign.name!r} has no subject")
+    check_template("subject", campaign.subject)
+    check_template("body", campaign.body)
+    if campaign.html is not None:
+        check_template("html", campaign.html, html=True)
+
+
+def render_message(
+    campaign: Campaign,
+    recipient: Recipient,
+    *,
+    to: str,
+    message_id: str,
+    now: datetime,
+    delivery: Delivery | None = None,
+) -> OutgoingMessage:
+    """Render *campaign*'s templates for *recipient* into an :class:`OutgoingMessage`.
+
+    :raises TemplateError: when rendering fails for this recipient.
+    """
+    context = template_context(campaign, recipient)
+    subject = render_template("subject", campaign.subject, context) if campaign.subject else ""
+    if "\n" in subject or "\r" in subject:
+        subject = " ".join(subject.split())
+    return OutgoingMessage(
+        message_id=message_id,
+        channel=campaign.channel,
+        sender=campaign.sender,
+        to=to,
+        subject=subject,
+        text=render_template("body", campaign.body, context),
+        html=(
+            None
+            if campaign.html is None or campaign.channel is Channel.SMS
+            else render_template("html", campaign.html, context, html=True)
+        ),
+        created_at=now,
+        campaign_id=campaign.id,
+        delivery_id=None if delivery is None else delivery.id,
+    )

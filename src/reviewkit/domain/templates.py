@@ -1,0 +1,101 @@
+"""Message templates: jinja2 in a sandbox, checked when a campaign is validated.
+
+A template sees two names: ``recipient`` (``name``, ``email``, ``phone``, ``transaction_id``,
+``timezone`` and the free-form ``fields`` mapping) and ``campaign`` (``name``). Reading
+anything else is refused by :func:`check_template` with the template's name, the line and the
+variable, long before a message is sent. HTML bodies are autoescaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from reviewkit.errors import TemplateError
+
+__all__ = ["CONTEXT_NAMES", "RECIPIENT_ATTRIBUTES", "check_template", "render_template"]
+
+CONTEXT_NAMES = frozenset({"recipient", "campaign"})
+"""The top-level names a template may read."""
+RECIPIENT_ATTRIBUTES = frozenset({"name", "email", "phone", "transaction_id", "timezone", "fields"})
+"""What a template may read from ``recipient``."""
+CAMPAIGN_ATTRIBUTES = frozenset({"name"})
+
+_ALLOWED = {"recipient": RECIPIENT_ATTRIBUTES, "campaign": CAMPAIGN_ATTRIBUTES}
+
+
+def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+_TEXT = _environment(autoescape=False)
+_HTML = _environment(autoescape=True)
+
+
+def check_template(name: str, source: str, *, html: bool = False) -> None:
+    """Check that *source* parses and reads only names that will exist.
+
+    :param name: the template's name for error messages (``"subject"``, ``"body"``, ``"html"``).
+    :raises TemplateError: naming the template, the line and the variable.
+    """
+    env = _HTML if html else _TEXT
+    try:
+        tree = env.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(exc.message or "syntax error", template=name, line=exc.lineno) from exc
+    assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    for node in tree.find_all(nodes.Name):
+        if node.ctx != "load" or node.name in assigned or node.name in env.globals:
+            continue
+        if node.name not in CONTEXT_NAMES:
+            raise TemplateError(
+                f"unknown variable {node.name!r}; a template can read "
+                f"{', '.join(sorted(CONTEXT_NAMES))}",
+                template=name,
+                line=node.lineno,
+                variable=node.name,
+            )
+    for attr in tree.find_all(nodes.Getattr):
+        if isinstance(attr.node, nodes.Name) and attr.node.name in _ALLOWED:
+            allowed = _ALLOWED[attr.node.name]
+            if attr.attr not in allowed and attr.node.name not in assigned:
+                raise TemplateError(
+                    f"unknown variable '{attr.node.name}.{attr.attr}'; {attr.node.name} has "
+                    f"{', '.join(sorted(allowed))}",
+                    template=name,
+                    line=attr.lineno,
+                    variable=f"{attr.node.name}.{attr.attr}",
+                )
+    _compile(source, html)
+
+
+@lru_cache(maxsize=256)
+def _compile(source: str, html: bool) -> jinja2.Template:
+    return (_HTML if html else _TEXT).from_string(source)
+
+
+def render_template(
+    name: str, source: str, context: Mapping[str, Any], *, html: bool = False
+) -> str:
+    """Render *source* with *context*.
+
+    :raises TemplateError: when rendering reads something missing (a ``fields`` key the
+        recipient lacks) or the sandbox refuses an operation.
+    """
+    try:
+        return _compile(source, html).render(context)
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(exc.message or "undefined value", template=name) from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(exc.message or "syntax error", template=name, line=exc.lineno) from exc
+    except jinja2.exceptions.SecurityError as exc:
+        raise TemplateError(f"refused by the sandbox: {exc}", template=name) from exc

@@ -1,0 +1,131 @@
+"""Every error reviewkit raises, under one root.
+
+::
+
+    ReviewkitError
+     ├── ValidationError            bad input: a value, a template, a window definition
+     │    ├── TemplateError          a template that does not parse or reads an unknown variable
+     │    └── WindowError            a send window or schedule that can never open
+     ├── NotFoundError              no campaign / delivery with that name or id
+     ├── ConflictError              the thing already exists (a second campaign of one name)
+     ├── PermissionDeniedError      the acting user lacks a permission
+     ├── CampaignStateError         an action the campaign's status forbids
+     │    ├── IllegalTransitionError a status change the state machine has no edge for
+     │    └── CampaignReadOnlyError  an edit of a Completed or Cancelled campaign
+     ├── DeliveryStateError         an action the delivery's status forbids
+     ├── LeaseLostError             a worker records an outcome for a claim it no longer holds
+     └── TransportError             sending failed (raised by transports, caught by the dispatcher)
+          ├── TransientSendError     try again later (4xx, dropped connection, timeout)
+          ├── PermanentSendError     this recipient will never accept it (5xx for the address)
+          └── AccountError           the sender account cannot send at all (bad credentials)
+
+Foreign exceptions are mapped into this tree where they cross into reviewkit, with
+``raise ... from exc`` so the original stays attached.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccountError",
+    "CampaignReadOnlyError",
+    "CampaignStateError",
+    "ConflictError",
+    "DeliveryStateError",
+    "IllegalTransitionError",
+    "LeaseLostError",
+    "NotFoundError",
+    "PermanentSendError",
+    "PermissionDeniedError",
+    "ReviewkitError",
+    "TemplateError",
+    "TransientSendError",
+    "TransportError",
+    "ValidationError",
+    "WindowError",
+]
+
+
+class ReviewkitError(Exception):
+    """The root of every error reviewkit raises on purpose."""
+
+
+class ValidationError(ReviewkitError, ValueError):
+    """A value given to reviewkit is not acceptable; the message says which and why."""
+
+
+class TemplateError(ValidationError):
+    """A message template does not parse, or reads a variable that will not exist.
+
+    :ivar template: the template's name (``"subject"``, ``"body"``, ``"html"``)
+    :ivar line: the 1-based line in that template, when known
+    :ivar variable: the unknown variable's name, when that is the problem
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        template: str,
+        line: int | None = None,
+        variable: str | None = None,
+    ) -> None:
+        where = template if line is None else f"{template}, line {line}"
+        super().__init__(f"template {where}: {message}")
+        self.template = template
+        self.line = line
+        self.variable = variable
+
+
+class WindowError(ValidationError):
+    """A send window that is malformed or never opens."""
+
+
+class NotFoundError(ReviewkitError, LookupError):
+    """No object with the given name or id exists in the store."""
+
+
+class ConflictError(ReviewkitError):
+    """The object to create already exists (for example a campaign with the same name)."""
+
+
+class PermissionDeniedError(ReviewkitError):
+    """The acting user does not hold the permission an action needs."""
+
+
+class CampaignStateError(ReviewkitError):
+    """The campaign's status does not allow the requested action."""
+
+
+class IllegalTransitionError(CampaignStateError):
+    """The campaign state machine has no edge for this event from the current status."""
+
+
+class CampaignReadOnlyError(CampaignStateError):
+    """Completed and Cancelled campaigns cannot be edited."""
+
+
+class DeliveryStateError(ReviewkitError):
+    """The delivery's status does not allow the requested action."""
+
+
+class LeaseLostError(ReviewkitError):
+    """A worker tried to record an outcome for a delivery it no longer holds a claim on."""
+
+
+class TransportError(ReviewkitError):
+    """Sending a message failed. Transports raise one of the three subclasses."""
+
+
+class TransientSendError(TransportError):
+    """A failure that may go away: the dispatcher retries the delivery with backoff."""
+
+
+class PermanentSendError(TransportError):
+    """This recipient will not accept the message: the delivery fails, no retry."""
+
+
+class AccountError(TransportError):
+    """The sender account cannot send anything (bad credentials, disabled account).
+
+    The delivery is not at fault and stays pending; the campaign goes Failed with this reason.
+    """

@@ -1,0 +1,203 @@
+"""Every edge of reviewkit, as a :class:`typing.Protocol`.
+
+A user's class satisfies a port by having the methods; it need not inherit from anything.
+reviewkit ships reference adapters for each (``reviewkit.adapters``), the in-memory ones
+included, and every adapter of a port passes the same contract test suite.
+
+All ports are synchronous. Datetimes in and out are timezone-aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from reviewkit.domain.campaign import Campaign, CampaignStatus
+from reviewkit.domain.delivery import Delivery, DeliveryStatus
+from reviewkit.domain.messages import OutgoingMessage
+
+__all__ = ["Clock", "Store", "Transport"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where reviewkit learns the time, and how it waits.
+
+    :class:`reviewkit.adapters.clock.SystemClock` reads the real clock;
+    :class:`reviewkit.adapters.clock.ManualClock` is set and advanced by a test or a script.
+    """
+
+    def now(self) -> datetime:
+        """Return the current instant, timezone-aware."""
+        ...
+
+    def sleep_until(self, instant: datetime) -> None:
+        """Return no earlier than *instant* (a manual clock simply jumps there)."""
+        ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Hands a rendered message to the outside world (SMTP, a gateway, a folder).
+
+    ``send`` either returns (the message was accepted) or raises one of:
+
+    :raises reviewkit.errors.TransientSendError: try again later.
+    :raises reviewkit.errors.PermanentSendError: this recipient will never accept it.
+    :raises reviewkit.errors.AccountError: the sender account cannot send at all.
+    """
+
+    def send(self, message: OutgoingMessage) -> None:
+        """Send *message*; see the class docstring for the errors."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; ``send`` may reopen them."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where campaigns and deliveries live.
+
+    Writes are atomic one by one; :meth:`transaction` groups several into one unit that is
+    committed together or not at all. Claims are leased: a delivery claimed by one worker
+    cannot be claimed by another until its lease expires, and only the claim holder can
+    record its outcome. The design maps to ``SELECT … FOR UPDATE SKIP LOCKED`` on a server
+    database.
+    """
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Return a context manager: everything written inside commits together on exit,
+        or is rolled back if the block raises. Nested use joins the outer transaction."""
+        ...
+
+    # -- campaigns ------------------------------------------------------------------------
+
+    def add_campaign(self, campaign: Campaign) -> Campaign:
+        """Store a new campaign and return it as stored.
+
+        :raises reviewkit.errors.ConflictError: a campaign with that id or name exists.
+        """
+        ...
+
+    def get_campaign(self, key: str) -> Campaign:
+        """Return the campaign whose id or name is *key*.
+
+        :raises reviewkit.errors.NotFoundError: no such campaign.
+        """
+        ...
+
+    def save_campaign(self, campaign: Campaign) -> Campaign:
+        """Replace the stored campaign with *campaign*, if nobody changed it meanwhile.
+
+        :param campaign: a changed copy of the campaign; its ``version`` must be the stored one.
+        :returns: the campaign as stored, its ``version`` increased by one.
+        :raises reviewkit.errors.ConflictError: the stored version differs (a concurrent
+            change won) or the new name is taken.
+        :raises reviewkit.errors.NotFoundError: no such campaign.
+        """
+        ...
+
+    def delete_campaign(self, campaign_id: str) -> None:
+        """Delete a campaign and all its deliveries.
+
+        :raises reviewkit.errors.NotFoundError: no such campaign.
+        """
+        ...
+
+    def list_campaigns(self, statuses: Collection[CampaignStatus] | None = None) -> list[Campaign]:
+        """Return campaigns (with one of *statuses*, if given), oldest first."""
+        ...
+
+    # -- deliveries -----------------------------------------------------------------------
+
+    def add_deliveries(self, deliveries: Iterable[Delivery]) -> int:
+        """Store new deliveries, skipping any whose :attr:`Delivery.key` is already stored.
+
+        Consumes *deliveries* lazily; all are added in one transaction.
+
+        :returns: how many were added.
+        """
+        ...
+
+    def get_delivery(self, delivery_id: str) -> Delivery:
+        """Return one delivery.
+
+        :raises reviewkit.errors.NotFoundError: no such delivery.
+        """
+        ...
+
+    def iter_deliveries(
+        self,
+        campaign_id: str,
+        statuses: Collection[DeliveryStatus] | None = None,
+    ) -> Iterator[Delivery]:
+        """Yield a campaign's deliveries (with one of *statuses*, if given) in insertion order."""
+        ...
+
+    def count_deliveries(self, campaign_id: str) -> dict[DeliveryStatus, int]:
+        """Return how many deliveries the campaign has in each status (every status present)."""
+        ...
+
+    def set_delivery_status(
+        self,
+        campaign_id: str,
+        *,
+        from_statuses: Collection[DeliveryStatus],
+        to_status: DeliveryStatus,
+        ids: Collection[str] | None = None,
+        due_at: datetime | None = None,
+        error: str | None = None,
+    ) -> int:
+        """Move deliveries of a campaign in one of *from_statuses* to *to_status*.
+
+        :param ids: only these deliveries; ``None`` for all that match.
+        :param due_at: a new earliest send time, when given.
+        :param error: recorded as ``last_error`` when given.
+        :returns: how many changed. Deliveries not in *from_statuses* are left alone.
+        """
+        ...
+
+    def claim_deliveries(
+        self,
+        campaign_id: str,
+        *,
+        now: datetime,
+        limit: int,
+        worker_id: str,
+        lease_until: datetime,
+    ) -> list[Delivery]:
+        """Atomically claim up to *limit* due deliveries of a campaign for *worker_id*.
+
+        Due means Pending with ``due_at`` at or before *now*, or Claimed with an expired lease
+        (a worker that died). Earliest ``due_at`` first. The returned deliveries are Claimed
+        by *worker_id* until *lease_until*.
+        """
+        ...
+
+    def finish_delivery(
+        self,
+        delivery_id: str,
+        *,
+        worker_id: str,
+        status: DeliveryStatus,
+        now: datetime,
+        error: str | None = None,
+        due_at: datetime | None = None,
+        count_attempt: bool = True,
+    ) -> Delivery:
+        """Record the outcome of a claimed delivery and release the claim.
+
+        :param status: Sent, Failed, Suppressed, or Pending to retry at *due_at*.
+        :param count_attempt: whether this try counts toward the retry limit.
+        :raises reviewkit.errors.LeaseLostError: the delivery is not claimed by *worker_id*
+            (its lease expired and another worker took it).
+        """
+        ...
+
+    def next_due_at(self, campaign_id: str) -> datetime | None:
+        """Return the earliest instant a delivery of the campaign becomes claimable, if any."""
+        ...

@@ -1,0 +1,1 @@
+"""The application layer: service calls that orchestrate the domain and the ports."""

@@ -1,0 +1,340 @@
+"""Campaign service: create, edit, fill, schedule and steer campaigns on behalf of a user."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Iterator
+from datetime import datetime, timedelta
+
+import attrs
+
+from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
+from reviewkit.domain.messages import OutgoingMessage, check_campaign_templates, render_message
+from reviewkit.domain.permissions import Actor, Permission
+from reviewkit.domain.templates import check_template
+from reviewkit.domain.window import SendWindow
+from reviewkit.errors import (
+    CampaignReadOnlyError,
+    CampaignStateError,
+    DeliveryStateError,
+    NotFoundError,
+    ValidationError,
+)
+from reviewkit.ports import Clock, Store, Transport
+
+__all__ = ["AddResult", "CampaignService"]
+
+
+@attrs.frozen
+class AddResult:
+    """What adding recipients did: every recipient given is either added or a duplicate."""
+
+    added: int
+    duplicates: int
+
+
+class CampaignService:
+    """Everything an operator does with campaigns, with permission checks.
+
+    :param store: where campaigns and deliveries live.
+    :param clock: the time source (creation times, "now" for a schedule without a start).
+    """
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get(self, actor: Actor, name: str) -> Campaign:
+        """Return the campaign with this name or id.
+
+        :raises PermissionDeniedError: without ``campaign.view``.
+        :raises NotFoundError: no such campaign.
+        """
+        actor.require(Permission.VIEW_CAMPAIGN, "view campaigns")
+        return self.store.get_campaign(name)
+
+    def list(
+        self, actor: Actor, statuses: Collection[CampaignStatus] | None = None
+    ) -> list[Campaign]:
+        """Return every campaign, or those in *statuses*."""
+        actor.require(Permission.VIEW_CAMPAIGN, "view campaigns")
+        return self.store.list_campaigns(statuses)
+
+    def counts(self, actor: Actor, name: str) -> dict[DeliveryStatus, int]:
+        """Return how many of the campaign's requests are in each delivery status."""
+        campaign = self.get(actor, name)
+        return self.store.count_deliveries(campaign.id)
+
+    def deliveries(
+        self, actor: Actor, name: str, statuses: Collection[DeliveryStatus] | None = None
+    ) -> Iterator[Delivery]:
+        """Yield the campaign's deliveries (in *statuses*, if given)."""
+        campaign = self.get(actor, name)
+        return self.store.iter_deliveries(campaign.id, statuses)
+
+    # -- creating and editing -------------------------------------------------------------
+
+    def create(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        channel: Channel = Channel.EMAIL,
+        sender: str | None = None,
+        subject: str = "",
+        body: str = "",
+        html: str | None = None,
+        timezone: str = "UTC",
+        window: SendWindow | None = None,
+        interval: timedelta = timedelta(0),
+        start_at: datetime | None = None,
+        respect_recipient_timezone: bool = False,
+    ) -> Campaign:
+        """Create a draft campaign.
+
+        Templates that are already written are checked now (a draft may leave them empty).
+
+        :raises PermissionDeniedError: without ``campaign.create``.
+        :raises ConflictError: the name is taken.
+        :raises ValidationError: a bad time zone, window, interval or template.
+        """
+        actor.require(Permission.CREATE_CAMPAIGN, "create campaigns")
+        campaign = Campaign(
+            name=name,
+            channel=Channel(channel),
+            sender=sender,
+            subject=subject,
+            body=body,
+            html=html,
+            timezone=timezone,
+            window=window or SendWindow(),
+            interval=interval,
+            start_at=start_at,
+            respect_recipient_timezone=respect_recipient_timezone,
+            created_at=self.clock.now(),
+        )
+        _check_written_templates(campaign)
+        return self.store.add_campaign(campaign)
+
+    def edit(self, actor: Actor, name: str, **changes: object) -> Campaign:
+        """Change a campaign's settings (any of :meth:`create`'s keyword arguments).
+
+        :raises CampaignReadOnlyError: the campaign is Completed or Cancelled.
+        :raises ValidationError: a bad value.
+        """
+        actor.require(Permission.EDIT_CAMPAIGN, "edit campaigns")
+        campaign = self.store.get_campaign(name)
+        changed = campaign.edit(**changes)
+        _check_written_templates(changed)
+        if changed.active:
+            check_campaign_templates(changed)
+        return self.store.save_campaign(changed)
+
+    def delete(self, actor: Actor, name: str) -> None:
+        """Delete a campaign that is not being sent, with its requests.
+
+        :raises CampaignStateError: the campaign is Scheduled, Sending or Waiting (pause or
+            cancel it first).
+        """
+        actor.require(Permission.DELETE_CAMPAIGN, "delete campaigns")
+        campaign = self.store.get_campaign(name)
+        if campaign.active:
+            raise CampaignStateError(
+                f"campaign {campaign.name!r} is {campaign.status.value}: pause or cancel it "
+                "before deleting it"
+            )
+        self.store.delete_campaign(campaign.id)
+
+    # -- recipients -----------------------------------------------------------------------
+
+    def add_recipients(self, actor: Actor, name: str, recipients: Iterable[Recipient]) -> AddResult:
+        """Add recipients; one request per recipient address and channel, duplicates skipped.
+
+        All are added together or, if one is unusable, none.
+
+        :raises CampaignReadOnlyError: the campaign is Completed or Cancelled.
+        :raises ValidationError: a recipient has no address for the campaign's channel
+            (the message names which one, by position).
+        """
+        actor.require(Permission.ADD_RECIPIENT, "add recipients")
+        campaign = self.store.get_campaign(name)
+        _check_writable(campaign)
+        seen = 0
+
+        def deliveries() -> Iterator[Delivery]:
+            nonlocal seen
+            for position, recipient in enumerate(recipients, start=1):
+                seen += 1
+                try:
+                    address = recipient.address_for(campaign.channel)
+                except ValidationError as exc:
+                    raise ValidationError(f"recipient #{position}: {exc}") from None
+                yield Delivery(
+                    campaign_id=campaign.id,
+                    recipient=recipient,
+                    channel=campaign.channel,
+                    address=address,
+                )
+
+        added = self.store.add_deliveries(deliveries())
+        return AddResult(added=added, duplicates=seen - added)
+
+    def remove_recipients(self, actor: Actor, name: str, delivery_ids: Collection[str]) -> int:
+        """Withdraw pending requests (they become Cancelled and are never sent).
+
+        :raises DeliveryStateError: one of them is no longer pending; nothing is changed.
+        """
+        actor.require(Permission.REMOVE_RECIPIENT, "remove recipients")
+        campaign = self.store.get_campaign(name)
+        _check_writable(campaign)
+        with self.store.transaction():
+            for delivery_id in delivery_ids:
+                delivery = self.store.get_delivery(delivery_id)
+                if delivery.campaign_id != campaign.id:
+                    raise NotFoundError(
+                        f"delivery {delivery_id!r} is not in campaign {campaign.name!r}"
+                    )
+                if delivery.status is not DeliveryStatus.PENDING:
+                    raise DeliveryStateError(
+                        f"request to {delivery.address} is {delivery.status.value}: only pending "
+                        "requests can be removed"
+                    )
+            return self.store.set_delivery_status(
+                campaign.id,
+                ids=delivery_ids,
+                from_statuses={DeliveryStatus.PENDING},
+                to_status=DeliveryStatus.CANCELLED,
+                error="removed by the operator",
+            )
+
+    # -- the state machine ----------------------------------------------------------------
+
+    def schedule(self, actor: Actor, name: str, start_at: datetime | None = None) -> Campaign:
+        """Schedule a draft: from *start_at* (or its own start time) the dispatcher sends it.
+
+        :raises CampaignStateError: no pending recipient, no start time or no sender.
+        :raises TemplateError: a template does not parse or reads an unknown variable.
+        :raises IllegalTransitionError: the campaign is not a draft.
+        """
+        actor.require(Permission.EDIT_CAMPAIGN, "schedule campaigns")
+        campaign = self.store.get_campaign(name)
+        if start_at is not None:
+            campaign = campaign.edit(start_at=start_at)
+        missing = []
+        if campaign.start_at is None:
+            missing.append("a start time")
+        if not campaign.sender:
+            missing.append("a sender account")
+        if not self.store.count_deliveries(campaign.id)[DeliveryStatus.PENDING]:
+            missing.append("at least one pending recipient")
+        if missing and campaign.status is CampaignStatus.DRAFT:
+            raise CampaignStateError(
+                f"campaign {campaign.name!r} cannot be scheduled without {' and '.join(missing)}"
+            )
+        check_campaign_templates(campaign)
+        return self.store.save_campaign(campaign.apply(CampaignEvent.SCHEDULE))
+
+    def pause(self, actor: Actor, name: str) -> Campaign:
+        """Stop sending until :meth:`resume`."""
+        return self._event(actor, name, CampaignEvent.PAUSE, "pause campaigns")
+
+    def resume(self, actor: Actor, name: str) -> Campaign:
+        """Resume a paused campaign, or a failed one once its cause is fixed."""
+        actor.require(Permission.EDIT_CAMPAIGN, "resume campaigns")
+        campaign = self.store.get_campaign(name)
+        check_campaign_templates(campaign)
+        return self.store.save_campaign(campaign.apply(CampaignEvent.RESUME))
+
+    def cancel(self, actor: Actor, name: str) -> Campaign:
+        """Cancel for good: pending requests become Cancelled."""
+        actor.require(Permission.EDIT_CAMPAIGN, "cancel campaigns")
+        with self.store.transaction():
+            campaign = self.store.get_campaign(name)
+            cancelled = self.store.save_campaign(campaign.apply(CampaignEvent.CANCEL))
+            self.store.set_delivery_status(
+                campaign.id,
+                from_statuses={DeliveryStatus.PENDING},
+                to_status=DeliveryStatus.CANCELLED,
+                error="campaign cancelled",
+            )
+            return cancelled
+
+    def retry_failed(
+        self, actor: Actor, name: str, delivery_ids: Collection[str] | None = None
+    ) -> int:
+        """Send failed requests again (all, or those in *delivery_ids*).
+
+        A Completed campaign is reopened (Scheduled) for them; a Cancelled one refuses.
+
+        :returns: how many requests went back to Pending.
+        """
+        actor.require(Permission.EDIT_CAMPAIGN, "retry failed requests")
+        with self.store.transaction():
+            campaign = self.store.get_campaign(name)
+            if campaign.status is CampaignStatus.CANCELLED:
+                raise CampaignReadOnlyError(f"campaign {campaign.name!r} is cancelled")
+            count = self.store.set_delivery_status(
+                campaign.id,
+                ids=delivery_ids,
+                from_statuses={DeliveryStatus.FAILED},
+                to_status=DeliveryStatus.PENDING,
+                due_at=self.clock.now(),
+            )
+            if count and campaign.status is CampaignStatus.COMPLETED:
+                self.store.save_campaign(campaign.apply(CampaignEvent.RETRY))
+            return count
+
+    def _event(self, actor: Actor, name: str, event: CampaignEvent, action: str) -> Campaign:
+        actor.require(Permission.EDIT_CAMPAIGN, action)
+        campaign = self.store.get_campaign(name)
+        return self.store.save_campaign(campaign.apply(event))
+
+    # -- test send ------------------------------------------------------------------------
+
+    def send_test(self, actor: Actor, name: str, transport: Transport) -> OutgoingMessage:
+        """Render the campaign for the acting user and send it to the user's own address.
+
+        No delivery is created or changed.
+
+        :raises ValidationError: the actor has no e-mail address.
+        :raises TemplateError: a template is broken.
+        :raises TransportError: the transport refused the message.
+        """
+        actor.require(Permission.EDIT_CAMPAIGN, "send test messages")
+        campaign = self.store.get_campaign(name)
+        if not actor.email:
+            raise ValidationError(f"user {actor.id!r} has no e-mail address for a test send")
+        check_campaign_templates(campaign)
+        recipient = Recipient(email=actor.email, name=actor.id, transaction_id="TEST")
+        message = render_message(
+            campaign,
+            recipient,
+            to=actor.email,
+            message_id=f"test.{uuid.uuid4().hex}",
+            now=self.clock.now(),
+        )
+        message = attrs.evolve(
+            message, subject=f"[TEST] {message.subject}", headers={"X-Reviewkit-Test": "yes"}
+        )
+        transport.send(message)
+        return message
+
+
+def _check_writable(campaign: Campaign) -> None:
+    if campaign.read_only:
+        raise CampaignReadOnlyError(
+            f"campaign {campaign.name!r} is {campaign.status.value} and can no longer be edited"
+        )
+
+
+def _check_written_templates(campaign: Campaign) -> None:
+    for label, source, html in (
+        ("subject", campaign.subject, False),
+        ("body", campaign.body, False),
+        ("html", campaign.html or "", True),
+    ):
+        if source:
+            check_template(label, source, html=html)

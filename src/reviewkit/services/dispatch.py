@@ -1,0 +1,321 @@
+"""The dispatcher: claims what is due, renders it, hands it to a transport, records the outcome.
+
+One pass (:meth:`Dispatcher.dispatch_due`) looks at every active campaign at the clock's
+current instant; :meth:`Dispatcher.run` repeats passes, sleeping on the clock until the next
+thing is due. Several dispatchers may share one store: claims are leased, so no two send the
+same delivery, and a dispatcher that dies loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+
+import attrs
+
+from reviewkit.domain.campaign import ACTIVE, Campaign, CampaignEvent, CampaignStatus
+from reviewkit.domain.delivery import OPEN, Delivery, DeliveryStatus, RetryPolicy
+from reviewkit.domain.messages import render_message
+from reviewkit.domain.schedule import next_send_time
+from reviewkit.domain.window import load_zone
+from reviewkit.errors import (
+    AccountError,
+    ConflictError,
+    LeaseLostError,
+    PermanentSendError,
+    TemplateError,
+    TransientSendError,
+)
+from reviewkit.ports import Clock, Store, Transport
+
+__all__ = ["DispatchReport", "Dispatcher"]
+
+log = logging.getLogger("reviewkit.dispatch")
+
+
+@attrs.frozen
+class DispatchReport:
+    """What one or more passes did."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    released: int = 0
+    completed: tuple[str, ...] = ()
+    failed_campaigns: tuple[str, ...] = ()
+    next_wakeup: datetime | None = None
+
+    def __add__(self, other: DispatchReport) -> DispatchReport:
+        return DispatchReport(
+            sent=self.sent + other.sent,
+            failed=self.failed + other.failed,
+            retried=self.retried + other.retried,
+            released=self.released + other.released,
+            completed=self.completed + other.completed,
+            failed_campaigns=self.failed_campaigns + other.failed_campaigns,
+            next_wakeup=other.next_wakeup,
+        )
+
+
+def default_worker_id() -> str:
+    """A worker id unique on this host: ``hostname:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@attrs.define
+class _Pass:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    released: int = 0
+    completed: list[str] = attrs.field(factory=list)
+    failed_campaigns: list[str] = attrs.field(factory=list)
+    wakeups: list[datetime] = attrs.field(factory=list)
+
+
+class Dispatcher:
+    """Sends due requests through a transport.
+
+    :param store: campaigns and deliveries.
+    :param transport: where messages go.
+    :param clock: the time; a :class:`~reviewkit.adapters.clock.ManualClock` makes runs
+        instant.
+    :param worker_id: this worker's name in claims (default ``hostname:pid``).
+    :param batch_size: most deliveries claimed per campaign per pass (unpaced campaigns).
+    :param lease: how long a claim lasts before another worker may take the delivery over.
+    :param retry: backoff and attempt limit for transient failures.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        transport: Transport,
+        clock: Clock,
+        *,
+        worker_id: str | None = None,
+        batch_size: int = 100,
+        lease: timedelta = timedelta(minutes=5),
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+        self.worker_id = worker_id or default_worker_id()
+        self.batch_size = batch_size
+        self.lease = lease
+        self.retry = retry or RetryPolicy()
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        until_idle: bool = True,
+        max_wait: timedelta | None = None,
+        poll: timedelta = timedelta(seconds=5),
+        max_passes: int | None = None,
+    ) -> DispatchReport:
+        """Dispatch pass after pass, sleeping on the clock in between.
+
+        :param until_idle: return once no active campaign has anything left to send.
+        :param max_wait: also return when the next send is further away than this
+            (``None``: wait however long — across nights and weekends).
+        :param poll: how long to sleep when nothing is scheduled at all (``until_idle=False``).
+        :param max_passes: a safety limit on the number of passes.
+        """
+        total = DispatchReport()
+        passes = 0
+        try:
+            while max_passes is None or passes < max_passes:
+                passes += 1
+                report = self.dispatch_due()
+                total = total + report
+                now = self.clock.now()
+                wake = report.next_wakeup
+                if wake is None:
+                    if until_idle:
+                        break
+                    wake = now + poll
+                if max_wait is not None and wake - now > max_wait:
+                    break
+                if wake > now:
+                    self.transport.close()
+                    self.clock.sleep_until(wake)
+        finally:
+            self.transport.close()
+        return total
+
+    def dispatch_due(self) -> DispatchReport:
+        """Run one pass over every active campaign at the clock's current instant."""
+        now = self.clock.now()
+        state = _Pass()
+        for campaign in self.store.list_campaigns(ACTIVE):
+            try:
+                self._dispatch_campaign(campaign, now, state)
+            except ConflictError:
+                # Another worker or an operator changed the campaign; look again soon.
+                state.wakeups.append(now)
+        return DispatchReport(
+            sent=state.sent,
+            failed=state.failed,
+            retried=state.retried,
+            released=state.released,
+            completed=tuple(state.completed),
+            failed_campaigns=tuple(state.failed_campaigns),
+            next_wakeup=min(state.wakeups, default=None),
+        )
+
+    # -- one campaign ---------------------------------------------------------------------
+
+    def _dispatch_campaign(self, campaign: Campaign, now: datetime, state: _Pass) -> None:
+        if campaign.start_at is not None and campaign.start_at > now:
+            state.wakeups.append(campaign.start_at)
+            return
+        if not self._has_open(campaign):
+            self._complete(campaign, state)
+            return
+        zone = load_zone(campaign.timezone)
+        if not campaign.respect_recipient_timezone and not campaign.window.contains(now, zone):
+            if campaign.status is not CampaignStatus.WAITING:
+                campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_CLOSED))
+            state.wakeups.append(next_send_time(now, campaign.window, zone))
+            return
+        if campaign.status is not CampaignStatus.SENDING:
+            campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_OPENED))
+
+        limit = self.batch_size
+        if campaign.interval:
+            if campaign.next_slot_at is not None and campaign.next_slot_at > now:
+                state.wakeups.append(campaign.next_slot_at)
+                return
+            limit = 1
+        with self.store.transaction():
+            claimed = self.store.claim_deliveries(
+                campaign.id,
+                now=now,
+                limit=limit,
+                worker_id=self.worker_id,
+                lease_until=now + self.lease,
+            )
+            if claimed and campaign.interval:
+                # Reserving the slot in the claim's transaction keeps pacing across workers:
+                # a second worker's save fails on the version and it backs off.
+                campaign = self.store.save_campaign(
+                    attrs.evolve(campaign, next_slot_at=now + campaign.interval)
+                )
+        for index, delivery in enumerate(claimed):
+            try:
+                self._send_one(campaign, delivery, now, state)
+            except AccountError as exc:
+                for left in claimed[index + 1 :]:
+                    self._finish(left, DeliveryStatus.PENDING, now, None, None, count=False)
+                    state.released += 1
+                campaign = self.store.get_campaign(campaign.id)
+                if campaign.status in ACTIVE:
+                    self.store.save_campaign(campaign.apply(CampaignEvent.FAIL, reason=str(exc)))
+                state.failed_campaigns.append(campaign.name)
+                log.error("campaign %s failed: %s", campaign.name, exc)
+                return
+        campaign = self.store.get_campaign(campaign.id)
+        if not self._has_open(campaign):
+            self._complete(campaign, state)
+            return
+        self._plan_wakeup(campaign, now, state)
+
+    def _plan_wakeup(self, campaign: Campaign, now: datetime, state: _Pass) -> None:
+        due = self.store.next_due_at(campaign.id)
+        if due is None:
+            return
+        wake = max(due, now)
+        if campaign.next_slot_at is not None:
+            wake = max(wake, campaign.next_slot_at)
+        if not campaign.respect_recipient_timezone:
+            wake = next_send_time(wake, campaign.window, load_zone(campaign.timezone))
+        state.wakeups.append(wake)
+
+    def _has_open(self, campaign: Campaign) -> bool:
+        counts = self.store.count_deliveries(campaign.id)
+        return any(counts[s] for s in OPEN)
+
+    def _complete(self, campaign: Campaign, state: _Pass) -> None:
+        self.store.save_campaign(campaign.apply(CampaignEvent.COMPLETE))
+        state.completed.append(campaign.name)
+        log.info("campaign %s completed", campaign.name)
+
+    def _send_one(
+        self, campaign: Campaign, delivery: Delivery, now: datetime, state: _Pass
+    ) -> None:
+        """Send one claimed delivery and record its outcome.
+
+        :raises AccountError: after releasing the delivery, when the account cannot send.
+        """
+        recipient_zone = delivery.recipient.timezone
+        if campaign.respect_recipient_timezone:
+            zone = load_zone(recipient_zone or campaign.timezone)
+            if not campaign.window.contains(now, zone):
+                opens = next_send_time(now, campaign.window, zone)
+                self._finish(delivery, DeliveryStatus.PENDING, now, None, opens, count=False)
+                state.released += 1
+                return
+        try:
+            message = render_message(
+                campaign,
+                delivery.recipient,
+                to=delivery.address,
+                message_id=delivery.message_id,
+                now=now,
+                delivery=delivery,
+            )
+            self.transport.send(message)
+        except TemplateError as exc:
+            self._finish(delivery, DeliveryStatus.FAILED, now, str(exc), None)
+            state.failed += 1
+            return
+        except PermanentSendError as exc:
+            self._finish(delivery, DeliveryStatus.FAILED, now, str(exc), None)
+            state.failed += 1
+            return
+        except TransientSendError as exc:
+            attempts = delivery.attempts + 1
+            if self.retry.gives_up(attempts):
+                error = f"gave up after {attempts} attempts: {exc}"
+                self._finish(delivery, DeliveryStatus.FAILED, now, error, None)
+                state.failed += 1
+                return
+            again = now + self.retry.backoff(attempts)
+            self._finish(delivery, DeliveryStatus.PENDING, now, str(exc), again)
+            state.retried += 1
+            return
+        except AccountError as exc:
+            self._finish(delivery, DeliveryStatus.PENDING, now, str(exc), None, count=False)
+            state.released += 1
+            raise
+        self._finish(delivery, DeliveryStatus.SENT, now, None, None)
+        state.sent += 1
+        return
+
+    def _finish(
+        self,
+        delivery: Delivery,
+        status: DeliveryStatus,
+        now: datetime,
+        error: str | None,
+        due_at: datetime | None,
+        *,
+        count: bool = True,
+    ) -> None:
+        try:
+            self.store.finish_delivery(
+                delivery.id,
+                worker_id=self.worker_id,
+                status=status,
+                now=now,
+                error=error,
+                due_at=due_at,
+                count_attempt=count,
+            )
+        except LeaseLostError:
+            # Our lease ran out and another worker owns the delivery now; its outcome wins.
+            log.warning("lease lost on delivery %s; outcome %s not recorded", delivery.id, status)

@@ -1,0 +1,83 @@
+"""Shared fixtures; the reviewkit plugin's clock, store and transport come by entry point."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import reviewkit as rk
+
+settings.register_profile(
+    "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile("ci")
+
+WARSAW = rk.load_zone("Europe/Warsaw")
+
+
+@pytest.fixture
+def actor() -> rk.Actor:
+    return rk.Actor.system(email="owner@shop.example")
+
+
+@pytest.fixture
+def service(
+    reviewkit_store: rk.InMemoryStore, reviewkit_clock: rk.ManualClock
+) -> rk.CampaignService:
+    return rk.CampaignService(reviewkit_store, reviewkit_clock)
+
+
+@pytest.fixture
+def dispatcher(
+    reviewkit_store: rk.InMemoryStore,
+    reviewkit_transport: rk.InMemoryTransport,
+    reviewkit_clock: rk.ManualClock,
+) -> rk.Dispatcher:
+    return rk.Dispatcher(
+        reviewkit_store, reviewkit_transport, reviewkit_clock, worker_id="test-worker"
+    )
+
+
+def office_window() -> rk.SendWindow:
+    return rk.SendWindow(weekdays="mon-fri", hours="09:00-17:00", holidays=rk.HolidayCalendar("PL"))
+
+
+def make_campaign(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    *,
+    name: str = "reviews",
+    recipients: int = 3,
+    interval: timedelta = timedelta(seconds=30),
+    start_at: datetime | None = None,
+    schedule: bool = True,
+    **overrides: object,
+) -> rk.Campaign:
+    """Create a campaign in Warsaw office hours with *recipients* recipients."""
+    settings_: dict[str, object] = {
+        "sender": "Shop <reviews@shop.example>",
+        "subject": "How was order {{ recipient.transaction_id }}?",
+        "body": "Hello {{ recipient.name }}, how did we do?",
+        "timezone": "Europe/Warsaw",
+        "window": office_window(),
+        "interval": interval,
+        "start_at": start_at or service.clock.now(),
+    }
+    settings_.update(overrides)
+    service.create(actor, name=name, **settings_)  # type: ignore[arg-type]
+    service.add_recipients(
+        actor,
+        name,
+        [
+            rk.Recipient(
+                email=f"customer{i}@example.com", name=f"Customer {i}", transaction_id=f"T{i}"
+            )
+            for i in range(recipients)
+        ],
+    )
+    if schedule:
+        return service.schedule(actor, name)
+    return service.get(actor, name)

@@ -1,0 +1,283 @@
+"""The dispatcher: windows, pacing, retries, failure modes, leases, test sends."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+import reviewkit as rk
+
+from .conftest import WARSAW, make_campaign
+
+D = rk.DeliveryStatus
+
+
+def test_runs_to_completion_inside_the_window(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_clock: rk.ManualClock,
+    reviewkit_transport: rk.InMemoryTransport,
+) -> None:
+    """Starting 16:58 Friday, two go out before 17:00 and the rest on Monday from 09:00."""
+    reviewkit_clock.set(datetime(2026, 1, 9, 16, 58, tzinfo=WARSAW))  # a Friday
+    make_campaign(service, actor, recipients=6, interval=timedelta(minutes=1))
+    report = dispatcher.run()
+    assert report.sent == 6
+    assert report.completed == ("reviews",)
+    times = [m.created_at.astimezone(WARSAW) for m in reviewkit_transport.sent]
+    assert [t.strftime("%a %H:%M") for t in times] == [
+        "Fri 16:58",
+        "Fri 16:59",
+        "Mon 09:00",
+        "Mon 09:01",
+        "Mon 09:02",
+        "Mon 09:03",
+    ]
+    assert service.get(actor, "reviews").status is rk.CampaignStatus.COMPLETED
+
+
+def test_status_waits_outside_the_window_and_sends_inside(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """At night the campaign is Waiting; when the window opens it is Sending again."""
+    reviewkit_clock.set(datetime(2026, 1, 5, 22, 0, tzinfo=WARSAW))
+    make_campaign(service, actor, recipients=2)
+    report = dispatcher.dispatch_due()
+    assert report.sent == 0
+    # Tuesday 6 January is Epiphany, a public holiday in Poland.
+    assert report.next_wakeup == datetime(2026, 1, 7, 9, 0, tzinfo=WARSAW)
+    assert service.get(actor, "reviews").status is rk.CampaignStatus.WAITING
+    reviewkit_clock.set(datetime(2026, 1, 7, 9, 0, tzinfo=WARSAW))
+    assert dispatcher.dispatch_due().sent == 1
+    assert service.get(actor, "reviews").status is rk.CampaignStatus.SENDING
+
+
+def test_future_start_is_respected(
+    service: rk.CampaignService, actor: rk.Actor, dispatcher: rk.Dispatcher
+) -> None:
+    """Nothing is sent before the campaign's start time; the wake-up is the start."""
+    start = datetime(2026, 1, 7, 10, 0, tzinfo=WARSAW)
+    make_campaign(service, actor, start_at=start)
+    report = dispatcher.dispatch_due()
+    assert report.sent == 0
+    assert report.next_wakeup == start
+
+
+def test_unpaced_campaign_sends_in_batches(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    reviewkit_store: rk.InMemoryStore,
+    reviewkit_transport: rk.InMemoryTransport,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """With no interval, one pass sends up to the batch size."""
+    make_campaign(service, actor, recipients=25, interval=timedelta(0))
+    dispatcher = rk.Dispatcher(reviewkit_store, reviewkit_transport, reviewkit_clock, batch_size=10)
+    assert dispatcher.dispatch_due().sent == 10
+    assert dispatcher.run().sent == 15
+
+
+def test_transient_failures_retry_with_backoff_and_same_message_id(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_transport: rk.InMemoryTransport,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """A 4xx is retried after the backoff; the retry carries the same Message-ID."""
+    make_campaign(service, actor, recipients=1)
+    reviewkit_transport.fail_next(2)
+    first = dispatcher.dispatch_due()
+    assert first.retried == 1
+    delivery = next(service.deliveries(actor, "reviews"))
+    assert delivery.status is D.PENDING
+    assert delivery.attempts == 1
+    assert delivery.due_at == reviewkit_clock.now() + timedelta(minutes=1)
+    assert "451" in (delivery.last_error or "")
+    dispatcher.run()
+    delivery = next(service.deliveries(actor, "reviews"))
+    assert delivery.status is D.SENT
+    assert delivery.attempts == 3
+    assert reviewkit_transport.attempts == 3
+    assert [m.message_id for m in reviewkit_transport.sent] == [delivery.message_id]
+
+
+def test_transient_failures_give_up_after_the_limit(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    reviewkit_store: rk.InMemoryStore,
+    reviewkit_transport: rk.InMemoryTransport,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """After max_attempts transient failures the delivery is Failed and the campaign completes."""
+    make_campaign(service, actor, recipients=1)
+    reviewkit_transport.fail_next(10)
+    dispatcher = rk.Dispatcher(
+        reviewkit_store, reviewkit_transport, reviewkit_clock, retry=rk.RetryPolicy(max_attempts=3)
+    )
+    report = dispatcher.run()
+    assert (report.retried, report.failed) == (2, 1)
+    delivery = next(service.deliveries(actor, "reviews"))
+    assert delivery.status is D.FAILED
+    assert "gave up after 3 attempts" in (delivery.last_error or "")
+    assert service.get(actor, "reviews").status is rk.CampaignStatus.COMPLETED
+
+
+def test_permanent_failure_fails_only_that_delivery(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_transport: rk.InMemoryTransport,
+) -> None:
+    """A 5xx for one recipient fails that delivery, no retry; the others are sent."""
+    make_campaign(service, actor, recipients=3)
+    reviewkit_transport.fail_next(1, kind=rk.PermanentSendError)
+    report = dispatcher.run()
+    assert (report.sent, report.failed, report.retried) == (2, 1, 0)
+    assert reviewkit_transport.attempts == 3
+
+
+def test_account_error_fails_the_campaign_and_keeps_deliveries_pending(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_transport: rk.InMemoryTransport,
+) -> None:
+    """Bad credentials fail the campaign with the reason; no delivery is lost or failed."""
+    make_campaign(service, actor, recipients=3)
+    reviewkit_transport.fail_next(1, kind=rk.AccountError)
+    report = dispatcher.run()
+    assert report.failed_campaigns == ("reviews",)
+    campaign = service.get(actor, "reviews")
+    assert campaign.status is rk.CampaignStatus.FAILED
+    assert "535" in (campaign.failure_reason or "")
+    counts = service.counts(actor, "reviews")
+    assert counts[D.PENDING] == 3
+    assert counts[D.FAILED] == 0
+    # The operator fixes the account and resumes: everything goes out.
+    service.resume(actor, "reviews")
+    assert dispatcher.run().sent == 3
+
+
+def test_missing_field_at_send_time_fails_that_delivery_with_the_reason(
+    service: rk.CampaignService, actor: rk.Actor, dispatcher: rk.Dispatcher
+) -> None:
+    """A template reading a field one recipient lacks fails that delivery, naming the field."""
+    make_campaign(
+        service, actor, recipients=0, schedule=False, body="Store: {{ recipient.fields.store }}"
+    )
+    service.add_recipients(
+        actor,
+        "reviews",
+        [
+            rk.Recipient(email="a@example.com", fields={"store": "Kraków"}),
+            rk.Recipient(email="b@example.com"),
+        ],
+    )
+    service.schedule(actor, "reviews")
+    report = dispatcher.run()
+    assert (report.sent, report.failed) == (1, 1)
+    failed = next(service.deliveries(actor, "reviews", {D.FAILED}))
+    assert "store" in (failed.last_error or "")
+
+
+def test_expired_lease_is_taken_over_and_the_stale_worker_cannot_overwrite(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    reviewkit_store: rk.InMemoryStore,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """A claim past its lease goes to another worker; the first worker's late outcome is refused."""
+    campaign = make_campaign(service, actor, recipients=1)
+    now = reviewkit_clock.now()
+    (claim,) = reviewkit_store.claim_deliveries(
+        campaign.id, now=now, limit=5, worker_id="w1", lease_until=now + timedelta(minutes=5)
+    )
+    assert (
+        reviewkit_store.claim_deliveries(
+            campaign.id, now=now, limit=5, worker_id="w2", lease_until=now + timedelta(minutes=5)
+        )
+        == []
+    )
+    later = now + timedelta(minutes=6)
+    (taken,) = reviewkit_store.claim_deliveries(
+        campaign.id, now=later, limit=5, worker_id="w2", lease_until=later + timedelta(minutes=5)
+    )
+    assert taken.id == claim.id
+    with pytest.raises(rk.LeaseLostError, match="'w1' no longer holds"):
+        reviewkit_store.finish_delivery(claim.id, worker_id="w1", status=D.FAILED, now=later)
+    done = reviewkit_store.finish_delivery(taken.id, worker_id="w2", status=D.SENT, now=later)
+    assert done.status is D.SENT
+
+
+def test_recipient_timezone_window(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_clock: rk.ManualClock,
+    reviewkit_transport: rk.InMemoryTransport,
+) -> None:
+    """With respect_recipient_timezone, each recipient gets the window on their own clock."""
+    reviewkit_clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=WARSAW))
+    make_campaign(
+        service,
+        actor,
+        recipients=0,
+        schedule=False,
+        interval=timedelta(0),
+        respect_recipient_timezone=True,
+    )
+    service.add_recipients(
+        actor,
+        "reviews",
+        [
+            rk.Recipient(email="warsaw@example.com"),
+            rk.Recipient(email="ny@example.com", timezone="America/New_York"),
+        ],
+    )
+    service.schedule(actor, "reviews")
+    dispatcher.run()
+    by_to = {m.to: m.created_at for m in reviewkit_transport.sent}
+    assert by_to["warsaw@example.com"] == datetime(2026, 1, 5, 9, 0, tzinfo=WARSAW)
+    new_york = rk.load_zone("America/New_York")
+    assert by_to["ny@example.com"] == datetime(2026, 1, 5, 9, 0, tzinfo=new_york)
+
+
+def test_test_send_goes_to_the_actor_and_touches_no_delivery(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    reviewkit_transport: rk.InMemoryTransport,
+) -> None:
+    """A test send renders for the acting user, marks the subject, and changes no delivery."""
+    make_campaign(service, actor, recipients=2, schedule=False)
+    before = service.counts(actor, "reviews")
+    message = service.send_test(actor, "reviews", reviewkit_transport)
+    assert message.to == "owner@shop.example"
+    assert message.subject.startswith("[TEST] How was order TEST")
+    assert reviewkit_transport.sent == [message]
+    assert service.counts(actor, "reviews") == before
+
+
+def test_test_send_needs_an_address(
+    service: rk.CampaignService, reviewkit_transport: rk.InMemoryTransport
+) -> None:
+    """A user with no e-mail gets a clear error instead of a silent no-op."""
+    nobody = rk.Actor.system()
+    make_campaign(service, nobody, schedule=False)
+    with pytest.raises(rk.ValidationError, match="no e-mail address for a test send"):
+        service.send_test(nobody, "reviews", reviewkit_transport)
+
+
+def test_paused_campaign_sends_nothing(
+    service: rk.CampaignService, actor: rk.Actor, dispatcher: rk.Dispatcher
+) -> None:
+    """A paused campaign is skipped by the dispatcher."""
+    make_campaign(service, actor)
+    service.pause(actor, "reviews")
+    assert dispatcher.run().sent == 0
+    assert service.counts(actor, "reviews")[D.PENDING] == 3

@@ -1,0 +1,84 @@
+"""The public API is curated: what ``import reviewkit`` exports is pinned here."""
+
+from __future__ import annotations
+
+import reviewkit
+from reviewkit import ports
+
+
+def test_exported_members_are_pinned() -> None:
+    """Adding or removing a public name is a deliberate change to this list."""
+    assert sorted(reviewkit.__all__) == sorted(
+        [
+            "TRANSITIONS",
+            "AccountError",
+            "Actor",
+            "AddResult",
+            "Campaign",
+            "CampaignEvent",
+            "CampaignReadOnlyError",
+            "CampaignService",
+            "CampaignStateError",
+            "CampaignStatus",
+            "Channel",
+            "Clock",
+            "ConflictError",
+            "Delivery",
+            "DeliveryStateError",
+            "DeliveryStatus",
+            "DispatchReport",
+            "Dispatcher",
+            "HolidayCalendar",
+            "HourRange",
+            "IllegalTransitionError",
+            "InMemoryStore",
+            "InMemoryTransport",
+            "LeaseLostError",
+            "MaildirTransport",
+            "ManualClock",
+            "NotFoundError",
+            "OutgoingMessage",
+            "PermanentSendError",
+            "Permission",
+            "PermissionDeniedError",
+            "PlanRun",
+            "Recipient",
+            "RetryPolicy",
+            "ReviewkitError",
+            "SendPlan",
+            "SendWindow",
+            "Store",
+            "SystemClock",
+            "TemplateError",
+            "TransientSendError",
+            "Transport",
+            "TransportError",
+            "ValidationError",
+            "WindowError",
+            "__version__",
+            "load_zone",
+            "next_send_time",
+            "plan_send_times",
+        ]
+    )
+    for name in reviewkit.__all__:
+        assert hasattr(reviewkit, name), name
+
+
+def test_every_error_has_one_root() -> None:
+    """Every exception reviewkit exports derives from ReviewkitError."""
+    for name in reviewkit.__all__:
+        obj = getattr(reviewkit, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, reviewkit.ReviewkitError), name
+
+
+def test_reference_adapters_satisfy_the_ports(tmp_path: object) -> None:
+    """The shipped adapters are structurally the ports (runtime-checkable Protocols)."""
+    from datetime import UTC, datetime
+
+    assert isinstance(reviewkit.InMemoryStore(), ports.Store)
+    assert isinstance(reviewkit.InMemoryTransport(), ports.Transport)
+    assert isinstance(reviewkit.MaildirTransport(f"{tmp_path}/box"), ports.Transport)
+    assert isinstance(reviewkit.SystemClock(), ports.Clock)
+    assert isinstance(reviewkit.ManualClock(datetime(2026, 1, 1, tzinfo=UTC)), ports.Clock)

@@ -1,0 +1,114 @@
+"""Recipients and deliveries: adding, duplicates, removing, retrying, permissions."""
+
+from __future__ import annotations
+
+import pytest
+
+import reviewkit as rk
+
+from .conftest import make_campaign
+
+
+def test_duplicates_are_counted_not_added(service: rk.CampaignService, actor: rk.Actor) -> None:
+    """The same address twice on one channel is one request; the result accounts for both."""
+    make_campaign(service, actor, recipients=0, schedule=False)
+    result = service.add_recipients(
+        actor,
+        "reviews",
+        [
+            rk.Recipient(email="a@example.com"),
+            rk.Recipient(email="A@example.com"),
+            rk.Recipient(email="b@example.com"),
+        ],
+    )
+    assert result == rk.AddResult(added=2, duplicates=1)
+
+
+def test_recipient_without_address_adds_nothing(
+    service: rk.CampaignService, actor: rk.Actor
+) -> None:
+    """One unusable recipient in a batch is reported by position and nothing is added."""
+    make_campaign(service, actor, recipients=0, schedule=False)
+    with pytest.raises(rk.ValidationError, match=r"recipient #2: .*no e-mail address"):
+        service.add_recipients(
+            actor,
+            "reviews",
+            [rk.Recipient(email="a@example.com"), rk.Recipient(phone="+48500100200")],
+        )
+    assert sum(service.counts(actor, "reviews").values()) == 0
+
+
+def test_line_break_in_recipient_is_refused() -> None:
+    """Header-bound fields refuse line breaks at the door."""
+    with pytest.raises(rk.ValidationError, match="line break"):
+        rk.Recipient(email="a@example.com\r\nBcc: x@example.com")
+
+
+def test_remove_only_pending(
+    service: rk.CampaignService, actor: rk.Actor, dispatcher: rk.Dispatcher
+) -> None:
+    """Pending requests can be removed; a sent one cannot, and then nothing changes."""
+    make_campaign(service, actor, recipients=3)
+    dispatcher.dispatch_due()  # sends one (30 s pacing)
+    sent = next(service.deliveries(actor, "reviews", {rk.DeliveryStatus.SENT}))
+    pending = [d.id for d in service.deliveries(actor, "reviews", {rk.DeliveryStatus.PENDING})]
+    with pytest.raises(rk.DeliveryStateError, match="only pending"):
+        service.remove_recipients(actor, "reviews", [pending[0], sent.id])
+    assert service.counts(actor, "reviews")[rk.DeliveryStatus.PENDING] == 2
+    assert service.remove_recipients(actor, "reviews", pending) == 2
+    assert service.counts(actor, "reviews")[rk.DeliveryStatus.CANCELLED] == 2
+
+
+def test_retry_failed_selected_and_all_reopens_completed(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_transport: rk.InMemoryTransport,
+) -> None:
+    """Failed requests can be retried, a selection or all; a completed campaign reopens."""
+    make_campaign(service, actor, recipients=3)
+    reviewkit_transport.fail_next(2, kind=rk.PermanentSendError)
+    dispatcher.run()
+    assert service.get(actor, "reviews").status is rk.CampaignStatus.COMPLETED
+    failed = [d.id for d in service.deliveries(actor, "reviews", {rk.DeliveryStatus.FAILED})]
+    assert len(failed) == 2
+    assert service.retry_failed(actor, "reviews", [failed[0]]) == 1
+    assert service.get(actor, "reviews").status is rk.CampaignStatus.SCHEDULED
+    assert service.retry_failed(actor, "reviews") == 1
+    dispatcher.run()
+    assert service.counts(actor, "reviews")[rk.DeliveryStatus.SENT] == 3
+    assert len(reviewkit_transport.sent) == 3
+
+
+class TestPermissions:
+    @pytest.mark.parametrize(
+        ("permission", "call"),
+        [
+            (rk.Permission.VIEW_CAMPAIGN, lambda s, a: s.get(a, "reviews")),
+            (rk.Permission.CREATE_CAMPAIGN, lambda s, a: s.create(a, name="other")),
+            (rk.Permission.EDIT_CAMPAIGN, lambda s, a: s.edit(a, "reviews", subject="x")),
+            (rk.Permission.EDIT_CAMPAIGN, lambda s, a: s.pause(a, "reviews")),
+            (rk.Permission.DELETE_CAMPAIGN, lambda s, a: s.delete(a, "reviews")),
+            (rk.Permission.ADD_RECIPIENT, lambda s, a: s.add_recipients(a, "reviews", [])),
+            (rk.Permission.REMOVE_RECIPIENT, lambda s, a: s.remove_recipients(a, "reviews", [])),
+        ],
+    )
+    def test_action_without_permission_is_denied(
+        self, service: rk.CampaignService, actor: rk.Actor, permission: rk.Permission, call: object
+    ) -> None:
+        """Each action needs its permission; without it PermissionDeniedError names it."""
+        make_campaign(service, actor, schedule=False)
+        others = frozenset(rk.Permission) - {permission}
+        weak = rk.Actor(id="clerk", permissions=others)
+        with pytest.raises(rk.PermissionDeniedError, match=permission.value):
+            call(service, weak)  # type: ignore[operator]
+
+    def test_viewer_can_view_but_not_edit(
+        self, service: rk.CampaignService, actor: rk.Actor
+    ) -> None:
+        """A view-only user reads campaigns and nothing else."""
+        make_campaign(service, actor, schedule=False)
+        viewer = rk.Actor(id="viewer", permissions={rk.Permission.VIEW_CAMPAIGN})
+        assert service.get(viewer, "reviews").name == "reviews"
+        with pytest.raises(rk.PermissionDeniedError, match="'viewer' may not schedule"):
+            service.schedule(viewer, "reviews")
