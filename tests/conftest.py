@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 import reviewkit as rk
+from reviewkit.adapters.sqlite import SQLiteStore
 
 settings.register_profile(
     "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -23,22 +26,29 @@ def actor() -> rk.Actor:
     return rk.Actor.system(email="owner@shop.example")
 
 
+@pytest.fixture(params=[pytest.param("memory", id="memory"), pytest.param("sqlite", id="sqlite")])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rk.Store]:
+    """Every store adapter: the tests that use this fixture are the storage contract."""
+    if request.param == "memory":
+        yield rk.InMemoryStore()
+        return
+    sqlite_store = SQLiteStore(tmp_path / "reviewkit.sqlite3")
+    yield sqlite_store
+    sqlite_store.close()
+
+
 @pytest.fixture
-def service(
-    reviewkit_store: rk.InMemoryStore, reviewkit_clock: rk.ManualClock
-) -> rk.CampaignService:
-    return rk.CampaignService(reviewkit_store, reviewkit_clock)
+def service(store: rk.Store, reviewkit_clock: rk.ManualClock) -> rk.CampaignService:
+    return rk.CampaignService(store, reviewkit_clock)
 
 
 @pytest.fixture
 def dispatcher(
-    reviewkit_store: rk.InMemoryStore,
+    store: rk.Store,
     reviewkit_transport: rk.InMemoryTransport,
     reviewkit_clock: rk.ManualClock,
 ) -> rk.Dispatcher:
-    return rk.Dispatcher(
-        reviewkit_store, reviewkit_transport, reviewkit_clock, worker_id="test-worker"
-    )
+    return rk.Dispatcher(store, reviewkit_transport, reviewkit_clock, worker_id="test-worker")
 
 
 def office_window() -> rk.SendWindow:

@@ -109,12 +109,12 @@ class TestScheduling:
         with pytest.raises(rk.ConflictError, match="dup"):
             service.create(actor, name="dup")
 
-    def test_stale_save_is_a_conflict(self, reviewkit_store: rk.InMemoryStore) -> None:
+    def test_stale_save_is_a_conflict(self, store: rk.Store) -> None:
         """Saving a campaign someone else changed meanwhile raises ConflictError."""
-        stored = reviewkit_store.add_campaign(rk.Campaign(name="c"))
-        reviewkit_store.save_campaign(stored.edit(subject="first"))
+        stored = store.add_campaign(rk.Campaign(name="c"))
+        store.save_campaign(stored.edit(subject="first"))
         with pytest.raises(rk.ConflictError, match="changed meanwhile"):
-            reviewkit_store.save_campaign(stored.edit(subject="second"))
+            store.save_campaign(stored.edit(subject="second"))
 
     def test_delete_only_when_not_active(
         self, service: rk.CampaignService, actor: rk.Actor

@@ -71,13 +71,13 @@ def test_future_start_is_respected(
 def test_unpaced_campaign_sends_in_batches(
     service: rk.CampaignService,
     actor: rk.Actor,
-    reviewkit_store: rk.InMemoryStore,
+    store: rk.Store,
     reviewkit_transport: rk.InMemoryTransport,
     reviewkit_clock: rk.ManualClock,
 ) -> None:
     """With no interval, one pass sends up to the batch size."""
     make_campaign(service, actor, recipients=25, interval=timedelta(0))
-    dispatcher = rk.Dispatcher(reviewkit_store, reviewkit_transport, reviewkit_clock, batch_size=10)
+    dispatcher = rk.Dispatcher(store, reviewkit_transport, reviewkit_clock, batch_size=10)
     assert dispatcher.dispatch_due().sent == 10
     assert dispatcher.run().sent == 15
 
@@ -110,7 +110,7 @@ def test_transient_failures_retry_with_backoff_and_same_message_id(
 def test_transient_failures_give_up_after_the_limit(
     service: rk.CampaignService,
     actor: rk.Actor,
-    reviewkit_store: rk.InMemoryStore,
+    store: rk.Store,
     reviewkit_transport: rk.InMemoryTransport,
     reviewkit_clock: rk.ManualClock,
 ) -> None:
@@ -118,7 +118,7 @@ def test_transient_failures_give_up_after_the_limit(
     make_campaign(service, actor, recipients=1)
     reviewkit_transport.fail_next(10)
     dispatcher = rk.Dispatcher(
-        reviewkit_store, reviewkit_transport, reviewkit_clock, retry=rk.RetryPolicy(max_attempts=3)
+        store, reviewkit_transport, reviewkit_clock, retry=rk.RetryPolicy(max_attempts=3)
     )
     report = dispatcher.run()
     assert (report.retried, report.failed) == (2, 1)
@@ -189,29 +189,29 @@ def test_missing_field_at_send_time_fails_that_delivery_with_the_reason(
 def test_expired_lease_is_taken_over_and_the_stale_worker_cannot_overwrite(
     service: rk.CampaignService,
     actor: rk.Actor,
-    reviewkit_store: rk.InMemoryStore,
+    store: rk.Store,
     reviewkit_clock: rk.ManualClock,
 ) -> None:
     """A claim past its lease goes to another worker; the first worker's late outcome is refused."""
     campaign = make_campaign(service, actor, recipients=1)
     now = reviewkit_clock.now()
-    (claim,) = reviewkit_store.claim_deliveries(
+    (claim,) = store.claim_deliveries(
         campaign.id, now=now, limit=5, worker_id="w1", lease_until=now + timedelta(minutes=5)
     )
     assert (
-        reviewkit_store.claim_deliveries(
+        store.claim_deliveries(
             campaign.id, now=now, limit=5, worker_id="w2", lease_until=now + timedelta(minutes=5)
         )
         == []
     )
     later = now + timedelta(minutes=6)
-    (taken,) = reviewkit_store.claim_deliveries(
+    (taken,) = store.claim_deliveries(
         campaign.id, now=later, limit=5, worker_id="w2", lease_until=later + timedelta(minutes=5)
     )
     assert taken.id == claim.id
     with pytest.raises(rk.LeaseLostError, match="'w1' no longer holds"):
-        reviewkit_store.finish_delivery(claim.id, worker_id="w1", status=D.FAILED, now=later)
-    done = reviewkit_store.finish_delivery(taken.id, worker_id="w2", status=D.SENT, now=later)
+        store.finish_delivery(claim.id, worker_id="w1", status=D.FAILED, now=later)
+    done = store.finish_delivery(taken.id, worker_id="w2", status=D.SENT, now=later)
     assert done.status is D.SENT
 
 

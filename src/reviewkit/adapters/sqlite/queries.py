@@ -1,0 +1,77 @@
+"""Every SQL statement the SQLite store runs, by name."""
+
+from __future__ import annotations
+
+DELIVERY_COLUMNS = (
+    "id, campaign_id, channel, address, address_key, status, available_at, due_at, attempts, "
+    "last_error, sent_at, claimed_by, lease_until, email, phone, name, transaction_id, "
+    "timezone, fields"
+)
+
+INSERT_CAMPAIGN = """
+INSERT INTO campaigns (id, name, status, version, created_at, data)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+
+GET_CAMPAIGN = "SELECT id, name, status, version, created_at, data FROM campaigns WHERE id = ?"
+
+GET_CAMPAIGN_BY_NAME = (
+    "SELECT id, name, status, version, created_at, data FROM campaigns WHERE name = ?"
+)
+
+UPDATE_CAMPAIGN = """
+UPDATE campaigns SET name = ?, status = ?, version = version + 1, data = ?
+WHERE id = ? AND version = ?
+"""
+
+CAMPAIGN_VERSION = "SELECT version FROM campaigns WHERE id = ?"
+
+DELETE_CAMPAIGN = "DELETE FROM campaigns WHERE id = ?"
+
+LIST_CAMPAIGNS = (
+    "SELECT id, name, status, version, created_at, data FROM campaigns ORDER BY created_at, rowid"
+)
+
+INSERT_DELIVERY = f"""
+INSERT INTO deliveries ({DELIVERY_COLUMNS})
+VALUES ({", ".join("?" * 19)})
+ON CONFLICT DO NOTHING
+"""
+
+GET_DELIVERY = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?"
+
+ITER_DELIVERIES = (
+    f"SELECT seq, {DELIVERY_COLUMNS} FROM deliveries WHERE campaign_id = ? AND seq > ? "
+    "ORDER BY seq LIMIT ?"
+)
+
+COUNT_DELIVERIES = "SELECT status, count(*) FROM deliveries WHERE campaign_id = ? GROUP BY status"
+
+# Claim: the due rows by the partial index, oldest first, taken in the same statement.
+CLAIM_DELIVERIES = f"""
+UPDATE deliveries
+SET status = 'claimed', claimed_by = :worker, lease_until = :lease, available_at = :lease
+WHERE seq IN (
+    SELECT seq FROM deliveries
+    WHERE campaign_id = :campaign AND available_at IS NOT NULL AND available_at <= :now
+    ORDER BY available_at, seq
+    LIMIT :limit
+)
+RETURNING {DELIVERY_COLUMNS}
+"""
+
+FINISH_DELIVERY = f"""
+UPDATE deliveries
+SET status = :status, attempts = attempts + :counted, last_error = :error,
+    sent_at = coalesce(:sent_at, sent_at), due_at = coalesce(:due_at, due_at),
+    available_at = CASE WHEN :pending THEN coalesce(:due_at, due_at, 0) END,
+    claimed_by = NULL, lease_until = NULL
+WHERE id = :id AND status = 'claimed' AND claimed_by = :worker
+RETURNING {DELIVERY_COLUMNS}
+"""
+
+DELIVERY_HOLDER = "SELECT status, claimed_by FROM deliveries WHERE id = ?"
+
+NEXT_DUE = (
+    "SELECT min(available_at) FROM deliveries WHERE campaign_id = ? AND available_at IS NOT NULL"
+)

@@ -1,0 +1,465 @@
+"""A :class:`~reviewkit.ports.Store` on one SQLite file.
+
+- WAL journal, a busy timeout, foreign keys on; the schema is created and upgraded by the
+  numbered scripts in ``migrations/``, and the version is recorded in ``PRAGMA user_version``.
+  A database written by a newer reviewkit is refused, never downgraded.
+- Every method is atomic; :meth:`SQLiteStore.transaction` groups several into one
+  ``BEGIN IMMEDIATE … COMMIT`` (rolled back if the block raises).
+- Several processes may share one file: claims are a single ``UPDATE … RETURNING`` under
+  SQLite's write lock, so two workers never hold the same delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reviewkit.adapters.sqlite import queries as q
+from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
+from reviewkit.errors import (
+    ConflictError,
+    LeaseLostError,
+    NotFoundError,
+    ReviewkitError,
+    ValidationError,
+)
+from reviewkit.serialization import structure, unstructure
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore", "StorageError"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class StorageError(ReviewkitError):
+    """The database cannot be used: a newer schema, a corrupt file, a locked database."""
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("reviewkit.adapters.sqlite") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+SCHEMA_VERSION = max(number for number, _ in _migrations())
+"""The schema version this reviewkit writes."""
+
+
+def _to_us(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_us(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    return _EPOCH + timedelta(microseconds=value)
+
+
+class SQLiteStore:
+    """Campaigns and deliveries in the SQLite database at *path* (created if missing).
+
+    :param path: a file path, or ``":memory:"`` for a private in-memory database.
+    :param timeout: how long to wait for another process's write lock, in seconds.
+
+    One store object may be shared by threads (calls are serialised); for parallelism use
+    several processes, each with its own store on the same file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        self.path = str(path) if str(path) == ":memory:" else str(Path(path))
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open reviewkit database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    # -- schema ---------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version recorded in the database."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            current = self.schema_version
+            if current > SCHEMA_VERSION:
+                raise StorageError(
+                    f"database {self.path} has schema version {current}, newer than this "
+                    f"reviewkit's {SCHEMA_VERSION}: upgrade reviewkit to open it"
+                )
+            for number, script in _migrations():
+                if number > current:
+                    for statement in _statements(script):
+                        self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version = {number}")
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._db.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self._db.execute("COMMIT")
+
+    # -- campaigns ------------------------------------------------------------------------
+
+    def add_campaign(self, campaign: Campaign) -> Campaign:
+        stored = attrs.evolve(campaign, version=1)
+        with self.transaction():
+            if self._db.execute(q.GET_CAMPAIGN, (campaign.id,)).fetchone():
+                raise ConflictError(f"a campaign with id {campaign.id!r} already exists")
+            if self._db.execute(q.GET_CAMPAIGN_BY_NAME, (campaign.name,)).fetchone():
+                raise ConflictError(f"a campaign named {campaign.name!r} already exists")
+            self._db.execute(
+                q.INSERT_CAMPAIGN,
+                (
+                    stored.id,
+                    stored.name,
+                    stored.status.value,
+                    stored.version,
+                    _to_us(stored.created_at),
+                    _campaign_json(stored),
+                ),
+            )
+        return stored
+
+    def get_campaign(self, key: str) -> Campaign:
+        with self._lock:
+            row = self._db.execute(q.GET_CAMPAIGN, (key,)).fetchone()
+            if row is None:
+                row = self._db.execute(q.GET_CAMPAIGN_BY_NAME, (key,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no campaign with id or name {key!r}")
+        return _campaign_from_row(row)
+
+    def save_campaign(self, campaign: Campaign) -> Campaign:
+        stored = attrs.evolve(campaign, version=campaign.version + 1)
+        with self.transaction():
+            try:
+                cursor = self._db.execute(
+                    q.UPDATE_CAMPAIGN,
+                    (
+                        campaign.name,
+                        campaign.status.value,
+                        _campaign_json(stored),
+                        campaign.id,
+                        campaign.version,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(f"a campaign named {campaign.name!r} already exists") from exc
+            if cursor.rowcount == 0:
+                row = self._db.execute(q.CAMPAIGN_VERSION, (campaign.id,)).fetchone()
+                if row is None:
+                    raise NotFoundError(f"no campaign with id {campaign.id!r}")
+                raise ConflictError(
+                    f"campaign {campaign.name!r} was changed meanwhile "
+                    f"(version {row[0]}, not {campaign.version}): reload and retry"
+                )
+        return stored
+
+    def delete_campaign(self, campaign_id: str) -> None:
+        with self.transaction():
+            if self._db.execute(q.DELETE_CAMPAIGN, (campaign_id,)).rowcount == 0:
+                raise NotFoundError(f"no campaign with id {campaign_id!r}")
+
+    def list_campaigns(self, statuses: Collection[CampaignStatus] | None = None) -> list[Campaign]:
+        with self._lock:
+            rows = self._db.execute(q.LIST_CAMPAIGNS).fetchall()
+        campaigns = [_campaign_from_row(row) for row in rows]
+        return [c for c in campaigns if statuses is None or c.status in statuses]
+
+    # -- deliveries -----------------------------------------------------------------------
+
+    def add_deliveries(self, deliveries: Iterable[Delivery]) -> int:
+        with self.transaction():
+            before = self._db.total_changes
+            try:
+                self._db.executemany(q.INSERT_DELIVERY, map(_delivery_row, deliveries))
+            except sqlite3.IntegrityError as exc:
+                raise NotFoundError(
+                    f"a delivery names a campaign that does not exist: {exc}"
+                ) from exc
+            return self._db.total_changes - before
+
+    def get_delivery(self, delivery_id: str) -> Delivery:
+        with self._lock:
+            row = self._db.execute(q.GET_DELIVERY, (delivery_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no delivery with id {delivery_id!r}")
+        return _delivery_from_row(row)
+
+    def iter_deliveries(
+        self,
+        campaign_id: str,
+        statuses: Collection[DeliveryStatus] | None = None,
+    ) -> Iterator[Delivery]:
+        wanted = None if statuses is None else {s.value for s in statuses}
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(q.ITER_DELIVERIES, (campaign_id, last, 1000)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                if wanted is None or row[6] in wanted:
+                    yield _delivery_from_row(row[1:])
+            last = rows[-1][0]
+
+    def count_deliveries(self, campaign_id: str) -> dict[DeliveryStatus, int]:
+        counts = dict.fromkeys(DeliveryStatus, 0)
+        with self._lock:
+            for status, count in self._db.execute(q.COUNT_DELIVERIES, (campaign_id,)):
+                counts[DeliveryStatus(status)] = count
+        return counts
+
+    def set_delivery_status(
+        self,
+        campaign_id: str,
+        *,
+        from_statuses: Collection[DeliveryStatus],
+        to_status: DeliveryStatus,
+        ids: Collection[str] | None = None,
+        due_at: datetime | None = None,
+        error: str | None = None,
+    ) -> int:
+        if not from_statuses or (ids is not None and not ids):
+            return 0
+        pending = to_status is DeliveryStatus.PENDING
+        sql = (
+            "UPDATE deliveries SET status = ?, due_at = coalesce(?, due_at), "
+            "last_error = coalesce(?, last_error), claimed_by = NULL, lease_until = NULL, "
+            + (
+                "attempts = 0, available_at = coalesce(?, due_at, 0) "
+                if pending
+                else "available_at = ? "
+            )
+            + f"WHERE campaign_id = ? AND status IN ({_marks(from_statuses)})"
+        )
+        due = _to_us(due_at)
+        params: list[Any] = [to_status.value, due, error, due if pending else None, campaign_id]
+        params += [s.value for s in from_statuses]
+        with self.transaction():
+            if ids is None:
+                return self._db.execute(sql, params).rowcount
+            changed = 0
+            id_list = list(ids)
+            for start in range(0, len(id_list), 500):
+                chunk = id_list[start : start + 500]
+                changed += self._db.execute(
+                    f"{sql} AND id IN ({_marks(chunk)})", [*params, *chunk]
+                ).rowcount
+            return changed
+
+    def claim_deliveries(
+        self,
+        campaign_id: str,
+        *,
+        now: datetime,
+        limit: int,
+        worker_id: str,
+        lease_until: datetime,
+    ) -> list[Delivery]:
+        with self.transaction():
+            rows = self._db.execute(
+                q.CLAIM_DELIVERIES,
+                {
+                    "worker": worker_id,
+                    "lease": _to_us(lease_until),
+                    "campaign": campaign_id,
+                    "now": _to_us(now),
+                    "limit": limit,
+                },
+            ).fetchall()
+        claimed = [_delivery_from_row(row) for row in rows]
+        claimed.sort(key=lambda d: d.due_at or _EPOCH)
+        return claimed
+
+    def finish_delivery(
+        self,
+        delivery_id: str,
+        *,
+        worker_id: str,
+        status: DeliveryStatus,
+        now: datetime,
+        error: str | None = None,
+        due_at: datetime | None = None,
+        count_attempt: bool = True,
+    ) -> Delivery:
+        pending = status is DeliveryStatus.PENDING
+        with self.transaction():
+            row = self._db.execute(
+                q.FINISH_DELIVERY,
+                {
+                    "status": status.value,
+                    "counted": 1 if count_attempt else 0,
+                    "error": error,
+                    "sent_at": _to_us(now) if status is DeliveryStatus.SENT else None,
+                    "due_at": _to_us(due_at),
+                    "pending": pending,
+                    "id": delivery_id,
+                    "worker": worker_id,
+                },
+            ).fetchone()
+            if row is None:
+                holder = self._db.execute(q.DELIVERY_HOLDER, (delivery_id,)).fetchone()
+                if holder is None:
+                    raise NotFoundError(f"no delivery with id {delivery_id!r}")
+                raise LeaseLostError(
+                    f"worker {worker_id!r} no longer holds delivery {delivery_id!r} "
+                    f"(it is {holder[0]}" + (f", claimed by {holder[1]!r})" if holder[1] else ")")
+                )
+        return _delivery_from_row(row)
+
+    def next_due_at(self, campaign_id: str) -> datetime | None:
+        with self._lock:
+            (value,) = self._db.execute(q.NEXT_DUE, (campaign_id,)).fetchone()
+        return _from_us(value)
+
+
+def _marks(values: Sequence[object] | Collection[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (none of ours has a ';' inside a literal)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _campaign_json(campaign: Campaign) -> str:
+    return json.dumps(unstructure(campaign), separators=(",", ":"), sort_keys=True)
+
+
+def _campaign_from_row(row: Sequence[Any]) -> Campaign:
+    _id, _name, _status, version, _created, data = row
+    try:
+        loaded = structure(json.loads(data), Campaign)
+    except (ValueError, ValidationError) as exc:
+        raise StorageError(f"campaign {_name!r} cannot be read from the database: {exc}") from exc
+    return attrs.evolve(loaded, version=version)
+
+
+def _delivery_row(d: Delivery) -> tuple[Any, ...]:
+    r = d.recipient
+    claimable = d.claimable_at
+    return (
+        d.id,
+        d.campaign_id,
+        d.channel.value,
+        d.address,
+        d.address.casefold(),
+        d.status.value,
+        _to_us(claimable),
+        _to_us(d.due_at),
+        d.attempts,
+        d.last_error,
+        _to_us(d.sent_at),
+        d.claimed_by,
+        _to_us(d.lease_until),
+        r.email,
+        r.phone,
+        r.name,
+        r.transaction_id,
+        r.timezone,
+        json.dumps(dict(r.fields), separators=(",", ":"), default=str) if r.fields else None,
+    )
+
+
+def _delivery_from_row(row: Sequence[Any]) -> Delivery:
+    (
+        id_,
+        campaign_id,
+        channel,
+        address,
+        _key,
+        status,
+        _available,
+        due_at,
+        attempts,
+        last_error,
+        sent_at,
+        claimed_by,
+        lease_until,
+        email,
+        phone,
+        name,
+        transaction_id,
+        timezone,
+        fields,
+    ) = row
+    return Delivery(
+        id=id_,
+        campaign_id=campaign_id,
+        recipient=Recipient(
+            email=email,
+            phone=phone,
+            name=name,
+            transaction_id=transaction_id,
+            timezone=timezone,
+            fields=json.loads(fields) if fields else None,
+        ),
+        channel=Channel(channel),
+        address=address,
+        status=DeliveryStatus(status),
+        due_at=_from_us(due_at),
+        attempts=attempts,
+        last_error=last_error,
+        sent_at=_from_us(sent_at),
+        claimed_by=claimed_by,
+        lease_until=_from_us(lease_until),
+    )

@@ -1,0 +1,62 @@
+"""Turning reviewkit's models into plain data (JSON-ready) and back, with cattrs.
+
+``converter.unstructure(campaign)`` gives dicts, lists, strings and numbers;
+``converter.structure(data, Campaign)`` rebuilds the model, running its validators.
+Datetimes are ISO 8601 with their offset, dates ISO, durations whole seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.preconf.json import make_converter
+
+from reviewkit.errors import ValidationError
+
+__all__ = ["converter", "structure", "unstructure"]
+
+_T = TypeVar("_T")
+
+converter = make_converter()
+"""The converter every reviewkit adapter uses; hosts may use it for their own storage."""
+
+converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
+converter.register_structure_hook(datetime, lambda v, _: _aware(v))
+converter.register_unstructure_hook(date, lambda d: d.isoformat())
+converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
+converter.register_unstructure_hook(timedelta, lambda t: t.total_seconds())
+converter.register_structure_hook(timedelta, lambda v, _: timedelta(seconds=v))
+converter.register_unstructure_hook(MappingProxyType, lambda m: dict(m))
+# Sets are written sorted, so equal models give identical JSON.
+converter.register_unstructure_hook_factory(
+    lambda t: getattr(t, "__origin__", t) in (frozenset, set),
+    lambda t: lambda value: sorted(converter.unstructure(v) for v in value),
+)
+
+
+def _aware(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValidationError(f"datetime {value!r} has no UTC offset")
+    return parsed
+
+
+def unstructure(obj: object) -> Any:
+    """Return *obj* as plain data."""
+    return converter.unstructure(obj)
+
+
+def structure(data: Any, cls: type[_T]) -> _T:
+    """Rebuild a *cls* from plain data.
+
+    :raises ValidationError: when the data does not describe a valid *cls*.
+    """
+    try:
+        return converter.structure(data, cls)
+    except ValidationError:
+        raise
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        raise ValidationError(f"cannot read a {cls.__name__} from stored data: {exc}") from exc
