@@ -1,0 +1,5 @@
+"""``python -m reviewkit``: the command line."""
+
+from reviewkit.cli import main
+
+raise SystemExit(main())

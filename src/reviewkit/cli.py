@@ -1,0 +1,288 @@
+"""The ``reviewkit`` command line: the services, for operators and shell scripts.
+
+Every command takes ``--db PATH`` (default ``reviewkit.sqlite3`` in the working directory).
+Errors print one line to standard error and exit with status 1; usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from reviewkit import __version__
+from reviewkit.adapters.clock import SystemClock
+from reviewkit.adapters.maildir import MaildirTransport
+from reviewkit.adapters.sqlite import SQLiteStore
+from reviewkit.demo import run_demo
+from reviewkit.domain.campaign import Campaign, Channel
+from reviewkit.domain.delivery import DeliveryStatus, Recipient
+from reviewkit.domain.permissions import Actor
+from reviewkit.domain.window import HolidayCalendar, SendWindow, load_zone
+from reviewkit.errors import ReviewkitError, ValidationError
+from reviewkit.serialization import unstructure
+from reviewkit.services.campaigns import CampaignService
+from reviewkit.services.dispatch import Dispatcher
+
+__all__ = ["main", "parse_interval"]
+
+DEFAULT_DB = "reviewkit.sqlite3"
+_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
+_UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_interval(text: str) -> timedelta:
+    """Parse ``"30s"``, ``"2m"``, ``"1h"`` or plain seconds into a whole-second duration.
+
+    :raises ValidationError: on anything else.
+    """
+    match = _INTERVAL_RE.match(text)
+    if match is None:
+        raise ValidationError(f"interval {text!r}: write a number with s, m or h, like 30s")
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds != int(seconds):
+        raise ValidationError(f"interval {text!r} is not a whole number of seconds")
+    return timedelta(seconds=int(seconds))
+
+
+def _parse_start(text: str, timezone: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"start {text!r} is not an ISO date-time like 2026-12-01T09:00"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=load_zone(timezone))
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db", default=DEFAULT_DB, metavar="PATH", help=f"SQLite database (default {DEFAULT_DB})"
+    )
+    parser = argparse.ArgumentParser(
+        prog="reviewkit", description="Plan and send review and survey requests."
+    )
+    parser.add_argument("--version", action="version", version=f"reviewkit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="run a sample campaign to completion on a simulated clock",
+        description="Plan a sample campaign (Europe/Warsaw, Mon-Fri 09:00-17:00, Polish "
+        "holidays, 30 s interval), send it into a Maildir on a simulated clock, print a summary.",
+    )
+    demo.add_argument("--outbox", default="reviewkit-outbox", metavar="DIR", help="Maildir folder")
+    demo.add_argument("--recipients", type=int, default=300, metavar="N", help="how many (300)")
+    demo.set_defaults(handler=_demo)
+
+    campaign = commands.add_parser("campaign", help="create and steer campaigns")
+    actions = campaign.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", parents=[common], help="create a draft campaign")
+    create.add_argument("--name", required=True)
+    create.add_argument("--channel", choices=[c.value for c in Channel], default="email")
+    create.add_argument("--from", dest="sender", metavar="ADDRESS", help="sender account")
+    create.add_argument("--subject", default="", help="subject template")
+    create.add_argument("--body-file", type=Path, metavar="F", help="plain-text body template")
+    create.add_argument("--html-file", type=Path, metavar="F", help="HTML body template")
+    create.add_argument("--timezone", default="UTC", metavar="TZ", help="IANA zone (UTC)")
+    create.add_argument("--days", default="mon-sun", help="sending days, e.g. mon-fri")
+    create.add_argument("--hours", default="00:00-24:00", help="sending hours, e.g. 09:00-17:00")
+    create.add_argument("--holidays", metavar="CC[-SUB]", help="public holidays, e.g. PL or DE-BY")
+    create.add_argument("--interval", default="0s", help="minimum gap between messages, e.g. 30s")
+    create.add_argument("--start", metavar="ISO-DATETIME", help="earliest send time")
+    create.set_defaults(handler=_campaign_create)
+
+    for name, verb in (
+        ("show", "show settings and counts"),
+        ("schedule", "schedule a draft"),
+        ("pause", "pause sending"),
+        ("resume", "resume a paused or failed campaign"),
+        ("cancel", "cancel for good"),
+    ):
+        sub = actions.add_parser(name, parents=[common], help=verb)
+        sub.add_argument("name", metavar="NAME")
+        if name == "show":
+            sub.add_argument("--format", choices=["text", "json"], default="text")
+        sub.set_defaults(handler=_campaign_action)
+
+    add = actions.add_parser("add-recipient", parents=[common], help="add one recipient")
+    add.add_argument("name", metavar="NAME")
+    who = add.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email")
+    who.add_argument("--phone")
+    add.add_argument("--recipient-name", dest="recipient_name")
+    add.add_argument("--transaction")
+    add.add_argument("--timezone")
+    add.set_defaults(handler=_campaign_add_recipient)
+
+    dispatch = commands.add_parser(
+        "dispatch", parents=[common], help="send what is due, as one worker"
+    )
+    dispatch.add_argument("--outbox", required=True, metavar="DIR", help="Maildir folder")
+    dispatch.add_argument(
+        "--until-idle", action="store_true", help="exit once nothing is due within --max-wait"
+    )
+    dispatch.add_argument("--max-wait", default="60s", help="with --until-idle (60s)")
+    dispatch.add_argument("--worker-id", metavar="ID", help="name in claims (hostname:pid)")
+    dispatch.set_defaults(handler=_dispatch)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ReviewkitError as exc:
+        print(f"reviewkit: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _open(args: argparse.Namespace) -> tuple[SQLiteStore, CampaignService, Actor]:
+    store = SQLiteStore(args.db)
+    return store, CampaignService(store, SystemClock()), Actor.system()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.recipients < 1:
+        raise ValidationError("--recipients must be at least 1")
+    with SQLiteStore(args.db) as store:
+        result = run_demo(store, args.outbox, args.recipients)
+    campaign = result.campaign
+    print(f"campaign {campaign.name!r}: {campaign.status.value}")
+    print(
+        f"  window: Mon-Fri 09:00-17:00 {campaign.timezone}, Polish public holidays, "
+        f"one message every {int(campaign.interval.total_seconds())} s"
+    )
+    for status, count in result.counts.items():
+        if count:
+            print(f"  {status.value:<10} {count}")
+    if result.first_sent and result.last_sent:
+        print(f"  first sent {result.first_sent:%a %Y-%m-%d %H:%M:%S %Z}")
+        print(f"  last sent  {result.last_sent:%a %Y-%m-%d %H:%M:%S %Z}")
+    print(f"  sent outside the window: {result.outside_window}")
+    print(f"  {result.messages} messages in Maildir {result.outbox.resolve()}")
+    print(f"  database {Path(args.db).resolve()}")
+    return 0 if campaign.status.value == "completed" and not result.outside_window else 1
+
+
+def _campaign_create(args: argparse.Namespace) -> int:
+    country, _, subdivision = (args.holidays or "").partition("-")
+    window = SendWindow(
+        weekdays=args.days,
+        hours=args.hours,
+        holidays=HolidayCalendar(country.upper(), subdivision or None) if country else None,
+    )
+    store, service, actor = _open(args)
+    with store:
+        campaign = service.create(
+            actor,
+            name=args.name,
+            channel=Channel(args.channel),
+            sender=args.sender,
+            subject=args.subject,
+            body=_read(args.body_file) if args.body_file else "",
+            html=_read(args.html_file) if args.html_file else None,
+            timezone=args.timezone,
+            window=window,
+            interval=parse_interval(args.interval),
+            start_at=_parse_start(args.start, args.timezone) if args.start else None,
+        )
+        print(f"created campaign {campaign.name!r} ({campaign.status.value})")
+    return 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"cannot read template file {path}: {exc}") from exc
+
+
+def _campaign_action(args: argparse.Namespace) -> int:
+    store, service, actor = _open(args)
+    with store:
+        if args.action == "show":
+            campaign = service.get(actor, args.name)
+            counts = service.counts(actor, args.name)
+            _show(campaign, counts, args.format)
+            return 0
+        steer = {
+            "schedule": service.schedule,
+            "pause": service.pause,
+            "resume": service.resume,
+            "cancel": service.cancel,
+        }[args.action]
+        campaign = steer(actor, args.name)
+        print(f"campaign {campaign.name!r} is {campaign.status.value}")
+    return 0
+
+
+def _show(campaign: Campaign, counts: dict[DeliveryStatus, int], fmt: str) -> None:
+    if fmt == "json":
+        data = unstructure(campaign)
+        data["counts"] = {s.value: n for s, n in counts.items()}
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    w = campaign.window
+    days = ",".join(
+        ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d] for d in sorted(w.weekdays)
+    )
+    print(f"campaign {campaign.name!r}")
+    print(f"  status     {campaign.status.value}")
+    if campaign.failure_reason:
+        print(f"  failure    {campaign.failure_reason}")
+    print(f"  channel    {campaign.channel.value} from {campaign.sender or '(no sender)'}")
+    print(f"  window     {days} {','.join(map(str, w.hours))} {campaign.timezone}")
+    print(f"  interval   {int(campaign.interval.total_seconds())} s")
+    print(f"  start      {campaign.start_at.isoformat() if campaign.start_at else '(not set)'}")
+    print("  requests   " + ", ".join(f"{s.value} {n}" for s, n in counts.items()))
+
+
+def _campaign_add_recipient(args: argparse.Namespace) -> int:
+    store, service, actor = _open(args)
+    with store:
+        result = service.add_recipients(
+            actor,
+            args.name,
+            [
+                Recipient(
+                    email=args.email,
+                    phone=args.phone,
+                    name=args.recipient_name,
+                    transaction_id=args.transaction,
+                    timezone=args.timezone,
+                )
+            ],
+        )
+        print("added" if result.added else "already a recipient")
+    return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    with SQLiteStore(args.db) as store:
+        dispatcher = Dispatcher(
+            store, MaildirTransport(args.outbox), SystemClock(), worker_id=args.worker_id
+        )
+        report = dispatcher.run(
+            until_idle=args.until_idle,
+            max_wait=parse_interval(args.max_wait) if args.until_idle else None,
+        )
+    print(
+        f"sent {report.sent}, failed {report.failed}, retried {report.retried}"
+        + (f", completed {', '.join(report.completed)}" if report.completed else "")
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

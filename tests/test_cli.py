@@ -1,0 +1,150 @@
+"""The command line and the demo, run as a user runs them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import mailbox
+import subprocess
+import sys
+from datetime import timedelta
+from email import policy
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+
+import reviewkit as rk
+from reviewkit.cli import main, parse_interval
+from reviewkit.demo import DEMO_ZONE
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reviewkit", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_demo_sends_one_parseable_message_per_recipient_inside_the_window(tmp_path: Path) -> None:
+    """`reviewkit demo` fills a Maildir with one message per recipient, all in office hours."""
+    result = run_cli("demo", "--recipients", "150", "--outbox", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "sent       150" in result.stdout
+    assert "sent outside the window: 0" in result.stdout
+    box = mailbox.Maildir(tmp_path / "out", create=False)
+    parser = BytesParser(policy=policy.default)
+    messages = [parser.parsebytes(box.get_bytes(key)) for key in box.iterkeys()]
+    assert len(messages) == 150
+    assert len({m["To"] for m in messages}) == 150
+    assert len({m["Message-ID"] for m in messages}) == 150
+    zone = rk.load_zone(DEMO_ZONE)
+    window = rk.SendWindow(
+        weekdays="mon-fri", hours="09:00-17:00", holidays=rk.HolidayCalendar("PL")
+    )
+    dates = sorted(parsedate_to_datetime(m["Date"]) for m in messages)
+    assert all(window.contains(d, zone) for d in dates)
+    # It crossed a night, three holidays and a weekend: Wednesday 23 to Monday 28 December.
+    assert dates[0].astimezone(zone).day == 23
+    assert dates[-1].astimezone(zone).day == 28
+    for earlier, later in itertools.pairwise(dates):
+        assert later - earlier >= timedelta(seconds=30)
+    first = messages[0]
+    assert first["Subject"].startswith("Jak oceniasz zamówienie ZAM-2026-")
+    assert first.get_body(("html",)) is not None
+
+
+def test_demo_twice_replaces_the_first_run(tmp_path: Path) -> None:
+    """Running the demo again replaces its campaign and messages instead of failing."""
+    assert run_cli("demo", "--recipients", "5", cwd=tmp_path).returncode == 0
+    again = run_cli("demo", "--recipients", "7", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "7 messages in Maildir" in again.stdout
+    assert len(mailbox.Maildir(tmp_path / "reviewkit-outbox", create=False)) == 7
+
+
+def test_campaign_driven_from_the_shell(tmp_path: Path) -> None:
+    """create, add-recipient, schedule, show, dispatch, with state kept in --db."""
+    (tmp_path / "body.txt").write_text("Hello {{ recipient.name }}", encoding="utf-8")
+    db = ["--db", str(tmp_path / "shop.sqlite3")]
+    steps = [
+        [
+            "campaign",
+            "create",
+            "--name",
+            "spring",
+            "--from",
+            "shop@example.com",
+            "--subject",
+            "How was it?",
+            "--body-file",
+            "body.txt",
+            "--timezone",
+            "Europe/Warsaw",
+            "--start",
+            "2020-01-01T00:00",
+            *db,
+        ],
+        [
+            "campaign",
+            "add-recipient",
+            "spring",
+            "--email",
+            "ala@example.com",
+            "--recipient-name",
+            "Ala",
+            *db,
+        ],
+        ["campaign", "schedule", "spring", *db],
+        ["campaign", "pause", "spring", *db],
+        ["campaign", "resume", "spring", *db],
+        ["dispatch", "--outbox", "out", "--until-idle", "--max-wait", "0s", *db],
+    ]
+    for step in steps:
+        result = run_cli(*step, cwd=tmp_path)
+        assert result.returncode == 0, (step, result.stderr)
+    shown = run_cli("campaign", "show", "spring", "--format", "json", *db, cwd=tmp_path)
+    data = json.loads(shown.stdout)
+    assert data["status"] == "completed"
+    assert data["counts"]["sent"] == 1
+    assert len(mailbox.Maildir(tmp_path / "out", create=False)) == 1
+
+
+def test_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
+    """A bad value prints what is wrong on stderr and exits 1; nothing is created."""
+    db = ["--db", str(tmp_path / "x.sqlite3")]
+    result = run_cli(
+        "campaign", "create", "--name", "x", "--timezone", "Mars/Base", *db, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("reviewkit: error: unknown time zone 'Mars/Base'")
+    missing = run_cli("campaign", "show", "x", *db, cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "no campaign" in missing.stderr
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help works on every command and names --db."""
+    for argv in (["demo"], ["campaign", "create"], ["campaign", "show"], ["dispatch"]):
+        with pytest.raises(SystemExit) as info:
+            main([*argv, "--help"])
+        assert info.value.code == 0
+        assert "--db" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("2m", 120), ("1h", 3600), ("45", 45)])
+def test_interval_parsing(text: str, seconds: int) -> None:
+    """Intervals read as a user writes them."""
+    assert parse_interval(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["fast", "1.5s", "-3s", "10 parsecs"])
+def test_bad_interval_is_refused(text: str) -> None:
+    """A malformed interval is a ValidationError quoting it."""
+    with pytest.raises(rk.ValidationError, match="interval"):
+        parse_interval(text)
