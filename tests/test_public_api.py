@@ -37,6 +37,7 @@ def test_exported_members_are_pinned() -> None:
             "MaildirTransport",
             "ManualClock",
             "NotFoundError",
+            "Outcome",
             "OutgoingMessage",
             "PermanentSendError",
             "Permission",

@@ -212,6 +212,27 @@ class TestClaims:
             == 1
         )
 
+    def test_finish_many_records_held_and_reports_lost(self, store: rk.Store) -> None:
+        """Batch outcomes are recorded for held claims; others come back as lost."""
+        c = _campaign(store)
+        store.add_deliveries([_delivery(c, n) for n in range(3)])
+        lease = NOW + timedelta(minutes=5)
+        a, b = store.claim_deliveries(c.id, now=NOW, limit=2, worker_id="w", lease_until=lease)
+        (other,) = store.claim_deliveries(c.id, now=NOW, limit=2, worker_id="x", lease_until=lease)
+        lost = store.finish_deliveries(
+            [
+                rk.Outcome(delivery_id=a.id, status=D.SENT),
+                rk.Outcome(delivery_id=b.id, status=D.PENDING, error="451", due_at=lease),
+                rk.Outcome(delivery_id=other.id, status=D.SENT),
+            ],
+            worker_id="w",
+            now=NOW,
+        )
+        assert lost == [other.id]
+        assert store.get_delivery(a.id).status is D.SENT
+        assert store.get_delivery(b.id).due_at == lease
+        assert store.get_delivery(other.id).claimed_by == "x"
+
 
 class TestTransactions:
     def test_exception_between_two_writes_rolls_both_back(self, store: rk.Store) -> None:

@@ -18,7 +18,13 @@ from reviewkit.domain.campaign import (
     CampaignStatus,
     Channel,
 )
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient, RetryPolicy
+from reviewkit.domain.delivery import (
+    Delivery,
+    DeliveryStatus,
+    Outcome,
+    Recipient,
+    RetryPolicy,
+)
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.schedule import PlanRun, SendPlan, next_send_time, plan_send_times
@@ -75,6 +81,7 @@ __all__ = [
     "MaildirTransport",
     "ManualClock",
     "NotFoundError",
+    "Outcome",
     "OutgoingMessage",
     "PermanentSendError",
     "Permission",

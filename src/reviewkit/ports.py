@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from reviewkit.domain.campaign import Campaign, CampaignStatus
-from reviewkit.domain.delivery import Delivery, DeliveryStatus
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome
 from reviewkit.domain.messages import OutgoingMessage
 
 __all__ = ["Clock", "Store", "Transport"]
@@ -195,6 +195,16 @@ class Store(Protocol):
         :param count_attempt: whether this try counts toward the retry limit.
         :raises reviewkit.errors.LeaseLostError: the delivery is not claimed by *worker_id*
             (its lease expired and another worker took it).
+        """
+        ...
+
+    def finish_deliveries(
+        self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
+    ) -> list[str]:
+        """Record many outcomes in one transaction (see :meth:`finish_delivery`).
+
+        :returns: the ids of deliveries *worker_id* no longer held; their outcomes were not
+            recorded. The others were.
         """
         ...
 

@@ -15,7 +15,7 @@ from datetime import datetime
 import attrs
 
 from reviewkit.domain.campaign import Campaign, CampaignStatus
-from reviewkit.domain.delivery import Delivery, DeliveryStatus
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.errors import (
     AccountError,
@@ -264,6 +264,26 @@ class InMemoryStore:
             )
             self._deliveries[delivery_id] = done
             return done
+
+    def finish_deliveries(
+        self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
+    ) -> list[str]:
+        lost = []
+        with self.transaction():
+            for o in outcomes:
+                try:
+                    self.finish_delivery(
+                        o.delivery_id,
+                        worker_id=worker_id,
+                        status=o.status,
+                        now=now,
+                        error=o.error,
+                        due_at=o.due_at,
+                        count_attempt=o.count_attempt,
+                    )
+                except LeaseLostError:
+                    lost.append(o.delivery_id)
+        return lost
 
     def next_due_at(self, campaign_id: str) -> datetime | None:
         with self._lock:

@@ -25,7 +25,7 @@ from reviewkit.domain.campaign import Channel
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import ValidationError
 
-__all__ = ["Delivery", "DeliveryStatus", "Recipient", "RetryPolicy"]
+__all__ = ["Delivery", "DeliveryStatus", "Outcome", "Recipient", "RetryPolicy"]
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -155,6 +155,21 @@ class Delivery:
     def key(self) -> tuple[str, Channel, str]:
         """What makes a delivery unique: campaign, channel and normalised address."""
         return (self.campaign_id, self.channel, self.address.casefold())
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What became of one claimed delivery, for :meth:`reviewkit.ports.Store.finish_deliveries`.
+
+    :param status: Sent, Failed, Suppressed, or Pending to retry at *due_at*.
+    :param count_attempt: whether this try counts toward the retry limit.
+    """
+
+    delivery_id: str
+    status: DeliveryStatus
+    error: str | None = None
+    due_at: datetime | None = None
+    count_attempt: bool = True
 
 
 @attrs.frozen(kw_only=True)

@@ -16,14 +16,13 @@ from datetime import datetime, timedelta
 import attrs
 
 from reviewkit.domain.campaign import ACTIVE, Campaign, CampaignEvent, CampaignStatus
-from reviewkit.domain.delivery import OPEN, Delivery, DeliveryStatus, RetryPolicy
+from reviewkit.domain.delivery import OPEN, Delivery, DeliveryStatus, Outcome, RetryPolicy
 from reviewkit.domain.messages import render_message
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import (
     AccountError,
     ConflictError,
-    LeaseLostError,
     PermanentSendError,
     TemplateError,
     TransientSendError,
@@ -86,6 +85,10 @@ class Dispatcher:
     :param batch_size: most deliveries claimed per campaign per pass (unpaced campaigns).
     :param lease: how long a claim lasts before another worker may take the delivery over.
     :param retry: backoff and attempt limit for transient failures.
+    :param record_every: record outcomes in groups of this many sends (one transaction per
+        group). 1, the default, records each outcome before the next send, so a worker killed
+        mid-batch can cause at most one repeat; larger groups are faster but a crash may
+        resend up to that many messages once their lease expires.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class Dispatcher:
         batch_size: int = 100,
         lease: timedelta = timedelta(minutes=5),
         retry: RetryPolicy | None = None,
+        record_every: int = 1,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -106,6 +110,11 @@ class Dispatcher:
         self.batch_size = batch_size
         self.lease = lease
         self.retry = retry or RetryPolicy()
+        if record_every < 1:
+            raise ValueError("record_every must be at least 1")
+        self.record_every = record_every
+        self._outcomes: list[Outcome] = []
+        self._outcomes_at: datetime | None = None
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -205,6 +214,21 @@ class Dispatcher:
                 campaign = self.store.save_campaign(
                     attrs.evolve(campaign, next_slot_at=now + campaign.interval)
                 )
+        try:
+            self._send_claimed(campaign, claimed, now, state)
+        finally:
+            self._flush()
+        campaign = self.store.get_campaign(campaign.id)
+        if campaign.status is CampaignStatus.FAILED:
+            return
+        if not self._has_open(campaign):
+            self._complete(campaign, state)
+            return
+        self._plan_wakeup(campaign, now, state)
+
+    def _send_claimed(
+        self, campaign: Campaign, claimed: list[Delivery], now: datetime, state: _Pass
+    ) -> None:
         for index, delivery in enumerate(claimed):
             try:
                 self._send_one(campaign, delivery, now, state)
@@ -212,17 +236,13 @@ class Dispatcher:
                 for left in claimed[index + 1 :]:
                     self._finish(left, DeliveryStatus.PENDING, now, None, None, count=False)
                     state.released += 1
+                self._flush()
                 campaign = self.store.get_campaign(campaign.id)
                 if campaign.status in ACTIVE:
                     self.store.save_campaign(campaign.apply(CampaignEvent.FAIL, reason=str(exc)))
                 state.failed_campaigns.append(campaign.name)
                 log.error("campaign %s failed: %s", campaign.name, exc)
                 return
-        campaign = self.store.get_campaign(campaign.id)
-        if not self._has_open(campaign):
-            self._complete(campaign, state)
-            return
-        self._plan_wakeup(campaign, now, state)
 
     def _plan_wakeup(self, campaign: Campaign, now: datetime, state: _Pass) -> None:
         due = self.store.next_due_at(campaign.id)
@@ -306,16 +326,26 @@ class Dispatcher:
         *,
         count: bool = True,
     ) -> None:
-        try:
-            self.store.finish_delivery(
-                delivery.id,
-                worker_id=self.worker_id,
+        self._outcomes.append(
+            Outcome(
+                delivery_id=delivery.id,
                 status=status,
-                now=now,
                 error=error,
                 due_at=due_at,
                 count_attempt=count,
             )
-        except LeaseLostError:
+        )
+        self._outcomes_at = now
+        if len(self._outcomes) >= self.record_every:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._outcomes or self._outcomes_at is None:
+            return
+        outcomes, self._outcomes = self._outcomes, []
+        lost = self.store.finish_deliveries(
+            outcomes, worker_id=self.worker_id, now=self._outcomes_at
+        )
+        for delivery_id in lost:
             # Our lease ran out and another worker owns the delivery now; its outcome wins.
-            log.warning("lease lost on delivery %s; outcome %s not recorded", delivery.id, status)
+            log.warning("lease lost on delivery %s; outcome not recorded", delivery_id)

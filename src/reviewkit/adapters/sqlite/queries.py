@@ -70,6 +70,8 @@ WHERE id = :id AND status = 'claimed' AND claimed_by = :worker
 RETURNING {DELIVERY_COLUMNS}
 """
 
+FINISH_DELIVERY_QUIETLY = FINISH_DELIVERY.split("RETURNING")[0]
+
 DELIVERY_HOLDER = "SELECT status, claimed_by FROM deliveries WHERE id = ?"
 
 NEXT_DUE = (

@@ -26,7 +26,7 @@ import attrs
 
 from reviewkit.adapters.sqlite import queries as q
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome, Recipient
 from reviewkit.errors import (
     ConflictError,
     LeaseLostError,
@@ -340,21 +340,19 @@ class SQLiteStore:
         due_at: datetime | None = None,
         count_attempt: bool = True,
     ) -> Delivery:
-        pending = status is DeliveryStatus.PENDING
+        params = _finish_params(
+            Outcome(
+                delivery_id=delivery_id,
+                status=status,
+                error=error,
+                due_at=due_at,
+                count_attempt=count_attempt,
+            ),
+            worker_id,
+            now,
+        )
         with self.transaction():
-            row = self._db.execute(
-                q.FINISH_DELIVERY,
-                {
-                    "status": status.value,
-                    "counted": 1 if count_attempt else 0,
-                    "error": error,
-                    "sent_at": _to_us(now) if status is DeliveryStatus.SENT else None,
-                    "due_at": _to_us(due_at),
-                    "pending": pending,
-                    "id": delivery_id,
-                    "worker": worker_id,
-                },
-            ).fetchone()
+            row = self._db.execute(q.FINISH_DELIVERY, params).fetchone()
             if row is None:
                 holder = self._db.execute(q.DELIVERY_HOLDER, (delivery_id,)).fetchone()
                 if holder is None:
@@ -365,10 +363,34 @@ class SQLiteStore:
                 )
         return _delivery_from_row(row)
 
+    def finish_deliveries(
+        self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
+    ) -> list[str]:
+        lost = []
+        with self.transaction():
+            for outcome in outcomes:
+                params = _finish_params(outcome, worker_id, now)
+                if self._db.execute(q.FINISH_DELIVERY_QUIETLY, params).rowcount == 0:
+                    lost.append(outcome.delivery_id)
+        return lost
+
     def next_due_at(self, campaign_id: str) -> datetime | None:
         with self._lock:
             (value,) = self._db.execute(q.NEXT_DUE, (campaign_id,)).fetchone()
         return _from_us(value)
+
+
+def _finish_params(outcome: Outcome, worker_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "status": outcome.status.value,
+        "counted": 1 if outcome.count_attempt else 0,
+        "error": outcome.error,
+        "sent_at": _to_us(now) if outcome.status is DeliveryStatus.SENT else None,
+        "due_at": _to_us(outcome.due_at),
+        "pending": outcome.status is DeliveryStatus.PENDING,
+        "id": outcome.delivery_id,
+        "worker": worker_id,
+    }
 
 
 def _marks(values: Sequence[object] | Collection[object]) -> str:

@@ -1,0 +1,74 @@
+"""Shared plumbing for the benchmarks: timing by median of runs, memory peaks, the table."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    benchmark: str
+    case: str
+    n: int
+    seconds: float
+    baseline_seconds: float | None = None
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.seconds if self.seconds else float("inf")
+
+    @property
+    def ratio(self) -> float | None:
+        """How many times faster than the baseline (higher is better)."""
+        if self.baseline_seconds is None:
+            return None
+        return self.baseline_seconds / self.seconds
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of *repeat* calls of *fn*, garbage collector off while timing."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
+    return statistics.median(times)
+
+
+def peak_memory(fn: Callable[[], object]) -> int:
+    """Peak bytes allocated by Python while *fn* runs."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def print_table(rows: list[Row]) -> None:
+    header = (
+        f"{'benchmark':<22} {'case':<34} {'n':>10} {'seconds':>9} {'per second':>12} "
+        f"{'vs baseline':>12}  note"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
+        print(
+            f"{r.benchmark:<22} {r.case:<34} {r.n:>10,} {r.seconds:>9.4f} {r.rate:>12,.0f} "
+            f"{ratio:>12}  {r.note}"
+        )

@@ -1,0 +1,45 @@
+"""Run every benchmark and print one table: ``python benchmarks/run.py [--smoke | --full]``.
+
+Figures are medians of several runs; each benchmark runs its baseline in the same process
+and reports the ratio (how many times faster than the baseline reviewkit is; above 1 is
+faster). ``--smoke`` uses tiny sizes to check the benchmarks still work; the default is a
+medium size; ``--full`` the sizes the goals are stated for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import bench_scheduler, bench_store
+from benchmarks.common import print_table
+
+SIZES = {
+    "smoke": {"scheduler": (20_000, 3), "store": (5_000, 1)},
+    "medium": {"scheduler": (1_000_000, 5), "store": (100_000, 1)},
+    "full": {"scheduler": (1_000_000, 7), "store": (1_000_000, 1)},
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--smoke", action="store_const", const="smoke", dest="size")
+    size.add_argument("--full", action="store_const", const="full", dest="size")
+    parser.add_argument("--only", choices=["scheduler", "store"], help="run one benchmark")
+    args = parser.parse_args()
+    sizes = SIZES[args.size or "medium"]
+    rows = []
+    if args.only in (None, "scheduler"):
+        rows += bench_scheduler.run(*sizes["scheduler"])
+    if args.only in (None, "store"):
+        rows += bench_store.run(*sizes["store"])
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
