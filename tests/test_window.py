@@ -307,3 +307,12 @@ def test_user_dates_add_and_remove_holidays() -> None:
     assert cal.is_holiday(date(2026, 1, 7))
     assert not cal.is_holiday(date(2026, 1, 6))  # Epiphany, worked anyway
     assert cal.is_holiday(date(2026, 11, 11))
+
+
+def test_always_open_window_plans_across_midnight() -> None:
+    """The default window is open around the clock: a plan crosses midnight without a gap."""
+    zone = rk.load_zone("Europe/Warsaw")
+    start = datetime(2026, 1, 5, 22, 0, tzinfo=zone)
+    plan = rk.plan_send_times(start, 5, rk.SendWindow(), zone, timedelta(hours=1))
+    assert [t.hour for t in plan] == [22, 23, 0, 1, 2]
+    assert rk.next_send_time(start, rk.SendWindow(), zone) == start

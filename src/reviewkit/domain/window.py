@@ -276,8 +276,9 @@ def openings(window: SendWindow, zone: ZoneInfo, start: int) -> Iterator[tuple[i
     """Yield the window's open intervals ``[open, close)`` in UTC epoch seconds, in order.
 
     Intervals are yielded from the one containing *start* (or the first after it) on, clipped
-    to begin no earlier than *start*. Touching intervals are merged, so consecutive intervals
-    are separated by a closed stretch. The generator is endless for any window that opens.
+    to begin no earlier than *start*. Intervals never overlap; touching ones of one local
+    day are merged (a repeated DST hour is one opening). The generator is endless for any
+    window that opens.
 
     :raises WindowError: when the window stays shut for three years (every day a holiday).
     """
@@ -310,8 +311,10 @@ def openings(window: SendWindow, zone: ZoneInfo, start: int) -> Iterator[tuple[i
             if held is not None:
                 yield held
             held = (opened, closed)
-        # An opening is final once the next one could not touch it any more.
-        if held is not None and held[1] < horizon and not (pending and pending[0][0] <= held[1]):
+        # Hold an opening back only while a queued one touches it (a repeated hour split
+        # across two offsets); openings meeting at midnight stay two, which the scheduler
+        # treats the same, and an always-open window cannot hold forever.
+        if held is not None and not (pending and pending[0][0] <= held[1]):
             yield held
             held = None
 
