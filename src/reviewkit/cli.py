@@ -132,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     dispatch.add_argument("--max-wait", default="60s", help="with --until-idle (60s)")
     dispatch.add_argument("--worker-id", metavar="ID", help="name in claims (hostname:pid)")
+    dispatch.add_argument(
+        "--lease", default="5m", help="how long a claim lasts before others may take it (5m)"
+    )
+    dispatch.add_argument(
+        "--batch-size", type=int, default=100, metavar="N", help="claims per pass (100)"
+    )
     dispatch.set_defaults(handler=_dispatch)
     return parser
 
@@ -271,7 +277,12 @@ def _campaign_add_recipient(args: argparse.Namespace) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     with SQLiteStore(args.db) as store:
         dispatcher = Dispatcher(
-            store, MaildirTransport(args.outbox), SystemClock(), worker_id=args.worker_id
+            store,
+            MaildirTransport(args.outbox),
+            SystemClock(),
+            worker_id=args.worker_id,
+            lease=parse_interval(args.lease),
+            batch_size=args.batch_size,
         )
         report = dispatcher.run(
             until_idle=args.until_idle,

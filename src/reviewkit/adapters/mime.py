@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email import policy
 from email.header import Header
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -14,8 +15,26 @@ from reviewkit.errors import PermanentSendError
 __all__ = ["build_email", "message_id_header"]
 
 _FALLBACK_DOMAIN = "reviewkit.invalid"
+
+
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The standard registry builds a new header class on every lookup (``type(...)`` per
+    header, per message); caching them makes building a message several times cheaper."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+
 # Headers set pre-folded (see _set_unstructured) are written out as they are.
-_POLICY = policy.SMTP.clone(refold_source="none")
+_POLICY = policy.SMTP.clone(refold_source="none", header_factory=_CachedHeaderRegistry())
 
 
 def _set_unstructured(email: EmailMessage, name: str, value: str) -> None:

@@ -251,8 +251,9 @@ class Dispatcher:
         wake = max(due, now)
         if campaign.next_slot_at is not None:
             wake = max(wake, campaign.next_slot_at)
-        if not campaign.respect_recipient_timezone:
-            wake = next_send_time(wake, campaign.window, load_zone(campaign.timezone))
+        zone = load_zone(campaign.timezone)
+        if not campaign.respect_recipient_timezone and not campaign.window.contains(wake, zone):
+            wake = next_send_time(wake, campaign.window, zone)
         state.wakeups.append(wake)
 
     def _has_open(self, campaign: Campaign) -> bool:
