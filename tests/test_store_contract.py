@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 import reviewkit as rk
 from reviewkit.adapters.sqlite import SCHEMA_VERSION, SQLiteStore
 from reviewkit.adapters.sqlite.store import StorageError
+from reviewkit.serialization import unstructure
 
 D = rk.DeliveryStatus
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -315,6 +317,30 @@ class TestSQLiteSpecifics:
             assert second.get_campaign("c").id == c.id
             assert second.count_deliveries(c.id)[D.PENDING] == 1
             assert second.schema_version == SCHEMA_VERSION
+
+    def test_older_schema_is_upgraded_keeping_its_data(self, tmp_path: Path) -> None:
+        """A file at schema 1 is migrated to the current version with its rows intact."""
+        from reviewkit.adapters.sqlite.store import _migrations, _statements
+
+        path = tmp_path / "old.sqlite3"
+        with sqlite3.connect(path) as raw:
+            for statement in _statements(_migrations()[0][1]):
+                raw.execute(statement)
+            raw.execute("PRAGMA user_version = 1")
+            raw.execute(
+                "INSERT INTO campaigns (id, name, status, version, data) VALUES (?, ?, ?, ?, ?)",
+                (
+                    "c1",
+                    "old",
+                    "draft",
+                    1,
+                    json.dumps(unstructure(rk.Campaign(id="c1", name="old"))),
+                ),
+            )
+        with SQLiteStore(path) as store:
+            assert store.schema_version == SCHEMA_VERSION >= 2
+            assert store.get_campaign("old").id == "c1"
+            assert store.get_suppression(rk.Channel.EMAIL, "x@example.com") is None
 
     def test_newer_schema_is_refused(self, tmp_path: Path) -> None:
         """A database from a newer reviewkit is an error, never silently downgraded."""

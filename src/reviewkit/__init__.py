@@ -28,6 +28,7 @@ from reviewkit.domain.delivery import (
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.schedule import PlanRun, SendPlan, next_send_time, plan_send_times
+from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.window import HolidayCalendar, HourRange, SendWindow, load_zone
 from reviewkit.errors import (
     AccountError,
@@ -50,6 +51,7 @@ from reviewkit.errors import (
 from reviewkit.ports import Clock, Store, Transport
 from reviewkit.services.campaigns import AddResult, CampaignService
 from reviewkit.services.dispatch import Dispatcher, DispatchReport
+from reviewkit.services.suppression import SuppressionService
 
 __version__ = "0.1.0.dev0"
 
@@ -93,6 +95,9 @@ __all__ = [
     "SendPlan",
     "SendWindow",
     "Store",
+    "Suppression",
+    "SuppressionReason",
+    "SuppressionService",
     "SystemClock",
     "TemplateError",
     "TransientSendError",

@@ -14,9 +14,10 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from reviewkit.domain.campaign import Campaign, CampaignStatus
+from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.suppression import Suppression
 
 __all__ = ["Clock", "Store", "Transport"]
 
@@ -206,6 +207,20 @@ class Store(Protocol):
         :returns: the ids of deliveries *worker_id* no longer held; their outcomes were not
             recorded. The others were.
         """
+        ...
+
+    # -- suppression ----------------------------------------------------------------------
+
+    def add_suppression(self, suppression: Suppression) -> None:
+        """Suppress an address on a channel, replacing an earlier entry for it."""
+        ...
+
+    def get_suppression(self, channel: Channel, address: str) -> Suppression | None:
+        """Return the suppression of *address* (any letter case) on *channel*, if any."""
+        ...
+
+    def remove_suppression(self, channel: Channel, address: str) -> bool:
+        """Lift a suppression; return whether there was one."""
         ...
 
     def next_due_at(self, campaign_id: str) -> datetime | None:

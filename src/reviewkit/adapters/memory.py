@@ -14,9 +14,10 @@ from datetime import datetime
 
 import attrs
 
-from reviewkit.domain.campaign import Campaign, CampaignStatus
+from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.suppression import Suppression
 from reviewkit.errors import (
     AccountError,
     ConflictError,
@@ -42,6 +43,7 @@ class InMemoryStore:
         self._campaigns: dict[str, Campaign] = {}
         self._deliveries: dict[str, Delivery] = {}
         self._keys: dict[tuple[str, str, str], str] = {}
+        self._suppressions: dict[tuple[Channel, str], Suppression] = {}
         self._depth = 0
 
     @property
@@ -62,6 +64,7 @@ class InMemoryStore:
             self._campaigns.clear()
             self._deliveries.clear()
             self._keys.clear()
+            self._suppressions.clear()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -73,12 +76,17 @@ class InMemoryStore:
                 finally:
                     self._depth -= 1
                 return
-            saved = (dict(self._campaigns), dict(self._deliveries), dict(self._keys))
+            saved = (
+                dict(self._campaigns),
+                dict(self._deliveries),
+                dict(self._keys),
+                dict(self._suppressions),
+            )
             self._depth = 1
             try:
                 yield
             except BaseException:
-                self._campaigns, self._deliveries, self._keys = saved
+                self._campaigns, self._deliveries, self._keys, self._suppressions = saved
                 raise
             finally:
                 self._depth = 0
@@ -284,6 +292,18 @@ class InMemoryStore:
                 except LeaseLostError:
                     lost.append(o.delivery_id)
         return lost
+
+    def add_suppression(self, suppression: Suppression) -> None:
+        with self._lock:
+            self._suppressions[suppression.key] = suppression
+
+    def get_suppression(self, channel: Channel, address: str) -> Suppression | None:
+        with self._lock:
+            return self._suppressions.get((channel, address.casefold()))
+
+    def remove_suppression(self, channel: Channel, address: str) -> bool:
+        with self._lock:
+            return self._suppressions.pop((channel, address.casefold()), None) is not None
 
     def next_due_at(self, campaign_id: str) -> datetime | None:
         with self._lock:

@@ -42,6 +42,7 @@ class DispatchReport:
     failed: int = 0
     retried: int = 0
     released: int = 0
+    suppressed: int = 0
     completed: tuple[str, ...] = ()
     failed_campaigns: tuple[str, ...] = ()
     next_wakeup: datetime | None = None
@@ -52,6 +53,7 @@ class DispatchReport:
             failed=self.failed + other.failed,
             retried=self.retried + other.retried,
             released=self.released + other.released,
+            suppressed=self.suppressed + other.suppressed,
             completed=self.completed + other.completed,
             failed_campaigns=self.failed_campaigns + other.failed_campaigns,
             next_wakeup=other.next_wakeup,
@@ -69,6 +71,7 @@ class _Pass:
     failed: int = 0
     retried: int = 0
     released: int = 0
+    suppressed: int = 0
     completed: list[str] = attrs.field(factory=list)
     failed_campaigns: list[str] = attrs.field(factory=list)
     wakeups: list[datetime] = attrs.field(factory=list)
@@ -171,6 +174,7 @@ class Dispatcher:
             failed=state.failed,
             retried=state.retried,
             released=state.released,
+            suppressed=state.suppressed,
             completed=tuple(state.completed),
             failed_campaigns=tuple(state.failed_campaigns),
             next_wakeup=min(state.wakeups, default=None),
@@ -280,6 +284,13 @@ class Dispatcher:
                 self._finish(delivery, DeliveryStatus.PENDING, now, None, opens, count=False)
                 state.released += 1
                 return
+        suppression = self.store.get_suppression(delivery.channel, delivery.address)
+        if suppression is not None:
+            # Checked at send time, not only at import: an unsubscribe after queueing counts.
+            why = suppression.reason.value + (f": {suppression.note}" if suppression.note else "")
+            self._finish(delivery, DeliveryStatus.SUPPRESSED, now, why, None, count=False)
+            state.suppressed += 1
+            return
         try:
             message = render_message(
                 campaign,

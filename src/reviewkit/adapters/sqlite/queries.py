@@ -77,3 +77,17 @@ DELIVERY_HOLDER = "SELECT status, claimed_by FROM deliveries WHERE id = ?"
 NEXT_DUE = (
     "SELECT min(available_at) FROM deliveries WHERE campaign_id = ? AND available_at IS NOT NULL"
 )
+
+UPSERT_SUPPRESSION = """
+INSERT INTO suppressions (channel, address_key, address, reason, at, note)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (channel, address_key) DO UPDATE SET
+    address = excluded.address, reason = excluded.reason, at = excluded.at, note = excluded.note
+"""
+
+GET_SUPPRESSION = (
+    "SELECT channel, address, reason, at, note FROM suppressions "
+    "WHERE channel = ? AND address_key = ?"
+)
+
+DELETE_SUPPRESSION = "DELETE FROM suppressions WHERE channel = ? AND address_key = ?"

@@ -27,6 +27,7 @@ import attrs
 from reviewkit.adapters.sqlite import queries as q
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome, Recipient
+from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.errors import (
     ConflictError,
     LeaseLostError,
@@ -373,6 +374,44 @@ class SQLiteStore:
                 if self._db.execute(q.FINISH_DELIVERY_QUIETLY, params).rowcount == 0:
                     lost.append(outcome.delivery_id)
         return lost
+
+    # -- suppression ----------------------------------------------------------------------
+
+    def add_suppression(self, suppression: Suppression) -> None:
+        with self.transaction():
+            self._db.execute(
+                q.UPSERT_SUPPRESSION,
+                (
+                    suppression.channel.value,
+                    suppression.address.casefold(),
+                    suppression.address,
+                    suppression.reason.value,
+                    _to_us(suppression.at),
+                    suppression.note,
+                ),
+            )
+
+    def get_suppression(self, channel: Channel, address: str) -> Suppression | None:
+        with self._lock:
+            row = self._db.execute(
+                q.GET_SUPPRESSION, (channel.value, address.casefold())
+            ).fetchone()
+        if row is None:
+            return None
+        at = _from_us(row[3])
+        assert at is not None
+        return Suppression(
+            channel=Channel(row[0]),
+            address=row[1],
+            reason=SuppressionReason(row[2]),
+            at=at,
+            note=row[4],
+        )
+
+    def remove_suppression(self, channel: Channel, address: str) -> bool:
+        with self.transaction():
+            cursor = self._db.execute(q.DELETE_SUPPRESSION, (channel.value, address.casefold()))
+            return cursor.rowcount > 0
 
     def next_due_at(self, campaign_id: str) -> datetime | None:
         with self._lock:

@@ -1,0 +1,52 @@
+"""Suppression service: keep addresses that must never be sent to."""
+
+from __future__ import annotations
+
+from reviewkit.domain.campaign import Channel
+from reviewkit.domain.suppression import Suppression, SuppressionReason
+from reviewkit.ports import Clock, Store
+
+__all__ = ["SuppressionService"]
+
+
+class SuppressionService:
+    """Suppress, look up and lift addresses on a channel.
+
+    Suppressions apply to every campaign and are checked by the dispatcher just before each
+    send; a suppressed request ends Suppressed with the reason and is never sent. The host
+    calls :meth:`suppress` from its unsubscribe handler, bounce processing or blocklist UI.
+    """
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def suppress(
+        self,
+        address: str,
+        *,
+        channel: Channel = Channel.EMAIL,
+        reason: SuppressionReason = SuppressionReason.UNSUBSCRIBED,
+        note: str | None = None,
+    ) -> Suppression:
+        """Suppress *address* on *channel* from now on (idempotent: a repeat updates it).
+
+        :raises ValidationError: for an empty address or one with a line break.
+        """
+        suppression = Suppression(
+            channel=Channel(channel),
+            address=address.strip(),
+            reason=SuppressionReason(reason),
+            at=self.clock.now(),
+            note=note,
+        )
+        self.store.add_suppression(suppression)
+        return suppression
+
+    def check(self, address: str, *, channel: Channel = Channel.EMAIL) -> Suppression | None:
+        """Return the suppression of *address* on *channel*, or ``None``."""
+        return self.store.get_suppression(Channel(channel), address.strip())
+
+    def lift(self, address: str, *, channel: Channel = Channel.EMAIL) -> bool:
+        """Allow *address* again; return whether it was suppressed."""
+        return self.store.remove_suppression(Channel(channel), address.strip())
