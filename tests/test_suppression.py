@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import mailbox
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import reviewkit as rk
 from reviewkit.adapters.sqlite import SQLiteStore
 
 from .conftest import make_campaign
-from .test_workers import prepare
+from .test_workers import finish, prepare, worker
 
 D = rk.DeliveryStatus
 
@@ -84,26 +82,7 @@ def test_worker_process_skips_an_address_suppressed_after_queueing(tmp_path: Pat
         rk.SuppressionService(store, rk.SystemClock()).suppress(
             "c3@example.com", reason=rk.SuppressionReason.BLOCKLISTED
         )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reviewkit",
-            "dispatch",
-            "--db",
-            str(db),
-            "--outbox",
-            str(outbox),
-            "--until-idle",
-            "--max-wait",
-            "0s",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    finish(worker(db, outbox, "w", "--max-wait", "0s"))
     box = mailbox.Maildir(outbox, create=False)
     sent_to = {box.get_message(key)["To"] for key in box.iterkeys()}
     assert sent_to == {"c0@example.com", "c1@example.com", "c2@example.com", "c4@example.com"}
