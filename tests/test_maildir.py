@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import reviewkit as rk
-from reviewkit.adapters.mime import build_email
+from reviewkit.adapters.mime import build_email_bytes
 
 from .conftest import WARSAW
 
@@ -58,4 +58,4 @@ def test_maildir_holds_parseable_multipart_messages(tmp_path: Path) -> None:
 def test_header_injection_from_data_is_refused() -> None:
     """A line break in a header value from data cannot add a header."""
     with pytest.raises(rk.PermanentSendError, match="bad header"):
-        build_email(_message(to="a@example.com\r\nBcc: evil@example.com"))
+        build_email_bytes(_message(to="a@example.com\r\nBcc: evil@example.com"))

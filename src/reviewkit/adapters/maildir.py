@@ -10,7 +10,7 @@ import mailbox
 import os
 from pathlib import Path
 
-from reviewkit.adapters.mime import build_email
+from reviewkit.adapters.mime import build_email_bytes
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.errors import TransientSendError
 
@@ -29,9 +29,9 @@ class MaildirTransport:
         self._box = mailbox.Maildir(self.path, create=True)
 
     def send(self, message: OutgoingMessage) -> None:
-        email = build_email(message)
+        raw = build_email_bytes(message).replace(b"\r\n", b"\n")  # files use Unix lines
         try:
-            self._box.add(email.as_bytes())
+            self._box.add(raw)
         except OSError as exc:
             raise TransientSendError(f"cannot write to Maildir {self.path}: {exc}") from exc
 
