@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 import pytest
@@ -281,3 +282,45 @@ def test_paused_campaign_sends_nothing(
     service.pause(actor, "reviews")
     assert dispatcher.run().sent == 0
     assert service.counts(actor, "reviews")[D.PENDING] == 3
+
+
+def test_send_delay_lets_an_operator_withdraw_a_request(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_clock: rk.ManualClock,
+    reviewkit_transport: rk.InMemoryTransport,
+) -> None:
+    """A request waits out the send delay; one withdrawn meanwhile is never sent."""
+    make_campaign(
+        service, actor, recipients=3, interval=timedelta(0), send_delay=timedelta(minutes=10)
+    )
+    first = dispatcher.dispatch_due()
+    assert first.sent == 0
+    assert first.next_wakeup == reviewkit_clock.now() + timedelta(minutes=10)
+    withdrawn = next(service.deliveries(actor, "reviews"))
+    service.remove_recipients(actor, "reviews", [withdrawn.id])
+    dispatcher.run()
+    assert len(reviewkit_transport.sent) == 2
+    assert withdrawn.address not in {m.to for m in reviewkit_transport.sent}
+    assert min(m.created_at for m in reviewkit_transport.sent) == first.next_wakeup
+
+
+class _LimitedTransport(rk.InMemoryTransport):
+    """An in-memory transport whose one account allows a message a minute."""
+
+    def pacing(self, sender: str | None) -> tuple[str, timedelta] | None:
+        return ("shared", timedelta(minutes=1))
+
+
+def test_account_rate_limit_holds_across_campaigns(
+    service: rk.CampaignService, actor: rk.Actor, store: rk.Store, reviewkit_clock: rk.ManualClock
+) -> None:
+    """Two unpaced campaigns on one limited account together send one message a minute."""
+    make_campaign(service, actor, name="a", recipients=2, interval=timedelta(0))
+    make_campaign(service, actor, name="b", recipients=2, interval=timedelta(0))
+    transport = _LimitedTransport()
+    rk.Dispatcher(store, transport, reviewkit_clock).run()
+    times = sorted(m.created_at for m in transport.sent)
+    assert len(times) == 4
+    assert all((b - a) >= timedelta(minutes=1) for a, b in itertools.pairwise(times))

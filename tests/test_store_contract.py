@@ -236,6 +236,21 @@ class TestClaims:
         assert store.get_delivery(other.id).claimed_by == "x"
 
 
+class TestPacing:
+    def test_slots_are_taken_all_or_nothing(self, store: rk.Store) -> None:
+        """Reserving several keys takes all of them, or reports when the busiest frees."""
+        gap = timedelta(seconds=30)
+        assert store.reserve_slots({"campaign:a": gap, "account:x": gap * 2}, now=NOW) is None
+        later = NOW + gap
+        # account:x is still busy: campaign:b must not be taken either.
+        assert (
+            store.reserve_slots({"campaign:b": gap, "account:x": gap}, now=later) == NOW + gap * 2
+        )
+        assert store.reserve_slots({"campaign:b": gap}, now=later) is None
+        assert store.reserve_slots({"campaign:a": gap}, now=later) is None
+        assert store.reserve_slots({"campaign:a": gap}, now=later) == later + gap
+
+
 class TestTransactions:
     def test_exception_between_two_writes_rolls_both_back(self, store: rk.Store) -> None:
         """A failure inside a transaction leaves the store as it was before it."""

@@ -9,9 +9,9 @@ All ports are synchronous. Datetimes in and out are timezone-aware.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
@@ -19,7 +19,7 @@ from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.suppression import Suppression
 
-__all__ = ["Clock", "Store", "Transport"]
+__all__ = ["Clock", "RateLimitedTransport", "Store", "Transport"]
 
 
 @runtime_checkable
@@ -56,6 +56,20 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Release connections; ``send`` may reopen them."""
+        ...
+
+
+@runtime_checkable
+class RateLimitedTransport(Transport, Protocol):
+    """A transport whose sender accounts have rate limits the dispatcher must respect.
+
+    The dispatcher reserves a slot on the returned key before each send, across every worker
+    and campaign that uses the account; the slower of the campaign's interval and the
+    account's limit wins.
+    """
+
+    def pacing(self, sender: str | None) -> tuple[str, timedelta] | None:
+        """Return ``(key, minimum gap)`` for the account that sends as *sender*, or ``None``."""
         ...
 
 
@@ -206,6 +220,18 @@ class Store(Protocol):
 
         :returns: the ids of deliveries *worker_id* no longer held; their outcomes were not
             recorded. The others were.
+        """
+        ...
+
+    # -- pacing ---------------------------------------------------------------------------
+
+    def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
+        """Take a pacing slot on every key at once, or on none.
+
+        :param gaps: for each key (``"campaign:<id>"``, ``"account:<name>"``), how long after
+            *now* its next slot opens once this one is taken.
+        :returns: ``None`` when every key was free at *now* and is now reserved; otherwise the
+            instant the last busy key frees, and nothing is changed.
         """
         ...
 

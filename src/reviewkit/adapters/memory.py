@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -44,6 +44,7 @@ class InMemoryStore:
         self._deliveries: dict[str, Delivery] = {}
         self._keys: dict[tuple[str, str, str], str] = {}
         self._suppressions: dict[tuple[Channel, str], Suppression] = {}
+        self._slots: dict[str, datetime] = {}
         self._depth = 0
 
     @property
@@ -65,6 +66,7 @@ class InMemoryStore:
             self._deliveries.clear()
             self._keys.clear()
             self._suppressions.clear()
+            self._slots.clear()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -81,12 +83,19 @@ class InMemoryStore:
                 dict(self._deliveries),
                 dict(self._keys),
                 dict(self._suppressions),
+                dict(self._slots),
             )
             self._depth = 1
             try:
                 yield
             except BaseException:
-                self._campaigns, self._deliveries, self._keys, self._suppressions = saved
+                (
+                    self._campaigns,
+                    self._deliveries,
+                    self._keys,
+                    self._suppressions,
+                    self._slots,
+                ) = saved
                 raise
             finally:
                 self._depth = 0
@@ -292,6 +301,15 @@ class InMemoryStore:
                 except LeaseLostError:
                     lost.append(o.delivery_id)
         return lost
+
+    def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
+        with self._lock:
+            busy = [self._slots[k] for k in gaps if k in self._slots and self._slots[k] > now]
+            if busy:
+                return max(busy)
+            for key, gap in gaps.items():
+                self._slots[key] = now + gap
+            return None
 
     def add_suppression(self, suppression: Suppression) -> None:
         with self._lock:

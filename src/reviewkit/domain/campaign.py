@@ -193,6 +193,8 @@ class Campaign:
     :param start_at: the earliest send time.
     :param respect_recipient_timezone: read the window in each recipient's own zone when it
         has one.
+    :param send_delay: how long a request waits after it is added before it may be sent;
+        until then an operator can still withdraw it (seed 002).
     """
 
     id: str = attrs.field(factory=_new_id)
@@ -207,11 +209,10 @@ class Campaign:
     interval: timedelta = attrs.field(default=timedelta(0), validator=_check_interval)
     start_at: datetime | None = attrs.field(default=None, validator=_check_aware)
     respect_recipient_timezone: bool = False
+    send_delay: timedelta = attrs.field(default=timedelta(0), validator=_check_interval)
     status: CampaignStatus = CampaignStatus.DRAFT
     failure_reason: str | None = None
     created_at: datetime | None = attrs.field(default=None, validator=_check_aware)
-    # Pacing: the earliest instant the next message of this campaign may go.
-    next_slot_at: datetime | None = attrs.field(default=None, validator=_check_aware)
     version: int = 0
 
     @property
@@ -243,7 +244,7 @@ class Campaign:
             raise CampaignReadOnlyError(
                 f"campaign {self.name!r} is {self.status.value} and can no longer be edited"
             )
-        forbidden = {"id", "status", "version", "failure_reason", "next_slot_at"} & changes.keys()
+        forbidden = {"id", "status", "version", "failure_reason"} & changes.keys()
         if forbidden:
             raise ValidationError(f"{', '.join(sorted(forbidden))} cannot be edited directly")
         return attrs.evolve(self, **changes)  # type: ignore[arg-type]

@@ -92,6 +92,7 @@ class CampaignService:
         interval: timedelta = timedelta(0),
         start_at: datetime | None = None,
         respect_recipient_timezone: bool = False,
+        send_delay: timedelta = timedelta(0),
     ) -> Campaign:
         """Create a draft campaign.
 
@@ -114,6 +115,7 @@ class CampaignService:
             interval=interval,
             start_at=start_at,
             respect_recipient_timezone=respect_recipient_timezone,
+            send_delay=send_delay,
             created_at=self.clock.now(),
         )
         _check_written_templates(campaign)
@@ -163,6 +165,8 @@ class CampaignService:
         campaign = self.store.get_campaign(name)
         _check_writable(campaign)
         seen = 0
+        # The send delay (seed 002): the request waits, and can still be withdrawn, until then.
+        due_at = self.clock.now() + campaign.send_delay if campaign.send_delay else None
 
         def deliveries() -> Iterator[Delivery]:
             nonlocal seen
@@ -177,6 +181,7 @@ class CampaignService:
                     recipient=recipient,
                     channel=campaign.channel,
                     address=address,
+                    due_at=due_at,
                 )
 
         added = self.store.add_deliveries(deliveries())

@@ -60,6 +60,14 @@ class DispatchReport:
         )
 
 
+class _SlotTakenError(Exception):
+    """Another worker holds a pacing slot until :attr:`until`."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(until.isoformat())
+        self.until = until
+
+
 def default_worker_id() -> str:
     """A worker id unique on this host: ``hostname:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -198,26 +206,25 @@ class Dispatcher:
         if campaign.status is not CampaignStatus.SENDING:
             campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_OPENED))
 
-        limit = self.batch_size
-        if campaign.interval:
-            if campaign.next_slot_at is not None and campaign.next_slot_at > now:
-                state.wakeups.append(campaign.next_slot_at)
-                return
-            limit = 1
-        with self.store.transaction():
-            claimed = self.store.claim_deliveries(
-                campaign.id,
-                now=now,
-                limit=limit,
-                worker_id=self.worker_id,
-                lease_until=now + self.lease,
-            )
-            if claimed and campaign.interval:
-                # Reserving the slot in the claim's transaction keeps pacing across workers:
-                # a second worker's save fails on the version and it backs off.
-                campaign = self.store.save_campaign(
-                    attrs.evolve(campaign, next_slot_at=now + campaign.interval)
+        gaps = self._pacing(campaign)
+        try:
+            with self.store.transaction():
+                claimed = self.store.claim_deliveries(
+                    campaign.id,
+                    now=now,
+                    limit=1 if gaps else self.batch_size,
+                    worker_id=self.worker_id,
+                    lease_until=now + self.lease,
                 )
+                if claimed and gaps:
+                    # Taking the slots in the claim's transaction keeps pacing across workers:
+                    # when another worker holds a slot, the claim is rolled back.
+                    busy_until = self.store.reserve_slots(gaps, now=now)
+                    if busy_until is not None:
+                        raise _SlotTakenError(busy_until)
+        except _SlotTakenError as taken:
+            state.wakeups.append(taken.until)
+            return
         try:
             self._send_claimed(campaign, claimed, now, state)
         finally:
@@ -228,7 +235,19 @@ class Dispatcher:
         if not self._has_open(campaign):
             self._complete(campaign, state)
             return
-        self._plan_wakeup(campaign, now, state)
+        self._plan_wakeup(campaign, now, state, max(gaps.values(), default=None))
+
+    def _pacing(self, campaign: Campaign) -> dict[str, timedelta]:
+        """The pacing slots one message of *campaign* takes: its own, and its account's."""
+        gaps = {}
+        if campaign.interval:
+            gaps[f"campaign:{campaign.id}"] = campaign.interval
+        pacing = getattr(self.transport, "pacing", None)
+        if pacing is not None:
+            account = pacing(campaign.sender)
+            if account is not None and account[1]:
+                gaps[f"account:{account[0]}"] = account[1]
+        return gaps
 
     def _send_claimed(
         self, campaign: Campaign, claimed: list[Delivery], now: datetime, state: _Pass
@@ -248,13 +267,13 @@ class Dispatcher:
                 log.error("campaign %s failed: %s", campaign.name, exc)
                 return
 
-    def _plan_wakeup(self, campaign: Campaign, now: datetime, state: _Pass) -> None:
+    def _plan_wakeup(
+        self, campaign: Campaign, now: datetime, state: _Pass, gap: timedelta | None
+    ) -> None:
         due = self.store.next_due_at(campaign.id)
         if due is None:
             return
-        wake = max(due, now)
-        if campaign.next_slot_at is not None:
-            wake = max(wake, campaign.next_slot_at)
+        wake = max(due, now if gap is None else now + gap)
         zone = load_zone(campaign.timezone)
         if not campaign.respect_recipient_timezone and not campaign.window.contains(wake, zone):
             wake = next_send_time(wake, campaign.window, zone)

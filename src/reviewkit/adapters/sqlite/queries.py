@@ -91,3 +91,10 @@ GET_SUPPRESSION = (
 )
 
 DELETE_SUPPRESSION = "DELETE FROM suppressions WHERE channel = ? AND address_key = ?"
+
+SLOT_NEXT = "SELECT next_at FROM pacing WHERE key = ?"
+
+SLOT_SET = """
+INSERT INTO pacing (key, next_at) VALUES (?, ?)
+ON CONFLICT (key) DO UPDATE SET next_at = excluded.next_at
+"""

@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -374,6 +374,23 @@ class SQLiteStore:
                 if self._db.execute(q.FINISH_DELIVERY_QUIETLY, params).rowcount == 0:
                     lost.append(outcome.delivery_id)
         return lost
+
+    # -- pacing ---------------------------------------------------------------------------
+
+    def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
+        now_us = _to_us(now)
+        assert now_us is not None
+        with self.transaction():
+            busy = []
+            for key in gaps:
+                row = self._db.execute(q.SLOT_NEXT, (key,)).fetchone()
+                if row is not None and row[0] > now_us:
+                    busy.append(row[0])
+            if busy:
+                return _from_us(max(busy))
+            for key, gap in gaps.items():
+                self._db.execute(q.SLOT_SET, (key, _to_us(now + gap)))
+        return None
 
     # -- suppression ----------------------------------------------------------------------
 
