@@ -1,0 +1,349 @@
+"""SMTP: send through one or more sender accounts, keeping a connection open across a batch.
+
+Failures are sorted into reviewkit's three kinds, so the dispatcher does the right thing:
+
+============================================  ========================================
+what happened                                 raised
+============================================  ========================================
+4xx reply, 421, connection dropped, timeout,  :class:`~reviewkit.errors.TransientSendError`
+server down (refused, no route)               (retried with backoff)
+5xx for the recipient or the message          :class:`~reviewkit.errors.PermanentSendError`
+authentication refused, TLS broken, sender    :class:`~reviewkit.errors.AccountError`
+address refused (5xx to MAIL FROM)            (the campaign goes Failed with the reason)
+============================================  ========================================
+
+A connection dropped while idle is reopened and the message sent at once; one dropped in
+the middle of DATA is a transient failure (the server may or may not have kept the message,
+so it is retried later under the same Message-ID).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from email.utils import parseaddr
+
+import attrs
+
+from reviewkit.adapters.mime import MessageHook, build_email_bytes, encode_address
+from reviewkit.domain.accounts import Security, SenderAccount
+from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.errors import (
+    AccountError,
+    PermanentSendError,
+    ReviewkitError,
+    TransientSendError,
+    TransportError,
+    ValidationError,
+)
+
+__all__ = ["AccountVerificationError", "SMTPTransport", "verify_account"]
+
+
+class AccountVerificationError(ReviewkitError):
+    """Verifying a sender account failed; :attr:`stage` says where.
+
+    Stages: ``connect`` (DNS, refused, timeout), ``tls``, ``auth``, ``sender``, ``recipient``,
+    ``data``.
+    """
+
+    def __init__(self, account: str, stage: str, detail: str) -> None:
+        super().__init__(f"account {account!r} failed at {stage}: {detail}")
+        self.account = account
+        self.stage = stage
+        self.detail = detail
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _classify(code: int, reply: bytes | str, stage: str, account: str) -> TransportError:
+    text = f"{code} {_text(reply)}".strip()
+    if 400 <= code < 500:
+        return TransientSendError(f"{stage} refused for now by {account}: {text}")
+    if stage == "sender" or code in (530, 534, 535, 538):
+        return AccountError(f"account {account!r}: {stage} refused: {text}")
+    return PermanentSendError(f"{stage} refused: {text}")
+
+
+def _envelope_address(value: str, message: OutgoingMessage) -> str:
+    _, address = parseaddr(encode_address(value, message))
+    return address
+
+
+@attrs.define
+class _Connection:
+    smtp: smtplib.SMTP
+    sent: int = 0
+
+
+class SMTPTransport:
+    """Send through the SMTP accounts given; a campaign picks one by its ``sender``.
+
+    :param accounts: one account or several.
+    :param default: the account used when a campaign's sender names none of them (the
+        first account when not given).
+    :param hooks: functions applied to every message's bytes before sending (DKIM signing).
+    :param ssl_context: for TLS and STARTTLS (the system's trusted CAs by default).
+
+    ``send`` picks the account whose ``name`` or ``from_address`` equals the campaign's
+    sender, else the default. One connection per account stays open until :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        accounts: SenderAccount | Sequence[SenderAccount],
+        *,
+        default: str | None = None,
+        hooks: Iterable[MessageHook] = (),
+        ssl_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+    ) -> None:
+        self.accounts = [accounts] if isinstance(accounts, SenderAccount) else list(accounts)
+        if not self.accounts:
+            raise ValidationError("SMTPTransport needs at least one sender account")
+        names = [a.name for a in self.accounts]
+        if len(set(names)) != len(names):
+            raise ValidationError(f"sender account names repeat: {names}")
+        self.default = self._named(default) if default else self.accounts[0]
+        self.hooks = list(hooks)
+        self.ssl_context = ssl_context
+        self.local_hostname = local_hostname
+        self._connections: dict[str, _Connection] = {}
+        self.connects = 0
+        """How many connections were opened (for monitoring and tests)."""
+
+    def __repr__(self) -> str:
+        return f"SMTPTransport(accounts={[a.name for a in self.accounts]!r})"
+
+    def _named(self, name: str) -> SenderAccount:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise ValidationError(
+            f"no sender account named {name!r}; have {[a.name for a in self.accounts]}"
+        )
+
+    def account_for(self, sender: str | None) -> SenderAccount:
+        """Return the account that sends for a campaign whose sender is *sender*."""
+        if sender:
+            _, address = parseaddr(sender)
+            for account in self.accounts:
+                if sender == account.name or (
+                    account.from_address and address.casefold() == account.from_address.casefold()
+                ):
+                    return account
+        return self.default
+
+    def pacing(self, sender: str | None) -> tuple[str, timedelta] | None:
+        """The rate limit of the account that sends as *sender* (see ``RateLimitedTransport``)."""
+        account = self.account_for(sender)
+        if account.rate_limit is None:
+            return None
+        return (account.name, account.rate_limit.min_gap)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def send(self, message: OutgoingMessage) -> None:
+        account = self.account_for(message.sender)
+        raw = build_email_bytes(message, sender=account.from_header, reply_to=account.reply_to)
+        for hook in self.hooks:
+            raw = hook(raw, message)
+        envelope_from = account.from_address or _envelope_address(message.sender or "", message)
+        self._deliver(account, envelope_from, _envelope_address(message.to, message), raw)
+
+    def _deliver(self, account: SenderAccount, sender: str, recipient: str, raw: bytes) -> None:
+        for attempt in (1, 2):
+            connection = self._connection(account)
+            smtp = connection.smtp
+            try:
+                code, reply = smtp.mail(sender)
+                if code != 250:
+                    self._reset(account, code)
+                    raise _classify(code, reply, "sender", account.name)
+                code, reply = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    self._reset(account, code)
+                    raise _classify(code, reply, "recipient", account.name)
+                break
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                # An idle connection the server closed: reopen once, nothing was accepted yet.
+                self._drop(account)
+                if attempt == 2:
+                    raise TransientSendError(f"connection to {account.host} lost: {exc}") from exc
+        try:
+            code, reply = smtp.data(raw)
+        except smtplib.SMTPDataError as exc:
+            self._reset(account, exc.smtp_code)
+            raise _classify(exc.smtp_code, exc.smtp_error, "data", account.name) from exc
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._drop(account)
+            raise TransientSendError(
+                f"connection to {account.host} dropped during DATA: {exc}"
+            ) from exc
+        if code != 250:
+            self._reset(account, code)
+            raise _classify(code, reply, "data", account.name)
+        connection.sent += 1
+
+    def _reset(self, account: SenderAccount, code: int) -> None:
+        if code == 421:  # the server is closing the channel
+            self._drop(account)
+            return
+        connection = self._connections.get(account.name)
+        if connection is not None:
+            try:
+                connection.smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop(account)
+
+    def _connection(self, account: SenderAccount) -> _Connection:
+        connection = self._connections.get(account.name)
+        if connection is None:
+            connection = _Connection(self._open(account))
+            self._connections[account.name] = connection
+            self.connects += 1
+        return connection
+
+    def _open(self, account: SenderAccount) -> smtplib.SMTP:
+        try:
+            return open_smtp(account, self.ssl_context, self.local_hostname)
+        except AccountVerificationError as exc:
+            if exc.stage == "connect":
+                raise TransientSendError(str(exc)) from exc
+            raise AccountError(str(exc)) from exc
+
+    def _drop(self, account: SenderAccount) -> None:
+        connection = self._connections.pop(account.name, None)
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.smtp.close()
+
+    def close(self) -> None:
+        """Say QUIT on every open connection."""
+        for name in list(self._connections):
+            connection = self._connections.pop(name)
+            try:
+                connection.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.smtp.close()
+
+
+def open_smtp(
+    account: SenderAccount,
+    ssl_context: ssl.SSLContext | None = None,
+    local_hostname: str | None = None,
+) -> smtplib.SMTP:
+    """Connect, secure and log in to *account*'s server.
+
+    :raises AccountVerificationError: naming the stage that failed.
+    """
+    context = ssl_context or ssl.create_default_context()
+    host, port = account.host, account.effective_port
+    try:
+        if account.security is Security.TLS:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, port, timeout=account.timeout, context=context, local_hostname=local_hostname
+            )
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=account.timeout, local_hostname=local_hostname)
+    except ssl.SSLError as exc:
+        raise AccountVerificationError(account.name, "tls", f"{host}:{port}: {exc}") from exc
+    except socket.gaierror as exc:
+        raise AccountVerificationError(
+            account.name, "connect", f"cannot resolve {host}: {exc}"
+        ) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise AccountVerificationError(
+            account.name, "connect", f"cannot connect to {host}:{port}: {exc}"
+        ) from exc
+    try:
+        smtp.ehlo()
+        if account.security is Security.STARTTLS:
+            if not smtp.has_extn("starttls"):
+                raise AccountVerificationError(
+                    account.name, "tls", f"{host}:{port} does not offer STARTTLS"
+                )
+            try:
+                smtp.starttls(context=context)
+            except (ssl.SSLError, smtplib.SMTPException, OSError) as exc:
+                raise AccountVerificationError(account.name, "tls", str(exc)) from exc
+            smtp.ehlo()
+        if account.username:
+            password = account.password.reveal() if account.password else ""
+            try:
+                smtp.login(account.username, password)
+            except smtplib.SMTPAuthenticationError as exc:
+                raise AccountVerificationError(
+                    account.name,
+                    "auth",
+                    f"{exc.smtp_code} {_text(exc.smtp_error)} (user {account.username!r})",
+                ) from exc
+            except smtplib.SMTPNotSupportedError as exc:
+                raise AccountVerificationError(
+                    account.name, "auth", f"{host} offers no AUTH on this connection"
+                ) from exc
+    except AccountVerificationError:
+        smtp.close()
+        raise
+    except (smtplib.SMTPException, OSError) as exc:
+        smtp.close()
+        raise AccountVerificationError(account.name, "connect", f"{host}:{port}: {exc}") from exc
+    return smtp
+
+
+def verify_account(
+    account: SenderAccount,
+    to: str,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    message: OutgoingMessage | None = None,
+) -> None:
+    """Connect, authenticate and send a test message to *to* (seed 001's test message).
+
+    :raises AccountVerificationError: naming the stage that failed — ``connect`` (DNS,
+        refused, timeout), ``tls``, ``auth``, ``sender``, ``recipient`` or ``data``.
+    """
+    from datetime import UTC, datetime
+
+    from reviewkit.domain.campaign import Channel
+
+    test = message or OutgoingMessage(
+        message_id=f"verify.{account.name}.{int(datetime.now(UTC).timestamp())}",
+        channel=Channel.EMAIL,
+        sender=account.from_header or to,
+        to=to,
+        subject="reviewkit: test message",
+        text=f"This test message was sent through the sender account {account.name!r}.\n",
+        created_at=datetime.now(UTC),
+        campaign_id="verify",
+    )
+    smtp = open_smtp(account, ssl_context)
+    try:
+        raw = build_email_bytes(test, sender=account.from_header, reply_to=account.reply_to)
+        sender = account.from_address or _envelope_address(test.sender or to, test)
+        steps: list[tuple[str, Callable[[], tuple[int, bytes]]]] = [
+            ("sender", lambda: smtp.mail(sender)),
+            ("recipient", lambda: smtp.rcpt(_envelope_address(to, test))),
+            ("data", lambda: smtp.data(raw)),
+        ]
+        for stage, call in steps:
+            reply: bytes | str
+            try:
+                code, reply = call()
+            except smtplib.SMTPResponseException as exc:
+                code, reply = exc.smtp_code, exc.smtp_error
+            except (smtplib.SMTPException, OSError) as exc:
+                raise AccountVerificationError(account.name, stage, str(exc)) from exc
+            if code not in (250, 251):
+                raise AccountVerificationError(account.name, stage, f"{code} {_text(reply)}")
+    finally:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()

@@ -1,0 +1,353 @@
+"""SMTP against a real server on 127.0.0.1: messages arrive, faults end in the right status."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+from datetime import timedelta
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+import trustme
+
+import reviewkit as rk
+from reviewkit.adapters.smtp import AccountVerificationError, SMTPTransport, verify_account
+from reviewkit.domain.accounts import RateLimit, Secret, SenderAccount
+
+from .conftest import make_campaign
+from .smtp_server import PASSWORD, USER, Handler, free_port, smtp_server
+
+D = rk.DeliveryStatus
+
+
+def account(port: int, **overrides: object) -> SenderAccount:
+    fields: dict[str, object] = {
+        "name": "main",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "username": USER,
+        "password": PASSWORD,
+        "from_address": "opinie@sklep.example",
+        "from_name": "Sklep Żółw",
+        "reply_to": "obsluga@sklep.example",
+    }
+    fields.update(overrides)
+    return SenderAccount(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[Handler, int]]:
+    with smtp_server(auth=True) as running:
+        yield running
+
+
+@pytest.fixture
+def transport(server: tuple[Handler, int]) -> Iterator[SMTPTransport]:
+    smtp = SMTPTransport(account(server[1]))
+    yield smtp
+    smtp.close()
+
+
+def run(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    clock: rk.ManualClock,
+    transport: rk.Transport,
+    recipients: int = 3,
+    **kw: object,
+) -> rk.DispatchReport:
+    make_campaign(
+        service,
+        actor,
+        recipients=recipients,
+        interval=timedelta(0),
+        sender="main",
+        html="<p>Dzień dobry {{ recipient.name }}</p>",
+        **kw,
+    )
+    return rk.Dispatcher(store, transport, clock, retry=rk.RetryPolicy(max_attempts=3)).run()
+
+
+def parse(raw: bytes) -> object:
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+def test_messages_arrive_parse_and_share_one_connection(
+    server: tuple[Handler, int],
+    transport: SMTPTransport,
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """Ten messages go over one connection and parse into the expected parts and headers."""
+    handler, _ = server
+    report = run(service, actor, store, reviewkit_clock, transport, recipients=10)
+    assert report.sent == 10
+    assert transport.connects == 1
+    assert len(handler.sessions) == 1
+    assert len(handler.messages) == 10
+    sender, rcpts, raw = handler.messages[0]
+    assert sender == "opinie@sklep.example"
+    assert rcpts == ["customer0@example.com"]
+    email = parse(raw)
+    assert email["From"].addresses[0].display_name == "Sklep Żółw"  # type: ignore[index]
+    assert email["Reply-To"] == "obsluga@sklep.example"  # type: ignore[index]
+    assert email["Subject"] == "How was order T0?"  # type: ignore[index]
+    assert email.get_content_type() == "multipart/alternative"  # type: ignore[attr-defined]
+    html = email.get_body(("html",)).get_content()  # type: ignore[attr-defined]
+    assert "Dzień dobry Customer 0" in html
+    ids = {parse(m[2])["Message-ID"] for m in handler.messages}  # type: ignore[index]
+    assert len(ids) == 10
+
+
+def test_bad_credentials_fail_the_campaign_and_lose_nothing(
+    server: tuple[Handler, int],
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """A refused login is an account error: the campaign is Failed, every request still pending."""
+    smtp = SMTPTransport(account(server[1], password="wrong"))
+    report = run(service, actor, store, reviewkit_clock, smtp)
+    assert report.failed_campaigns == ("reviews",)
+    campaign = service.get(actor, "reviews")
+    assert campaign.status is rk.CampaignStatus.FAILED
+    assert "auth" in (campaign.failure_reason or "")
+    assert "wrong" not in (campaign.failure_reason or "")  # no secret in the reason
+    assert service.counts(actor, "reviews")[D.PENDING] == 3
+
+
+@pytest.mark.parametrize(
+    "reply", ["451 4.3.0 try again later", "421 4.3.2 closing, come back later"]
+)
+def test_temporary_replies_are_retried_and_sent_once(
+    server: tuple[Handler, int],
+    transport: SMTPTransport,
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+    reply: str,
+) -> None:
+    """451 and 421 at DATA are transient: retried later, each message arrives exactly once."""
+    handler, _ = server
+    handler.data_replies.extend([reply, reply])
+    report = run(service, actor, store, reviewkit_clock, transport)
+    assert (report.sent, report.retried, report.failed) == (3, 2, 0)
+    assert sorted(m[1][0] for m in handler.messages) == [
+        f"customer{i}@example.com" for i in range(3)
+    ]
+
+
+def test_recipient_refused_fails_that_request_only(
+    server: tuple[Handler, int],
+    transport: SMTPTransport,
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """550 for one recipient fails that delivery, with the reply; the others are sent."""
+    handler, _ = server
+    handler.rcpt_replies["customer1@example.com"] = "550 5.1.1 no such user"
+    report = run(service, actor, store, reviewkit_clock, transport)
+    assert (report.sent, report.failed, report.retried) == (2, 1, 0)
+    (failed,) = service.deliveries(actor, "reviews", {D.FAILED})
+    assert failed.address == "customer1@example.com"
+    assert "550 5.1.1 no such user" in (failed.last_error or "")
+
+
+def test_connection_dropped_during_data_is_retried_not_lost(
+    server: tuple[Handler, int],
+    transport: SMTPTransport,
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """A connection cut in the middle of DATA: the message is retried and arrives once."""
+    handler, _ = server
+    handler.data_replies.append("drop")
+    report = run(service, actor, store, reviewkit_clock, transport)
+    assert report.sent == 3
+    assert report.retried == 1
+    assert len(handler.messages) == 3
+    assert transport.connects == 3  # the first, after the drop, after waiting for the retry
+
+
+def test_idle_connection_closed_by_the_server_is_reopened(
+    server: tuple[Handler, int],
+    transport: SMTPTransport,
+) -> None:
+    """A connection that died while idle is reopened at once; the message is not delayed."""
+    from datetime import UTC, datetime
+
+    message = rk.OutgoingMessage(
+        message_id="m1",
+        channel=rk.Channel.EMAIL,
+        sender="main",
+        to="a@example.com",
+        subject="s",
+        text="t",
+        created_at=datetime.now(UTC),
+        campaign_id="c",
+    )
+    transport.send(message)
+    transport._connections["main"].smtp.sock.shutdown(socket.SHUT_RDWR)  # it dies while idle
+    transport.send(message)
+    assert len(server[0].messages) == 2
+    assert transport.connects == 2
+
+
+def test_server_down_keeps_requests_pending_for_retry(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """Nobody listening: the attempts are transient failures, nothing is sent or lost."""
+    smtp = SMTPTransport(account(free_port()))
+    make_campaign(service, actor, recipients=2, interval=timedelta(0), sender="main")
+    report = rk.Dispatcher(store, smtp, reviewkit_clock).dispatch_due()
+    assert (report.sent, report.retried) == (0, 2)
+    pending = list(service.deliveries(actor, "reviews", {D.PENDING}))
+    assert len(pending) == 2
+    assert all("cannot connect" in (d.last_error or "") for d in pending)
+
+
+def test_sender_refused_is_an_account_error(
+    server: tuple[Handler, int],
+    transport: SMTPTransport,
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """A 5xx to MAIL FROM means the account cannot send: the campaign fails."""
+    server[0].mail_replies.append("553 5.7.1 sender address rejected")
+    report = run(service, actor, store, reviewkit_clock, transport)
+    assert report.failed_campaigns == ("reviews",)
+    assert "553" in (service.get(actor, "reviews").failure_reason or "")
+
+
+@pytest.fixture(scope="module")
+def certificates() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    return server_context, client_context
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "tls"])
+def test_tls_and_login(certificates: tuple[ssl.SSLContext, ssl.SSLContext], implicit: bool) -> None:
+    """STARTTLS and implicit TLS both log in and deliver, with the certificate checked."""
+    server_context, client_context = certificates
+    with smtp_server(auth=True, tls_context=server_context, implicit_tls=implicit) as (
+        handler,
+        port,
+    ):
+        secured = account(port, security="tls" if implicit else "starttls")
+        verify_account(secured, "me@example.com", ssl_context=client_context)
+        assert handler.messages[0][1] == ["me@example.com"]
+        # Without trusting the test CA, the certificate is refused: a TLS-stage error.
+        with pytest.raises(AccountVerificationError) as info:
+            verify_account(secured, "me@example.com")
+        assert info.value.stage == "tls"
+
+
+def test_starttls_missing_is_refused(server: tuple[Handler, int]) -> None:
+    """An account that requires STARTTLS never logs in over a plain connection."""
+    with pytest.raises(AccountVerificationError, match="does not offer STARTTLS") as info:
+        verify_account(account(server[1], security="starttls"), "me@example.com")
+    assert info.value.stage == "tls"
+
+
+@pytest.mark.parametrize(
+    ("setup", "stage"),
+    [
+        ("closed_port", "connect"),
+        ("bad_password", "auth"),
+        ("bad_recipient", "recipient"),
+        ("bad_host", "connect"),
+    ],
+)
+def test_verify_names_the_failing_stage(
+    server: tuple[Handler, int], setup: str, stage: str
+) -> None:
+    """verify says whether connecting, logging in or the recipient failed."""
+    handler, port = server
+    acc = {
+        "closed_port": account(free_port()),
+        "bad_password": account(port, password="nope"),
+        "bad_recipient": account(port),
+        "bad_host": account(port, host="no-such-host.invalid"),
+    }[setup]
+    handler.rcpt_replies["me@example.com"] = "550 5.1.1 unknown"
+    with pytest.raises(AccountVerificationError) as info:
+        verify_account(acc, "me@example.com")
+    assert info.value.stage == stage
+
+
+def test_hooks_can_sign_messages(server: tuple[Handler, int]) -> None:
+    """A hook sees the final bytes and may prepend a header (the DKIM signing place)."""
+    from datetime import UTC, datetime
+
+    def sign(raw: bytes, message: rk.OutgoingMessage) -> bytes:
+        return b"DKIM-Signature: v=1; a=rsa-sha256; d=sklep.example; b=test\r\n" + raw
+
+    smtp = SMTPTransport(account(server[1]), hooks=[sign])
+    smtp.send(
+        rk.OutgoingMessage(
+            message_id="m",
+            channel=rk.Channel.EMAIL,
+            sender="main",
+            to="a@example.com",
+            subject="s",
+            text="t",
+            created_at=datetime.now(UTC),
+            campaign_id="c",
+        )
+    )
+    smtp.close()
+    assert parse(server[0].messages[0][2])["DKIM-Signature"].startswith("v=1")  # type: ignore[index]
+
+
+def test_secrets_never_show() -> None:
+    """Neither an account's repr nor a Secret's shows the password."""
+    acc = account(25, password="hunter2")
+    assert "hunter2" not in repr(acc)
+    assert "hunter2" not in repr(acc.password) + str(acc.password)
+    assert acc.password == Secret("hunter2")
+    assert "hunter2" not in repr(SMTPTransport(acc))
+
+
+def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password can come from the environment; a missing variable is a clear error."""
+    monkeypatch.setenv("SHOP_SMTP_PASSWORD", "pw")
+    assert Secret.from_env("SHOP_SMTP_PASSWORD").reveal() == "pw"
+    monkeypatch.delenv("SHOP_SMTP_PASSWORD")
+    with pytest.raises(rk.ValidationError, match="SHOP_SMTP_PASSWORD is not set"):
+        Secret.from_env("SHOP_SMTP_PASSWORD")
+
+
+def test_account_picked_by_name_or_address_and_rate_limit_exposed() -> None:
+    """A campaign's sender picks the account by name or From address; else the default."""
+    a = account(25, name="a", from_address="a@shop.example", rate_limit="120/h")
+    b = account(25, name="b", from_address="b@shop.example")
+    smtp = SMTPTransport([a, b], default="b")
+    assert smtp.account_for("a") is a
+    assert smtp.account_for("Shop <A@shop.example>") is a
+    assert smtp.account_for("someone@else.example") is b
+    assert smtp.pacing("a") == ("a", timedelta(seconds=30))
+    assert smtp.pacing("b") is None
+    assert RateLimit.parse("5/min").min_gap == timedelta(seconds=12)
+    with pytest.raises(rk.ValidationError, match="COUNT/PERIOD"):
+        RateLimit.parse("fast")
