@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
+from pathlib import Path
 
 import pytest
 import trustme
 
 import reviewkit as rk
-from reviewkit.adapters.smtp import AccountVerificationError, SMTPTransport, verify_account
+from reviewkit.adapters.smtp import (
+    PASSWORD_ENV,
+    AccountVerificationError,
+    SMTPTransport,
+    account_from_url,
+    accounts_from_file,
+    verify_account,
+)
 from reviewkit.domain.accounts import RateLimit, Secret, SenderAccount
 
 from .conftest import make_campaign
@@ -351,3 +362,117 @@ def test_account_picked_by_name_or_address_and_rate_limit_exposed() -> None:
     assert RateLimit.parse("5/min").min_gap == timedelta(seconds=12)
     with pytest.raises(rk.ValidationError, match="COUNT/PERIOD"):
         RateLimit.parse("fast")
+
+
+def test_cli_dispatches_through_smtp(server: tuple[Handler, int], tmp_path: Path) -> None:
+    """`reviewkit dispatch --smtp URL` sends a scheduled campaign to the SMTP server."""
+    from .test_workers import finish, prepare
+
+    handler, port = server
+    db = tmp_path / "db.sqlite3"
+    prepare(db, 4)
+    url = f"smtp+insecure://{USER}@127.0.0.1:{port}?from=opinie@sklep.example&rate=3600/h"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reviewkit",
+            "dispatch",
+            "--db",
+            str(db),
+            "--smtp",
+            url,
+            "--until-idle",
+            "--max-wait",
+            "5s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, PASSWORD_ENV: PASSWORD},
+    )
+    assert "sent 4" in finish(process)
+    assert len(handler.messages) == 4
+    assert {m[0] for m in handler.messages} == {"opinie@sklep.example"}
+
+
+def test_cli_verifies_accounts_from_a_file(server: tuple[Handler, int], tmp_path: Path) -> None:
+    """`reviewkit accounts verify` sends a test per account and names a failing stage."""
+    handler, port = server
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        f"""
+[[accounts]]
+name = "good"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+username = "{USER}"
+password_env = "TEST_GOOD_PASSWORD"
+from_address = "opinie@sklep.example"
+default = true
+
+[[accounts]]
+name = "bad"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+username = "{USER}"
+password_env = "TEST_BAD_PASSWORD"
+""",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "TEST_GOOD_PASSWORD": PASSWORD, "TEST_BAD_PASSWORD": "nope"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reviewkit",
+            "accounts",
+            "verify",
+            "--accounts",
+            str(accounts),
+            "--to",
+            "me@example.com",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "good: ok, test message sent to me@example.com" in result.stdout
+    assert "bad: FAILED at auth: 535" in result.stderr
+    assert "nope" not in result.stdout + result.stderr
+    assert len(handler.messages) == 1
+
+
+def test_accounts_file_refuses_plain_passwords(tmp_path: Path) -> None:
+    """A password written in the accounts file is refused, naming the file and account."""
+    path = tmp_path / "a.toml"
+    path.write_text('[[accounts]]\nname = "x"\nhost = "h"\npassword = "p"\n', encoding="utf-8")
+    with pytest.raises(rk.ValidationError, match=r"account #1: passwords do not belong in files"):
+        accounts_from_file(path)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mx.example.com", ("mx.example.com", 587, "starttls", None)),
+        ("smtps://u:p%40ss@mx.example.com", ("mx.example.com", 465, "tls", "u")),
+        ("smtp+insecure://localhost:2525?from=a@b.example", ("localhost", 2525, "none", None)),
+    ],
+)
+def test_smtp_urls(url: str, expected: tuple[str, int, str, str | None]) -> None:
+    """SMTP URLs name host, port, security and user; the password never shows."""
+    acc = account_from_url(url)
+    assert (acc.host, acc.effective_port, acc.security.value, acc.username) == expected
+    assert "p@ss" not in repr(acc)
+
+
+@pytest.mark.parametrize("url", ["http://x", "smtp://", "smtp://h?colour=red"])
+def test_bad_smtp_urls(url: str) -> None:
+    """A URL with another scheme, no host or an unknown parameter is refused."""
+    with pytest.raises(rk.ValidationError, match="SMTP URL"):
+        account_from_url(url)

@@ -17,13 +17,22 @@ from pathlib import Path
 from reviewkit import __version__
 from reviewkit.adapters.clock import SystemClock
 from reviewkit.adapters.maildir import MaildirTransport
+from reviewkit.adapters.smtp import (
+    AccountVerificationError,
+    SMTPTransport,
+    account_from_url,
+    accounts_from_file,
+    verify_account,
+)
 from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.demo import run_demo
+from reviewkit.domain.accounts import SenderAccount
 from reviewkit.domain.campaign import Campaign, Channel
 from reviewkit.domain.delivery import DeliveryStatus, Recipient
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.window import HolidayCalendar, SendWindow, load_zone
 from reviewkit.errors import ReviewkitError, ValidationError
+from reviewkit.ports import Transport
 from reviewkit.serialization import unstructure
 from reviewkit.services.campaigns import CampaignService
 from reviewkit.services.dispatch import Dispatcher
@@ -126,7 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     dispatch = commands.add_parser(
         "dispatch", parents=[common], help="send what is due, as one worker"
     )
-    dispatch.add_argument("--outbox", required=True, metavar="DIR", help="Maildir folder")
+    where = dispatch.add_mutually_exclusive_group(required=True)
+    where.add_argument("--outbox", metavar="DIR", help="write messages into this Maildir")
+    _add_smtp_options(where)
     dispatch.add_argument(
         "--until-idle", action="store_true", help="exit once nothing is due within --max-wait"
     )
@@ -139,7 +150,55 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, default=100, metavar="N", help="claims per pass (100)"
     )
     dispatch.set_defaults(handler=_dispatch)
+
+    accounts = commands.add_parser("accounts", help="sender accounts")
+    account_actions = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    verify = account_actions.add_parser(
+        "verify",
+        parents=[common],
+        help="connect, log in and send a test message",
+        description="Connect to the account's server, log in and send a test message; on "
+        "failure, say which stage failed (connect, tls, auth, sender, recipient, data).",
+    )
+    source = verify.add_mutually_exclusive_group(required=True)
+    _add_smtp_options(source)
+    verify.add_argument("--account", metavar="NAME", help="which account of --accounts (all)")
+    verify.add_argument("--to", required=True, metavar="ADDRESS", help="where the test goes")
+    verify.set_defaults(handler=_accounts_verify)
     return parser
+
+
+def _add_smtp_options(group: argparse._MutuallyExclusiveGroup) -> None:
+    group.add_argument(
+        "--smtp",
+        metavar="URL",
+        help="smtp://user@host:587?from=ADDRESS (password from $REVIEWKIT_SMTP_PASSWORD)",
+    )
+    group.add_argument("--accounts", type=Path, metavar="FILE", help="TOML file of accounts")
+
+
+def _smtp_accounts(args: argparse.Namespace) -> tuple[list[SenderAccount], str | None]:
+    if args.smtp:
+        return [account_from_url(args.smtp)], None
+    return accounts_from_file(args.accounts)
+
+
+def _accounts_verify(args: argparse.Namespace) -> int:
+    accounts, _ = _smtp_accounts(args)
+    if args.account:
+        accounts = [a for a in accounts if a.name == args.account]
+        if not accounts:
+            raise ValidationError(f"no account named {args.account!r}")
+    failed = 0
+    for account in accounts:
+        try:
+            verify_account(account, args.to)
+        except AccountVerificationError as exc:
+            failed += 1
+            print(f"{account.name}: FAILED at {exc.stage}: {exc.detail}", file=sys.stderr)
+        else:
+            print(f"{account.name}: ok, test message sent to {args.to}")
+    return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -276,9 +335,15 @@ def _campaign_add_recipient(args: argparse.Namespace) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     with SQLiteStore(args.db) as store:
+        transport: Transport
+        if args.outbox:
+            transport = MaildirTransport(args.outbox)
+        else:
+            accounts, default = _smtp_accounts(args)
+            transport = SMTPTransport(accounts, default=default)
         dispatcher = Dispatcher(
             store,
-            MaildirTransport(args.outbox),
+            transport,
             SystemClock(),
             worker_id=args.worker_id,
             lease=parse_interval(args.lease),

@@ -20,17 +20,21 @@ so it is retried later under the same Message-ID).
 from __future__ import annotations
 
 import contextlib
+import os
 import smtplib
 import socket
 import ssl
+import tomllib
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import attrs
 
 from reviewkit.adapters.mime import MessageHook, build_email_bytes, encode_address
-from reviewkit.domain.accounts import Security, SenderAccount
+from reviewkit.domain.accounts import Secret, Security, SenderAccount
+from reviewkit.domain.campaign import Channel
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.errors import (
     AccountError,
@@ -41,7 +45,14 @@ from reviewkit.errors import (
     ValidationError,
 )
 
-__all__ = ["AccountVerificationError", "SMTPTransport", "verify_account"]
+__all__ = [
+    "PASSWORD_ENV",
+    "AccountVerificationError",
+    "SMTPTransport",
+    "account_from_url",
+    "accounts_from_file",
+    "verify_account",
+]
 
 
 class AccountVerificationError(ReviewkitError):
@@ -309,10 +320,6 @@ def verify_account(
     :raises AccountVerificationError: naming the stage that failed — ``connect`` (DNS,
         refused, timeout), ``tls``, ``auth``, ``sender``, ``recipient`` or ``data``.
     """
-    from datetime import UTC, datetime
-
-    from reviewkit.domain.campaign import Channel
-
     test = message or OutgoingMessage(
         message_id=f"verify.{account.name}.{int(datetime.now(UTC).timestamp())}",
         channel=Channel.EMAIL,
@@ -347,3 +354,111 @@ def verify_account(
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+_SCHEMES = {"smtp": Security.STARTTLS, "smtps": Security.TLS, "smtp+insecure": Security.NONE}
+PASSWORD_ENV = "REVIEWKIT_SMTP_PASSWORD"  # noqa: S105 - a variable's name, not a password
+"""Where :func:`account_from_url` reads the password when the URL has a user and no password."""
+
+
+def account_from_url(url: str, *, name: str = "default") -> SenderAccount:
+    """Build an account from ``smtp://user@host:587?from=reviews@shop.example&rate=100/h``.
+
+    Schemes: ``smtp`` (STARTTLS), ``smtps`` (implicit TLS), ``smtp+insecure`` (no TLS, for
+    a local relay). The password comes from the ``REVIEWKIT_SMTP_PASSWORD`` environment
+    variable (one written into the URL is accepted but ends up in shell histories).
+
+    :raises ValidationError: for another scheme, a missing host or a bad parameter.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in _SCHEMES:
+        raise ValidationError(
+            f"SMTP URL scheme {parts.scheme!r}: use smtp://, smtps:// or smtp+insecure://"
+        )
+    if not parts.hostname:
+        raise ValidationError("SMTP URL has no host: smtp://user@host:port")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    unknown = set(query) - {"from", "name", "reply_to", "rate"}
+    if unknown:
+        raise ValidationError(f"SMTP URL parameters {sorted(unknown)} are unknown")
+    username = unquote(parts.username) if parts.username else None
+    password: Secret | None = None
+    if parts.password:
+        password = Secret(unquote(parts.password))
+    elif username:
+        password = Secret.from_env(PASSWORD_ENV)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationError(f"SMTP URL port: {exc}") from exc
+    return SenderAccount(
+        name=name,
+        host=parts.hostname,
+        port=port,
+        security=_SCHEMES[parts.scheme],
+        username=username,
+        password=password,
+        from_address=query.get("from"),
+        from_name=query.get("name"),
+        reply_to=query.get("reply_to"),
+        rate_limit=query.get("rate"),
+    )
+
+
+_FILE_KEYS = {
+    "name",
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_env",
+    "from_address",
+    "from_name",
+    "reply_to",
+    "rate_limit",
+    "timeout",
+    "default",
+}
+
+
+def accounts_from_file(path: str | os.PathLike[str]) -> tuple[list[SenderAccount], str | None]:
+    """Read sender accounts from a TOML file; return them and the default account's name.
+
+    Each ``[[accounts]]`` table holds the fields of :class:`SenderAccount`, with
+    ``password_env`` naming the environment variable that holds the password (a plain
+    ``password`` is refused) and ``default = true`` on at most one account.
+
+    :raises ValidationError: naming the file, the account and the problem.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValidationError(f"cannot read accounts file {path}: {exc}") from exc
+    tables = data.get("accounts")
+    if not isinstance(tables, list) or not tables:
+        raise ValidationError(f"accounts file {path} has no [[accounts]] table")
+    accounts, default = [], None
+    for number, table in enumerate(tables, start=1):
+        where = f"accounts file {path}, account #{number}"
+        if "password" in table:
+            raise ValidationError(
+                f"{where}: passwords do not belong in files; name an environment variable "
+                "with password_env"
+            )
+        unknown = set(table) - _FILE_KEYS
+        if unknown:
+            raise ValidationError(f"{where}: unknown keys {sorted(unknown)}")
+        fields = dict(table)
+        env = fields.pop("password_env", None)
+        is_default = bool(fields.pop("default", False))
+        try:
+            account = SenderAccount(**fields, password=Secret.from_env(env) if env else None)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{where}: {exc}") from exc
+        if is_default:
+            if default is not None:
+                raise ValidationError(f"{where}: only one account can be the default")
+            default = account.name
+        accounts.append(account)
+    return accounts, default
