@@ -195,6 +195,10 @@ class Campaign:
         has one.
     :param send_delay: how long a request waits after it is added before it may be sent;
         until then an operator can still withdraw it (seed 002).
+    :param default_region: the country (``"PL"``) phone numbers without a country code are
+        read in.
+    :param max_sms_segments: an SMS longer than this many segments is not sent (it fails
+        with the count), so one long name cannot triple the bill.
     """
 
     id: str = attrs.field(factory=_new_id)
@@ -210,6 +214,10 @@ class Campaign:
     start_at: datetime | None = attrs.field(default=None, validator=_check_aware)
     respect_recipient_timezone: bool = False
     send_delay: timedelta = attrs.field(default=timedelta(0), validator=_check_interval)
+    default_region: str | None = None
+    max_sms_segments: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
     status: CampaignStatus = CampaignStatus.DRAFT
     failure_reason: str | None = None
     created_at: datetime | None = attrs.field(default=None, validator=_check_aware)

@@ -12,6 +12,7 @@ from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, C
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
 from reviewkit.domain.messages import OutgoingMessage, check_campaign_templates, render_message
 from reviewkit.domain.permissions import Actor, Permission
+from reviewkit.domain.sms import SmsSegments, normalize_phone, sms_segments
 from reviewkit.domain.templates import check_template
 from reviewkit.domain.window import SendWindow
 from reviewkit.errors import (
@@ -23,7 +24,15 @@ from reviewkit.errors import (
 )
 from reviewkit.ports import Clock, Store, Transport
 
-__all__ = ["AddResult", "CampaignService"]
+__all__ = ["AddResult", "CampaignService", "Preview"]
+
+
+@attrs.frozen
+class Preview:
+    """A rendered message, and for SMS what it costs."""
+
+    message: OutgoingMessage
+    segments: SmsSegments | None
 
 
 @attrs.frozen
@@ -93,6 +102,8 @@ class CampaignService:
         start_at: datetime | None = None,
         respect_recipient_timezone: bool = False,
         send_delay: timedelta = timedelta(0),
+        default_region: str | None = None,
+        max_sms_segments: int | None = None,
     ) -> Campaign:
         """Create a draft campaign.
 
@@ -116,6 +127,8 @@ class CampaignService:
             start_at=start_at,
             respect_recipient_timezone=respect_recipient_timezone,
             send_delay=send_delay,
+            default_region=default_region,
+            max_sms_segments=max_sms_segments,
             created_at=self.clock.now(),
         )
         _check_written_templates(campaign)
@@ -174,6 +187,8 @@ class CampaignService:
                 seen += 1
                 try:
                     address = recipient.address_for(campaign.channel)
+                    if campaign.channel is Channel.SMS:
+                        address = normalize_phone(address, campaign.default_region)
                 except ValidationError as exc:
                     raise ValidationError(f"recipient #{position}: {exc}") from None
                 yield Delivery(
@@ -296,6 +311,32 @@ class CampaignService:
         actor.require(Permission.EDIT_CAMPAIGN, action)
         campaign = self.store.get_campaign(name)
         return self.store.save_campaign(campaign.apply(event))
+
+    # -- preview and test send ------------------------------------------------------------
+
+    def preview(self, actor: Actor, name: str, recipient: Recipient | None = None) -> Preview:
+        """Render the campaign for *recipient* (or a sample) without sending anything.
+
+        For SMS the preview carries the segment count, to see the cost before sending.
+        """
+        actor.require(Permission.VIEW_CAMPAIGN, "preview campaigns")
+        campaign = self.store.get_campaign(name)
+        check_campaign_templates(campaign)
+        who = recipient or Recipient(
+            email=actor.email or "customer@example.com",
+            phone="+48500100200",
+            name="Customer",
+            transaction_id="PREVIEW",
+        )
+        message = render_message(
+            campaign,
+            who,
+            to=who.address_for(campaign.channel),
+            message_id="preview",
+            now=self.clock.now(),
+        )
+        segments = sms_segments(message.text) if campaign.channel is Channel.SMS else None
+        return Preview(message=message, segments=segments)
 
     # -- test send ------------------------------------------------------------------------
 

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from reviewkit.domain.campaign import ACTIVE, Campaign, CampaignEvent, CampaignStatus
+from reviewkit.domain.campaign import ACTIVE, Campaign, CampaignEvent, CampaignStatus, Channel
 from reviewkit.domain.delivery import OPEN, Delivery, DeliveryStatus, Outcome, RetryPolicy
 from reviewkit.domain.messages import render_message
 from reviewkit.domain.schedule import next_send_time
+from reviewkit.domain.sms import sms_segments
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import (
     AccountError,
@@ -319,6 +320,13 @@ class Dispatcher:
                 now=now,
                 delivery=delivery,
             )
+            if campaign.channel is Channel.SMS and campaign.max_sms_segments is not None:
+                cost = sms_segments(message.text)
+                if cost.segments > campaign.max_sms_segments:
+                    raise PermanentSendError(
+                        f"text is {cost.segments} SMS segments ({cost.encoding.value}, "
+                        f"{cost.units} units); the campaign allows {campaign.max_sms_segments}"
+                    )
             self.transport.send(message)
         except TemplateError as exc:
             self._finish(delivery, DeliveryStatus.FAILED, now, str(exc), None)

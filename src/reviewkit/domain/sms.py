@@ -1,0 +1,83 @@
+"""SMS text rules: phone numbers in E.164, and how many segments a text costs.
+
+A text that fits the GSM 03.38 alphabet (with its extension table, whose characters count
+twice) costs one segment up to 160 characters, and 153 per segment beyond that. One
+character outside it — Polish ą, ę, ł, ś, ż, an emoji — switches the whole text to UCS-2:
+70 characters, then 67 per segment (characters beyond the Basic Multilingual Plane count
+twice).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+
+import attrs
+import phonenumbers
+
+from reviewkit.errors import ValidationError
+
+__all__ = ["SmsEncoding", "SmsSegments", "normalize_phone", "sms_segments"]
+
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+class SmsEncoding(enum.StrEnum):
+    """How a text is carried."""
+
+    GSM7 = "GSM-7"
+    """The GSM 03.38 alphabet: 160 characters in one segment, 153 per segment when split."""
+    UCS2 = "UCS-2"
+    """Any Unicode: 70 characters in one segment, 67 per segment when split."""
+
+
+@attrs.frozen
+class SmsSegments:
+    """What sending a text costs."""
+
+    encoding: SmsEncoding
+    units: int
+    """Length in the encoding's units (extension characters and astral characters count 2)."""
+    segments: int
+    per_segment: int
+    """How many units each segment carries at this length."""
+
+    @property
+    def remaining(self) -> int:
+        """Units left in the last segment before another one is needed."""
+        return self.segments * self.per_segment - self.units
+
+
+def sms_segments(text: str) -> SmsSegments:
+    """Count the segments *text* costs as one SMS."""
+    if all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in text):
+        units = sum(2 if c in _GSM_EXTENSION else 1 for c in text)
+        single, multi, encoding = 160, 153, SmsEncoding.GSM7
+    else:
+        units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+        single, multi, encoding = 70, 67, SmsEncoding.UCS2
+    if units <= single:
+        return SmsSegments(encoding, units, 1, single)
+    return SmsSegments(encoding, units, math.ceil(units / multi), multi)
+
+
+def normalize_phone(number: str, default_region: str | None = None) -> str:
+    """Return *number* in E.164 (``+48500100200``), read with *default_region* when it has
+    no country code.
+
+    :raises ValidationError: when it does not parse or is not a valid number.
+    """
+    region = default_region.upper() if default_region else None
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException as exc:
+        hint = "" if region else " (write it with + and the country code, or give a default region)"
+        raise ValidationError(f"phone number {number!r} cannot be read: {exc}{hint}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        where = f" for region {region}" if region else ""
+        raise ValidationError(f"phone number {number!r} is not a valid number{where}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
