@@ -16,15 +16,23 @@ from __future__ import annotations
 
 import hashlib
 import quopri
+import re
 from collections.abc import Callable, Mapping
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.errors import PermanentSendError
 
-__all__ = ["MessageHook", "build_email_bytes", "encode_address", "message_id_header"]
+__all__ = [
+    "MessageHook",
+    "address_only",
+    "build_email_bytes",
+    "encode_address",
+    "message_id_header",
+]
 
 _FALLBACK_DOMAIN = "reviewkit.invalid"
 _CRLF = "\r\n"
@@ -36,20 +44,17 @@ the place for DKIM signing (prepend a ``DKIM-Signature`` header) or an archive c
 
 def message_id_header(message: OutgoingMessage, sender: str | None = None) -> str:
     """Return the ``Message-ID`` value: the delivery's stable id at the sender's domain."""
-    _, address = parseaddr(sender or message.sender or "")
+    return f"<{message.message_id}@{_id_domain(sender or message.sender or '')}>"
+
+
+@lru_cache(maxsize=256)
+def _id_domain(sender: str) -> str:
+    _, address = parseaddr(sender)
     domain = address.rsplit("@", 1)[1] if "@" in address else _FALLBACK_DOMAIN
-    return f"<{message.message_id}@{_ascii_domain(domain, message)}>"
-
-
-def _ascii_domain(domain: str, message: OutgoingMessage) -> str:
-    if domain.isascii():
-        return domain
     try:
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise PermanentSendError(
-            f"message {message.message_id}: domain {domain!r} is not a valid IDN: {exc}"
-        ) from exc
+        return domain if domain.isascii() else domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return _FALLBACK_DOMAIN
 
 
 # Everything str.splitlines() breaks on: the email package (and so many hosts) splits on them.
@@ -67,23 +72,46 @@ def _check_line(name: str, value: str, message: OutgoingMessage) -> None:
         )
 
 
+_PLAIN_ADDRESS = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*$")
+
+
 def encode_address(value: str, message: OutgoingMessage, header: str = "To") -> str:
     """Return *value* (``"Name <user@domain>"`` or a bare address) ready for a header.
 
     :raises PermanentSendError: for a line break, a missing address or a non-ASCII local part.
     """
+    if _PLAIN_ADDRESS.match(value):  # the common case, without the cost of parsing
+        return value
     _check_line(header, value, message)
+    try:
+        return _encode_address(value)
+    except ValueError as exc:
+        raise PermanentSendError(f"message {message.message_id}: {header} {exc}") from None
+
+
+@lru_cache(maxsize=1024)
+def _encode_address(value: str) -> str:
     name, address = parseaddr(value)
     if "@" not in address:
-        raise PermanentSendError(f"message {message.message_id}: {header} {value!r} has no address")
+        raise ValueError(f"{value!r} has no address")
     local, _, domain = address.rpartition("@")
     if not local.isascii():
-        raise PermanentSendError(
-            f"message {message.message_id}: {header} {address!r} has a non-ASCII local part, "
-            "which needs SMTPUTF8"
-        )
-    address = f"{local}@{_ascii_domain(domain, message)}"
+        raise ValueError(f"{address!r} has a non-ASCII local part, which needs SMTPUTF8")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise ValueError(f"domain {domain!r} is not a valid IDN: {exc}") from None
+    address = f"{local}@{domain}"
     return formataddr((name, address), charset="utf-8") if name else address
+
+
+def address_only(value: str, message: OutgoingMessage) -> str:
+    """Return the bare ``user@domain`` (domain in ASCII) of *value*, for the SMTP envelope."""
+    encoded = encode_address(value, message)
+    if _PLAIN_ADDRESS.match(encoded):
+        return encoded
+    return parseaddr(encoded)[1]
 
 
 def _unstructured(name: str, value: str, message: OutgoingMessage) -> str:

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import attrs
 
-from reviewkit.adapters.mime import MessageHook, build_email_bytes, encode_address
+from reviewkit.adapters.mime import MessageHook, address_only, build_email_bytes
 from reviewkit.domain.accounts import Secret, Security, SenderAccount
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.messages import OutgoingMessage
@@ -83,8 +83,7 @@ def _classify(code: int, reply: bytes | str, stage: str, account: str) -> Transp
 
 
 def _envelope_address(value: str, message: OutgoingMessage) -> str:
-    _, address = parseaddr(encode_address(value, message))
-    return address
+    return address_only(value, message)
 
 
 @attrs.define
@@ -126,6 +125,7 @@ class SMTPTransport:
         self.ssl_context = ssl_context
         self.local_hostname = local_hostname
         self._connections: dict[str, _Connection] = {}
+        self._picked: dict[str | None, SenderAccount] = {}
         self.connects = 0
         """How many connections were opened (for monitoring and tests)."""
 
@@ -142,6 +142,12 @@ class SMTPTransport:
 
     def account_for(self, sender: str | None) -> SenderAccount:
         """Return the account that sends for a campaign whose sender is *sender*."""
+        found = self._picked.get(sender)
+        if found is None:
+            found = self._picked[sender] = self._pick(sender)
+        return found
+
+    def _pick(self, sender: str | None) -> SenderAccount:
         if sender:
             _, address = parseaddr(sender)
             for account in self.accounts:
@@ -254,8 +260,10 @@ def open_smtp(
 
     :raises AccountVerificationError: naming the stage that failed.
     """
-    context = ssl_context or ssl.create_default_context()
     host, port = account.host, account.effective_port
+    context = ssl_context
+    if context is None and account.security is not Security.NONE:
+        context = ssl.create_default_context()
     try:
         if account.security is Security.TLS:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
