@@ -107,7 +107,8 @@ class HttpSmsTransport:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 response.read()
         except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace")
+            with exc:  # an HTTPError holds the response open until closed
+                detail = exc.read()[:300].decode("utf-8", "replace")
             text = f"SMS gateway answered {exc.code} for {message.to}: {detail}"
             if exc.code in (401, 403):
                 raise AccountError(text) from exc
