@@ -29,9 +29,11 @@ from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.schedule import PlanRun, SendPlan, next_send_time, plan_send_times
 from reviewkit.domain.suppression import Suppression, SuppressionReason
+from reviewkit.domain.tokens import LinkSigner, LinkToken, TokenPurpose
 from reviewkit.domain.window import HolidayCalendar, HourRange, SendWindow, load_zone
 from reviewkit.errors import (
     AccountError,
+    AccountVerificationError,
     CampaignReadOnlyError,
     CampaignStateError,
     ConflictError,
@@ -42,7 +44,9 @@ from reviewkit.errors import (
     PermanentSendError,
     PermissionDeniedError,
     ReviewkitError,
+    StorageError,
     TemplateError,
+    TokenError,
     TransientSendError,
     TransportError,
     ValidationError,
@@ -58,6 +62,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "TRANSITIONS",
     "AccountError",
+    "AccountVerificationError",
     "Actor",
     "AddResult",
     "Campaign",
@@ -80,6 +85,8 @@ __all__ = [
     "InMemoryStore",
     "InMemoryTransport",
     "LeaseLostError",
+    "LinkSigner",
+    "LinkToken",
     "MaildirTransport",
     "ManualClock",
     "NotFoundError",
@@ -94,12 +101,15 @@ __all__ = [
     "ReviewkitError",
     "SendPlan",
     "SendWindow",
+    "StorageError",
     "Store",
     "Suppression",
     "SuppressionReason",
     "SuppressionService",
     "SystemClock",
     "TemplateError",
+    "TokenError",
+    "TokenPurpose",
     "TransientSendError",
     "Transport",
     "TransportError",

@@ -5,7 +5,8 @@
     ReviewkitError
      ├── ValidationError            bad input: a value, a template, a window definition
      │    ├── TemplateError          a template that does not parse or reads an unknown variable
-     │    └── WindowError            a send window or schedule that can never open
+     │    ├── WindowError            a send window or schedule that can never open
+     │    └── TokenError             a link token that is forged, tampered with or expired
      ├── NotFoundError              no campaign / delivery with that name or id
      ├── ConflictError              the thing already exists (a second campaign of one name)
      ├── PermissionDeniedError      the acting user lacks a permission
@@ -14,6 +15,8 @@
      │    └── CampaignReadOnlyError  an edit of a Completed or Cancelled campaign
      ├── DeliveryStateError         an action the delivery's status forbids
      ├── LeaseLostError             a worker records an outcome for a claim it no longer holds
+     ├── StorageError               the database cannot be used (newer schema, not a database)
+     ├── AccountVerificationError   verifying a sender account failed, at a named stage
      └── TransportError             sending failed (raised by transports, caught by the dispatcher)
           ├── TransientSendError     try again later (4xx, dropped connection, timeout)
           ├── PermanentSendError     this recipient will never accept it (5xx for the address)
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 __all__ = [
     "AccountError",
+    "AccountVerificationError",
     "CampaignReadOnlyError",
     "CampaignStateError",
     "ConflictError",
@@ -37,7 +41,9 @@ __all__ = [
     "PermanentSendError",
     "PermissionDeniedError",
     "ReviewkitError",
+    "StorageError",
     "TemplateError",
+    "TokenError",
     "TransientSendError",
     "TransportError",
     "ValidationError",
@@ -129,3 +135,33 @@ class AccountError(TransportError):
 
     The delivery is not at fault and stays pending; the campaign goes Failed with this reason.
     """
+
+
+class TokenError(ValidationError):
+    """A token that is malformed, tampered with, signed by an unknown key, or expired.
+
+    :ivar reason: ``"malformed"``, ``"tampered"``, ``"unknown key"``, ``"wrong purpose"``
+        or ``"expired"``.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"link token refused ({reason}): {detail}")
+        self.reason = reason
+
+
+class StorageError(ReviewkitError):
+    """The database cannot be used: a newer schema, a corrupt file, a locked database."""
+
+
+class AccountVerificationError(ReviewkitError):
+    """Verifying a sender account failed; :attr:`stage` says where.
+
+    Stages: ``connect`` (DNS, refused, timeout), ``tls``, ``auth``, ``sender``, ``recipient``,
+    ``data``.
+    """
+
+    def __init__(self, account: str, stage: str, detail: str) -> None:
+        super().__init__(f"account {account!r} failed at {stage}: {detail}")
+        self.account = account
+        self.stage = stage
+        self.detail = detail

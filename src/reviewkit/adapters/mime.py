@@ -116,7 +116,8 @@ def address_only(value: str, message: OutgoingMessage) -> str:
 
 def _unstructured(name: str, value: str, message: OutgoingMessage) -> str:
     _check_line(name, value, message)
-    if value.isascii() and len(name) + 2 + len(value) <= 78:
+    if value.isascii() and len(name) + 2 + len(value) <= 998:
+        # RFC 5322 allows 998; folding an ASCII value would only split URLs and ids.
         return value
     charset = "us-ascii" if value.isascii() else "utf-8"
     return Header(value, charset, header_name=name).encode(linesep=_CRLF, maxlinelen=78)

@@ -38,8 +38,8 @@ from reviewkit.domain.campaign import Channel
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.errors import (
     AccountError,
+    AccountVerificationError,
     PermanentSendError,
-    ReviewkitError,
     TransientSendError,
     TransportError,
     ValidationError,
@@ -53,20 +53,6 @@ __all__ = [
     "accounts_from_file",
     "verify_account",
 ]
-
-
-class AccountVerificationError(ReviewkitError):
-    """Verifying a sender account failed; :attr:`stage` says where.
-
-    Stages: ``connect`` (DNS, refused, timeout), ``tls``, ``auth``, ``sender``, ``recipient``,
-    ``data``.
-    """
-
-    def __init__(self, account: str, stage: str, detail: str) -> None:
-        super().__init__(f"account {account!r} failed at {stage}: {detail}")
-        self.account = account
-        self.stage = stage
-        self.detail = detail
 
 
 def _text(reply: bytes | str) -> str:

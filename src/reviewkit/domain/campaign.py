@@ -170,6 +170,17 @@ def _check_aware(
         raise ValidationError(f"{attribute.name} must be timezone-aware, got {value.isoformat()}")
 
 
+def _check_unsubscribe_url(_: object, __: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is None:
+        return
+    if not value.startswith("https://") and not value.startswith("http://"):
+        raise ValidationError(f"unsubscribe URL {value!r} must start with https://")
+    if "{token}" not in value or any(c in value for c in " \r\n<>"):
+        raise ValidationError(
+            f"unsubscribe URL {value!r} needs a {{token}} placeholder and no spaces or brackets"
+        )
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex
 
@@ -197,6 +208,10 @@ class Campaign:
         until then an operator can still withdraw it (seed 002).
     :param default_region: the country (``"PL"``) phone numbers without a country code are
         read in.
+    :param unsubscribe_url: where unsubscribing happens, with ``{token}`` where the signed
+        token goes (``https://shop.example/unsubscribe?t={token}``); e-mails then carry
+        ``List-Unsubscribe`` and one-click ``List-Unsubscribe-Post`` headers (RFC 8058), and
+        templates can link to ``{{ links.unsubscribe }}``.
     :param max_sms_segments: an SMS longer than this many segments is not sent (it fails
         with the count), so one long name cannot triple the bill.
     """
@@ -215,6 +230,7 @@ class Campaign:
     respect_recipient_timezone: bool = False
     send_delay: timedelta = attrs.field(default=timedelta(0), validator=_check_interval)
     default_region: str | None = None
+    unsubscribe_url: str | None = attrs.field(default=None, validator=_check_unsubscribe_url)
     max_sms_segments: int | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
     )

@@ -47,9 +47,15 @@ class OutgoingMessage:
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze)
 
 
-def template_context(campaign: Campaign, recipient: Recipient) -> dict[str, Any]:
+def template_context(
+    campaign: Campaign, recipient: Recipient, links: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Return the names a campaign's templates see for *recipient*."""
-    return {"recipient": recipient, "campaign": {"name": campaign.name}}
+    return {
+        "recipient": recipient,
+        "campaign": {"name": campaign.name},
+        "links": {"unsubscribe": "", **(links or {})},
+    }
 
 
 def check_campaign_templates(campaign: Campaign) -> None:
@@ -76,12 +82,16 @@ def render_message(
     message_id: str,
     now: datetime,
     delivery: Delivery | None = None,
+    links: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> OutgoingMessage:
     """Render *campaign*'s templates for *recipient* into an :class:`OutgoingMessage`.
 
+    :param links: signed links the templates may use (``unsubscribe``).
+    :param headers: extra headers for the message (``List-Unsubscribe``).
     :raises TemplateError: when rendering fails for this recipient.
     """
-    context = template_context(campaign, recipient)
+    context = template_context(campaign, recipient, links)
     subject = render_template("subject", campaign.subject, context) if campaign.subject else ""
     if "\n" in subject or "\r" in subject:
         subject = " ".join(subject.split())
@@ -100,4 +110,5 @@ def render_message(
         created_at=now,
         campaign_id=campaign.id,
         delivery_id=None if delivery is None else delivery.id,
+        headers=headers or {},
     )

@@ -1,7 +1,8 @@
 """Message templates: jinja2 in a sandbox, checked when a campaign is validated.
 
-A template sees two names: ``recipient`` (``name``, ``email``, ``phone``, ``transaction_id``,
-``timezone`` and the free-form ``fields`` mapping) and ``campaign`` (``name``). Reading
+A template sees ``recipient`` (``name``, ``email``, ``phone``, ``transaction_id``,
+``timezone`` and the free-form ``fields`` mapping), ``campaign`` (``name``) and ``links``
+(``unsubscribe``: the signed unsubscribe link, when the campaign has an unsubscribe URL). Reading
 anything else is refused by :func:`check_template` with the template's name, the line and the
 variable, long before a message is sent. HTML bodies are autoescaped.
 """
@@ -20,13 +21,20 @@ from reviewkit.errors import TemplateError
 
 __all__ = ["CONTEXT_NAMES", "RECIPIENT_ATTRIBUTES", "check_template", "render_template"]
 
-CONTEXT_NAMES = frozenset({"recipient", "campaign"})
+CONTEXT_NAMES = frozenset({"recipient", "campaign", "links"})
 """The top-level names a template may read."""
 RECIPIENT_ATTRIBUTES = frozenset({"name", "email", "phone", "transaction_id", "timezone", "fields"})
 """What a template may read from ``recipient``."""
 CAMPAIGN_ATTRIBUTES = frozenset({"name"})
 
-_ALLOWED = {"recipient": RECIPIENT_ATTRIBUTES, "campaign": CAMPAIGN_ATTRIBUTES}
+LINK_NAMES = frozenset({"unsubscribe"})
+"""What a template may read from ``links``."""
+
+_ALLOWED = {
+    "recipient": RECIPIENT_ATTRIBUTES,
+    "campaign": CAMPAIGN_ATTRIBUTES,
+    "links": LINK_NAMES,
+}
 
 
 def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:

@@ -104,6 +104,7 @@ class CampaignService:
         send_delay: timedelta = timedelta(0),
         default_region: str | None = None,
         max_sms_segments: int | None = None,
+        unsubscribe_url: str | None = None,
     ) -> Campaign:
         """Create a draft campaign.
 
@@ -129,6 +130,7 @@ class CampaignService:
             send_delay=send_delay,
             default_region=default_region,
             max_sms_segments=max_sms_segments,
+            unsubscribe_url=unsubscribe_url,
             created_at=self.clock.now(),
         )
         _check_written_templates(campaign)

@@ -20,10 +20,12 @@ from reviewkit.domain.delivery import OPEN, Delivery, DeliveryStatus, Outcome, R
 from reviewkit.domain.messages import render_message
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import sms_segments
+from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import (
     AccountError,
     ConflictError,
+    IllegalTransitionError,
     PermanentSendError,
     TemplateError,
     TransientSendError,
@@ -97,6 +99,8 @@ class Dispatcher:
     :param batch_size: most deliveries claimed per campaign per pass (unpaced campaigns).
     :param lease: how long a claim lasts before another worker may take the delivery over.
     :param retry: backoff and attempt limit for transient failures.
+    :param links: signs the unsubscribe links of campaigns that have an ``unsubscribe_url``
+        (needed by those campaigns).
     :param record_every: record outcomes in groups of this many sends (one transaction per
         group). 1, the default, records each outcome before the next send, so a worker killed
         mid-batch can cause at most one repeat; larger groups are faster but a crash may
@@ -114,6 +118,7 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=5),
         retry: RetryPolicy | None = None,
         record_every: int = 1,
+        links: LinkSigner | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -125,6 +130,7 @@ class Dispatcher:
         if record_every < 1:
             raise ValueError("record_every must be at least 1")
         self.record_every = record_every
+        self.links = links
         self._outcomes: list[Outcome] = []
         self._outcomes_at: datetime | None = None
 
@@ -175,7 +181,7 @@ class Dispatcher:
         for campaign in self.store.list_campaigns(ACTIVE):
             try:
                 self._dispatch_campaign(campaign, now, state)
-            except ConflictError:
+            except (ConflictError, IllegalTransitionError):
                 # Another worker or an operator changed the campaign; look again soon.
                 state.wakeups.append(now)
         return DispatchReport(
@@ -231,7 +237,7 @@ class Dispatcher:
         finally:
             self._flush()
         campaign = self.store.get_campaign(campaign.id)
-        if campaign.status is CampaignStatus.FAILED:
+        if not campaign.active:  # failed just now, or another worker or operator moved it
             return
         if not self._has_open(campaign):
             self._complete(campaign, state)
@@ -285,6 +291,8 @@ class Dispatcher:
         return any(counts[s] for s in OPEN)
 
     def _complete(self, campaign: Campaign, state: _Pass) -> None:
+        if not campaign.active:
+            return
         self.store.save_campaign(campaign.apply(CampaignEvent.COMPLETE))
         state.completed.append(campaign.name)
         log.info("campaign %s completed", campaign.name)
@@ -312,6 +320,7 @@ class Dispatcher:
             state.suppressed += 1
             return
         try:
+            links, headers = self._links(campaign, delivery, now)
             message = render_message(
                 campaign,
                 delivery.recipient,
@@ -319,6 +328,8 @@ class Dispatcher:
                 message_id=delivery.message_id,
                 now=now,
                 delivery=delivery,
+                links=links,
+                headers=headers,
             )
             if campaign.channel is Channel.SMS and campaign.max_sms_segments is not None:
                 cost = sms_segments(message.text)
@@ -354,6 +365,27 @@ class Dispatcher:
         self._finish(delivery, DeliveryStatus.SENT, now, None, None)
         state.sent += 1
         return
+
+    def _links(
+        self, campaign: Campaign, delivery: Delivery, now: datetime
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        if campaign.unsubscribe_url is None:
+            return {}, {}
+        if self.links is None:
+            raise AccountError(
+                f"campaign {campaign.name!r} has an unsubscribe URL but this dispatcher has no "
+                "LinkSigner to sign its links: pass links=LinkSigner(...)"
+            )
+        token = self.links.sign(TokenPurpose.UNSUBSCRIBE, delivery.id, now=now)
+        url = campaign.unsubscribe_url.replace("{token}", token)
+        headers = {}
+        if campaign.channel is Channel.EMAIL:
+            # RFC 8058: mailbox providers show an unsubscribe button that POSTs to the URL.
+            headers = {
+                "List-Unsubscribe": f"<{url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        return {"unsubscribe": url}, headers
 
     def _finish(
         self,

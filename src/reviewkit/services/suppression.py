@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.suppression import Suppression, SuppressionReason
+from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.ports import Clock, Store
 
 __all__ = ["SuppressionService"]
@@ -42,6 +43,26 @@ class SuppressionService:
         )
         self.store.add_suppression(suppression)
         return suppression
+
+    def unsubscribe(self, token: str, links: LinkSigner) -> Suppression:
+        """Unsubscribe the address an unsubscribe link was sent to (one click, RFC 8058).
+
+        Works once and is idempotent after: a repeat returns the existing suppression.
+
+        :raises TokenError: the token is malformed, tampered with or expired.
+        :raises NotFoundError: the delivery it names no longer exists.
+        """
+        found = links.verify(token, purpose=TokenPurpose.UNSUBSCRIBE, now=self.clock.now())
+        delivery = self.store.get_delivery(found.delivery_id)
+        existing = self.store.get_suppression(delivery.channel, delivery.address)
+        if existing is not None and existing.reason is SuppressionReason.UNSUBSCRIBED:
+            return existing
+        return self.suppress(
+            delivery.address,
+            channel=delivery.channel,
+            reason=SuppressionReason.UNSUBSCRIBED,
+            note=f"unsubscribe link of request {delivery.id}",
+        )
 
     def check(self, address: str, *, channel: Channel = Channel.EMAIL) -> Suppression | None:
         """Return the suppression of *address* on *channel*, or ``None``."""

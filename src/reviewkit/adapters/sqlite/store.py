@@ -32,7 +32,7 @@ from reviewkit.errors import (
     ConflictError,
     LeaseLostError,
     NotFoundError,
-    ReviewkitError,
+    StorageError,
     ValidationError,
 )
 from reviewkit.serialization import structure, unstructure
@@ -40,10 +40,6 @@ from reviewkit.serialization import structure, unstructure
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StorageError"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class StorageError(ReviewkitError):
-    """The database cannot be used: a newer schema, a corrupt file, a locked database."""
 
 
 def _migrations() -> list[tuple[int, str]]:

@@ -1,0 +1,144 @@
+"""Signed, expiring link tokens: what an unsubscribe, answer or tracking link carries.
+
+A token names its purpose, the delivery it belongs to, when it expires and, optionally,
+one more value (a score, a target URL). It is signed with HMAC-SHA256 under a key id, so
+keys can be rotated: sign with the newest, keep the older ones for verifying until the
+links they signed have expired. A changed character, another purpose, an unknown key or an
+expired token is refused with :class:`TokenError` saying which.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+import attrs
+
+from reviewkit.domain.accounts import Secret
+from reviewkit.errors import TokenError, ValidationError
+
+__all__ = ["LinkSigner", "LinkToken", "TokenError", "TokenPurpose"]
+
+_VERSION = "1"
+
+
+class TokenPurpose(enum.StrEnum):
+    """What a link does; a token for one purpose is refused for another."""
+
+    UNSUBSCRIBE = "u"
+    """Stop all requests to this address (RFC 8058 one-click, and the link in the body)."""
+    ANSWER = "a"
+    """Open the answer page, or record a one-click score."""
+    OPEN = "o"
+    """The open-tracking pixel."""
+    CLICK = "c"
+    """A tracked link click."""
+
+
+@attrs.frozen
+class LinkToken:
+    """What a verified token says."""
+
+    purpose: TokenPurpose
+    delivery_id: str
+    expires_at: datetime
+    extra: str | None = None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _to_keys(keys: Mapping[str, Secret | str]) -> dict[str, Secret]:
+    converted = {kid: k if isinstance(k, Secret) else Secret(k) for kid, k in keys.items()}
+    for kid, key in converted.items():
+        if not kid or not kid.isalnum():
+            raise ValidationError(f"link key id {kid!r} must be letters and digits")
+        if len(key.reveal()) < 16:
+            raise ValidationError(
+                f"link key {kid!r} is too short: use at least 16 random characters"
+            )
+    if not converted:
+        raise ValidationError("a LinkSigner needs at least one key")
+    return converted
+
+
+@attrs.frozen
+class LinkSigner:
+    """Signs and verifies link tokens.
+
+    :param keys: key id → secret; the host keeps them (environment, secret store).
+    :param current: the key id new tokens are signed with (the first key when not given);
+        the others only verify, for rotation.
+    :param ttl: how long a token lives unless :meth:`sign` is told otherwise.
+    """
+
+    keys: dict[str, Secret] = attrs.field(converter=_to_keys, repr=False)
+    current: str | None = None
+    ttl: timedelta = timedelta(days=60)
+
+    def __attrs_post_init__(self) -> None:
+        if self.current is not None and self.current not in self.keys:
+            raise ValidationError(f"current link key {self.current!r} is not among the keys")
+
+    def sign(
+        self,
+        purpose: TokenPurpose,
+        delivery_id: str,
+        *,
+        now: datetime,
+        ttl: timedelta | None = None,
+        extra: str | None = None,
+    ) -> str:
+        """Return a URL-safe token for *purpose* on *delivery_id*, valid from *now* for *ttl*."""
+        kid = self.current or next(iter(self.keys))
+        expires = int((now + (ttl or self.ttl)).timestamp())
+        fields = [_VERSION, kid, TokenPurpose(purpose).value, delivery_id, str(expires)]
+        if extra is not None:
+            fields.append(extra)
+        if any("|" in f for f in fields):
+            raise ValidationError("token fields cannot contain '|'")
+        payload = "|".join(fields).encode("utf-8")
+        return f"{_b64(payload)}.{_b64(self._mac(kid, payload))}"
+
+    def verify(self, token: str, *, purpose: TokenPurpose, now: datetime) -> LinkToken:
+        """Check *token* and return what it says.
+
+        :raises TokenError: malformed, tampered, unknown key, wrong purpose or expired.
+        """
+        body, dot, mac = token.strip().partition(".")
+        try:
+            payload = _unb64(body)
+            signature = _unb64(mac)
+            fields = payload.decode("utf-8").split("|")
+        except (ValueError, UnicodeDecodeError):
+            raise TokenError("malformed", "not a reviewkit link token") from None
+        if not dot or len(fields) not in (5, 6) or fields[0] != _VERSION:
+            raise TokenError("malformed", "not a reviewkit link token")
+        kid = fields[1]
+        if kid not in self.keys:
+            raise TokenError("unknown key", f"signed with key {kid!r}, which is not configured")
+        if not hmac.compare_digest(signature, self._mac(kid, payload)):
+            raise TokenError("tampered", "the signature does not match")
+        if fields[2] != TokenPurpose(purpose).value:
+            raise TokenError("wrong purpose", f"this link is not for {TokenPurpose(purpose).name}")
+        expires = datetime.fromtimestamp(int(fields[4]), UTC)
+        if now >= expires:
+            raise TokenError("expired", f"the link expired at {expires.isoformat()}")
+        return LinkToken(
+            purpose=TokenPurpose(fields[2]),
+            delivery_id=fields[3],
+            expires_at=expires,
+            extra=fields[5] if len(fields) == 6 else None,
+        )
+
+    def _mac(self, kid: str, payload: bytes) -> bytes:
+        return hmac.new(self.keys[kid].reveal().encode(), payload, hashlib.sha256).digest()
