@@ -31,7 +31,12 @@ def test_code_blocks_run(page: Path) -> None:
     """A page's Python blocks run in order in one namespace; test functions in them pass."""
     blocks = BLOCK.findall(page.read_text(encoding="utf-8"))
     if page.name in (
-        "README.md", "concepts.md", "scheduler.md", "storage.md", "testing.md", "sending.md"
+        "README.md",
+        "concepts.md",
+        "scheduler.md",
+        "storage.md",
+        "testing.md",
+        "sending.md",
     ):
         assert blocks, f"{page.name} should show runnable code"
     namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}

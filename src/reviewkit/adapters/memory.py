@@ -11,9 +11,11 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
+from reviewkit.adapters.mime import build_email_bytes
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome
 from reviewkit.domain.messages import OutgoingMessage
@@ -31,6 +33,47 @@ from reviewkit.errors import (
 __all__ = ["InMemoryStore", "InMemoryTransport"]
 
 
+_MISSING = object()
+
+
+class _Journal:
+    """What a transaction changed, to undo it: (mapping, key, previous value or _MISSING)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[dict[Any, Any], Any, Any]] = []
+
+
+class _JournaledDict(dict[Any, Any]):
+    """A dict that records each change in the store's open journal, if there is one."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        super().__init__()
+        self._store = store
+
+    def _note(self, key: Any) -> None:
+        journal = self._store._journal
+        if journal is not None:
+            journal.entries.append((self, key, dict.get(self, key, _MISSING)))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._note(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._note(key)
+        super().__delitem__(key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:
+            self._note(key)
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        for key in list(self):
+            self._note(key)
+        super().clear()
+
+
 class InMemoryStore:
     """A store that keeps everything in dictionaries, guarded by one lock.
 
@@ -40,11 +83,12 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._campaigns: dict[str, Campaign] = {}
-        self._deliveries: dict[str, Delivery] = {}
-        self._keys: dict[tuple[str, str, str], str] = {}
-        self._suppressions: dict[tuple[Channel, str], Suppression] = {}
-        self._slots: dict[str, datetime] = {}
+        self._journal: _Journal | None = None
+        self._campaigns: dict[str, Campaign] = _JournaledDict(self)
+        self._deliveries: dict[str, Delivery] = _JournaledDict(self)
+        self._keys: dict[tuple[str, str, str], str] = _JournaledDict(self)
+        self._suppressions: dict[tuple[Channel, str], Suppression] = _JournaledDict(self)
+        self._slots: dict[str, datetime] = _JournaledDict(self)
         self._depth = 0
 
     @property
@@ -78,27 +122,21 @@ class InMemoryStore:
                 finally:
                     self._depth -= 1
                 return
-            saved = (
-                dict(self._campaigns),
-                dict(self._deliveries),
-                dict(self._keys),
-                dict(self._suppressions),
-                dict(self._slots),
-            )
+            # Undo by journal, not by copying everything: a transaction costs what it changes.
+            self._journal = _Journal()
             self._depth = 1
             try:
                 yield
             except BaseException:
-                (
-                    self._campaigns,
-                    self._deliveries,
-                    self._keys,
-                    self._suppressions,
-                    self._slots,
-                ) = saved
+                for mapping, key, previous in reversed(self._journal.entries):
+                    if previous is _MISSING:
+                        dict.pop(mapping, key, None)
+                    else:
+                        dict.__setitem__(mapping, key, previous)
                 raise
             finally:
                 self._depth = 0
+                self._journal = None
 
     # -- campaigns ------------------------------------------------------------------------
 
@@ -348,13 +386,16 @@ class _Fault:
 
 
 class InMemoryTransport:
-    """A transport that keeps every accepted message in :attr:`sent`.
+    """A transport that keeps every accepted message in :attr:`sent` (and e-mails' bytes in
+    :attr:`raw`), refusing what a real transport would refuse (a header with a line break).
 
     Make it fail on purpose with :meth:`fail_next`; a failing send records nothing.
     """
 
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
+        self.raw: list[bytes] = []
+        """The bytes an e-mail transport would have put on the wire, one per e-mail sent."""
         self.attempts = 0
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
@@ -390,6 +431,9 @@ class InMemoryTransport:
                 if fault.remaining <= 0:
                     self._faults.pop(0)
                 raise fault.kind(fault.message)
+            if message.channel is Channel.EMAIL:
+                # Build the bytes as a real transport would, so bad headers fail here too.
+                self.raw.append(build_email_bytes(message))
             self.sent.append(copy.copy(message))
 
     def close(self) -> None:
@@ -403,5 +447,6 @@ class InMemoryTransport:
         """Forget what was sent and any pending faults."""
         with self._lock:
             self.sent.clear()
+            self.raw.clear()
             self._faults.clear()
             self.attempts = 0

@@ -123,6 +123,9 @@ class LinkSigner:
             raise TokenError("malformed", "not a reviewkit link token") from None
         if not dot or len(fields) not in (5, 6) or fields[0] != _VERSION:
             raise TokenError("malformed", "not a reviewkit link token")
+        if _b64(payload) != body or _b64(signature) != mac:
+            # Base64 has spare bits: only the one canonical spelling of a token is accepted.
+            raise TokenError("tampered", "the token is not in its signed form")
         kid = fields[1]
         if kid not in self.keys:
             raise TokenError("unknown key", f"signed with key {kid!r}, which is not configured")
