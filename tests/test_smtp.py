@@ -476,3 +476,44 @@ def test_bad_smtp_urls(url: str) -> None:
     """A URL with another scheme, no host or an unknown parameter is refused."""
     with pytest.raises(rk.ValidationError, match="SMTP URL"):
         account_from_url(url)
+
+
+def test_requests_go_out_from_the_sender_chosen_for_them(
+    server: tuple[Handler, int],
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """A campaign with a default and another mailbox sends each request from its own (seed 002)."""
+    handler, port = server
+    main = account(port)
+    second = account(
+        port, name="complaints", from_address="reklamacje@sklep.example", from_name="Reklamacje"
+    )
+    make_campaign(
+        service,
+        actor,
+        recipients=0,
+        schedule=False,
+        interval=timedelta(0),
+        sender="main",
+        senders=["complaints"],
+    )
+    service.add_recipients(actor, "reviews", [rk.Recipient(email="a@example.com")])
+    service.add_recipients(
+        actor, "reviews", [rk.Recipient(email="b@example.com")], sender="complaints"
+    )
+    with pytest.raises(rk.ValidationError, match="does not send from 'nobody'"):
+        service.add_recipients(
+            actor, "reviews", [rk.Recipient(email="c@example.com")], sender="nobody"
+        )
+    service.schedule(actor, "reviews")
+    smtp = SMTPTransport([main, second])
+    assert rk.Dispatcher(store, smtp, reviewkit_clock).run().sent == 2
+    smtp.close()
+    by_rcpt = {m[1][0]: m[0] for m in handler.messages}
+    assert by_rcpt == {
+        "a@example.com": "opinie@sklep.example",
+        "b@example.com": "reklamacje@sklep.example",
+    }

@@ -128,6 +128,7 @@ class TestDeliveries:
                 ),
                 channel=rk.Channel.EMAIL,
                 address="z@example.com",
+                sender="complaints",
             )
         ]
         store.add_deliveries(made)

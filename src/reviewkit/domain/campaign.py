@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -170,6 +171,16 @@ def _check_aware(
         raise ValidationError(f"{attribute.name} must be timezone-aware, got {value.isoformat()}")
 
 
+def _to_senders(value: Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _check_senders(_: object, __: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+    for sender in value:
+        if not sender.strip() or any(c in sender for c in "\r\n"):
+            raise ValidationError(f"sender {sender!r} is empty or contains a line break")
+
+
 def _check_unsubscribe_url(_: object, __: attrs.Attribute[str | None], value: str | None) -> None:
     if value is None:
         return
@@ -194,7 +205,9 @@ class Campaign:
 
     :param name: unique, shown to operators.
     :param channel: e-mail or SMS.
-    :param sender: the sender account reference (an address, or an account name).
+    :param sender: the default sender account (an account name, or an address).
+    :param senders: other accounts a request of this campaign may be sent from, chosen when
+        it is added (seed 002: several sender mailboxes, one default).
     :param subject: the subject template (e-mail only).
     :param body: the plain-text body template (the whole text for SMS).
     :param html: an optional HTML body template (e-mail only), autoescaped.
@@ -220,6 +233,9 @@ class Campaign:
     name: str = attrs.field(validator=_check_name)
     channel: Channel = Channel.EMAIL
     sender: str | None = None
+    senders: tuple[str, ...] = attrs.field(
+        default=(), converter=_to_senders, validator=_check_senders
+    )
     subject: str = ""
     body: str = ""
     html: str | None = None

@@ -121,6 +121,7 @@ class Delivery:
     :ivar claimed_by: the worker holding it while Claimed.
     :ivar lease_until: when that worker's claim expires.
     :ivar message_id: stable across retries, so a resend is recognisable as the same message.
+    :ivar sender: one of the campaign's other senders to send from; ``None`` for its default.
     """
 
     id: str = attrs.field(factory=_new_id)
@@ -135,6 +136,7 @@ class Delivery:
     sent_at: datetime | None = None
     claimed_by: str | None = None
     lease_until: datetime | None = None
+    sender: str | None = None
 
     @property
     def message_id(self) -> str:

@@ -84,11 +84,13 @@ def render_message(
     delivery: Delivery | None = None,
     links: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    sender: str | None = None,
 ) -> OutgoingMessage:
     """Render *campaign*'s templates for *recipient* into an :class:`OutgoingMessage`.
 
     :param links: signed links the templates may use (``unsubscribe``).
     :param headers: extra headers for the message (``List-Unsubscribe``).
+    :param sender: send from this account instead of the campaign's default.
     :raises TemplateError: when rendering fails for this recipient.
     """
     context = template_context(campaign, recipient, links)
@@ -98,7 +100,7 @@ def render_message(
     return OutgoingMessage(
         message_id=message_id,
         channel=campaign.channel,
-        sender=campaign.sender,
+        sender=sender or campaign.sender,
         to=to,
         subject=subject,
         text=render_template("body", campaign.body, context),

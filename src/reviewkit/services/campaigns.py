@@ -93,6 +93,7 @@ class CampaignService:
         name: str,
         channel: Channel = Channel.EMAIL,
         sender: str | None = None,
+        senders: Iterable[str] = (),
         subject: str = "",
         body: str = "",
         html: str | None = None,
@@ -119,6 +120,7 @@ class CampaignService:
             name=name,
             channel=Channel(channel),
             sender=sender,
+            senders=tuple(senders),
             subject=subject,
             body=body,
             html=html,
@@ -167,10 +169,20 @@ class CampaignService:
 
     # -- recipients -----------------------------------------------------------------------
 
-    def add_recipients(self, actor: Actor, name: str, recipients: Iterable[Recipient]) -> AddResult:
+    def add_recipients(
+        self,
+        actor: Actor,
+        name: str,
+        recipients: Iterable[Recipient],
+        *,
+        sender: str | None = None,
+    ) -> AddResult:
         """Add recipients; one request per recipient address and channel, duplicates skipped.
 
         All are added together or, if one is unusable, none.
+
+        :param sender: send these requests from this one of the campaign's ``senders``
+            instead of its default ``sender``.
 
         :raises CampaignReadOnlyError: the campaign is Completed or Cancelled.
         :raises ValidationError: a recipient has no address for the campaign's channel
@@ -179,6 +191,11 @@ class CampaignService:
         actor.require(Permission.ADD_RECIPIENT, "add recipients")
         campaign = self.store.get_campaign(name)
         _check_writable(campaign)
+        if sender is not None and sender != campaign.sender and sender not in campaign.senders:
+            raise ValidationError(
+                f"campaign {campaign.name!r} does not send from {sender!r}; its senders are "
+                f"{[campaign.sender, *campaign.senders]}"
+            )
         seen = 0
         # The send delay (seed 002): the request waits, and can still be withdrawn, until then.
         due_at = self.clock.now() + campaign.send_delay if campaign.send_delay else None
@@ -199,6 +216,7 @@ class CampaignService:
                     channel=campaign.channel,
                     address=address,
                     due_at=due_at,
+                    sender=None if sender == campaign.sender else sender,
                 )
 
         added = self.store.add_deliveries(deliveries())

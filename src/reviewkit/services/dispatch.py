@@ -213,19 +213,21 @@ class Dispatcher:
         if campaign.status is not CampaignStatus.SENDING:
             campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_OPENED))
 
-        gaps = self._pacing(campaign)
+        paced = self._paced(campaign)
+        gaps: dict[str, timedelta] = {}
         try:
             with self.store.transaction():
                 claimed = self.store.claim_deliveries(
                     campaign.id,
                     now=now,
-                    limit=1 if gaps else self.batch_size,
+                    limit=1 if paced else self.batch_size,
                     worker_id=self.worker_id,
                     lease_until=now + self.lease,
                 )
-                if claimed and gaps:
+                if claimed and paced:
                     # Taking the slots in the claim's transaction keeps pacing across workers:
                     # when another worker holds a slot, the claim is rolled back.
+                    gaps = self._pacing(campaign, claimed[0].sender or campaign.sender)
                     busy_until = self.store.reserve_slots(gaps, now=now)
                     if busy_until is not None:
                         raise _SlotTakenError(busy_until)
@@ -244,16 +246,24 @@ class Dispatcher:
             return
         self._plan_wakeup(campaign, now, state, max(gaps.values(), default=None))
 
-    def _pacing(self, campaign: Campaign) -> dict[str, timedelta]:
-        """The pacing slots one message of *campaign* takes: its own, and its account's."""
+    def _account_gap(self, sender: str | None) -> tuple[str, timedelta] | None:
+        pacing = getattr(self.transport, "pacing", None)
+        account = pacing(sender) if pacing is not None else None
+        return account if account is not None and account[1] else None
+
+    def _paced(self, campaign: Campaign) -> bool:
+        """Whether each message of *campaign* must take a pacing slot."""
+        senders = [campaign.sender, *campaign.senders]
+        return bool(campaign.interval) or any(self._account_gap(s) for s in senders)
+
+    def _pacing(self, campaign: Campaign, sender: str | None) -> dict[str, timedelta]:
+        """The slots one message takes: the campaign's, and its sending account's."""
         gaps = {}
         if campaign.interval:
             gaps[f"campaign:{campaign.id}"] = campaign.interval
-        pacing = getattr(self.transport, "pacing", None)
-        if pacing is not None:
-            account = pacing(campaign.sender)
-            if account is not None and account[1]:
-                gaps[f"account:{account[0]}"] = account[1]
+        account = self._account_gap(sender)
+        if account is not None:
+            gaps[f"account:{account[0]}"] = account[1]
         return gaps
 
     def _send_claimed(
@@ -330,6 +340,7 @@ class Dispatcher:
                 delivery=delivery,
                 links=links,
                 headers=headers,
+                sender=delivery.sender,
             )
             if campaign.channel is Channel.SMS and campaign.max_sms_segments is not None:
                 cost = sms_segments(message.text)

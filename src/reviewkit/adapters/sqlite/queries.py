@@ -5,7 +5,7 @@ from __future__ import annotations
 DELIVERY_COLUMNS = (
     "id, campaign_id, channel, address, address_key, status, available_at, due_at, attempts, "
     "last_error, sent_at, claimed_by, lease_until, email, phone, name, transaction_id, "
-    "timezone, fields"
+    "timezone, fields, sender"
 )
 
 INSERT_CAMPAIGN = """
@@ -34,7 +34,7 @@ LIST_CAMPAIGNS = (
 
 INSERT_DELIVERY = f"""
 INSERT INTO deliveries ({DELIVERY_COLUMNS})
-VALUES ({", ".join("?" * 19)})
+VALUES ({", ".join("?" * 20)})
 ON CONFLICT DO NOTHING
 """
 

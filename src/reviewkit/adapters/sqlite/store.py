@@ -491,6 +491,7 @@ def _delivery_row(d: Delivery) -> tuple[Any, ...]:
         r.transaction_id,
         r.timezone,
         json.dumps(dict(r.fields), separators=(",", ":"), default=str) if r.fields else None,
+        d.sender,
     )
 
 
@@ -515,6 +516,7 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
         transaction_id,
         timezone,
         fields,
+        sender,
     ) = row
     return Delivery(
         id=id_,
@@ -536,4 +538,5 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
         sent_at=_from_us(sent_at),
         claimed_by=claimed_by,
         lease_until=_from_us(lease_until),
+        sender=sender,
     )
