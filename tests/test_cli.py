@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import mailbox
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -148,3 +149,84 @@ def test_bad_interval_is_refused(text: str) -> None:
     """A malformed interval is a ValidationError quoting it."""
     with pytest.raises(rk.ValidationError, match="interval"):
         parse_interval(text)
+
+
+def test_sms_and_unsubscribe_links_from_the_shell(tmp_path: Path) -> None:
+    """An SMS campaign goes to the SMS outbox; an e-mail one carries a signed unsubscribe link."""
+    (tmp_path / "sms.txt").write_text("Oceń zakup {{ recipient.transaction_id }}", encoding="utf-8")
+    (tmp_path / "mail.txt").write_text("Hi! {{ links.unsubscribe }}", encoding="utf-8")
+    db = ["--db", str(tmp_path / "db.sqlite3")]
+    steps = [
+        [
+            "campaign",
+            "create",
+            "--name",
+            "sms",
+            "--channel",
+            "sms",
+            "--from",
+            "SKLEP",
+            "--body-file",
+            "sms.txt",
+            "--default-region",
+            "PL",
+            "--max-sms-segments",
+            "1",
+            "--start",
+            "2020-01-01T00:00",
+            *db,
+        ],
+        ["campaign", "add-recipient", "sms", "--phone", "500 100 200", "--transaction", "Z1", *db],
+        ["campaign", "schedule", "sms", *db],
+        [
+            "campaign",
+            "create",
+            "--name",
+            "mail",
+            "--from",
+            "shop@example.com",
+            "--subject",
+            "Hi",
+            "--body-file",
+            "mail.txt",
+            "--unsubscribe-url",
+            "https://shop.example/u?t={token}",
+            "--start",
+            "2020-01-01T00:00",
+            *db,
+        ],
+        ["campaign", "add-recipient", "mail", "--email", "ala@example.com", *db],
+        ["campaign", "schedule", "mail", *db],
+    ]
+    for step in steps:
+        result = run_cli(*step, cwd=tmp_path)
+        assert result.returncode == 0, (step, result.stderr)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reviewkit",
+            "dispatch",
+            "--outbox",
+            "out",
+            "--sms-outbox",
+            "sms.jsonl",
+            "--until-idle",
+            "--max-wait",
+            "0s",
+            *db,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "REVIEWKIT_LINK_KEYS": "k1:" + "s" * 32},
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = (tmp_path / "sms.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["to"] == "+48500100200"
+    box = mailbox.Maildir(tmp_path / "out", create=False)
+    (message,) = [box.get_message(key) for key in box.iterkeys()]
+    assert message["List-Unsubscribe"].startswith("<https://shop.example/u?t=")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

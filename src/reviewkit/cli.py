@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from reviewkit import __version__
 from reviewkit.adapters.clock import SystemClock
 from reviewkit.adapters.maildir import MaildirTransport
+from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
 from reviewkit.adapters.smtp import (
     AccountVerificationError,
     SMTPTransport,
@@ -26,10 +28,11 @@ from reviewkit.adapters.smtp import (
 )
 from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.demo import run_demo
-from reviewkit.domain.accounts import SenderAccount
+from reviewkit.domain.accounts import Secret, SenderAccount
 from reviewkit.domain.campaign import Campaign, Channel
 from reviewkit.domain.delivery import DeliveryStatus, Recipient
 from reviewkit.domain.permissions import Actor
+from reviewkit.domain.tokens import LinkSigner
 from reviewkit.domain.window import HolidayCalendar, SendWindow, load_zone
 from reviewkit.errors import ReviewkitError, ValidationError
 from reviewkit.ports import Transport
@@ -40,6 +43,7 @@ from reviewkit.services.dispatch import Dispatcher
 __all__ = ["main", "parse_interval"]
 
 DEFAULT_DB = "reviewkit.sqlite3"
+LINK_KEYS_ENV = "REVIEWKIT_LINK_KEYS"
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
 
@@ -107,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--holidays", metavar="CC[-SUB]", help="public holidays, e.g. PL or DE-BY")
     create.add_argument("--interval", default="0s", help="minimum gap between messages, e.g. 30s")
     create.add_argument("--start", metavar="ISO-DATETIME", help="earliest send time")
+    create.add_argument("--send-delay", default="0s", help="hold each request this long, e.g. 10m")
+    create.add_argument("--unsubscribe-url", metavar="URL", help="https://…?t={token}")
+    create.add_argument("--default-region", metavar="CC", help="for phone numbers, e.g. PL")
+    create.add_argument("--max-sms-segments", type=int, metavar="N", help="cap on SMS length")
     create.set_defaults(handler=_campaign_create)
 
     for name, verb in (
@@ -143,6 +151,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     dispatch.add_argument("--max-wait", default="60s", help="with --until-idle (60s)")
     dispatch.add_argument("--worker-id", metavar="ID", help="name in claims (hostname:pid)")
+    dispatch.add_argument("--sms-gateway", metavar="URL", help="post SMS as JSON to this URL")
+    dispatch.add_argument("--sms-outbox", type=Path, metavar="FILE", help="write SMS to a file")
+    dispatch.add_argument(
+        "--link-keys-env",
+        default=LINK_KEYS_ENV,
+        metavar="NAME",
+        help=f"variable holding link keys as id:secret[,id:secret] ({LINK_KEYS_ENV}); "
+        "the first signs, all verify",
+    )
     dispatch.add_argument(
         "--lease", default="5m", help="how long a claim lasts before others may take it (5m)"
     )
@@ -261,6 +278,10 @@ def _campaign_create(args: argparse.Namespace) -> int:
             window=window,
             interval=parse_interval(args.interval),
             start_at=_parse_start(args.start, args.timezone) if args.start else None,
+            send_delay=parse_interval(args.send_delay),
+            unsubscribe_url=args.unsubscribe_url,
+            default_region=args.default_region,
+            max_sms_segments=args.max_sms_segments,
         )
         print(f"created campaign {campaign.name!r} ({campaign.status.value})")
     return 0
@@ -333,14 +354,33 @@ def _campaign_add_recipient(args: argparse.Namespace) -> int:
     return 0
 
 
+def _link_signer(variable: str) -> LinkSigner | None:
+    value = os.environ.get(variable)
+    if not value:
+        return None
+    keys: dict[str, Secret | str] = {}
+    for item in value.split(","):
+        kid, sep, secret = item.strip().partition(":")
+        if not sep:
+            raise ValidationError(f"${variable}: write link keys as id:secret[,id:secret]")
+        keys[kid] = Secret(secret)
+    return LinkSigner(keys)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     with SQLiteStore(args.db) as store:
-        transport: Transport
+        email: Transport
         if args.outbox:
-            transport = MaildirTransport(args.outbox)
+            email = MaildirTransport(args.outbox)
         else:
             accounts, default = _smtp_accounts(args)
-            transport = SMTPTransport(accounts, default=default)
+            email = SMTPTransport(accounts, default=default)
+        sms: Transport | None = None
+        if args.sms_gateway:
+            sms = HttpSmsTransport(args.sms_gateway)
+        elif args.sms_outbox:
+            sms = SmsFileTransport(args.sms_outbox)
+        transport = email if sms is None else ChannelRouter(email=email, sms=sms)
         dispatcher = Dispatcher(
             store,
             transport,
@@ -348,6 +388,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             worker_id=args.worker_id,
             lease=parse_interval(args.lease),
             batch_size=args.batch_size,
+            links=_link_signer(args.link_keys_env),
         )
         report = dispatcher.run(
             until_idle=args.until_idle,
