@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mailbox
-from datetime import datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -13,30 +12,13 @@ import pytest
 import reviewkit as rk
 from reviewkit.adapters.mime import build_email_bytes
 
-from .conftest import WARSAW
-
-
-def _message(**overrides: object) -> rk.OutgoingMessage:
-    fields: dict[str, object] = {
-        "message_id": "abc123.campaign",
-        "channel": rk.Channel.EMAIL,
-        "sender": "Sklep Żółw <opinie@sklep.example>",
-        "to": "klient@example.com",
-        "subject": "Jak oceniasz zamówienie? Zażółć gęślą jaźń",
-        "text": "Dzień dobry!",
-        "html": "<p>Dzień dobry!</p>",
-        "created_at": datetime(2026, 1, 5, 9, 0, tzinfo=WARSAW),
-        "campaign_id": "c1",
-        "delivery_id": "d1",
-    }
-    fields.update(overrides)
-    return rk.OutgoingMessage(**fields)  # type: ignore[arg-type]
+from .test_mime import make
 
 
 def test_maildir_holds_parseable_multipart_messages(tmp_path: Path) -> None:
     """A message lands in new/ and parses back with UTF-8 subject, both parts and a Message-ID."""
     transport = rk.MaildirTransport(tmp_path / "outbox")
-    transport.send(_message())
+    transport.send(make(subject="Jak oceniasz zamówienie? Zażółć gęślą jaźń"))
     transport.close()
     box = mailbox.Maildir(tmp_path / "outbox", create=False)
     (key,) = box.keys()
@@ -44,7 +26,7 @@ def test_maildir_holds_parseable_multipart_messages(tmp_path: Path) -> None:
     parsed = BytesParser(policy=policy.default).parsebytes(raw)
     assert parsed["Subject"] == "Jak oceniasz zamówienie? Zażółć gęślą jaźń"
     assert parsed["From"].addresses[0].display_name == "Sklep Żółw"
-    assert parsed["Message-ID"] == "<abc123.campaign@sklep.example>"
+    assert parsed["Message-ID"] == "<d1.c1@sklep.example>"
     assert parsed.get_content_type() == "multipart/alternative"
     body = parsed.get_body(("plain",))
     html = parsed.get_body(("html",))
@@ -58,4 +40,4 @@ def test_maildir_holds_parseable_multipart_messages(tmp_path: Path) -> None:
 def test_header_injection_from_data_is_refused() -> None:
     """A line break in a header value from data cannot add a header."""
     with pytest.raises(rk.PermanentSendError, match="bad header"):
-        build_email_bytes(_message(to="a@example.com\r\nBcc: evil@example.com"))
+        build_email_bytes(make(to="a@example.com\r\nBcc: evil@example.com"))

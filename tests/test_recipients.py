@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import reviewkit as rk
 
@@ -112,3 +116,42 @@ class TestPermissions:
         assert service.get(viewer, "reviews").name == "reviews"
         with pytest.raises(rk.PermissionDeniedError, match="'viewer' may not schedule"):
             service.schedule(viewer, "reviews")
+
+
+recipient_strategy = st.builds(
+    rk.Recipient,
+    email=st.one_of(
+        st.none(),
+        st.emails(),
+        st.text(max_size=20).filter(lambda s: "\n" not in s and "\r" not in s),
+    ),
+    name=st.one_of(
+        st.none(), st.text(max_size=20).filter(lambda s: "\n" not in s and "\r" not in s)
+    ),
+    transaction_id=st.one_of(st.none(), st.text(max_size=10)),
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(recipient_strategy, max_size=6), min_size=1, max_size=4))
+def test_adding_batches_is_all_or_nothing(
+    service: rk.CampaignService, actor: rk.Actor, batches: list[list[rk.Recipient]]
+) -> None:
+    """Each batch is added whole, or not at all when one is unusable; nothing stored is lost."""
+    name = f"c{uuid.uuid4().hex}"
+    service.create(actor, name=name)
+    expected: set[str] = set()
+    for batch in batches:
+        usable = all(r.email for r in batch)
+        try:
+            result = service.add_recipients(actor, name, batch)
+        except rk.ValidationError:
+            assert not usable
+        else:
+            assert usable
+            new = {r.email.casefold() for r in batch if r.email} - expected
+            assert result.added == len(new)
+            assert result.added + result.duplicates == len(batch)
+            expected |= new
+        stored = {d.address.casefold() for d in service.deliveries(actor, name)}
+        assert stored == expected
