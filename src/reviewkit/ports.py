@@ -250,5 +250,8 @@ class Store(Protocol):
         ...
 
     def next_due_at(self, campaign_id: str) -> datetime | None:
-        """Return the earliest instant a delivery of the campaign becomes claimable, if any."""
+        """Return the earliest instant a delivery of the campaign becomes claimable.
+
+        ``None`` exactly when no delivery is Pending or Claimed (the campaign can complete).
+        """
         ...

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from reviewkit.domain.campaign import ACTIVE, Campaign, CampaignEvent, CampaignStatus, Channel
-from reviewkit.domain.delivery import OPEN, Delivery, DeliveryStatus, Outcome, RetryPolicy
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome, RetryPolicy
 from reviewkit.domain.messages import render_message
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import sms_segments
@@ -297,8 +297,9 @@ class Dispatcher:
         state.wakeups.append(wake)
 
     def _has_open(self, campaign: Campaign) -> bool:
-        counts = self.store.count_deliveries(campaign.id)
-        return any(counts[s] for s in OPEN)
+        # Pending and Claimed deliveries are exactly those with a claimable time: one index
+        # probe, where counting by status would read every row of a large campaign.
+        return self.store.next_due_at(campaign.id) is not None
 
     def _complete(self, campaign: Campaign, state: _Pass) -> None:
         if not campaign.active:
