@@ -53,6 +53,7 @@ def floor_rows(campaign_id: str, n: int) -> Iterator[tuple[object, ...]]:
             f"T{i}",
             None,
             None,
+            None,
         )
 
 
