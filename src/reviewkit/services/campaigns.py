@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel
+from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
 from reviewkit.domain.messages import OutgoingMessage, check_campaign_templates, render_message
 from reviewkit.domain.permissions import Actor, Permission
@@ -208,6 +209,8 @@ class CampaignService:
                     address = recipient.address_for(campaign.channel)
                     if campaign.channel is Channel.SMS:
                         address = normalize_phone(address, campaign.default_region)
+                    else:
+                        address = normalize_email(address)
                 except ValidationError as exc:
                     raise ValidationError(f"recipient #{position}: {exc}") from None
                 yield Delivery(
