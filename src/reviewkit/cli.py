@@ -18,6 +18,7 @@ from pathlib import Path
 from reviewkit import __version__
 from reviewkit.adapters.clock import SystemClock
 from reviewkit.adapters.maildir import MaildirTransport
+from reviewkit.adapters.qr import write_qr
 from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
 from reviewkit.adapters.smtp import (
     AccountVerificationError,
@@ -168,6 +169,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     dispatch.set_defaults(handler=_dispatch)
 
+    qr = commands.add_parser(
+        "qr",
+        help="write a QR code leading to a URL",
+        description="Write a QR code for URL, e.g. a shop's review page with a signed token.",
+    )
+    qr.add_argument("url", metavar="URL")
+    qr.add_argument("--output", required=True, type=Path, metavar="FILE", help=".svg or .png")
+    qr.add_argument("--scale", type=int, default=8, help="pixels per module (8)")
+    qr.add_argument("--error", default="m", choices=["l", "m", "q", "h"], help="correction (m)")
+    qr.set_defaults(handler=_qr)
+
     accounts = commands.add_parser("accounts", help="sender accounts")
     account_actions = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = account_actions.add_parser(
@@ -192,6 +204,12 @@ def _add_smtp_options(group: argparse._MutuallyExclusiveGroup) -> None:
         help="smtp://user@host:587?from=ADDRESS (password from $REVIEWKIT_SMTP_PASSWORD)",
     )
     group.add_argument("--accounts", type=Path, metavar="FILE", help="TOML file of accounts")
+
+
+def _qr(args: argparse.Namespace) -> int:
+    path = write_qr(args.url, args.output, scale=args.scale, error=args.error)
+    print(f"QR code for {args.url} written to {path}")
+    return 0
 
 
 def _smtp_accounts(args: argparse.Namespace) -> tuple[list[SenderAccount], str | None]:
