@@ -40,6 +40,7 @@ from reviewkit.ports import Transport
 from reviewkit.serialization import unstructure
 from reviewkit.services.campaigns import CampaignService
 from reviewkit.services.dispatch import Dispatcher
+from reviewkit.services.importer import import_csv
 
 __all__ = ["main", "parse_interval"]
 
@@ -169,6 +170,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     dispatch.set_defaults(handler=_dispatch)
 
+    imp = commands.add_parser(
+        "import",
+        parents=[common],
+        help="add recipients from a CSV file",
+        description="Add recipients from a CSV file to a campaign (created as a draft if it "
+        "does not exist). Every row is checked; rejected rows can be written to --errors.",
+    )
+    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.add_argument("--campaign", required=True, metavar="NAME")
+    imp.add_argument("--encoding", metavar="ENC", help="e.g. cp1250 (detected when not given)")
+    imp.add_argument("--delimiter", metavar="C", help="; , or tab (sniffed when not given)")
+    imp.add_argument("--default-region", metavar="CC", help="for phone numbers, e.g. PL")
+    imp.add_argument("--errors", type=Path, metavar="OUT.csv", help="write rejected rows here")
+    imp.add_argument(
+        "--field-type",
+        action="append",
+        default=[],
+        metavar="COLUMN=TYPE",
+        help="check a column as pesel, nip or regon (repeatable)",
+    )
+    imp.set_defaults(handler=_import)
+
     qr = commands.add_parser(
         "qr",
         help="write a QR code leading to a URL",
@@ -204,6 +227,49 @@ def _add_smtp_options(group: argparse._MutuallyExclusiveGroup) -> None:
         help="smtp://user@host:587?from=ADDRESS (password from $REVIEWKIT_SMTP_PASSWORD)",
     )
     group.add_argument("--accounts", type=Path, metavar="FILE", help="TOML file of accounts")
+
+
+def _import(args: argparse.Namespace) -> int:
+    types = {}
+    for item in args.field_type:
+        column, sep, kind = item.partition("=")
+        if not sep:
+            raise ValidationError(f"--field-type {item!r}: write COLUMN=pesel|nip|regon")
+        types[column] = kind
+    delimiter = "\t" if args.delimiter in ("tab", "\\t") else args.delimiter
+    show = sys.stderr.isatty()
+
+    def progress(rows: int) -> None:
+        if show:
+            print(f"\r{rows:,} rows read", end="", file=sys.stderr, flush=True)
+
+    if not args.file.is_file():
+        raise ValidationError(f"no such file: {args.file}")
+    store, service, actor = _open(args)
+    with store:
+        result = import_csv(
+            service,
+            actor,
+            args.campaign,
+            args.file,
+            encoding=args.encoding,
+            delimiter=delimiter,
+            default_region=args.default_region,
+            field_types=types,
+            errors_to=args.errors,
+            progress=progress,
+        )
+    if show:
+        print(file=sys.stderr)
+    print(
+        f"{result.rows} rows: {result.accepted} accepted, {result.rejected} rejected, "
+        f"{result.duplicates} duplicates"
+    )
+    for error in result.errors[:10]:
+        print(f"  row {error.row}, {error.column or 'row'}: {error.reason}")
+    if result.rejected and args.errors:
+        print(f"rejected rows written to {args.errors}")
+    return 0
 
 
 def _qr(args: argparse.Namespace) -> int:

