@@ -68,10 +68,6 @@ def _classify(code: int, reply: bytes | str, stage: str, account: str) -> Transp
     return PermanentSendError(f"{stage} refused: {text}")
 
 
-def _envelope_address(value: str, message: OutgoingMessage) -> str:
-    return address_only(value, message)
-
-
 @attrs.define
 class _Connection:
     smtp: smtplib.SMTP
@@ -157,8 +153,8 @@ class SMTPTransport:
         raw = build_email_bytes(message, sender=account.from_header, reply_to=account.reply_to)
         for hook in self.hooks:
             raw = hook(raw, message)
-        envelope_from = account.from_address or _envelope_address(message.sender or "", message)
-        self._deliver(account, envelope_from, _envelope_address(message.to, message), raw)
+        envelope_from = account.from_address or address_only(message.sender or "", message)
+        self._deliver(account, envelope_from, address_only(message.to, message), raw)
 
     def _deliver(self, account: SenderAccount, sender: str, recipient: str, raw: bytes) -> None:
         for attempt in (1, 2):
@@ -327,10 +323,10 @@ def verify_account(
     smtp = open_smtp(account, ssl_context)
     try:
         raw = build_email_bytes(test, sender=account.from_header, reply_to=account.reply_to)
-        sender = account.from_address or _envelope_address(test.sender or to, test)
+        sender = account.from_address or address_only(test.sender or to, test)
         steps: list[tuple[str, Callable[[], tuple[int, bytes]]]] = [
             ("sender", lambda: smtp.mail(sender)),
-            ("recipient", lambda: smtp.rcpt(_envelope_address(to, test))),
+            ("recipient", lambda: smtp.rcpt(address_only(to, test))),
             ("data", lambda: smtp.data(raw)),
         ]
         for stage, call in steps:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
@@ -45,20 +45,7 @@ class DeliveryStatus(enum.StrEnum):
     """Withdrawn before it was sent."""
 
 
-FINAL: Final = frozenset(
-    {
-        DeliveryStatus.SENT,
-        DeliveryStatus.FAILED,
-        DeliveryStatus.SUPPRESSED,
-        DeliveryStatus.CANCELLED,
-    }
-)
-"""Statuses a delivery does not leave by itself."""
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-OPEN: Final = frozenset({DeliveryStatus.PENDING, DeliveryStatus.CLAIMED})
-"""Statuses that keep a campaign from completing."""
 
 
 def _freeze(value: Mapping[str, Any] | None) -> Mapping[str, Any]:

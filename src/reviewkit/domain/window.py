@@ -28,7 +28,6 @@ __all__ = [
     "HourRange",
     "SendWindow",
     "epoch_of",
-    "from_epoch",
     "load_zone",
     "openings",
     "parse_weekdays",
@@ -177,16 +176,6 @@ class HolidayCalendar:
         if self.country is None or day in self.working_dates:
             return False
         return day in _public_holidays(self.country, self.subdivision, day.year)
-
-    def holidays_in(self, year: int) -> frozenset[date]:
-        """Return every closed date of *year* (public holidays and extra dates)."""
-        public = (
-            frozenset()
-            if self.country is None
-            else _public_holidays(self.country, self.subdivision, year)
-        )
-        extra = {d for d in self.extra_dates if d.year == year}
-        return frozenset((public - self.working_dates) | extra)
 
 
 @lru_cache(maxsize=512)
@@ -383,8 +372,3 @@ def epoch_of(instant: datetime) -> int:
     delta = instant - datetime(1970, 1, 1, tzinfo=UTC)
     whole = delta.days * _DAY + delta.seconds
     return whole + (1 if delta.microseconds else 0)
-
-
-def from_epoch(epoch: int, zone: ZoneInfo | None = None) -> datetime:
-    """Return the aware datetime for UTC epoch seconds, in *zone* (UTC by default)."""
-    return datetime.fromtimestamp(epoch, zone or UTC)

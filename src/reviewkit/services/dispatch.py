@@ -51,16 +51,13 @@ class DispatchReport:
     next_wakeup: datetime | None = None
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
-        return DispatchReport(
-            sent=self.sent + other.sent,
-            failed=self.failed + other.failed,
-            retried=self.retried + other.retried,
-            released=self.released + other.released,
-            suppressed=self.suppressed + other.suppressed,
-            completed=self.completed + other.completed,
-            failed_campaigns=self.failed_campaigns + other.failed_campaigns,
-            next_wakeup=other.next_wakeup,
-        )
+        """Counts and names add up; the wake-up is the later report's."""
+        summed = {
+            f.name: getattr(self, f.name) + getattr(other, f.name)
+            for f in attrs.fields(DispatchReport)
+            if f.name != "next_wakeup"
+        }
+        return DispatchReport(**summed, next_wakeup=other.next_wakeup)
 
 
 class _SlotTakenError(Exception):
@@ -315,9 +312,8 @@ class Dispatcher:
 
         :raises AccountError: after releasing the delivery, when the account cannot send.
         """
-        recipient_zone = delivery.recipient.timezone
         if campaign.respect_recipient_timezone:
-            zone = load_zone(recipient_zone or campaign.timezone)
+            zone = load_zone(delivery.recipient.timezone or campaign.timezone)
             if not campaign.window.contains(now, zone):
                 opens = next_send_time(now, campaign.window, zone)
                 self._finish(delivery, DeliveryStatus.PENDING, now, None, opens, count=False)
@@ -351,11 +347,7 @@ class Dispatcher:
                         f"{cost.units} units); the campaign allows {campaign.max_sms_segments}"
                     )
             self.transport.send(message)
-        except TemplateError as exc:
-            self._finish(delivery, DeliveryStatus.FAILED, now, str(exc), None)
-            state.failed += 1
-            return
-        except PermanentSendError as exc:
+        except (TemplateError, PermanentSendError) as exc:
             self._finish(delivery, DeliveryStatus.FAILED, now, str(exc), None)
             state.failed += 1
             return
@@ -376,7 +368,6 @@ class Dispatcher:
             raise
         self._finish(delivery, DeliveryStatus.SENT, now, None, None)
         state.sent += 1
-        return
 
     def _links(
         self, campaign: Campaign, delivery: Delivery, now: datetime
