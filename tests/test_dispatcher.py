@@ -324,3 +324,20 @@ def test_account_rate_limit_holds_across_campaigns(
     times = sorted(m.created_at for m in transport.sent)
     assert len(times) == 4
     assert all((b - a) >= timedelta(minutes=1) for a, b in itertools.pairwise(times))
+
+
+def test_connections_are_kept_through_pacing_gaps_and_closed_before_long_sleeps(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_clock: rk.ManualClock,
+    reviewkit_transport: rk.InMemoryTransport,
+) -> None:
+    """A 30 s pacing gap keeps the transport open; a weekend in between closes it first."""
+    reviewkit_clock.set(datetime(2026, 1, 9, 16, 59, tzinfo=WARSAW))  # a Friday
+    make_campaign(service, actor, recipients=3, interval=timedelta(seconds=30))
+    dispatcher.run()
+    assert len(reviewkit_transport.sent) == 3
+    # Closed before sleeping to Monday, and once when the run ends; not between 16:59:00 and
+    # 16:59:30.
+    assert reviewkit_transport.closed == 2

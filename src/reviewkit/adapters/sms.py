@@ -25,7 +25,7 @@ from reviewkit.errors import (
     TransientSendError,
     ValidationError,
 )
-from reviewkit.ports import Transport
+from reviewkit.ports import RateLimitedTransport, Transport
 
 __all__ = ["DEFAULT_SMS_BODY", "ChannelRouter", "HttpSmsTransport", "SmsFileTransport"]
 
@@ -184,10 +184,10 @@ class ChannelRouter:
 
     def pacing(self, sender: str | None) -> tuple[str, timedelta] | None:
         for route in self.routes.values():
-            pacing = getattr(route, "pacing", None)
-            found = pacing(sender) if pacing is not None else None
-            if found is not None:
-                return found  # type: ignore[no-any-return]
+            if isinstance(route, RateLimitedTransport):
+                found = route.pacing(sender)
+                if found is not None:
+                    return found
         return None
 
     def close(self) -> None:

@@ -30,11 +30,15 @@ from reviewkit.errors import (
     TemplateError,
     TransientSendError,
 )
-from reviewkit.ports import Clock, Store, Transport
+from reviewkit.ports import Clock, RateLimitedTransport, Store, Transport
 
 __all__ = ["DispatchReport", "Dispatcher"]
 
 log = logging.getLogger("reviewkit.dispatch")
+
+# Sleeps longer than this close the transport's connections first; shorter pacing gaps keep
+# them (RFC 5321 asks servers to wait at least five minutes before dropping an idle client).
+_IDLE_CLOSE = timedelta(minutes=1)
 
 
 @attrs.frozen
@@ -165,7 +169,9 @@ class Dispatcher:
                 if max_wait is not None and wake - now > max_wait:
                     break
                 if wake > now:
-                    self.transport.close()
+                    if wake - now > _IDLE_CLOSE:
+                        # A long sleep (night, weekend, backoff): servers drop idle connections.
+                        self.transport.close()
                     self.clock.sleep_until(wake)
         finally:
             self.transport.close()
@@ -198,7 +204,7 @@ class Dispatcher:
         if campaign.start_at is not None and campaign.start_at > now:
             state.wakeups.append(campaign.start_at)
             return
-        if not self._has_open(campaign):
+        if self.store.next_due_at(campaign.id) is None:  # nothing Pending or Claimed
             self._complete(campaign, state)
             return
         zone = load_zone(campaign.timezone)
@@ -238,14 +244,16 @@ class Dispatcher:
         campaign = self.store.get_campaign(campaign.id)
         if not campaign.active:  # failed just now, or another worker or operator moved it
             return
-        if not self._has_open(campaign):
+        due = self.store.next_due_at(campaign.id)
+        if due is None:
             self._complete(campaign, state)
             return
-        self._plan_wakeup(campaign, now, state, max(gaps.values(), default=None))
+        self._plan_wakeup(campaign, due, now, state, max(gaps.values(), default=None))
 
     def _account_gap(self, sender: str | None) -> tuple[str, timedelta] | None:
-        pacing = getattr(self.transport, "pacing", None)
-        account = pacing(sender) if pacing is not None else None
+        if not isinstance(self.transport, RateLimitedTransport):
+            return None
+        account = self.transport.pacing(sender)
         return account if account is not None and account[1] else None
 
     def _paced(self, campaign: Campaign) -> bool:
@@ -282,21 +290,18 @@ class Dispatcher:
                 return
 
     def _plan_wakeup(
-        self, campaign: Campaign, now: datetime, state: _Pass, gap: timedelta | None
+        self,
+        campaign: Campaign,
+        due: datetime,
+        now: datetime,
+        state: _Pass,
+        gap: timedelta | None,
     ) -> None:
-        due = self.store.next_due_at(campaign.id)
-        if due is None:
-            return
         wake = max(due, now if gap is None else now + gap)
         zone = load_zone(campaign.timezone)
         if not campaign.respect_recipient_timezone and not campaign.window.contains(wake, zone):
             wake = next_send_time(wake, campaign.window, zone)
         state.wakeups.append(wake)
-
-    def _has_open(self, campaign: Campaign) -> bool:
-        # Pending and Claimed deliveries are exactly those with a claimable time: one index
-        # probe, where counting by status would read every row of a large campaign.
-        return self.store.next_due_at(campaign.id) is not None
 
     def _complete(self, campaign: Campaign, state: _Pass) -> None:
         if not campaign.active:
