@@ -32,6 +32,12 @@ LIST_CAMPAIGNS = (
     "SELECT id, name, status, version, created_at, data FROM campaigns ORDER BY created_at, rowid"
 )
 
+# Completed campaigns pile up over the years: the dispatcher asks only for active ones.
+LIST_CAMPAIGNS_IN = (
+    "SELECT id, name, status, version, created_at, data FROM campaigns "
+    "WHERE status IN ({marks}) ORDER BY created_at, rowid"
+)
+
 INSERT_DELIVERY = f"""
 INSERT INTO deliveries ({DELIVERY_COLUMNS})
 VALUES ({", ".join("?" * 20)})

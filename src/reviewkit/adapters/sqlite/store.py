@@ -216,9 +216,13 @@ class SQLiteStore:
 
     def list_campaigns(self, statuses: Collection[CampaignStatus] | None = None) -> list[Campaign]:
         with self._lock:
-            rows = self._db.execute(q.LIST_CAMPAIGNS).fetchall()
-        campaigns = [_campaign_from_row(row) for row in rows]
-        return [c for c in campaigns if statuses is None or c.status in statuses]
+            if statuses is None:
+                rows = self._db.execute(q.LIST_CAMPAIGNS).fetchall()
+            else:
+                wanted = [CampaignStatus(s).value for s in statuses]
+                sql = q.LIST_CAMPAIGNS_IN.format(marks=_marks(wanted))
+                rows = self._db.execute(sql, wanted).fetchall() if wanted else []
+        return [_campaign_from_row(row) for row in rows]
 
     # -- deliveries -----------------------------------------------------------------------
 
