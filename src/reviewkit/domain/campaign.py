@@ -23,6 +23,7 @@ from typing import Final
 
 import attrs
 
+from reviewkit.domain.schedule import whole_seconds
 from reviewkit.domain.window import SendWindow, load_zone
 from reviewkit.errors import CampaignReadOnlyError, IllegalTransitionError, ValidationError
 
@@ -159,9 +160,7 @@ def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
 
 
 def _check_interval(_: object, attribute: attrs.Attribute[timedelta], value: timedelta) -> None:
-    seconds = value.total_seconds()
-    if seconds < 0 or seconds != int(seconds):
-        raise ValidationError(f"interval {value} must be a whole, non-negative number of seconds")
+    whole_seconds(value, attribute.name)
 
 
 def _check_aware(

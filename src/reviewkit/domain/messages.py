@@ -58,20 +58,26 @@ def template_context(
     }
 
 
-def check_campaign_templates(campaign: Campaign) -> None:
-    """Check every template of *campaign*, and that an e-mail campaign has a subject and body.
+def check_campaign_templates(campaign: Campaign, *, complete: bool = True) -> None:
+    """Check every template *campaign* has written.
 
+    :param complete: also require a body (and a subject for e-mail), as sending does; a draft
+        is checked with ``complete=False``.
     :raises TemplateError: for a template that does not parse or reads an unknown name.
     :raises ValidationError: for a missing subject or body.
     """
-    if not campaign.body.strip():
-        raise ValidationError(f"campaign {campaign.name!r} has no body")
-    if campaign.channel is Channel.EMAIL and not campaign.subject.strip():
-        raise ValidationError(f"campaign {campaign.name!r} has no subject")
-    check_template("subject", campaign.subject)
-    check_template("body", campaign.body)
-    if campaign.html is not None:
-        check_template("html", campaign.html, html=True)
+    if complete:
+        if not campaign.body.strip():
+            raise ValidationError(f"campaign {campaign.name!r} has no body")
+        if campaign.channel is Channel.EMAIL and not campaign.subject.strip():
+            raise ValidationError(f"campaign {campaign.name!r} has no subject")
+    for label, source, html in (
+        ("subject", campaign.subject, False),
+        ("body", campaign.body, False),
+        ("html", campaign.html or "", True),
+    ):
+        if source:
+            check_template(label, source, html=html)
 
 
 def render_message(

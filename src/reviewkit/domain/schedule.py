@@ -20,7 +20,7 @@ import attrs
 from reviewkit.domain.window import SendWindow, epoch_of, openings
 from reviewkit.errors import WindowError
 
-__all__ = ["PlanRun", "SendPlan", "next_send_time", "plan_send_times"]
+__all__ = ["PlanRun", "SendPlan", "next_send_time", "plan_send_times", "whole_seconds"]
 
 
 @attrs.frozen
@@ -43,10 +43,14 @@ class PlanRun:
         return range(self.first, self.first + self.count * self.interval, self.interval)
 
 
-def _interval_seconds(interval: timedelta) -> int:
-    seconds = interval.total_seconds()
+def whole_seconds(duration: timedelta, what: str = "interval") -> int:
+    """Return *duration* in seconds; pacing and delays work in whole seconds.
+
+    :raises WindowError: for a negative duration or a fraction of a second.
+    """
+    seconds = duration.total_seconds()
     if seconds < 0 or seconds != int(seconds):
-        raise WindowError(f"interval {interval} must be a whole, non-negative number of seconds")
+        raise WindowError(f"{what} {duration} must be a whole, non-negative number of seconds")
     return int(seconds)
 
 
@@ -128,4 +132,4 @@ def plan_send_times(
     """
     if count < 0:
         raise WindowError(f"cannot plan {count} messages")
-    return SendPlan(window, zone, epoch_of(start), _interval_seconds(interval), count)
+    return SendPlan(window, zone, epoch_of(start), whole_seconds(interval), count)

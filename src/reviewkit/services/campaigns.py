@@ -14,7 +14,6 @@ from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
 from reviewkit.domain.messages import OutgoingMessage, check_campaign_templates, render_message
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.sms import SmsSegments, normalize_phone, sms_segments
-from reviewkit.domain.templates import check_template
 from reviewkit.domain.window import SendWindow
 from reviewkit.errors import (
     CampaignReadOnlyError,
@@ -136,7 +135,7 @@ class CampaignService:
             unsubscribe_url=unsubscribe_url,
             created_at=self.clock.now(),
         )
-        _check_written_templates(campaign)
+        check_campaign_templates(campaign, complete=False)
         return self.store.add_campaign(campaign)
 
     def edit(self, actor: Actor, name: str, **changes: object) -> Campaign:
@@ -148,9 +147,7 @@ class CampaignService:
         actor.require(Permission.EDIT_CAMPAIGN, "edit campaigns")
         campaign = self.store.get_campaign(name)
         changed = campaign.edit(**changes)
-        _check_written_templates(changed)
-        if changed.active:
-            check_campaign_templates(changed)
+        check_campaign_templates(changed, complete=changed.active)
         return self.store.save_campaign(changed)
 
     def delete(self, actor: Actor, name: str) -> None:
@@ -397,13 +394,3 @@ def _check_writable(campaign: Campaign) -> None:
         raise CampaignReadOnlyError(
             f"campaign {campaign.name!r} is {campaign.status.value} and can no longer be edited"
         )
-
-
-def _check_written_templates(campaign: Campaign) -> None:
-    for label, source, html in (
-        ("subject", campaign.subject, False),
-        ("body", campaign.body, False),
-        ("html", campaign.html or "", True),
-    ):
-        if source:
-            check_template(label, source, html=html)
