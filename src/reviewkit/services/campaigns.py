@@ -186,22 +186,10 @@ class CampaignService:
         :raises ValidationError: a recipient has no address for the campaign's channel
             (the message names which one, by position).
         """
-        actor.require(Permission.ADD_RECIPIENT, "add recipients")
-        campaign = self.store.get_campaign(name)
-        _check_writable(campaign)
-        if sender is not None and sender != campaign.sender and sender not in campaign.senders:
-            raise ValidationError(
-                f"campaign {campaign.name!r} does not send from {sender!r}; its senders are "
-                f"{[campaign.sender, *campaign.senders]}"
-            )
-        seen = 0
-        # The send delay (seed 002): the request waits, and can still be withdrawn, until then.
-        due_at = self.clock.now() + campaign.send_delay if campaign.send_delay else None
+        campaign = self._open_for_adding(actor, name, sender)
 
-        def deliveries() -> Iterator[Delivery]:
-            nonlocal seen
+        def addressed() -> Iterator[tuple[Recipient, str]]:
             for position, recipient in enumerate(recipients, start=1):
-                seen += 1
                 try:
                     address = recipient.address_for(campaign.channel)
                     if campaign.channel is Channel.SMS:
@@ -210,6 +198,38 @@ class CampaignService:
                         address = normalize_email(address)
                 except ValidationError as exc:
                     raise ValidationError(f"recipient #{position}: {exc}") from None
+                yield recipient, address
+
+        return self._add_requests(campaign, addressed(), sender)
+
+    def _open_for_adding(self, actor: Actor, name: str, sender: str | None) -> Campaign:
+        """The campaign requests may be added to, checking permission, status and sender."""
+        actor.require(Permission.ADD_RECIPIENT, "add recipients")
+        campaign = self.store.get_campaign(name)
+        _check_writable(campaign)
+        if sender is not None and sender != campaign.sender and sender not in campaign.senders:
+            raise ValidationError(
+                f"campaign {campaign.name!r} does not send from {sender!r}; its senders are "
+                f"{[campaign.sender, *campaign.senders]}"
+            )
+        return campaign
+
+    def _add_requests(
+        self,
+        campaign: Campaign,
+        addressed: Iterable[tuple[Recipient, str]],
+        sender: str | None,
+    ) -> AddResult:
+        """Store one request per (recipient, checked address); the importer calls this with
+        addresses it has already checked row by row, so none is validated twice."""
+        seen = 0
+        # The send delay (seed 002): the request waits, and can still be withdrawn, until then.
+        due_at = self.clock.now() + campaign.send_delay if campaign.send_delay else None
+
+        def deliveries() -> Iterator[Delivery]:
+            nonlocal seen
+            for recipient, address in addressed:
+                seen += 1
                 yield Delivery(
                     campaign_id=campaign.id,
                     recipient=recipient,

@@ -25,7 +25,7 @@ from typing import IO
 
 import attrs
 
-from reviewkit.domain.campaign import Channel
+from reviewkit.domain.campaign import Campaign, Channel
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Recipient
 from reviewkit.domain.identifiers import check_nip, check_pesel, check_regon
@@ -147,40 +147,25 @@ def import_csv(
         existing = service.get(actor, campaign)
     except NotFoundError:
         existing = service.create(actor, name=campaign)
-    channel = existing.channel
-    region = default_region or existing.default_region
+    # Permission, status and sender are checked once, before a row is read.
+    target = service._open_for_adding(actor, existing.name, None)
     types = {k.lower(): v.lower() for k, v in (field_types or {}).items()}
     for column, kind in types.items():
         if kind not in _CHECKS:
             raise ValidationError(f"field type {kind!r} for {column!r}: use pesel, nip or regon")
+    rules = _RowRules(target.channel, default_region or target.default_region, types, required)
 
     text = _open_text(source, encoding)
     try:
-        return _import_rows(
-            service,
-            actor,
-            existing.name,
-            channel,
-            region,
-            types,
-            required,
-            text,
-            delimiter,
-            errors_to,
-            progress,
-        )
+        return _import_rows(service, target, rules, text, delimiter, errors_to, progress)
     finally:
         text.close()
 
 
 def _import_rows(
     service: CampaignService,
-    actor: Actor,
-    campaign: str,
-    channel: Channel,
-    region: str | None,
-    types: Mapping[str, str],
-    required: tuple[str, ...],
+    target: Campaign,
+    rules: _RowRules,
     text: io.TextIOWrapper,
     delimiter: str | None,
     errors_to: str | os.PathLike[str] | None,
@@ -199,9 +184,9 @@ def _import_rows(
         raise ValidationError("the CSV file is empty: it needs a header row") from None
     names = [h.strip().lstrip("\ufeff") for h in header]
     keys = [HEADER_NAMES.get(n.lower(), n) for n in names]
-    if channel is Channel.EMAIL and "email" not in keys:
+    if rules.channel is Channel.EMAIL and "email" not in keys:
         raise ValidationError(f"no e-mail column among {names}: name one 'email'")
-    if channel is Channel.SMS and "phone" not in keys:
+    if rules.channel is Channel.SMS and "phone" not in keys:
         raise ValidationError(f"no phone column among {names}: name one 'phone'")
 
     errors_file = None
@@ -213,12 +198,13 @@ def _import_rows(
 
     rows = accepted = duplicates = rejected = 0
     kept: list[RowError] = []
-    batch: list[Recipient] = []
+    batch: list[tuple[Recipient, str]] = []
 
     def flush() -> None:
         nonlocal accepted, duplicates
         if batch:
-            result = service.add_recipients(actor, campaign, batch)
+            # Rows were checked one by one above; the service stores them without re-checking.
+            result = service._add_requests(target, batch, None)
             accepted += result.added
             duplicates += result.duplicates
             batch.clear()
@@ -227,7 +213,7 @@ def _import_rows(
         for line_number, values in enumerate(_records(reader), start=2):
             rows += 1
             try:
-                batch.append(_recipient(keys, values, channel, region, types, required))
+                batch.append(rules.request(keys, values))
             except _RowError as exc:
                 rejected += 1
                 if len(kept) < 1_000:
@@ -270,6 +256,26 @@ class _RowError(Exception):
         super().__init__(reason)
         self.column = column
         self.reason = reason
+
+
+@attrs.frozen
+class _RowRules:
+    """How one row becomes a request: the campaign's channel and region, typed columns."""
+
+    channel: Channel
+    region: str | None
+    types: Mapping[str, str]
+    required: tuple[str, ...]
+
+    def request(self, keys: list[str], values: list[str]) -> tuple[Recipient, str]:
+        """Return the row's recipient and its checked address on the channel.
+
+        :raises _RowError: naming the column and the reason.
+        """
+        recipient = _recipient(keys, values, self.channel, self.region, self.types, self.required)
+        address = recipient.email if self.channel is Channel.EMAIL else recipient.phone
+        assert address is not None  # _recipient refuses a row without one
+        return recipient, address
 
 
 def _recipient(
