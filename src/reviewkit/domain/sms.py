@@ -13,7 +13,6 @@ import enum
 import math
 
 import attrs
-import phonenumbers
 
 from reviewkit.errors import ValidationError
 
@@ -71,6 +70,9 @@ def normalize_phone(number: str, default_region: str | None = None) -> str:
 
     :raises ValidationError: when it does not parse or is not a valid number.
     """
+    # Imported here: phonenumbers' metadata costs about 30 ms to import, needed only here.
+    import phonenumbers
+
     region = default_region.upper() if default_region else None
     try:
         parsed = phonenumbers.parse(number, region)
