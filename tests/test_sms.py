@@ -68,7 +68,13 @@ def test_bad_phone_number_says_why() -> None:
         normalize_phone("500100200")
 
 
-def sms_campaign(service: rk.CampaignService, actor: rk.Actor, **kw: object) -> None:
+def sms_campaign(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    recipients: list[rk.Recipient] | None = None,
+    **kw: object,
+) -> None:
+    """Create the "sms" campaign; with *recipients*, add them and schedule it."""
     settings: dict[str, object] = {
         "channel": rk.Channel.SMS,
         "sender": "SKLEP",
@@ -78,6 +84,9 @@ def sms_campaign(service: rk.CampaignService, actor: rk.Actor, **kw: object) -> 
     }
     settings.update(kw)
     service.create(actor, name="sms", **settings)  # type: ignore[arg-type]
+    if recipients is not None:
+        service.add_recipients(actor, "sms", recipients)
+        service.schedule(actor, "sms")
 
 
 def test_numbers_are_normalised_and_deduplicated_on_add(
@@ -109,16 +118,15 @@ def test_segment_cap_stops_a_long_text(
     service: rk.CampaignService, actor: rk.Actor, store: rk.Store, reviewkit_clock: rk.ManualClock
 ) -> None:
     """A text over the campaign's segment cap is not sent; the delivery says how long it was."""
-    sms_campaign(service, actor, max_sms_segments=1)
-    service.add_recipients(
+    sms_campaign(
+        service,
         actor,
-        "sms",
         [
             rk.Recipient(phone="500100200", name="Ala", transaction_id="1"),
             rk.Recipient(phone="500100201", name="Ą" * 80, transaction_id="2"),
         ],
+        max_sms_segments=1,
     )
-    service.schedule(actor, "sms")
     transport = rk.InMemoryTransport()
     report = rk.Dispatcher(store, transport, reviewkit_clock).run()
     assert (report.sent, report.failed) == (1, 1)
@@ -168,11 +176,7 @@ def test_http_gateway_posts_json_with_auth_and_idempotency_key(
     reviewkit_clock: rk.ManualClock,
 ) -> None:
     """Each SMS is one JSON POST; a 503 is retried with the same idempotency key."""
-    sms_campaign(service, actor)
-    service.add_recipients(
-        actor, "sms", [rk.Recipient(phone="500100200", name="Ala", transaction_id="7")]
-    )
-    service.schedule(actor, "sms")
+    sms_campaign(service, actor, [rk.Recipient(phone="500100200", name="Ala", transaction_id="7")])
     gateway.replies.append(503)
     transport = HttpSmsTransport(gateway.url, headers={"Authorization": Secret("Bearer t0ken")})
     assert "t0ken" not in repr(transport)
@@ -225,11 +229,7 @@ def test_file_transport_and_router(
     reviewkit_clock: rk.ManualClock,
 ) -> None:
     """The router sends SMS to the SMS outbox file, with the segment count on each line."""
-    sms_campaign(service, actor)
-    service.add_recipients(
-        actor, "sms", [rk.Recipient(phone="500100200", name="Ala", transaction_id="1")]
-    )
-    service.schedule(actor, "sms")
+    sms_campaign(service, actor, [rk.Recipient(phone="500100200", name="Ala", transaction_id="1")])
     outbox = tmp_path / "sms.jsonl"
     router = ChannelRouter(email=rk.InMemoryTransport(), sms=SmsFileTransport(outbox))
     rk.Dispatcher(store, router, reviewkit_clock).run()
