@@ -68,6 +68,39 @@ def _classify(code: int, reply: bytes | str, stage: str, account: str) -> Transp
     return PermanentSendError(f"{stage} refused: {text}")
 
 
+class _RefusedError(Exception):
+    """One step of a mail transaction failed: a reply *code*, or ``None`` when the
+    connection itself failed (then *reply* is the error)."""
+
+    def __init__(self, stage: str, code: int | None, reply: bytes | str) -> None:
+        super().__init__(f"{stage}: {code} {_text(reply)}")
+        self.stage = stage
+        self.code = code
+        self.reply = reply
+
+
+def _mail_transaction(smtp: smtplib.SMTP, sender: str, recipient: str, raw: bytes) -> None:
+    """MAIL FROM, RCPT TO and DATA on an open connection.
+
+    :raises _RefusedError: naming the stage (``sender``, ``recipient``, ``data``) that failed.
+    """
+    steps: tuple[tuple[str, Callable[[], tuple[int, bytes]], tuple[int, ...]], ...] = (
+        ("sender", lambda: smtp.mail(sender), (250,)),
+        ("recipient", lambda: smtp.rcpt(recipient), (250, 251)),
+        ("data", lambda: smtp.data(raw), (250,)),
+    )
+    for stage, call, accepted in steps:
+        reply: bytes | str
+        try:
+            code, reply = call()
+        except smtplib.SMTPResponseException as exc:
+            code, reply = exc.smtp_code, exc.smtp_error
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _RefusedError(stage, None, str(exc)) from exc
+        if code not in accepted:
+            raise _RefusedError(stage, code, reply)
+
+
 @attrs.define
 class _Connection:
     smtp: smtplib.SMTP
@@ -159,36 +192,21 @@ class SMTPTransport:
     def _deliver(self, account: SenderAccount, sender: str, recipient: str, raw: bytes) -> None:
         for attempt in (1, 2):
             connection = self._connection(account)
-            smtp = connection.smtp
             try:
-                code, reply = smtp.mail(sender)
-                if code != 250:
-                    self._reset(account, code)
-                    raise _classify(code, reply, "sender", account.name)
-                code, reply = smtp.rcpt(recipient)
-                if code not in (250, 251):
-                    self._reset(account, code)
-                    raise _classify(code, reply, "recipient", account.name)
-                break
-            except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                # An idle connection the server closed: reopen once, nothing was accepted yet.
+                _mail_transaction(connection.smtp, sender, recipient, raw)
+            except _RefusedError as exc:
+                if exc.code is not None:
+                    self._reset(account, exc.code)
+                    raise _classify(exc.code, exc.reply, exc.stage, account.name) from exc
                 self._drop(account)
-                if attempt == 2:
-                    raise TransientSendError(f"connection to {account.host} lost: {exc}") from exc
-        try:
-            code, reply = smtp.data(raw)
-        except smtplib.SMTPDataError as exc:
-            self._reset(account, exc.smtp_code)
-            raise _classify(exc.smtp_code, exc.smtp_error, "data", account.name) from exc
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._drop(account)
-            raise TransientSendError(
-                f"connection to {account.host} dropped during DATA: {exc}"
-            ) from exc
-        if code != 250:
-            self._reset(account, code)
-            raise _classify(code, reply, "data", account.name)
-        connection.sent += 1
+                if exc.stage != "data" and attempt == 1:
+                    continue  # an idle connection the server closed: nothing was accepted yet
+                where = "dropped during DATA" if exc.stage == "data" else "lost"
+                raise TransientSendError(
+                    f"connection to {account.host} {where}: {_text(exc.reply)}"
+                ) from exc
+            connection.sent += 1
+            return
 
     def _reset(self, account: SenderAccount, code: int) -> None:
         if code == 421:  # the server is closing the channel
@@ -320,25 +338,14 @@ def verify_account(
         created_at=datetime.now(UTC),
         campaign_id="verify",
     )
+    raw = build_email_bytes(test, sender=account.from_header, reply_to=account.reply_to)
+    sender = account.from_address or address_only(test.sender or to, test)
     smtp = open_smtp(account, ssl_context)
     try:
-        raw = build_email_bytes(test, sender=account.from_header, reply_to=account.reply_to)
-        sender = account.from_address or address_only(test.sender or to, test)
-        steps: list[tuple[str, Callable[[], tuple[int, bytes]]]] = [
-            ("sender", lambda: smtp.mail(sender)),
-            ("recipient", lambda: smtp.rcpt(address_only(to, test))),
-            ("data", lambda: smtp.data(raw)),
-        ]
-        for stage, call in steps:
-            reply: bytes | str
-            try:
-                code, reply = call()
-            except smtplib.SMTPResponseException as exc:
-                code, reply = exc.smtp_code, exc.smtp_error
-            except (smtplib.SMTPException, OSError) as exc:
-                raise AccountVerificationError(account.name, stage, str(exc)) from exc
-            if code not in (250, 251):
-                raise AccountVerificationError(account.name, stage, f"{code} {_text(reply)}")
+        _mail_transaction(smtp, sender, address_only(to, test), raw)
+    except _RefusedError as exc:
+        detail = exc.reply if exc.code is None else f"{exc.code} {_text(exc.reply)}"
+        raise AccountVerificationError(account.name, exc.stage, str(detail)) from exc
     finally:
         try:
             smtp.quit()
