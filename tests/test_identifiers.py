@@ -89,3 +89,52 @@ def test_adding_a_bad_email_names_the_recipient(
             actor, "c", [rk.Recipient(email="a@example.com"), rk.Recipient(email="not-an-address")]
         )
     assert sum(service.counts(actor, "c").values()) == 0
+
+
+def _library(address: str) -> str | None:
+    import email_validator
+
+    try:
+        result = email_validator.validate_email(
+            address.strip(), check_deliverability=False, allow_smtputf8=True
+        )
+    except email_validator.EmailNotValidError:
+        return None
+    return str(result.normalized)
+
+
+def _ours(address: str) -> str | None:
+    try:
+        return normalize_email(address)
+    except rk.ValidationError:
+        return None
+
+
+local_parts = st.one_of(
+    st.from_regex(r"[A-Za-z0-9._%+!#-]{1,70}", fullmatch=True),
+    st.sampled_from(["Postmaster", "ABUSE", "a..b", ".a", "a.", '"quoted"', "żaneta"]),
+    st.text(max_size=10),
+)
+domains = st.one_of(
+    st.sampled_from(
+        [
+            "example.com",
+            "EXAMPLE.com",
+            "żółw.pl",
+            "localhost",
+            "x.invalid",
+            "a_b.com",
+            "-a.com",
+            "com",
+            "1.2.3.4",
+            "[127.0.0.1]",
+        ]
+    ),
+    st.text(max_size=12),
+)
+
+
+@given(st.one_of(st.emails(), st.builds(lambda lp, d: f"{lp}@{d}", local_parts, domains)))
+def test_email_normalisation_agrees_with_email_validator(address: str) -> None:
+    """reviewkit's cached path accepts, refuses and normalises exactly as email-validator."""
+    assert _ours(address) == _library(address)
