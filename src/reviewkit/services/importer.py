@@ -21,7 +21,7 @@ import io
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import attrs
 
@@ -68,6 +68,7 @@ _CHECKS: Mapping[str, Callable[[str], str]] = {
     "regon": check_regon,
 }
 _ERROR_COLUMN = "error"
+_T = TypeVar("_T")
 _BATCH = 1_000
 
 
@@ -272,74 +273,50 @@ class _RowRules:
 
         :raises _RowError: naming the column and the reason.
         """
-        recipient = _recipient(keys, values, self.channel, self.region, self.types, self.required)
-        address = recipient.email if self.channel is Channel.EMAIL else recipient.phone
-        assert address is not None  # _recipient refuses a row without one
+        if len(values) > len(keys):
+            raise _RowError(None, f"{len(values)} values but the header has {len(keys)} columns")
+        record = {
+            k: v.strip() for k, v in zip(keys, values, strict=False) if k.lower() != _ERROR_COLUMN
+        }
+        for column in self.required:
+            if not record.get(HEADER_NAMES.get(column.lower(), column)):
+                raise _RowError(column, "is required but empty")
+        email = _checked("email", normalize_email, record.pop("email", ""))
+        phone = _checked(
+            "phone", lambda n: normalize_phone(n, self.region), record.pop("phone", "")
+        )
+        address = email if self.channel is Channel.EMAIL else phone
+        if address is None:
+            column = "email" if self.channel is Channel.EMAIL else "phone"
+            raise _RowError(column, f"is empty; a {self.channel.value} request needs one")
+        timezone = record.pop("timezone", "") or None
+        if timezone is not None:
+            _checked("timezone", load_zone, timezone)
+        name = record.pop("name", "") or None
+        transaction_id = record.pop("transaction_id", "") or None
+        fields: dict[str, str] = {}
+        for column, value in record.items():
+            kind = self.types.get(column.lower())
+            fields[column] = (_checked(column, _CHECKS[kind], value) or value) if kind else value
+        try:
+            recipient = Recipient(
+                email=email,
+                phone=phone,
+                name=name,
+                transaction_id=transaction_id,
+                timezone=timezone,
+                fields=fields,
+            )
+        except ValidationError as exc:  # a line break in the name
+            raise _RowError("name", str(exc)) from None
         return recipient, address
 
 
-def _recipient(
-    keys: list[str],
-    values: list[str],
-    channel: Channel,
-    region: str | None,
-    types: Mapping[str, str],
-    required: tuple[str, ...],
-) -> Recipient:
-    if len(values) > len(keys):
-        raise _RowError(None, f"{len(values)} values but the header has {len(keys)} columns")
-    record = {
-        k: v.strip() for k, v in zip(keys, values, strict=False) if k.lower() != _ERROR_COLUMN
-    }
-    for column in required:
-        if not record.get(HEADER_NAMES.get(column.lower(), column)):
-            raise _RowError(column, "is required but empty")
-    email = record.pop("email", "") or None
-    phone = record.pop("phone", "") or None
+def _checked(column: str, check: Callable[[str], _T], value: str) -> _T | None:
+    """``check(value)`` for a non-empty value, its ValidationError turned into a row error."""
+    if not value:
+        return None
     try:
-        if email is not None:
-            email = normalize_email(email)
-        elif channel is Channel.EMAIL:
-            raise _RowError("email", "is empty; an e-mail request needs an address")
+        return check(value)
     except ValidationError as exc:
-        raise _RowError("email", str(exc)) from None
-    try:
-        if phone is not None:
-            phone = normalize_phone(phone, region)
-        elif channel is Channel.SMS:
-            raise _RowError("phone", "is empty; an SMS request needs a number")
-    except ValidationError as exc:
-        raise _RowError("phone", str(exc)) from None
-    timezone = record.pop("timezone", "") or None
-    if timezone is not None:
-        try:
-            load_zone(timezone)
-        except ValidationError as exc:
-            raise _RowError("timezone", str(exc)) from None
-    fields: dict[str, str] = {}
-    for column, value in record.items():
-        if column in ("name", "transaction_id"):
-            continue
-        kind = types.get(column.lower())
-        if kind is not None and value:
-            try:
-                value = _CHECKS[kind](value)
-            except ValidationError as exc:
-                raise _RowError(column, str(exc)) from None
-        fields[column] = value
-    name = record.get("name") or None
-    checked: tuple[tuple[str, str | None], ...] = (
-        ("name", name),
-        ("transaction_id", record.get("transaction_id")),
-    )
-    for column, text in checked:
-        if text and any(c in text for c in "\r\n"):
-            raise _RowError(column, "contains a line break")
-    return Recipient(
-        email=email,
-        phone=phone,
-        name=name,
-        transaction_id=record.get("transaction_id") or None,
-        timezone=timezone,
-        fields=fields,
-    )
+        raise _RowError(column, str(exc)) from None
