@@ -21,7 +21,7 @@ ROWS = (
     'olek@example.com;Olek;Z-2;;"Gdańsk\r\nul. Długa 1";\r\n'  # a quoted line break
     "zły-adres;Ewa;Z-3;;Poznań;\r\n"
     "ewa@example.com;Ewa;Z-4;;Poznań;44051401358\r\n"  # wrong PESEL check digit
-    "ALA@example.com;Ala again;Z-5;;Kraków;\r\n"  # the same address as row 2
+    "ALA@example.com;Ala again;Z-1;;Kraków;\r\n"  # the same order as row 2
     ";;;;;\r\n"  # an empty line a spreadsheet leaves
 )
 

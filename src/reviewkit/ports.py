@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome
+from reviewkit.domain.collection import RequestPage, RequestQuery
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.suppression import Suppression
 
@@ -203,11 +204,19 @@ class Store(Protocol):
         error: str | None = None,
         due_at: datetime | None = None,
         count_attempt: bool = True,
+        reason: str | None = None,
+        remind_at: datetime | None = None,
+        reminded: bool = False,
     ) -> Delivery:
         """Record the outcome of a claimed delivery and release the claim.
 
-        :param status: Sent, Failed, Suppressed, or Pending to retry at *due_at*.
+        :param status: Sent, Failed, Suppressed, or Pending to retry at *due_at*. The first
+            Sent sets ``sent_at``; later ones (reminders) keep it.
         :param count_attempt: whether this try counts toward the retry limit.
+        :param reason: for Suppressed, why (kept in ``reason``).
+        :param remind_at: for Sent, when a reminder is due — ignored once the request is
+            answered or unsubscribed.
+        :param reminded: this outcome is a reminder that went out (``reminders_sent`` + 1).
         :raises reviewkit.errors.LeaseLostError: the delivery is not claimed by *worker_id*
             (its lease expired and another worker took it).
         """
@@ -220,6 +229,27 @@ class Store(Protocol):
 
         :returns: the ids of deliveries *worker_id* no longer held; their outcomes were not
             recorded. The others were.
+        """
+        ...
+
+    # -- engagement and the collection view -----------------------------------------------
+
+    def record_engagement(self, delivery_id: str, what: Engagement, at: datetime) -> Delivery:
+        """Record that the customer did *what* with a request, at *at*; the first time
+        stays. A click or an answer also counts as opened; an answer or an unsubscribe ends
+        the request's reminders.
+
+        :raises reviewkit.errors.NotFoundError: no such delivery.
+        """
+        ...
+
+    def query_deliveries(
+        self, query: RequestQuery, *, limit: int, after: str | None = None
+    ) -> RequestPage:
+        """Return up to *limit* requests matching *query*, newest first by the query's time
+        (ties by insertion order), starting after the cursor *after* of a previous page.
+
+        :raises reviewkit.errors.ValidationError: *after* is not a cursor of this store.
         """
         ...
 

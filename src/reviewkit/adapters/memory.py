@@ -10,14 +10,15 @@ import copy
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 
 from reviewkit.adapters.mime import build_email_bytes
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome
+from reviewkit.domain.collection import RequestPage, RequestQuery
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.suppression import Suppression
 from reviewkit.errors import (
@@ -28,12 +29,14 @@ from reviewkit.errors import (
     PermanentSendError,
     TransientSendError,
     TransportError,
+    ValidationError,
 )
 
 __all__ = ["InMemoryStore", "InMemoryTransport"]
 
 
 _MISSING = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Journal:
@@ -298,6 +301,9 @@ class InMemoryStore:
         error: str | None = None,
         due_at: datetime | None = None,
         count_attempt: bool = True,
+        reason: str | None = None,
+        remind_at: datetime | None = None,
+        reminded: bool = False,
     ) -> Delivery:
         with self._lock:
             current = self.get_delivery(delivery_id)
@@ -307,13 +313,18 @@ class InMemoryStore:
                     f"(it is {current.status.value}"
                     + (f", claimed by {current.claimed_by!r})" if current.claimed_by else ")")
                 )
+            sent = status is DeliveryStatus.SENT
+            still_open = current.answered_at is None and current.unsubscribed_at is None
             done = attrs.evolve(
                 current,
                 status=status,
                 attempts=current.attempts + (1 if count_attempt else 0),
                 last_error=error,
-                sent_at=now if status is DeliveryStatus.SENT else current.sent_at,
+                sent_at=current.sent_at or (now if sent else None),
                 due_at=due_at if due_at is not None else current.due_at,
+                reason=reason if reason is not None else current.reason,
+                remind_at=remind_at if sent and still_open else None,
+                reminders_sent=current.reminders_sent + (1 if reminded else 0),
                 claimed_by=None,
                 lease_until=None,
             )
@@ -335,10 +346,54 @@ class InMemoryStore:
                         error=o.error,
                         due_at=o.due_at,
                         count_attempt=o.count_attempt,
+                        reason=o.reason,
+                        remind_at=o.remind_at,
+                        reminded=o.reminded,
                     )
                 except LeaseLostError:
                     lost.append(o.delivery_id)
         return lost
+
+    def record_engagement(self, delivery_id: str, what: Engagement, at: datetime) -> Delivery:
+        with self._lock:
+            current = self.get_delivery(delivery_id)
+            field = f"{Engagement(what).value}_at"
+            changes: dict[str, Any] = {}
+            if getattr(current, field) is None:
+                changes[field] = at
+            if what in (Engagement.CLICKED, Engagement.ANSWERED) and current.opened_at is None:
+                changes["opened_at"] = at
+            if what in (Engagement.ANSWERED, Engagement.UNSUBSCRIBED):
+                changes["remind_at"] = None
+            updated = attrs.evolve(current, **changes)
+            self._deliveries[delivery_id] = updated
+            return updated
+
+    def query_deliveries(
+        self, query: RequestQuery, *, limit: int, after: str | None = None
+    ) -> RequestPage:
+        with self._lock:
+            order = {d_id: i for i, d_id in enumerate(self._deliveries)}
+            found = []
+            for d in self._deliveries.values():
+                if query.matches(d):
+                    at = query.time_of(d)
+                    assert at is not None
+                    found.append(((_micros(at), order[d.id]), d))
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        if after is not None:
+            try:
+                at_text, seq_text = after.split(".")
+                start = (int(at_text), int(seq_text))
+            except ValueError:
+                raise ValidationError(
+                    f"page cursor {after!r} is not one this store returned"
+                ) from None
+            found = [pair for pair in found if pair[0] < start]
+        page = found[:limit]
+        more = len(found) > limit
+        cursor = f"{page[-1][0][0]}.{page[-1][0][1]}" if more else None
+        return RequestPage(tuple(d for _, d in page), cursor)
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
         with self._lock:
@@ -371,6 +426,11 @@ class InMemoryStore:
                 if t is not None
             ]
         return min(times, default=None)
+
+
+def _micros(at: datetime) -> int:
+    delta = at - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _due(d: Delivery, now: datetime) -> bool:

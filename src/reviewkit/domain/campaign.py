@@ -33,6 +33,7 @@ __all__ = [
     "CampaignEvent",
     "CampaignStatus",
     "Channel",
+    "Reminder",
     "next_status",
 ]
 
@@ -180,15 +181,49 @@ def _check_senders(_: object, __: attrs.Attribute[tuple[str, ...]], value: tuple
             raise ValidationError(f"sender {sender!r} is empty or contains a line break")
 
 
-def _check_unsubscribe_url(_: object, __: attrs.Attribute[str | None], value: str | None) -> None:
+def _check_link_url(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
     if value is None:
         return
+    what = attribute.name.replace("_", " ").replace(" url", " URL")
     if not value.startswith("https://") and not value.startswith("http://"):
-        raise ValidationError(f"unsubscribe URL {value!r} must start with https://")
+        raise ValidationError(f"{what} {value!r} must start with https://")
     if "{token}" not in value or any(c in value for c in " \r\n<>"):
         raise ValidationError(
-            f"unsubscribe URL {value!r} needs a {{token}} placeholder and no spaces or brackets"
+            f"{what} {value!r} needs a {{token}} placeholder and no spaces or brackets"
         )
+
+
+def _to_names(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    names = tuple(str(v).strip() for v in value)  # type: ignore[attr-defined]
+    if any(not n for n in names):
+        raise ValidationError("a required consent needs a name")
+    return names
+
+
+@attrs.frozen(kw_only=True)
+class Reminder:
+    """Follow-up messages for requests nobody answered (seed 000's reminders).
+
+    The first reminder goes *after* this long since the request was sent, the next one
+    *after* as long again, at most *count* in all; never once the request is answered or
+    the customer unsubscribed, and only inside the campaign's send window (and with its
+    pacing). Empty *subject* / *body* reuse the campaign's.
+
+    :param after: the wait before each reminder, at least an hour.
+    :param count: how many reminders at most (1 to 10).
+    """
+
+    after: timedelta = attrs.field(default=timedelta(days=3))
+    count: int = attrs.field(default=1, validator=[attrs.validators.ge(1), attrs.validators.le(10)])
+    subject: str = ""
+    body: str = ""
+
+    @after.validator
+    def _check_after(self, _: attrs.Attribute[timedelta], value: timedelta) -> None:
+        if value < timedelta(hours=1):
+            raise ValidationError(f"a reminder must wait at least an hour, not {value}")
 
 
 def _new_id() -> str:
@@ -226,6 +261,13 @@ class Campaign:
         templates can link to ``{{ links.unsubscribe }}``.
     :param max_sms_segments: an SMS longer than this many segments is not sent (it fails
         with the count), so one long name cannot triple the bill.
+    :param answer_url: the review or survey page, with ``{token}`` for a signed answer token;
+        templates link to it as ``{{ links.answer }}``.
+    :param open_url: the open-tracking pixel, with ``{token}``; HTML templates embed
+        ``{{ links.open }}``.
+    :param required_consents: consents a recipient must have granted; a request to one who
+        has not is never sent (Suppressed, ``no_consent``), checked at send time.
+    :param reminder: follow-ups for unanswered requests, or ``None``.
     """
 
     id: str = attrs.field(factory=_new_id)
@@ -245,10 +287,14 @@ class Campaign:
     respect_recipient_timezone: bool = False
     send_delay: timedelta = attrs.field(default=timedelta(0), validator=_check_interval)
     default_region: str | None = None
-    unsubscribe_url: str | None = attrs.field(default=None, validator=_check_unsubscribe_url)
+    unsubscribe_url: str | None = attrs.field(default=None, validator=_check_link_url)
     max_sms_segments: int | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
     )
+    answer_url: str | None = attrs.field(default=None, validator=_check_link_url)
+    open_url: str | None = attrs.field(default=None, validator=_check_link_url)
+    required_consents: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
+    reminder: Reminder | None = None
     status: CampaignStatus = CampaignStatus.DRAFT
     failure_reason: str | None = None
     created_at: datetime | None = attrs.field(default=None, validator=_check_aware)

@@ -8,6 +8,11 @@ A delivery's status says what reviewkit did with it::
     Pending ──▶ Suppressed (never sent: no consent, unsubscribed, blocklisted)
     Pending ──▶ Cancelled  (removed by an operator, or the campaign was cancelled)
     Failed  ──retry──▶ Pending
+    Sent    ──reminder due──▶ Claimed ──▶ Sent   (a follow-up; the request stays Sent)
+
+Engagement is recorded beside the status, each with its first time: opened, clicked,
+answered, unsubscribed. For the collection view every request falls in one
+:class:`RequestCategory`.
 """
 
 from __future__ import annotations
@@ -22,10 +27,19 @@ from typing import Any
 import attrs
 
 from reviewkit.domain.campaign import Channel
+from reviewkit.domain.consent import Consent, consents_from
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import ValidationError
 
-__all__ = ["Delivery", "DeliveryStatus", "Outcome", "Recipient", "RetryPolicy"]
+__all__ = [
+    "Delivery",
+    "DeliveryStatus",
+    "Engagement",
+    "Outcome",
+    "Recipient",
+    "RequestCategory",
+    "RetryPolicy",
+]
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -44,6 +58,35 @@ class DeliveryStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     """Withdrawn before it was sent."""
 
+
+class RequestCategory(enum.StrEnum):
+    """How the collection view groups requests (seed 000)."""
+
+    PENDING = "pending"
+    """Not sent yet (Pending, or being sent)."""
+    SENT = "sent"
+    """Sent, and the customer has not unsubscribed."""
+    UNDELIVERED = "undelivered"
+    """Failed: the address refused it, or every retry was used up."""
+    REJECTED = "rejected"
+    """Not sent on purpose: no consent, blocklisted, bounced before, complained."""
+    UNSUBSCRIBED = "unsubscribed"
+    """Not sent because the address unsubscribed, or sent and then unsubscribed."""
+    CANCELLED = "cancelled"
+    """Withdrawn by an operator or with its campaign."""
+
+
+class Engagement(enum.StrEnum):
+    """What a customer did with a request, recorded with its first time."""
+
+    OPENED = "opened"
+    CLICKED = "clicked"
+    ANSWERED = "answered"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+UNSUBSCRIBED_REASON = "unsubscribed"
+"""The suppression reason that puts a request in :attr:`RequestCategory.UNSUBSCRIBED`."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -66,6 +109,9 @@ class Recipient:
     :param name: how to address the person in a template.
     :param transaction_id: the order or ticket the request is about.
     :param timezone: the person's IANA zone, if known.
+    :param segment: the customer segment the collection view and scores group by.
+    :param consents: consents by name (see :mod:`reviewkit.domain.consent`); a plain
+        ``bool`` is accepted for a consent without time or source.
     :param fields: anything else a template may use (``{{ recipient.fields.store }}``).
     """
 
@@ -74,6 +120,8 @@ class Recipient:
     name: str | None = None
     transaction_id: str | None = None
     timezone: str | None = attrs.field(default=None, validator=_check_zone)
+    segment: str | None = None
+    consents: Mapping[str, Consent] = attrs.field(factory=dict, converter=consents_from)
     fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze)
 
     def address_for(self, channel: Channel) -> str:
@@ -91,9 +139,18 @@ class Recipient:
         return address
 
     def __attrs_post_init__(self) -> None:
-        for label, value in (("e-mail", self.email), ("phone", self.phone), ("name", self.name)):
+        for label, value in (
+            ("e-mail", self.email),
+            ("phone", self.phone),
+            ("name", self.name),
+            ("segment", self.segment),
+        ):
             if value is not None and any(c in value for c in "\r\n"):
                 raise ValidationError(f"recipient {label} {value!r} contains a line break")
+
+
+def _requested_time(delivery: Delivery) -> datetime:
+    return delivery.due_at or delivery.created_at or _EPOCH
 
 
 def _new_id() -> str:
@@ -109,6 +166,15 @@ class Delivery:
     :ivar lease_until: when that worker's claim expires.
     :ivar message_id: stable across retries, so a resend is recognisable as the same message.
     :ivar sender: one of the campaign's other senders to send from; ``None`` for its default.
+    :ivar created_at: when the request was made.
+    :ivar scheduled_at: the time it was requested for (its due time, or when it was made,
+        by default); the collection view's "scheduled" date. Unlike ``due_at`` it does not
+        move on retries.
+    :ivar sent_at: when it was first sent (a reminder does not move it).
+    :ivar reason: why it was suppressed (a :class:`~reviewkit.domain.suppression.SuppressionReason`
+        value), for the view's rejected / unsubscribed split.
+    :ivar remind_at: while Sent, when the next reminder is due (``None``: no more reminders).
+    :ivar reminders_sent: how many reminders went out.
     """
 
     id: str = attrs.field(factory=_new_id)
@@ -124,6 +190,15 @@ class Delivery:
     claimed_by: str | None = None
     lease_until: datetime | None = None
     sender: str | None = None
+    created_at: datetime | None = None
+    scheduled_at: datetime = attrs.field(default=attrs.Factory(_requested_time, takes_self=True))
+    reason: str | None = None
+    remind_at: datetime | None = None
+    reminders_sent: int = 0
+    opened_at: datetime | None = None
+    clicked_at: datetime | None = None
+    answered_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
 
     @property
     def message_id(self) -> str:
@@ -133,17 +208,56 @@ class Delivery:
     @property
     def claimable_at(self) -> datetime | None:
         """When a worker may claim it: Pending from ``due_at`` (at once when unset), Claimed
-        once the lease expires; never for a final status."""
+        once the lease expires, Sent when a reminder is due; never otherwise."""
         if self.status is DeliveryStatus.PENDING:
             return self.due_at or _EPOCH
         if self.status is DeliveryStatus.CLAIMED:
             return self.lease_until
+        if self.status is DeliveryStatus.SENT:
+            return self.remind_at
         return None
 
     @property
+    def request_key(self) -> str:
+        """One request per transaction and channel: the transaction id when the recipient
+        has one, otherwise the case-folded address."""
+        transaction = self.recipient.transaction_id
+        return f"t:{transaction}" if transaction else f"a:{self.address.casefold()}"
+
+    @property
     def key(self) -> tuple[str, Channel, str]:
-        """What makes a delivery unique: campaign, channel and normalised address."""
-        return (self.campaign_id, self.channel, self.address.casefold())
+        """What makes a delivery unique: campaign, channel and :attr:`request_key`."""
+        return (self.campaign_id, self.channel, self.request_key)
+
+    @property
+    def category(self) -> RequestCategory:
+        """Where the collection view shows this request."""
+        return category_of(self.status, self.reason, self.unsubscribed_at is not None)
+
+    def engaged_at(self, what: Engagement) -> datetime | None:
+        """Return when the customer first did *what*, or ``None``."""
+        return {
+            Engagement.OPENED: self.opened_at,
+            Engagement.CLICKED: self.clicked_at,
+            Engagement.ANSWERED: self.answered_at,
+            Engagement.UNSUBSCRIBED: self.unsubscribed_at,
+        }[what]
+
+
+def category_of(status: DeliveryStatus, reason: str | None, unsubscribed: bool) -> RequestCategory:
+    """The view's category for a request's status, suppression reason and unsubscribe mark
+    (the SQLite store computes the same in SQL; a contract test holds them equal)."""
+    if status in (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED):
+        return RequestCategory.PENDING
+    if status is DeliveryStatus.CANCELLED:
+        return RequestCategory.CANCELLED
+    if status is DeliveryStatus.FAILED:
+        return RequestCategory.UNDELIVERED
+    if unsubscribed or (status is DeliveryStatus.SUPPRESSED and reason == UNSUBSCRIBED_REASON):
+        return RequestCategory.UNSUBSCRIBED
+    if status is DeliveryStatus.SUPPRESSED:
+        return RequestCategory.REJECTED
+    return RequestCategory.SENT
 
 
 @attrs.frozen(kw_only=True)
@@ -152,6 +266,9 @@ class Outcome:
 
     :param status: Sent, Failed, Suppressed, or Pending to retry at *due_at*.
     :param count_attempt: whether this try counts toward the retry limit.
+    :param reason: for Suppressed, the suppression reason.
+    :param remind_at: for Sent, when the next reminder is due (``None``: none).
+    :param reminded: a reminder went out (counted in ``reminders_sent``).
     """
 
     delivery_id: str
@@ -159,6 +276,9 @@ class Outcome:
     error: str | None = None
     due_at: datetime | None = None
     count_attempt: bool = True
+    reason: str | None = None
+    remind_at: datetime | None = None
+    reminded: bool = False
 
 
 @attrs.frozen(kw_only=True)

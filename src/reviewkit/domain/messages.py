@@ -54,7 +54,7 @@ def template_context(
     return {
         "recipient": recipient,
         "campaign": {"name": campaign.name},
-        "links": {"unsubscribe": "", **(links or {})},
+        "links": {"unsubscribe": "", "answer": "", "open": "", **(links or {})},
     }
 
 
@@ -71,10 +71,13 @@ def check_campaign_templates(campaign: Campaign, *, complete: bool = True) -> No
             raise ValidationError(f"campaign {campaign.name!r} has no body")
         if campaign.channel is Channel.EMAIL and not campaign.subject.strip():
             raise ValidationError(f"campaign {campaign.name!r} has no subject")
+    reminder = campaign.reminder
     for label, source, html in (
         ("subject", campaign.subject, False),
         ("body", campaign.body, False),
         ("html", campaign.html or "", True),
+        ("reminder subject", reminder.subject if reminder else "", False),
+        ("reminder body", reminder.body if reminder else "", False),
     ):
         if source:
             check_template(label, source, html=html)
@@ -91,14 +94,22 @@ def render_message(
     links: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     sender: str | None = None,
+    reminder: bool = False,
 ) -> OutgoingMessage:
     """Render *campaign*'s templates for *recipient* into an :class:`OutgoingMessage`.
 
     :param links: signed links the templates may use (``unsubscribe``).
     :param headers: extra headers for the message (``List-Unsubscribe``).
     :param sender: send from this account instead of the campaign's default.
+    :param reminder: render the campaign's reminder (its own subject and body where set).
     :raises TemplateError: when rendering fails for this recipient.
     """
+    if reminder and campaign.reminder is not None:
+        campaign = attrs.evolve(
+            campaign,
+            subject=campaign.reminder.subject or campaign.subject,
+            body=campaign.reminder.body or campaign.body,
+        )
     context = template_context(campaign, recipient, links)
     subject = render_template("subject", campaign.subject, context) if campaign.subject else ""
     if "\n" in subject or "\r" in subject:

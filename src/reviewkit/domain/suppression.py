@@ -28,6 +28,8 @@ class SuppressionReason(enum.StrEnum):
     """Mail to the address bounced permanently."""
     COMPLAINT = "complaint"
     """The customer marked a message as spam."""
+    NO_CONSENT = "no_consent"
+    """The customer has not given a consent the campaign requires."""
 
 
 def _check_address(_: object, __: attrs.Attribute[str], value: str) -> None:

@@ -23,11 +23,13 @@ __all__ = ["CONTEXT_NAMES", "RECIPIENT_ATTRIBUTES", "check_template", "render_te
 
 CONTEXT_NAMES = frozenset({"recipient", "campaign", "links"})
 """The top-level names a template may read."""
-RECIPIENT_ATTRIBUTES = frozenset({"name", "email", "phone", "transaction_id", "timezone", "fields"})
+RECIPIENT_ATTRIBUTES = frozenset(
+    {"name", "email", "phone", "transaction_id", "timezone", "segment", "fields"}
+)
 """What a template may read from ``recipient``."""
 CAMPAIGN_ATTRIBUTES = frozenset({"name"})
 
-LINK_NAMES = frozenset({"unsubscribe"})
+LINK_NAMES = frozenset({"unsubscribe", "answer", "open"})
 """What a template may read from ``links``."""
 
 _ALLOWED = {

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 DELIVERY_COLUMNS = (
-    "id, campaign_id, channel, address, address_key, status, available_at, due_at, attempts, "
+    "id, campaign_id, channel, address, request_key, status, available_at, due_at, attempts, "
     "last_error, sent_at, claimed_by, lease_until, email, phone, name, transaction_id, "
-    "timezone, fields, sender"
+    "timezone, fields, sender, created_at, scheduled_at, segment, consents, reason, "
+    "remind_at, reminders_sent, opened_at, clicked_at, answered_at, unsubscribed_at"
 )
+_COLUMN_COUNT = DELIVERY_COLUMNS.count(",") + 1
 
 INSERT_CAMPAIGN = """
 INSERT INTO campaigns (id, name, status, version, created_at, data)
@@ -40,7 +42,7 @@ LIST_CAMPAIGNS_IN = (
 
 INSERT_DELIVERY = f"""
 INSERT INTO deliveries ({DELIVERY_COLUMNS})
-VALUES ({", ".join("?" * 20)})
+VALUES ({", ".join("?" * _COLUMN_COUNT)})
 ON CONFLICT DO NOTHING
 """
 
@@ -66,11 +68,18 @@ WHERE seq IN (
 RETURNING {DELIVERY_COLUMNS}
 """
 
+# The first send time stays; a reminder is only scheduled while nobody answered or
+# unsubscribed (either may have happened while the reminder was being sent).
 FINISH_DELIVERY = f"""
 UPDATE deliveries
 SET status = :status, attempts = attempts + :counted, last_error = :error,
-    sent_at = coalesce(:sent_at, sent_at), due_at = coalesce(:due_at, due_at),
-    available_at = CASE WHEN :pending THEN coalesce(:due_at, due_at, 0) END,
+    sent_at = coalesce(sent_at, :sent_at), due_at = coalesce(:due_at, due_at),
+    reason = coalesce(:reason, reason), reminders_sent = reminders_sent + :reminded,
+    remind_at = CASE WHEN answered_at IS NULL AND unsubscribed_at IS NULL THEN :remind_at END,
+    available_at = CASE
+        WHEN :pending THEN coalesce(:due_at, due_at, 0)
+        WHEN answered_at IS NULL AND unsubscribed_at IS NULL THEN :remind_at
+    END,
     claimed_by = NULL, lease_until = NULL
 WHERE id = :id AND status = 'claimed' AND claimed_by = :worker
 RETURNING {DELIVERY_COLUMNS}
@@ -83,6 +92,24 @@ DELIVERY_HOLDER = "SELECT status, claimed_by FROM deliveries WHERE id = ?"
 NEXT_DUE = (
     "SELECT min(available_at) FROM deliveries WHERE campaign_id = ? AND available_at IS NOT NULL"
 )
+
+# An answer or an unsubscribe also ends the reminders of a sent request.
+RECORD_ENGAGEMENT = f"""
+UPDATE deliveries
+SET {{column}} = coalesce({{column}}, :at){{opened}},
+    remind_at = CASE WHEN :stop THEN NULL ELSE remind_at END,
+    available_at = CASE WHEN :stop AND status = 'sent' THEN NULL ELSE available_at END
+WHERE id = :id
+RETURNING {DELIVERY_COLUMNS}
+"""
+
+# The collection view: newest first by (time, seq), the next page after a cursor.
+QUERY_DELIVERIES = f"""
+SELECT seq, {{time}}, {DELIVERY_COLUMNS} FROM deliveries
+WHERE {{where}}
+ORDER BY {{time}} DESC, seq DESC
+LIMIT :limit
+"""
 
 UPSERT_SUPPRESSION = """
 INSERT INTO suppressions (channel, address_key, address, reason, at, note)

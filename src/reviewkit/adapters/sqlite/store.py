@@ -26,7 +26,9 @@ import attrs
 
 from reviewkit.adapters.sqlite import queries as q
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome, Recipient
+from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
+from reviewkit.domain.consent import consents_from_json, consents_to_json
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.errors import (
     ConflictError,
@@ -340,6 +342,9 @@ class SQLiteStore:
         error: str | None = None,
         due_at: datetime | None = None,
         count_attempt: bool = True,
+        reason: str | None = None,
+        remind_at: datetime | None = None,
+        reminded: bool = False,
     ) -> Delivery:
         params = _finish_params(
             Outcome(
@@ -348,6 +353,9 @@ class SQLiteStore:
                 error=error,
                 due_at=due_at,
                 count_attempt=count_attempt,
+                reason=reason,
+                remind_at=remind_at,
+                reminded=reminded,
             ),
             worker_id,
             now,
@@ -374,6 +382,45 @@ class SQLiteStore:
                 if self._db.execute(q.FINISH_DELIVERY_QUIETLY, params).rowcount == 0:
                     lost.append(outcome.delivery_id)
         return lost
+
+    def record_engagement(self, delivery_id: str, what: Engagement, at: datetime) -> Delivery:
+        column = _ENGAGEMENT_COLUMNS[Engagement(what)]
+        opened = (
+            ", opened_at = coalesce(opened_at, :at)"
+            if what in (Engagement.CLICKED, Engagement.ANSWERED)
+            else ""
+        )
+        sql = q.RECORD_ENGAGEMENT.format(column=column, opened=opened)
+        stop = what in (Engagement.ANSWERED, Engagement.UNSUBSCRIBED)
+        with self.transaction():
+            row = self._db.execute(
+                sql, {"at": _to_us(at), "stop": stop, "id": delivery_id}
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no delivery with id {delivery_id!r}")
+        return _delivery_from_row(row)
+
+    def query_deliveries(
+        self, query: RequestQuery, *, limit: int, after: str | None = None
+    ) -> RequestPage:
+        time, where, params = _query_where(query, after)
+        params["limit"] = limit + 1
+        sql = q.QUERY_DELIVERIES.format(time=time, where=where)
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = f"{rows[-1][1]}.{rows[-1][0]}" if more else None
+        return RequestPage(tuple(_delivery_from_row(row[2:]) for row in rows), cursor)
+
+    def explain_query(self, query: RequestQuery, *, limit: int = 50) -> list[str]:
+        """Return SQLite's query plan for a view query (each line of ``EXPLAIN QUERY PLAN``),
+        to check that it reads an index."""
+        time, where, params = _query_where(query, None)
+        params["limit"] = limit + 1
+        sql = q.QUERY_DELIVERIES.format(time=time, where=where)
+        with self._lock:
+            return [row[3] for row in self._db.execute("EXPLAIN QUERY PLAN " + sql, params)]
 
     # -- pacing ---------------------------------------------------------------------------
 
@@ -437,16 +484,81 @@ class SQLiteStore:
 
 
 def _finish_params(outcome: Outcome, worker_id: str, now: datetime) -> dict[str, Any]:
+    sent = outcome.status is DeliveryStatus.SENT
     return {
         "status": outcome.status.value,
         "counted": 1 if outcome.count_attempt else 0,
         "error": outcome.error,
-        "sent_at": _to_us(now) if outcome.status is DeliveryStatus.SENT else None,
+        "sent_at": _to_us(now) if sent else None,
         "due_at": _to_us(outcome.due_at),
         "pending": outcome.status is DeliveryStatus.PENDING,
+        "reason": outcome.reason,
+        "remind_at": _to_us(outcome.remind_at) if sent else None,
+        "reminded": 1 if outcome.reminded else 0,
         "id": outcome.delivery_id,
         "worker": worker_id,
     }
+
+
+_ENGAGEMENT_COLUMNS = {
+    Engagement.OPENED: "opened_at",
+    Engagement.CLICKED: "clicked_at",
+    Engagement.ANSWERED: "answered_at",
+    Engagement.UNSUBSCRIBED: "unsubscribed_at",
+}
+
+
+def _query_where(query: RequestQuery, after: str | None) -> tuple[str, str, dict[str, Any]]:
+    """The time column, the WHERE clause and its parameters for a view query."""
+    time = "sent_at" if query.date_field is DateField.SENT else "scheduled_at"
+    where = [f"{time} IS NOT NULL"] if time == "sent_at" else []
+    params: dict[str, Any] = {}
+
+    def any_of(column: str, values: Sequence[str]) -> None:
+        names = [f"{column}{i}" for i in range(len(values))]
+        params.update(zip(names, values, strict=True))
+        where.append(f"{column} IN ({', '.join(':' + n for n in names)})")
+
+    if query.since is not None:
+        where.append(f"{time} >= :since")
+        params["since"] = _to_us(query.since)
+    if query.until is not None:
+        where.append(f"{time} < :until")
+        params["until"] = _to_us(query.until)
+    if query.segments:
+        any_of("segment", query.segments)
+    if query.categories:
+        any_of("category", [c.value for c in query.categories])
+    if query.channels:
+        any_of("channel", [c.value for c in query.channels])
+    if query.campaign_id is not None:
+        where.append("campaign_id = :campaign")
+        params["campaign"] = query.campaign_id
+    if query.search is not None:
+        found = []
+        if query.search.email is not None:
+            found.append("email = :email COLLATE NOCASE")
+            params["email"] = query.search.email
+        if query.search.phone is not None:
+            found.append("phone = :phone")
+            params["phone"] = query.search.phone
+        if query.search.transaction_id is not None:
+            found.append("transaction_id = :transaction")
+            params["transaction"] = query.search.transaction_id
+        where.append("(" + " OR ".join(found or ["0"]) + ")")
+    if after is not None:
+        at, seq = _read_cursor(after)
+        where.append(f"({time}, seq) < (:after_at, :after_seq)")
+        params.update(after_at=at, after_seq=seq)
+    return time, " AND ".join(where) or "1", params
+
+
+def _read_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        at, seq = cursor.split(".")
+        return int(at), int(seq)
+    except ValueError:
+        raise ValidationError(f"page cursor {cursor!r} is not one this store returned") from None
 
 
 def _marks(values: Sequence[object] | Collection[object]) -> str:
@@ -472,17 +584,22 @@ def _campaign_from_row(row: Sequence[Any]) -> Campaign:
     return attrs.evolve(loaded, version=version)
 
 
+def _json_or_none(value: Mapping[str, Any]) -> str | None:
+    if not value:
+        return None
+    return json.dumps(dict(value), separators=(",", ":"), default=str, ensure_ascii=False)
+
+
 def _delivery_row(d: Delivery) -> tuple[Any, ...]:
     r = d.recipient
-    claimable = d.claimable_at
     return (
         d.id,
         d.campaign_id,
         d.channel.value,
         d.address,
-        d.address.casefold(),
+        d.request_key,
         d.status.value,
-        _to_us(claimable),
+        _to_us(d.claimable_at),
         _to_us(d.due_at),
         d.attempts,
         d.last_error,
@@ -494,8 +611,19 @@ def _delivery_row(d: Delivery) -> tuple[Any, ...]:
         r.name,
         r.transaction_id,
         r.timezone,
-        json.dumps(dict(r.fields), separators=(",", ":"), default=str) if r.fields else None,
+        _json_or_none(r.fields),
         d.sender,
+        _to_us(d.created_at),
+        _to_us(d.scheduled_at),
+        r.segment,
+        _json_or_none(consents_to_json(r.consents)),
+        d.reason,
+        _to_us(d.remind_at),
+        d.reminders_sent,
+        _to_us(d.opened_at),
+        _to_us(d.clicked_at),
+        _to_us(d.answered_at),
+        _to_us(d.unsubscribed_at),
     )
 
 
@@ -521,6 +649,17 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
         timezone,
         fields,
         sender,
+        created_at,
+        scheduled_at,
+        segment,
+        consents,
+        reason,
+        remind_at,
+        reminders_sent,
+        opened_at,
+        clicked_at,
+        answered_at,
+        unsubscribed_at,
     ) = row
     return Delivery(
         id=id_,
@@ -531,6 +670,8 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
             name=name,
             transaction_id=transaction_id,
             timezone=timezone,
+            segment=segment,
+            consents=consents_from_json(json.loads(consents)) if consents else None,
             fields=json.loads(fields) if fields else None,
         ),
         channel=Channel(channel),
@@ -543,4 +684,13 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
         claimed_by=claimed_by,
         lease_until=_from_us(lease_until),
         sender=sender,
+        created_at=_from_us(created_at),
+        scheduled_at=_EPOCH + timedelta(microseconds=scheduled_at),
+        reason=reason,
+        remind_at=_from_us(remind_at),
+        reminders_sent=reminders_sent,
+        opened_at=_from_us(opened_at),
+        clicked_at=_from_us(clicked_at),
+        answered_at=_from_us(answered_at),
+        unsubscribed_at=_from_us(unsubscribed_at),
     )
