@@ -16,11 +16,11 @@ from typing import Protocol, runtime_checkable
 
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.suppression import Suppression
 
-__all__ = ["Clock", "RateLimitedTransport", "Store", "Transport"]
+__all__ = ["Clock", "ContactSource", "RateLimitedTransport", "Store", "Transport"]
 
 
 @runtime_checkable
@@ -37,6 +37,20 @@ class Clock(Protocol):
 
     def sleep_until(self, instant: datetime) -> None:
         """Return no earlier than *instant* (a manual clock simply jumps there)."""
+        ...
+
+
+@runtime_checkable
+class ContactSource(Protocol):
+    """Where the host's own customers come from (seed 001: recipients from the CRM).
+
+    A host wraps its CRM or order database in a class with this method;
+    :meth:`reviewkit.CampaignService.add_from_source` turns what it yields into requests.
+    """
+
+    def contacts(self, *, since: datetime | None = None) -> Iterable[Recipient]:
+        """Yield the contacts to ask (orders finished since *since*, when given), lazily:
+        the service consumes them as it stores them."""
         ...
 
 

@@ -18,11 +18,12 @@ from reviewkit.domain.window import SendWindow
 from reviewkit.errors import (
     CampaignReadOnlyError,
     CampaignStateError,
+    ConflictError,
     DeliveryStateError,
     NotFoundError,
     ValidationError,
 )
-from reviewkit.ports import Clock, Store, Transport
+from reviewkit.ports import Clock, ContactSource, Store, Transport
 
 __all__ = ["AddResult", "CampaignService", "Preview"]
 
@@ -191,16 +192,74 @@ class CampaignService:
         def addressed() -> Iterator[tuple[Recipient, str]]:
             for position, recipient in enumerate(recipients, start=1):
                 try:
-                    address = recipient.address_for(campaign.channel)
-                    if campaign.channel is Channel.SMS:
-                        address = normalize_phone(address, campaign.default_region)
-                    else:
-                        address = normalize_email(address)
+                    yield checked_recipient(recipient, campaign)
                 except ValidationError as exc:
                     raise ValidationError(f"recipient #{position}: {exc}") from None
-                yield recipient, address
 
         return self._add_requests(campaign, addressed(), sender)
+
+    def request(
+        self,
+        actor: Actor,
+        name: str,
+        recipient: Recipient,
+        *,
+        at: datetime | None = None,
+        sender: str | None = None,
+    ) -> Delivery:
+        """Make one request by hand (seed 000's manual request): to *recipient*, about its
+        transaction, now or at *at*. A campaign that does not exist yet is created as a draft.
+
+        :returns: the stored request.
+        :raises ConflictError: the campaign already has a request for this transaction (or,
+            without a transaction id, this address) on its channel.
+        :raises ValidationError: a bad address, or *at* is not timezone-aware.
+        """
+        if at is not None and at.tzinfo is None:
+            raise ValidationError("the request time must be timezone-aware")
+        try:
+            campaign = self._open_for_adding(actor, name, sender)
+        except NotFoundError:
+            self.create(actor, name=name)
+            campaign = self._open_for_adding(actor, name, sender)
+        checked, address = checked_recipient(recipient, campaign)
+        now = self.clock.now()
+        due = max(at, now + campaign.send_delay) if at is not None else None
+        delivery = Delivery(
+            campaign_id=campaign.id,
+            recipient=checked,
+            channel=campaign.channel,
+            address=address,
+            due_at=due or (now + campaign.send_delay if campaign.send_delay else None),
+            sender=None if sender == campaign.sender else sender,
+            created_at=now,
+        )
+        if not self.store.add_deliveries([delivery]):
+            what = (
+                f"transaction {checked.transaction_id!r}"
+                if checked.transaction_id
+                else f"address {address}"
+            )
+            raise ConflictError(
+                f"campaign {campaign.name!r} already has a {campaign.channel.value} request "
+                f"for {what}"
+            )
+        return self.store.get_delivery(delivery.id)
+
+    def add_from_source(
+        self,
+        actor: Actor,
+        name: str,
+        source: ContactSource,
+        *,
+        since: datetime | None = None,
+    ) -> AddResult:
+        """Add the contacts the host's CRM lists (seed 001: recipients from the CRM).
+
+        Contacts already requested (same transaction, or same address without one) are
+        skipped, so the same source can be read again after new orders arrive.
+        """
+        return self.add_recipients(actor, name, source.contacts(since=since))
 
     def _open_for_adding(self, actor: Actor, name: str, sender: str | None) -> Campaign:
         """The campaign requests may be added to, checking permission, status and sender."""
@@ -223,8 +282,9 @@ class CampaignService:
         """Store one request per (recipient, checked address); the importer calls this with
         addresses it has already checked row by row, so none is validated twice."""
         seen = 0
+        now = self.clock.now()
         # The send delay (seed 002): the request waits, and can still be withdrawn, until then.
-        due_at = self.clock.now() + campaign.send_delay if campaign.send_delay else None
+        due_at = now + campaign.send_delay if campaign.send_delay else None
 
         def deliveries() -> Iterator[Delivery]:
             nonlocal seen
@@ -237,6 +297,7 @@ class CampaignService:
                     address=address,
                     due_at=due_at,
                     sender=None if sender == campaign.sender else sender,
+                    created_at=now,
                 )
 
         added = self.store.add_deliveries(deliveries())
@@ -407,6 +468,20 @@ class CampaignService:
         )
         transport.send(message)
         return message
+
+
+def checked_recipient(recipient: Recipient, campaign: Campaign) -> tuple[Recipient, str]:
+    """Return *recipient* with its e-mail normalised and its phone in E.164 (read in the
+    campaign's default region), and its address on the campaign's channel.
+
+    :raises ValidationError: no address for the channel, or one that is not valid.
+    """
+    recipient.address_for(campaign.channel)  # raises when the channel's address is missing
+    email = normalize_email(recipient.email) if recipient.email else None
+    phone = normalize_phone(recipient.phone, campaign.default_region) if recipient.phone else None
+    if (email, phone) != (recipient.email, recipient.phone):
+        recipient = attrs.evolve(recipient, email=email, phone=phone)
+    return recipient, recipient.address_for(campaign.channel)
 
 
 def _check_writable(campaign: Campaign) -> None:

@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 import attrs
 
 from reviewkit.domain.campaign import ACTIVE, Campaign, CampaignEvent, CampaignStatus, Channel
+from reviewkit.domain.consent import missing_consents
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome, RetryPolicy
 from reviewkit.domain.messages import render_message
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import sms_segments
+from reviewkit.domain.suppression import SuppressionReason
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import (
@@ -50,6 +52,7 @@ class DispatchReport:
     retried: int = 0
     released: int = 0
     suppressed: int = 0
+    reminded: int = 0
     completed: tuple[str, ...] = ()
     failed_campaigns: tuple[str, ...] = ()
     next_wakeup: datetime | None = None
@@ -72,6 +75,16 @@ class _SlotTakenError(Exception):
         self.until = until
 
 
+def _wants_reminder(campaign: Campaign, delivery: Delivery) -> bool:
+    follow_up = campaign.reminder
+    return (
+        follow_up is not None
+        and delivery.reminders_sent < follow_up.count
+        and delivery.answered_at is None
+        and delivery.unsubscribed_at is None
+    )
+
+
 def default_worker_id() -> str:
     """A worker id unique on this host: ``hostname:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -84,6 +97,7 @@ class _Pass:
     retried: int = 0
     released: int = 0
     suppressed: int = 0
+    reminded: int = 0
     completed: list[str] = attrs.field(factory=list)
     failed_campaigns: list[str] = attrs.field(factory=list)
     wakeups: list[datetime] = attrs.field(factory=list)
@@ -193,6 +207,7 @@ class Dispatcher:
             retried=state.retried,
             released=state.released,
             suppressed=state.suppressed,
+            reminded=state.reminded,
             completed=tuple(state.completed),
             failed_campaigns=tuple(state.failed_campaigns),
             next_wakeup=min(state.wakeups, default=None),
@@ -279,7 +294,7 @@ class Dispatcher:
                 self._send_one(campaign, delivery, now, state)
             except AccountError as exc:
                 for left in claimed[index + 1 :]:
-                    self._finish(left, DeliveryStatus.PENDING, now, None, None, count=False)
+                    self._release(left, now, None)
                     state.released += 1
                 self._flush()
                 campaign = self.store.get_campaign(campaign.id)
@@ -313,23 +328,36 @@ class Dispatcher:
     def _send_one(
         self, campaign: Campaign, delivery: Delivery, now: datetime, state: _Pass
     ) -> None:
-        """Send one claimed delivery and record its outcome.
+        """Send one claimed delivery (or its reminder) and record its outcome.
 
         :raises AccountError: after releasing the delivery, when the account cannot send.
         """
+        # A Sent request claimed again is due for a reminder.
+        reminder = delivery.sent_at is not None
+        if reminder and not _wants_reminder(campaign, delivery):
+            self._finish(delivery, DeliveryStatus.SENT, now, delivery.last_error, None, count=False)
+            return
         if campaign.respect_recipient_timezone:
             zone = load_zone(delivery.recipient.timezone or campaign.timezone)
             if not campaign.window.contains(now, zone):
-                opens = next_send_time(now, campaign.window, zone)
-                self._finish(delivery, DeliveryStatus.PENDING, now, None, opens, count=False)
+                self._release(delivery, now, next_send_time(now, campaign.window, zone))
                 state.released += 1
                 return
-        suppression = self.store.get_suppression(delivery.channel, delivery.address)
-        if suppression is not None:
-            # Checked at send time, not only at import: an unsubscribe after queueing counts.
-            why = suppression.reason.value + (f": {suppression.note}" if suppression.note else "")
-            self._finish(delivery, DeliveryStatus.SUPPRESSED, now, why, None, count=False)
-            state.suppressed += 1
+        why = self._suppressed(campaign, delivery, reminder)
+        if why is not None:
+            if reminder:  # it was sent; only the reminders stop
+                self._finish(delivery, DeliveryStatus.SENT, now, why[1], None, count=False)
+            else:
+                self._finish(
+                    delivery,
+                    DeliveryStatus.SUPPRESSED,
+                    now,
+                    why[1],
+                    None,
+                    count=False,
+                    reason=why[0],
+                )
+                state.suppressed += 1
             return
         try:
             links, headers = self._links(campaign, delivery, now)
@@ -337,12 +365,14 @@ class Dispatcher:
                 campaign,
                 delivery.recipient,
                 to=delivery.address,
-                message_id=delivery.message_id,
+                message_id=delivery.message_id
+                + (f".r{delivery.reminders_sent + 1}" if reminder else ""),
                 now=now,
                 delivery=delivery,
                 links=links,
                 headers=headers,
                 sender=delivery.sender,
+                reminder=reminder,
             )
             if campaign.channel is Channel.SMS and campaign.max_sms_segments is not None:
                 cost = sms_segments(message.text)
@@ -353,47 +383,102 @@ class Dispatcher:
                     )
             self.transport.send(message)
         except (TemplateError, PermanentSendError) as exc:
-            self._finish(delivery, DeliveryStatus.FAILED, now, str(exc), None)
-            state.failed += 1
+            if reminder:
+                self._finish(delivery, DeliveryStatus.SENT, now, f"reminder: {exc}", None)
+            else:
+                self._finish(delivery, DeliveryStatus.FAILED, now, str(exc), None)
+                state.failed += 1
             return
         except TransientSendError as exc:
             attempts = delivery.attempts + 1
+            again = now + self.retry.backoff(attempts)
+            if reminder:
+                # Retried within the request's attempt budget; then its reminders stop.
+                retry_at = None if self.retry.gives_up(attempts) else again
+                self._finish(
+                    delivery, DeliveryStatus.SENT, now, f"reminder: {exc}", None, remind_at=retry_at
+                )
+                state.retried += retry_at is not None
+                return
             if self.retry.gives_up(attempts):
                 error = f"gave up after {attempts} attempts: {exc}"
                 self._finish(delivery, DeliveryStatus.FAILED, now, error, None)
                 state.failed += 1
                 return
-            again = now + self.retry.backoff(attempts)
             self._finish(delivery, DeliveryStatus.PENDING, now, str(exc), again)
             state.retried += 1
             return
         except AccountError as exc:
-            self._finish(delivery, DeliveryStatus.PENDING, now, str(exc), None, count=False)
+            self._release(delivery, now, None, error=str(exc))
             state.released += 1
             raise
-        self._finish(delivery, DeliveryStatus.SENT, now, None, None)
-        state.sent += 1
+        sent = delivery.reminders_sent + (1 if reminder else 0)
+        follow_up = campaign.reminder
+        remind_at = now + follow_up.after if follow_up and sent < follow_up.count else None
+        self._finish(
+            delivery, DeliveryStatus.SENT, now, None, None, remind_at=remind_at, reminded=reminder
+        )
+        if reminder:
+            state.reminded += 1
+        else:
+            state.sent += 1
+
+    def _suppressed(
+        self, campaign: Campaign, delivery: Delivery, reminder: bool
+    ) -> tuple[str, str] | None:
+        """Why the request must not be sent now, as (reason, text), or ``None``.
+
+        Checked at send time, not only at import: an unsubscribe after queueing counts.
+        """
+        suppression = self.store.get_suppression(delivery.channel, delivery.address)
+        if suppression is not None:
+            note = f": {suppression.note}" if suppression.note else ""
+            return suppression.reason.value, suppression.reason.value + note
+        missing = missing_consents(campaign.required_consents, delivery.recipient.consents)
+        if missing and not reminder:
+            return SuppressionReason.NO_CONSENT.value, f"no consent: {', '.join(missing)}"
+        return None
+
+    def _release(
+        self, delivery: Delivery, now: datetime, at: datetime | None, *, error: str | None = None
+    ) -> None:
+        """Give a claimed delivery back untried, to be claimed again at *at* (or at once)."""
+        if delivery.sent_at is not None:  # a reminder: the request stays Sent
+            again = at or delivery.remind_at or now
+            self._finish(
+                delivery, DeliveryStatus.SENT, now, error, None, count=False, remind_at=again
+            )
+        else:
+            self._finish(delivery, DeliveryStatus.PENDING, now, error, at, count=False)
 
     def _links(
         self, campaign: Campaign, delivery: Delivery, now: datetime
     ) -> tuple[dict[str, str], dict[str, str]]:
-        if campaign.unsubscribe_url is None:
+        templates = {
+            TokenPurpose.UNSUBSCRIBE: campaign.unsubscribe_url,
+            TokenPurpose.ANSWER: campaign.answer_url,
+            TokenPurpose.OPEN: campaign.open_url,
+        }
+        if not any(templates.values()):
             return {}, {}
         if self.links is None:
             raise AccountError(
-                f"campaign {campaign.name!r} has an unsubscribe URL but this dispatcher has no "
-                "LinkSigner to sign its links: pass links=LinkSigner(...)"
+                f"campaign {campaign.name!r} has link URLs (unsubscribe, answer or open) but "
+                "this dispatcher has no LinkSigner to sign them: pass links=LinkSigner(...)"
             )
-        token = self.links.sign(TokenPurpose.UNSUBSCRIBE, delivery.id, now=now)
-        url = campaign.unsubscribe_url.replace("{token}", token)
+        links: dict[str, str] = {}
+        for purpose, template in templates.items():
+            if template is not None:
+                token = self.links.sign(purpose, delivery.id, now=now)
+                links[purpose.name.lower()] = template.replace("{token}", token)
         headers = {}
-        if campaign.channel is Channel.EMAIL:
+        if campaign.channel is Channel.EMAIL and "unsubscribe" in links:
             # RFC 8058: mailbox providers show an unsubscribe button that POSTs to the URL.
             headers = {
-                "List-Unsubscribe": f"<{url}>",
+                "List-Unsubscribe": f"<{links['unsubscribe']}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
-        return {"unsubscribe": url}, headers
+        return links, headers
 
     def _finish(
         self,
@@ -404,6 +489,9 @@ class Dispatcher:
         due_at: datetime | None,
         *,
         count: bool = True,
+        reason: str | None = None,
+        remind_at: datetime | None = None,
+        reminded: bool = False,
     ) -> None:
         self._outcomes.append(
             Outcome(
@@ -412,6 +500,9 @@ class Dispatcher:
                 error=error,
                 due_at=due_at,
                 count_attempt=count,
+                reason=reason,
+                remind_at=remind_at,
+                reminded=reminded,
             )
         )
         self._outcomes_at = now
