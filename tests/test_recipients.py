@@ -138,7 +138,8 @@ recipient_strategy = st.builds(
 def test_adding_batches_is_all_or_nothing(
     service: rk.CampaignService, actor: rk.Actor, batches: list[list[rk.Recipient]]
 ) -> None:
-    """Each batch is added whole, or not at all when one is unusable; nothing stored is lost."""
+    """Each batch is added whole, or not at all when one is unusable; nothing stored is lost.
+    One request per transaction (per address for recipients without one)."""
     name = f"c{uuid.uuid4().hex}"
     service.create(actor, name=name)
     expected: set[str] = set()
@@ -151,11 +152,16 @@ def test_adding_batches_is_all_or_nothing(
             assert not usable
         else:
             assert usable
-            new = {a.casefold() for a in normalized if a} - expected
+            keys = {
+                f"t:{r.transaction_id}" if r.transaction_id else f"a:{a.casefold()}"
+                for r, a in zip(batch, normalized, strict=True)
+                if a
+            }
+            new = keys - expected
             assert result.added == len(new)
             assert result.added + result.duplicates == len(batch)
             expected |= new
-        stored = {d.address.casefold() for d in service.deliveries(actor, name)}
+        stored = {d.request_key for d in service.deliveries(actor, name)}
         assert stored == expected
 
 

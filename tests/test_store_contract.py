@@ -353,10 +353,38 @@ class TestSQLiteSpecifics:
                     json.dumps(unstructure(rk.Campaign(id="c1", name="old"))),
                 ),
             )
+            # Schema 1 was unique per address: two orders of one customer, and one order
+            # sent to two addresses, could both be stored. Schema 5 must keep all four rows.
+            rows = [
+                ("d1", "a@example.com", "O-1", "sent", 1_000_000),
+                ("d2", "b@example.com", "O-1", "pending", None),
+                ("d3", "c@example.com", "O-2", "pending", None),
+                ("d4", "d@example.com", None, "failed", None),
+            ]
+            for id_, address, order, status, sent in rows:
+                raw.execute(
+                    "INSERT INTO deliveries (id, campaign_id, channel, address, address_key, "
+                    "status, email, transaction_id, sent_at) "
+                    "VALUES (?, 'c1', 'email', ?, ?, ?, ?, ?, ?)",
+                    (id_, address, address, status, address, order, sent),
+                )
         with SQLiteStore(path) as store:
-            assert store.schema_version == SCHEMA_VERSION >= 2
+            assert store.schema_version == SCHEMA_VERSION >= 5
             assert store.get_campaign("old").id == "c1"
             assert store.get_suppression(rk.Channel.EMAIL, "x@example.com") is None
+            kept = {d.id: d for d in store.iter_deliveries("c1")}
+            assert sorted(kept) == ["d1", "d2", "d3", "d4"]
+            assert kept["d1"].sent_at == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
+            assert kept["d1"].scheduled_at == kept["d1"].sent_at
+            assert kept["d4"].category is rk.RequestCategory.UNDELIVERED
+            # O-2 was unique: importing it again adds nothing; O-1 was split, keyed by address.
+            again = rk.Delivery(
+                campaign_id="c1",
+                recipient=rk.Recipient(email="z@example.com", transaction_id="O-2"),
+                channel=rk.Channel.EMAIL,
+                address="z@example.com",
+            )
+            assert store.add_deliveries([again]) == 0
 
     def test_newer_schema_is_refused(self, tmp_path: Path) -> None:
         """A database from a newer reviewkit is an error, never silently downgraded."""

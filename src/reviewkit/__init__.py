@@ -17,12 +17,24 @@ from reviewkit.domain.campaign import (
     CampaignEvent,
     CampaignStatus,
     Channel,
+    Reminder,
 )
+from reviewkit.domain.collection import (
+    DateField,
+    RequestPage,
+    RequestQuery,
+    Search,
+    neutralize_cell,
+    parse_search,
+)
+from reviewkit.domain.consent import PUBLICATION, Consent
 from reviewkit.domain.delivery import (
     Delivery,
     DeliveryStatus,
+    Engagement,
     Outcome,
     Recipient,
+    RequestCategory,
     RetryPolicy,
 )
 from reviewkit.domain.messages import OutgoingMessage
@@ -52,14 +64,18 @@ from reviewkit.errors import (
     ValidationError,
     WindowError,
 )
-from reviewkit.ports import Clock, Store, Transport
+from reviewkit.ports import Clock, ContactSource, Store, Transport
 from reviewkit.services.campaigns import AddResult, CampaignService
+from reviewkit.services.collection import CollectionService
 from reviewkit.services.dispatch import Dispatcher, DispatchReport
 from reviewkit.services.suppression import SuppressionService
+from reviewkit.services.tracking import PIXEL_GIF, TrackingService
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "PIXEL_GIF",
+    "PUBLICATION",
     "TRANSITIONS",
     "AccountError",
     "AccountVerificationError",
@@ -73,12 +89,17 @@ __all__ = [
     "CampaignStatus",
     "Channel",
     "Clock",
+    "CollectionService",
     "ConflictError",
+    "Consent",
+    "ContactSource",
+    "DateField",
     "Delivery",
     "DeliveryStateError",
     "DeliveryStatus",
     "DispatchReport",
     "Dispatcher",
+    "Engagement",
     "HolidayCalendar",
     "HourRange",
     "IllegalTransitionError",
@@ -97,8 +118,13 @@ __all__ = [
     "PermissionDeniedError",
     "PlanRun",
     "Recipient",
+    "Reminder",
+    "RequestCategory",
+    "RequestPage",
+    "RequestQuery",
     "RetryPolicy",
     "ReviewkitError",
+    "Search",
     "SendPlan",
     "SendWindow",
     "StorageError",
@@ -110,6 +136,7 @@ __all__ = [
     "TemplateError",
     "TokenError",
     "TokenPurpose",
+    "TrackingService",
     "TransientSendError",
     "Transport",
     "TransportError",
@@ -117,6 +144,8 @@ __all__ = [
     "WindowError",
     "__version__",
     "load_zone",
+    "neutralize_cell",
     "next_send_time",
+    "parse_search",
     "plan_send_times",
 ]

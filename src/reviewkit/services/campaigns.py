@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel
+from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel, Reminder
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
 from reviewkit.domain.messages import OutgoingMessage, check_campaign_templates, render_message
@@ -107,6 +107,10 @@ class CampaignService:
         default_region: str | None = None,
         max_sms_segments: int | None = None,
         unsubscribe_url: str | None = None,
+        answer_url: str | None = None,
+        open_url: str | None = None,
+        required_consents: Iterable[str] = (),
+        reminder: Reminder | None = None,
     ) -> Campaign:
         """Create a draft campaign.
 
@@ -134,6 +138,10 @@ class CampaignService:
             default_region=default_region,
             max_sms_segments=max_sms_segments,
             unsubscribe_url=unsubscribe_url,
+            answer_url=answer_url,
+            open_url=open_url,
+            required_consents=tuple(required_consents),
+            reminder=reminder,
             created_at=self.clock.now(),
         )
         check_campaign_templates(campaign, complete=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reviewkit.domain.campaign import Channel
+from reviewkit.domain.delivery import Engagement
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.ports import Clock, Store
@@ -52,17 +53,20 @@ class SuppressionService:
         :raises TokenError: the token is malformed, tampered with or expired.
         :raises NotFoundError: the delivery it names no longer exists.
         """
-        found = links.verify(token, purpose=TokenPurpose.UNSUBSCRIBE, now=self.clock.now())
-        delivery = self.store.get_delivery(found.delivery_id)
-        existing = self.store.get_suppression(delivery.channel, delivery.address)
-        if existing is not None and existing.reason is SuppressionReason.UNSUBSCRIBED:
-            return existing
-        return self.suppress(
-            delivery.address,
-            channel=delivery.channel,
-            reason=SuppressionReason.UNSUBSCRIBED,
-            note=f"unsubscribe link of request {delivery.id}",
-        )
+        now = self.clock.now()
+        found = links.verify(token, purpose=TokenPurpose.UNSUBSCRIBE, now=now)
+        with self.store.transaction():
+            # The request shows as unsubscribed in the view, and its reminders stop.
+            delivery = self.store.record_engagement(found.delivery_id, Engagement.UNSUBSCRIBED, now)
+            existing = self.store.get_suppression(delivery.channel, delivery.address)
+            if existing is not None and existing.reason is SuppressionReason.UNSUBSCRIBED:
+                return existing
+            return self.suppress(
+                delivery.address,
+                channel=delivery.channel,
+                reason=SuppressionReason.UNSUBSCRIBED,
+                note=f"unsubscribe link of request {delivery.id}",
+            )
 
     def check(self, address: str, *, channel: Channel = Channel.EMAIL) -> Suppression | None:
         """Return the suppression of *address* on *channel*, or ``None``."""

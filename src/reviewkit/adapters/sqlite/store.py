@@ -403,11 +403,17 @@ class SQLiteStore:
     def query_deliveries(
         self, query: RequestQuery, *, limit: int, after: str | None = None
     ) -> RequestPage:
-        time, where, params = _query_where(query, after)
-        params["limit"] = limit + 1
-        sql = q.QUERY_DELIVERIES.format(time=time, where=where)
+        rows = []
         with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
+            # Several categories or segments would make SQLite sort the whole match: one
+            # index walk per (category, segment) pair, merged, reads only a page from each.
+            for part in _split(query):
+                time, where, params = _query_where(part, after)
+                params["limit"] = limit + 1
+                sql = q.QUERY_DELIVERIES.format(time=time, where=where)
+                rows += self._db.execute(sql, params).fetchall()
+        if len(_split(query)) > 1:
+            rows.sort(key=lambda row: (row[1], row[0]), reverse=True)
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = f"{rows[-1][1]}.{rows[-1][0]}" if more else None
@@ -415,12 +421,15 @@ class SQLiteStore:
 
     def explain_query(self, query: RequestQuery, *, limit: int = 50) -> list[str]:
         """Return SQLite's query plan for a view query (each line of ``EXPLAIN QUERY PLAN``),
-        to check that it reads an index."""
-        time, where, params = _query_where(query, None)
-        params["limit"] = limit + 1
-        sql = q.QUERY_DELIVERIES.format(time=time, where=where)
-        with self._lock:
-            return [row[3] for row in self._db.execute("EXPLAIN QUERY PLAN " + sql, params)]
+        to check that it reads an index; one plan after another when the query is split)."""
+        lines = []
+        for part in _split(query):
+            time, where, params = _query_where(part, None)
+            params["limit"] = limit + 1
+            sql = q.QUERY_DELIVERIES.format(time=time, where=where)
+            with self._lock:
+                lines += [row[3] for row in self._db.execute("EXPLAIN QUERY PLAN " + sql, params)]
+        return lines
 
     # -- pacing ---------------------------------------------------------------------------
 
@@ -551,6 +560,19 @@ def _query_where(query: RequestQuery, after: str | None) -> tuple[str, str, dict
         where.append(f"({time}, seq) < (:after_at, :after_seq)")
         params.update(after_at=at, after_seq=seq)
     return time, " AND ".join(where) or "1", params
+
+
+def _split(query: RequestQuery) -> list[RequestQuery]:
+    """*query* as queries of one category and one segment each (unless a search narrows it
+    to a few rows anyway)."""
+    if query.search is not None:
+        return [query]
+    none: tuple[Any, ...] = ()
+    categories: list[tuple[Any, ...]] = [(c,) for c in dict.fromkeys(query.categories)] or [none]
+    segments: list[tuple[Any, ...]] = [(s,) for s in dict.fromkeys(query.segments)] or [none]
+    if len(categories) * len(segments) == 1:
+        return [query]
+    return [attrs.evolve(query, categories=c, segments=s) for c in categories for s in segments]
 
 
 def _read_cursor(cursor: str) -> tuple[int, int]:
