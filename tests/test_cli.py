@@ -131,7 +131,16 @@ def test_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     """--help works on every command and names --db."""
-    for argv in (["demo"], ["campaign", "create"], ["campaign", "show"], ["dispatch"]):
+    for argv in (
+        ["demo"],
+        ["campaign", "create"],
+        ["campaign", "show"],
+        ["dispatch"],
+        ["import"],
+        ["requests", "list"],
+        ["requests", "export"],
+        ["request", "send"],
+    ):
         with pytest.raises(SystemExit) as info:
             main([*argv, "--help"])
         assert info.value.code == 0
@@ -230,3 +239,58 @@ def test_sms_and_unsubscribe_links_from_the_shell(tmp_path: Path) -> None:
     (message,) = [box.get_message(key) for key in box.iterkeys()]
     assert message["List-Unsubscribe"].startswith("<https://shop.example/u?t=")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_requests_from_the_shell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Import with segment and consent columns, a request by hand, then list, search and
+    export as the collection view does."""
+    db = ["--db", str(tmp_path / "r.sqlite3")]
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "email;order;phone;segment;zgoda na publikację;consent:marketing\n"
+        "ala@example.com;Z-1;500 100 200;vip;tak;nie\n"
+        "ola@example.com;Z-2;;regular;;yes\n"
+        "ewa@example.com;Z-3;;vip;maybe;\n",
+        encoding="utf-8",
+    )
+    assert main(["import", str(source), "--campaign", "c", "--default-region", "PL", *db]) == 0
+    out = capsys.readouterr().out
+    assert "3 rows: 2 accepted, 1 rejected" in out
+    assert "consent:marketing" not in out
+    assert "zgoda na publikację" in out
+    assert main(["request", "send", "--campaign", "c", "--email", "jan@example.com",
+                 "--transaction", "Z-9", "--consent", "publication=yes", *db]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["requests", "list", *db, "--format", "json"]) == 0  # the default view
+    listed = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["transaction_id"] for r in listed] == ["Z-9", "Z-2", "Z-1"]
+    ala = listed[2]
+    assert (ala["phone"], ala["publication_consent"], ala["other_consents"]) == (
+        "+48500100200", "yes", "marketing=no"
+    )  # fmt: skip
+    assert main(["requests", "list", *db, "--search", "+48 500-100-200"]) == 0
+    table = capsys.readouterr().out
+    assert "Z-1" in table
+    assert "Z-2" not in table
+    assert "page 1: 1 requests" in table
+    assert main(["requests", "list", *db, "--segment", "vip", "--format", "json"]) == 0
+    assert [r["transaction_id"] for r in json.loads(capsys.readouterr().out)["rows"]] == ["Z-1"]
+    assert main(["requests", "list", *db, "--page-size", "25", "--page", "2"]) == 0
+    assert "page 2: 0 requests" in capsys.readouterr().out
+    out_csv = tmp_path / "view.csv"
+    assert main(["requests", "export", *db, "--category", "all", "--output", str(out_csv)]) == 0
+    assert "3 requests written" in capsys.readouterr().out
+    exported = out_csv.read_text(encoding="utf-8-sig").splitlines()
+    assert exported[0].startswith("transaction_id,email,phone")
+    assert len(exported) == 4
+    assert main(["request", "send", "--campaign", "c", "--email", "x@example.com",
+                 "--transaction", "Z-9", *db]) == 1  # fmt: skip
+    assert "already has a email request for transaction 'Z-9'" in capsys.readouterr().err
+
+
+def test_progress_bar() -> None:
+    from reviewkit.cli import progress_bar
+    from reviewkit.services.importer import ImportProgress
+
+    assert progress_bar(ImportProgress(5_000, 50, 200), width=8) == "[##......]  25%  5,000 rows"
+    assert progress_bar(ImportProgress(1_000, 10, None)) == "1,000 rows read"

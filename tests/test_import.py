@@ -49,7 +49,7 @@ def test_spreadsheet_export_is_imported_and_every_row_accounted_for(
     )
     assert (result.rows, result.accepted, result.rejected, result.duplicates) == (5, 2, 2, 1)
     assert result.accepted + result.rejected + result.duplicates == result.rows
-    assert [(e.row, e.column) for e in result.errors] == [(4, "email"), (5, "PESEL")]
+    assert [(e.row, e.column) for e in result.errors] == [(4, "Adres e-mail"), (5, "PESEL")]
     deliveries = {d.address: d for d in service.deliveries(actor, "import")}
     ala = deliveries["ala@example.com"].recipient
     assert (ala.name, ala.transaction_id, ala.phone) == ("Ala Żółw", "Z-1", "+48500100200")
@@ -61,7 +61,7 @@ def test_spreadsheet_export_is_imported_and_every_row_accounted_for(
         rejected = list(csv.reader(handle))
     assert rejected[0][-1] == "error"
     assert rejected[1][0] == "zły-adres"
-    assert "row 4, email" in rejected[1][-1]
+    assert "row 4, Adres e-mail" in rejected[1][-1]
 
 
 def test_importing_the_same_file_twice_adds_nothing(

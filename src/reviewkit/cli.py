@@ -31,7 +31,9 @@ from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.demo import run_demo
 from reviewkit.domain.accounts import Secret, SenderAccount
 from reviewkit.domain.campaign import Campaign, Channel
-from reviewkit.domain.delivery import DeliveryStatus, Recipient
+from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
+from reviewkit.domain.consent import Consent
+from reviewkit.domain.delivery import DeliveryStatus, Recipient, RequestCategory
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.tokens import LinkSigner
 from reviewkit.domain.window import HolidayCalendar, SendWindow, load_zone
@@ -39,8 +41,9 @@ from reviewkit.errors import ReviewkitError, ValidationError
 from reviewkit.ports import Transport
 from reviewkit.serialization import unstructure
 from reviewkit.services.campaigns import CampaignService
+from reviewkit.services.collection import CollectionService
 from reviewkit.services.dispatch import Dispatcher
-from reviewkit.services.importer import import_csv
+from reviewkit.services.importer import ImportProgress, import_csv
 
 __all__ = ["main", "parse_interval"]
 
@@ -203,6 +206,60 @@ def _parser() -> argparse.ArgumentParser:
     qr.add_argument("--error", default="m", choices=["l", "m", "q", "h"], help="correction (m)")
     qr.set_defaults(handler=_qr)
 
+    requests = commands.add_parser("requests", help="the collection view: list and export")
+    views = requests.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = views.add_parser(
+        "list",
+        parents=[common],
+        help="one page of requests, newest first",
+        description="List requests as the collection view shows them. Without any filter: "
+        "pending requests scheduled in the last 7 days.",
+    )
+    _add_view_filters(listing)
+    listing.add_argument("--page", type=int, default=1, metavar="N", help="page number (1)")
+    listing.add_argument(
+        "--page-size", type=int, default=50, choices=[25, 50, 100], help="rows per page (50)"
+    )
+    listing.add_argument("--format", choices=["table", "json"], default="table")
+    listing.set_defaults(handler=_requests_list)
+    export = views.add_parser(
+        "export",
+        parents=[common],
+        help="every request of the filters, to CSV",
+        description="Write the requests the filters select to a CSV file (UTF-8 with BOM), "
+        "formula-like cells neutralised for spreadsheets.",
+    )
+    _add_view_filters(export)
+    export.add_argument("--output", required=True, type=Path, metavar="FILE.csv")
+    export.set_defaults(handler=_requests_export)
+
+    request = commands.add_parser("request", help="a single request")
+    request_actions = request.add_subparsers(dest="action", required=True, metavar="ACTION")
+    send = request_actions.add_parser(
+        "send",
+        parents=[common],
+        help="request one review by hand",
+        description="Queue one request for a transaction, now or at --at (the campaign is "
+        "created as a draft if it does not exist; it is sent once the campaign is scheduled).",
+    )
+    send.add_argument("--campaign", required=True, metavar="NAME")
+    contact = send.add_mutually_exclusive_group(required=True)
+    contact.add_argument("--email")
+    contact.add_argument("--phone")
+    send.add_argument("--transaction", required=True, metavar="T")
+    send.add_argument("--at", metavar="ISO", help="send no earlier than this date-time")
+    send.add_argument("--recipient-name", dest="recipient_name")
+    send.add_argument("--segment")
+    send.add_argument(
+        "--consent",
+        action="append",
+        default=[],
+        metavar="NAME=yes|no",
+        help="a consent and whether it was given (repeatable)",
+    )
+    send.add_argument("--timezone", default="UTC", help="for --at without an offset (UTC)")
+    send.set_defaults(handler=_request_send)
+
     accounts = commands.add_parser("accounts", help="sender accounts")
     account_actions = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = account_actions.add_parser(
@@ -218,6 +275,113 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--to", required=True, metavar="ADDRESS", help="where the test goes")
     verify.set_defaults(handler=_accounts_verify)
     return parser
+
+
+def _add_view_filters(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--since", metavar="DATE", help="from this date or date-time on")
+    sub.add_argument("--until", metavar="DATE", help="before this date or date-time")
+    sub.add_argument(
+        "--date-field", choices=["scheduled", "sent"], default="scheduled", help="(scheduled)"
+    )
+    sub.add_argument("--segment", action="append", default=[], help="repeatable")
+    sub.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        choices=[c.value for c in RequestCategory] + ["all"],
+        help="repeatable (pending when no filter is given)",
+    )
+    sub.add_argument("--channel", choices=[c.value for c in Channel])
+    sub.add_argument("--campaign", metavar="NAME")
+    sub.add_argument("--search", metavar="Q", help="e-mail, phone or transaction id")
+    sub.add_argument("--default-region", default="PL", metavar="CC", help="for --search (PL)")
+    sub.add_argument("--timezone", default="UTC", help="dates are read in this zone (UTC)")
+
+
+def _view_query(args: argparse.Namespace, store: SQLiteStore) -> RequestQuery:
+    chosen = (args.since, args.until, args.segment, args.category, args.channel, args.campaign)
+    if not any(chosen) and args.search is None and args.date_field == "scheduled":
+        return RequestQuery.default(SystemClock().now())
+    categories = [] if "all" in args.category else args.category
+    return RequestQuery(
+        since=_parse_start(args.since, args.timezone) if args.since else None,
+        until=_parse_start(args.until, args.timezone) if args.until else None,
+        date_field=DateField(args.date_field),
+        segments=args.segment,
+        categories=categories,
+        channels=[args.channel] if args.channel else [],
+        campaign_id=store.get_campaign(args.campaign).id if args.campaign else None,
+        search=parse_search(args.search, args.default_region) if args.search else None,
+    )
+
+
+def _requests_list(args: argparse.Namespace) -> int:
+    store = SQLiteStore(args.db)
+    with store:
+        view = CollectionService(store, SystemClock())
+        query = _view_query(args, store)
+        page = view.page_number(Actor.system(), query, args.page, page_size=args.page_size)
+    rows = [export_row(d) for d in page.items]
+    if args.format == "json":
+        print(json.dumps({"page": args.page, "more": page.next_cursor is not None, "rows": rows}))
+        return 0
+    columns = [
+        *("transaction_id", "email", "phone", "channel", "category", "opened", "answered"),
+        *("scheduled_at", "sent_at", "publication_consent", "other_consents"),
+    ]
+    table = [[c.replace("_at", "").replace("_", " ") for c in columns]]
+    table += [[_short(row[c]) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    more = "; more with --page " + str(args.page + 1) if page.next_cursor else ""
+    print(f"page {args.page}: {len(rows)} requests{more}")
+    return 0
+
+
+def _short(cell: str) -> str:
+    """A time cell to the minute, for the table."""
+    if len(cell) >= 16 and cell[4:5] == "-" and cell[10:11] == "T":
+        return cell[:16].replace("T", " ")
+    return cell
+
+
+def _requests_export(args: argparse.Namespace) -> int:
+    store = SQLiteStore(args.db)
+    with store:
+        view = CollectionService(store, SystemClock())
+        count = view.export(Actor.system(), _view_query(args, store), args.output)
+    print(f"{count} requests written to {args.output}")
+    return 0
+
+
+def _request_send(args: argparse.Namespace) -> int:
+    consents = {}
+    for item in args.consent:
+        name, sep, value = item.partition("=")
+        if not sep or value.lower() not in ("yes", "no", "tak", "nie"):
+            raise ValidationError(f"--consent {item!r}: write NAME=yes or NAME=no")
+        consents[name] = Consent(
+            granted=value.lower() in ("yes", "tak"), at=SystemClock().now(), source="reviewkit CLI"
+        )
+    recipient = Recipient(
+        email=args.email,
+        phone=args.phone,
+        name=args.recipient_name,
+        transaction_id=args.transaction,
+        segment=args.segment,
+        consents=consents,
+    )
+    at = _parse_start(args.at, args.timezone) if args.at else None
+    store, service, actor = _open(args)
+    with store:
+        made = service.request(actor, args.campaign, recipient, at=at)
+        campaign = service.get(actor, args.campaign)
+    when = made.due_at.isoformat() if made.due_at else "as soon as the campaign sends"
+    print(f"request {made.id} to {made.address} for {args.transaction}: {when}")
+    if not campaign.active:
+        print(f"campaign {campaign.name!r} is {campaign.status.value}: schedule it to send")
+    return 0
 
 
 def _add_smtp_options(group: argparse._MutuallyExclusiveGroup) -> None:
@@ -239,9 +403,9 @@ def _import(args: argparse.Namespace) -> int:
     delimiter = "\t" if args.delimiter in ("tab", "\\t") else args.delimiter
     show = sys.stderr.isatty()
 
-    def progress(rows: int) -> None:
+    def progress(done: ImportProgress) -> None:
         if show:
-            print(f"\r{rows:,} rows read", end="", file=sys.stderr, flush=True)
+            print("\r" + progress_bar(done), end="", file=sys.stderr, flush=True)
 
     if not args.file.is_file():
         raise ValidationError(f"no such file: {args.file}")
@@ -270,6 +434,15 @@ def _import(args: argparse.Namespace) -> int:
     if result.rejected and args.errors:
         print(f"rejected rows written to {args.errors}")
     return 0
+
+
+def progress_bar(done: ImportProgress, width: int = 30) -> str:
+    """One line of an import's progress: a bar when the file size is known, else a count."""
+    fraction = done.fraction
+    if fraction is None:
+        return f"{done.rows:,} rows read"
+    filled = round(fraction * width)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%}  {done.rows:,} rows"
 
 
 def _qr(args: argparse.Namespace) -> int:

@@ -20,12 +20,14 @@ import csv
 import io
 import os
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 import attrs
 
 from reviewkit.domain.campaign import Campaign, Channel
+from reviewkit.domain.consent import Consent
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Recipient
 from reviewkit.domain.identifiers import check_nip, check_pesel, check_regon
@@ -35,7 +37,7 @@ from reviewkit.domain.window import load_zone
 from reviewkit.errors import NotFoundError, ValidationError
 from reviewkit.services.campaigns import CampaignService
 
-__all__ = ["HEADER_NAMES", "ImportResult", "RowError", "import_csv"]
+__all__ = ["HEADER_NAMES", "ImportProgress", "ImportResult", "RowError", "check_date", "import_csv"]
 
 HEADER_NAMES: Mapping[str, str] = {
     **dict.fromkeys(["email", "e-mail", "mail", "adres e-mail", "adres email"], "email"),
@@ -59,13 +61,51 @@ HEADER_NAMES: Mapping[str, str] = {
     ),
     **dict.fromkeys(["name", "imię", "imie", "imię i nazwisko", "customer", "klient"], "name"),
     **dict.fromkeys(["timezone", "time zone", "strefa czasowa"], "timezone"),
+    **dict.fromkeys(["segment", "customer segment", "segment klienta", "grupa"], "segment"),
+    **dict.fromkeys(
+        [
+            "publication consent",
+            "publication_consent",
+            "consent",
+            "zgoda na publikację",
+            "zgoda na publikacje",
+            "zgoda na publikację opinii",
+        ],
+        "consent:publication",
+    ),
 }
-"""Header names (case-insensitive) that map to recipient attributes; others become fields."""
+"""Header names (case-insensitive) that map to recipient attributes; others become fields.
+
+A column named ``consent:NAME`` or ``zgoda:NAME`` is the consent *NAME*: ``yes``/``tak``/
+``1``/``true``/``x`` grants it, ``no``/``nie``/``0``/``false`` refuses it, empty leaves it
+unknown. Consents imported this way record the file as their source.
+"""
+
+_YES = frozenset({"yes", "y", "tak", "t", "1", "true", "x", "prawda"})
+_NO = frozenset({"no", "n", "nie", "0", "false", "fałsz", "falsz"})
+_CONSENT_PREFIXES = ("consent:", "zgoda:")
+
+
+def check_date(text: str) -> str:
+    """Return a date written ``2026-11-23``, ``23.11.2026``, ``23/11/2026`` or
+    ``23-11-2026`` as ISO ``2026-11-23``.
+
+    :raises ValidationError: for anything else, or a day that does not exist.
+    """
+    value = text.strip()
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(value, pattern).date().isoformat()  # noqa: DTZ007 - a date
+        except ValueError:
+            continue
+    raise ValidationError(f"{value!r} is not a date (write 2026-11-23 or 23.11.2026)")
+
 
 _CHECKS: Mapping[str, Callable[[str], str]] = {
     "pesel": check_pesel,
     "nip": check_nip,
     "regon": check_regon,
+    "date": check_date,
 }
 _ERROR_COLUMN = "error"
 _T = TypeVar("_T")
@@ -79,6 +119,23 @@ class RowError:
     row: int
     column: str | None
     reason: str
+
+
+@attrs.frozen
+class ImportProgress:
+    """How far an import is: rows read, and bytes read of the file's size (``None`` when the
+    source is a stream of unknown length)."""
+
+    rows: int
+    bytes_read: int
+    total_bytes: int | None
+
+    @property
+    def fraction(self) -> float | None:
+        """Share of the file read, 0.0 to 1.0, when the size is known."""
+        if not self.total_bytes:
+            return None
+        return min(self.bytes_read / self.total_bytes, 1.0)
 
 
 @attrs.frozen
@@ -134,14 +191,14 @@ def import_csv(
     field_types: Mapping[str, str] | None = None,
     required: tuple[str, ...] = (),
     errors_to: str | os.PathLike[str] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[ImportProgress], None] | None = None,
 ) -> ImportResult:
     """Import recipients from a CSV file into *campaign* (created as a draft if missing).
 
-    :param field_types: custom column → ``"pesel"``, ``"nip"`` or ``"regon"``.
+    :param field_types: custom column → ``"pesel"``, ``"nip"``, ``"regon"`` or ``"date"``.
     :param required: columns (mapped names or custom fields) that must not be empty.
     :param errors_to: write rejected rows here, with an ``error`` column, for fixing.
-    :param progress: called with the number of rows read so far, every 1,000 rows.
+    :param progress: called every 1,000 rows, and at the end, with an :class:`ImportProgress`.
     :raises ValidationError: for an unreadable file or header (nothing is imported then).
     """
     try:
@@ -153,8 +210,18 @@ def import_csv(
     types = {k.lower(): v.lower() for k, v in (field_types or {}).items()}
     for column, kind in types.items():
         if kind not in _CHECKS:
-            raise ValidationError(f"field type {kind!r} for {column!r}: use pesel, nip or regon")
-    rules = _RowRules(target.channel, default_region or target.default_region, types, required)
+            raise ValidationError(
+                f"field type {kind!r} for {column!r}: use pesel, nip, regon or date"
+            )
+    label = source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "")
+    rules = _RowRules(
+        target.channel,
+        default_region or target.default_region,
+        types,
+        required,
+        f"import {Path(label).name}" if label else "import",
+        service.clock.now(),
+    )
 
     text = _open_text(source, encoding)
     try:
@@ -170,7 +237,7 @@ def _import_rows(
     text: io.TextIOWrapper,
     delimiter: str | None,
     errors_to: str | os.PathLike[str] | None,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[ImportProgress], None] | None,
 ) -> ImportResult:
     try:
         sample = text.read(65_536)
@@ -185,6 +252,8 @@ def _import_rows(
         raise ValidationError("the CSV file is empty: it needs a header row") from None
     names = [h.strip().lstrip("\ufeff") for h in header]
     keys = [HEADER_NAMES.get(n.lower(), n) for n in names]
+    # Errors name the column as the file's header does, so it can be found in the sheet.
+    header_of = dict(zip(keys, names, strict=True))
     if rules.channel is Channel.EMAIL and "email" not in keys:
         raise ValidationError(f"no e-mail column among {names}: name one 'email'")
     if rules.channel is Channel.SMS and "phone" not in keys:
@@ -217,17 +286,18 @@ def _import_rows(
                 batch.append(rules.request(keys, values))
             except _RowError as exc:
                 rejected += 1
+                column = header_of.get(exc.column, exc.column) if exc.column else None
                 if len(kept) < 1_000:
-                    kept.append(RowError(line_number, exc.column, exc.reason))
+                    kept.append(RowError(line_number, column, exc.reason))
                 if writer is not None:
                     original = [
                         v for n, v in zip(names, values, strict=False) if n.lower() != _ERROR_COLUMN
                     ]
-                    writer.writerow([*original, f"row {line_number}, {exc.column}: {exc.reason}"])
+                    writer.writerow([*original, f"row {line_number}, {column}: {exc.reason}"])
             if len(batch) >= _BATCH:
                 flush()
             if progress is not None and rows % 1_000 == 0:
-                progress(rows)
+                progress(_progress(text, rows))
         flush()
     except UnicodeDecodeError as exc:
         raise ValidationError(
@@ -237,8 +307,23 @@ def _import_rows(
         if errors_file is not None:
             errors_file.close()
     if progress is not None:
-        progress(rows)
+        done = _progress(text, rows)
+        progress(attrs.evolve(done, bytes_read=done.total_bytes or done.bytes_read))
     return ImportResult(rows, accepted, rejected, duplicates, tuple(kept))
+
+
+def _progress(text: io.TextIOWrapper, rows: int) -> ImportProgress:
+    raw: Any = getattr(text.buffer, "raw", text.buffer)
+    try:
+        position = int(raw.tell())
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        position = 0
+    total: int | None
+    try:
+        total = os.fstat(raw.fileno()).st_size
+    except (OSError, ValueError, AttributeError):
+        total = len(raw.getbuffer()) if isinstance(raw, io.BytesIO) else None
+    return ImportProgress(rows, position, total)
 
 
 def _chain(sample: str, rest: IO[str]) -> Iterator[str]:
@@ -267,6 +352,8 @@ class _RowRules:
     region: str | None
     types: Mapping[str, str]
     required: tuple[str, ...]
+    source: str
+    now: datetime
 
     def request(self, keys: list[str], values: list[str]) -> tuple[Recipient, str]:
         """Return the row's recipient and its checked address on the channel.
@@ -294,6 +381,15 @@ class _RowRules:
             _checked("timezone", load_zone, timezone)
         name = record.pop("name", "") or None
         transaction_id = record.pop("transaction_id", "") or None
+        segment = record.pop("segment", "") or None
+        consents: dict[str, Consent] = {}
+        for column in [c for c in record if c.lower().startswith(_CONSENT_PREFIXES)]:
+            value = record.pop(column).lower()
+            consent = column.split(":", 1)[1].strip().lower()
+            if value in _YES or value in _NO:
+                consents[consent] = Consent(granted=value in _YES, at=self.now, source=self.source)
+            elif value:
+                raise _RowError(column, f"{value!r} is not yes/no (tak/nie, 1/0)")
         fields: dict[str, str] = {}
         for column, value in record.items():
             kind = self.types.get(column.lower())
@@ -305,10 +401,14 @@ class _RowRules:
                 name=name,
                 transaction_id=transaction_id,
                 timezone=timezone,
+                segment=segment,
+                consents=consents,
                 fields=fields,
             )
-        except ValidationError as exc:  # a line break in the name
-            raise _RowError("name", str(exc)) from None
+        except ValidationError as exc:  # a line break in the name or segment
+            raise _RowError(
+                "name" if name and "name" in str(exc) else "segment", str(exc)
+            ) from None
         return recipient, address
 
 
