@@ -54,6 +54,17 @@ def floor_rows(campaign_id: str, n: int) -> Iterator[tuple[object, ...]]:
             None,
             None,
             None,
+            None,  # created_at
+            0,  # scheduled_at
+            None,
+            None,
+            None,
+            None,
+            0,  # reminders_sent
+            None,
+            None,
+            None,
+            None,
         )
 
 

@@ -14,13 +14,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_scheduler, bench_smtp, bench_store
+from benchmarks import bench_import, bench_scheduler, bench_smtp, bench_store
 from benchmarks.common import print_table
 
 SIZES = {
-    "smoke": {"scheduler": (20_000, 3), "store": (5_000, 1), "smtp": (300, 1)},
-    "medium": {"scheduler": (1_000_000, 5), "store": (100_000, 1), "smtp": (2_000, 1)},
-    "full": {"scheduler": (1_000_000, 7), "store": (1_000_000, 1), "smtp": (10_000, 1)},
+    "smoke": {
+        "scheduler": (20_000, 3),
+        "store": (5_000, 1),
+        "smtp": (300, 1),
+        "import": (5_000, 1),
+    },
+    "medium": {
+        "scheduler": (1_000_000, 5),
+        "store": (100_000, 1),
+        "smtp": (2_000, 1),
+        "import": (100_000, 1),
+    },
+    "full": {
+        "scheduler": (1_000_000, 7),
+        "store": (1_000_000, 1),
+        "smtp": (10_000, 1),
+        "import": (1_000_000, 1),
+    },
 }
 
 
@@ -29,7 +44,9 @@ def main() -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--smoke", action="store_const", const="smoke", dest="size")
     size.add_argument("--full", action="store_const", const="full", dest="size")
-    parser.add_argument("--only", choices=["scheduler", "store", "smtp"], help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=["scheduler", "store", "smtp", "import"], help="run one benchmark"
+    )
     args = parser.parse_args()
     sizes = SIZES[args.size or "medium"]
     rows = []
@@ -39,6 +56,8 @@ def main() -> int:
         rows += bench_store.run(*sizes["store"])
     if args.only in (None, "smtp"):
         rows += bench_smtp.run(*sizes["smtp"])
+    if args.only in (None, "import"):
+        rows += bench_import.run(*sizes["import"])
     print_table(rows)
     return 0
 

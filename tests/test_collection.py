@@ -36,7 +36,7 @@ def _dataset(store: rk.Store) -> list[rk.Delivery]:
             rk.Delivery(
                 campaign_id=campaign.id,
                 recipient=rk.Recipient(
-                    email=f"c{i % 40}@example.com",
+                    email="żaneta@example.com" if i % 40 == 39 else f"c{i % 40}@example.com",
                     phone=f"+4850010{i % 30:04d}",
                     transaction_id=f"T-{i}",
                     segment=SEGMENTS[i % 3],
@@ -92,7 +92,9 @@ queries = st.builds(
     search=st.none()
     | st.builds(
         rk.Search,
-        email=st.none() | st.integers(0, 45).map(lambda i: f"C{i}@Example.com"),
+        email=st.none()
+        | st.integers(0, 45).map(lambda i: f"C{i}@Example.com")
+        | st.sampled_from(["żaneta@example.com", "ŻANETA@example.com", "Żaneta@EXAMPLE.com"]),
         phone=st.none() | st.integers(0, 35).map(lambda i: f"+4850010{i:04d}"),
         transaction_id=st.none() | st.integers(0, 130).map(lambda i: f"T-{i}"),
     ),

@@ -168,3 +168,105 @@ def test_cli_import(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "5 rows: 2 accepted, 2 rejected, 1 duplicates" in result.stdout
     assert (tmp_path / "bad.csv").exists()
+
+
+def test_segment_consents_and_dates_are_read(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
+) -> None:
+    """Segment and consent columns become the recipient's; a consent records the file and
+    the import time; dates are checked and stored as ISO; a bad cell names its column."""
+    source = write(
+        tmp_path / "zamowienia.csv",
+        "email;zamówienie;segment klienta;zgoda na publikację;zgoda:newsletter;data zakupu\n"
+        "ala@example.com;Z-1;vip;TAK;nie;23.11.2026\n"
+        "ola@example.com;Z-2;;;1;2026-11-22\n"
+        "ewa@example.com;Z-3;;może;;2026-11-22\n"
+        "jan@example.com;Z-4;;;;31.02.2026\n",
+        "utf-8",
+    )
+    result = import_csv(service, actor, "c", source, field_types={"data zakupu": "date"})
+    assert (result.accepted, result.rejected) == (2, 2)
+    assert [(e.row, e.column) for e in result.errors] == [
+        (4, "zgoda na publikację"),
+        (5, "data zakupu"),
+    ]
+    ala, ola = service.deliveries(actor, "c")
+    assert ala.recipient.segment == "vip"
+    assert ala.recipient.fields == {"data zakupu": "2026-11-23"}
+    publication = ala.recipient.consents[rk.PUBLICATION]
+    assert publication.granted
+    assert publication.source == "import zamowienia.csv"
+    assert publication.at == service.clock.now()
+    assert not ala.recipient.consents["newsletter"].granted
+    assert rk.PUBLICATION not in ola.recipient.consents  # empty: unknown, not refused
+    assert ola.recipient.consents["newsletter"].granted
+
+
+def _orders(n: int, bad_every: int) -> str:
+    lines = ["email,order,phone"]
+    for i in range(n):
+        email = "broken" if i % bad_every == 0 else f"c{i}@example.com"
+        lines.append(f"{email},Z-{i % (n - 50)},50{i % 10}100{i % 1000:03d}")
+    return "\n".join(lines) + "\n"
+
+
+def test_checking_in_worker_processes_gives_the_same_result(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
+) -> None:
+    """With rows checked in two processes, the result, the rejected rows (in file order)
+    and the stored requests (in file order) are those of a one-process import."""
+    source = write(tmp_path / "orders.csv", _orders(3_500, bad_every=97), "utf-8")
+    seen: list[int] = []
+    results = {}
+    for workers in (1, 2):
+        results[workers] = import_csv(
+            service,
+            actor,
+            f"w{workers}",
+            source,
+            default_region="PL",
+            workers=workers,
+            errors_to=tmp_path / f"errors{workers}.csv",
+            progress=lambda done: seen.append(done.rows),
+        )
+    one, two = results[1], results[2]
+    # 37 broken addresses (every 97th row); the last 50 rows repeat orders Z-0..Z-49, but
+    # Z-0's first row was broken (so its repeat is accepted) and row Z-42's repeat is broken.
+    assert (one.rows, one.accepted, one.rejected, one.duplicates) == (3_500, 3_415, 37, 48)
+    assert (two.rows, two.accepted, two.rejected, two.duplicates) == (
+        one.rows, one.accepted, one.rejected, one.duplicates
+    )  # fmt: skip
+    assert two.errors == one.errors
+    assert (tmp_path / "errors1.csv").read_text() == (tmp_path / "errors2.csv").read_text()
+    stored = [
+        [(d.recipient.transaction_id, d.address) for d in service.deliveries(actor, f"w{w}")]
+        for w in (1, 2)
+    ]
+    assert stored[0] == stored[1]
+    assert seen[-1] == 3_500
+    with pytest.raises(rk.ValidationError, match="workers must be at least 1"):
+        import_csv(service, actor, "w0", source, workers=0)
+
+
+def test_recipients_survive_pickling_whole() -> None:
+    """Checked recipients travel back from worker processes by pickle; every field must."""
+    import pickle
+
+    import attrs
+
+    from reviewkit.domain.delivery import _PLAIN_RECIPIENT_FIELDS
+
+    names = [f.name for f in attrs.fields(rk.Recipient)]
+    assert names == [*_PLAIN_RECIPIENT_FIELDS[:6], "consents", "fields"][: len(names)]
+    assert set(names) == {*_PLAIN_RECIPIENT_FIELDS, "consents", "fields"}
+    recipient = rk.Recipient(
+        email="a@example.com",
+        phone="+48500100200",
+        name="A",
+        transaction_id="Z-1",
+        timezone="Europe/Warsaw",
+        segment="vip",
+        consents={rk.PUBLICATION: True},
+        fields={"store": "Kraków"},
+    )
+    assert pickle.loads(pickle.dumps(recipient)) == recipient  # noqa: S301 - our own bytes

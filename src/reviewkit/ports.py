@@ -9,16 +9,19 @@ All ports are synchronous. Datetimes in and out are timezone-aware.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.scoring import AnswerStats
 from reviewkit.domain.suppression import Suppression
+from reviewkit.domain.survey import SurveyType
 
 __all__ = ["Clock", "ContactSource", "RateLimitedTransport", "Store", "Transport"]
 
@@ -265,6 +268,55 @@ class Store(Protocol):
 
         :raises reviewkit.errors.ValidationError: *after* is not a cursor of this store.
         """
+        ...
+
+    # -- answers --------------------------------------------------------------------------
+
+    def add_answer(self, answer: Answer) -> Answer:
+        """Store *answer* as its request's current answer; an earlier current answer of the
+        same request stays, marked not current (the history).
+
+        :raises reviewkit.errors.NotFoundError: no such delivery.
+        """
+        ...
+
+    def answers_for(self, delivery_id: str) -> list[Answer]:
+        """Return every answer to a request, oldest first (the last current one counts)."""
+        ...
+
+    def answer_stats(
+        self,
+        kind: SurveyType,
+        *,
+        by: str | None = None,
+        periods: Sequence[tuple[datetime, datetime]] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        campaign_id: str | None = None,
+    ) -> dict[tuple[str | None, int | None], AnswerStats]:
+        """Aggregate the current answers of one survey type, in the store.
+
+        :param by: group by ``"segment"``, ``"channel"``, ``"campaign"`` or ``"field:NAME"``
+            (a custom field of the request); ``None`` for one group.
+        :param periods: [start, end) ranges; answers are counted in the one they fall in.
+        :returns: ``(group, period index)`` to the group's sums (``None`` parts when not
+            grouped); groups without answers are absent.
+        """
+        ...
+
+    def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
+        """Return the first and last time a current answer of *kind* was given, if any."""
+        ...
+
+    def due_answer_hooks(self, now: datetime, limit: int) -> list[Answer]:
+        """Return answers the host's hook has not taken yet and that are due (never tried,
+        or their retry time has come), oldest first."""
+        ...
+
+    def finish_answer_hook(
+        self, answer_id: str, *, done: bool, error: str | None, next_at: datetime | None
+    ) -> None:
+        """Record a hook call: *done*, or failed with *error* and to be retried at *next_at*."""
         ...
 
     # -- pacing ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,11 +16,14 @@ from typing import Any
 import attrs
 
 from reviewkit.adapters.mime import build_email_bytes
+from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.scoring import THRESHOLDS, AnswerStats
 from reviewkit.domain.suppression import Suppression
+from reviewkit.domain.survey import SurveyType
 from reviewkit.errors import (
     AccountError,
     ConflictError,
@@ -92,6 +95,7 @@ class InMemoryStore:
         self._keys: dict[tuple[str, str, str], str] = _JournaledDict(self)
         self._suppressions: dict[tuple[Channel, str], Suppression] = _JournaledDict(self)
         self._slots: dict[str, datetime] = _JournaledDict(self)
+        self._answers: dict[str, Answer] = _JournaledDict(self)
         self._depth = 0
 
     @property
@@ -188,6 +192,8 @@ class InMemoryStore:
             gone = [d.id for d in self._deliveries.values() if d.campaign_id == campaign_id]
             for delivery_id in gone:
                 self._keys.pop(self._deliveries.pop(delivery_id).key, None)
+            for answer in [a for a in self._answers.values() if a.campaign_id == campaign_id]:
+                del self._answers[answer.id]
 
     def list_campaigns(self, statuses: Collection[CampaignStatus] | None = None) -> list[Campaign]:
         with self._lock:
@@ -394,6 +400,99 @@ class InMemoryStore:
         more = len(found) > limit
         cursor = f"{page[-1][0][0]}.{page[-1][0][1]}" if more else None
         return RequestPage(tuple(d for _, d in page), cursor)
+
+    def add_answer(self, answer: Answer) -> Answer:
+        with self.transaction():
+            self.get_delivery(answer.delivery_id)
+            for old in list(self._answers.values()):
+                if old.delivery_id == answer.delivery_id and old.current:
+                    self._answers[old.id] = attrs.evolve(old, current=False)
+            stored = attrs.evolve(answer, current=True)
+            self._answers[stored.id] = stored
+            return stored
+
+    def answers_for(self, delivery_id: str) -> list[Answer]:
+        with self._lock:
+            return [a for a in self._answers.values() if a.delivery_id == delivery_id]
+
+    def answer_stats(
+        self,
+        kind: SurveyType,
+        *,
+        by: str | None = None,
+        periods: Sequence[tuple[datetime, datetime]] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        campaign_id: str | None = None,
+    ) -> dict[tuple[str | None, int | None], AnswerStats]:
+        top, bottom = THRESHOLDS[SurveyType(kind)]
+        if by not in (None, "segment", "channel", "campaign") and not (
+            by.startswith("field:") and by[6:]
+        ):
+            raise ValidationError(
+                f"cannot group scores by {by!r}: use segment, channel, campaign or field:NAME"
+            )
+        sums: dict[tuple[str | None, int | None], list[int]] = {}
+        with self._lock:
+            for a in self._answers.values():
+                if a.kind is not kind or not a.current:
+                    continue
+                if (since is not None and a.at < since) or (until is not None and a.at >= until):
+                    continue
+                if campaign_id is not None and a.campaign_id != campaign_id:
+                    continue
+                index = None
+                if periods is not None:
+                    index = next((i for i, (s, e) in enumerate(periods) if s <= a.at < e), None)
+                    if index is None:
+                        continue
+                group = self._answer_group(a, by)
+                totals = sums.setdefault((group, index), [0, 0, 0, 0, 0])
+                totals[0] += 1
+                totals[1] += a.score
+                totals[2] += a.score * a.score
+                totals[3] += a.score >= top
+                totals[4] += a.score <= bottom
+        return {key: AnswerStats(*values) for key, values in sums.items()}
+
+    def _answer_group(self, answer: Answer, by: str | None) -> str | None:
+        if by is None:
+            return None
+        if by == "segment":
+            return answer.segment
+        if by == "channel":
+            return answer.channel.value
+        if by == "campaign":
+            return answer.campaign_id
+        value = self._deliveries[answer.delivery_id].recipient.fields.get(by[6:])
+        return None if value is None else str(value)
+
+    def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
+        with self._lock:
+            times = [a.at for a in self._answers.values() if a.kind is kind and a.current]
+        return (min(times), max(times)) if times else None
+
+    def due_answer_hooks(self, now: datetime, limit: int) -> list[Answer]:
+        with self._lock:
+            due = [
+                a
+                for a in self._answers.values()
+                if not a.hook_done and (a.hook_next_at is None or a.hook_next_at <= now)
+            ]
+        return due[:limit]
+
+    def finish_answer_hook(
+        self, answer_id: str, *, done: bool, error: str | None, next_at: datetime | None
+    ) -> None:
+        with self._lock:
+            a = self._answers[answer_id]
+            self._answers[answer_id] = attrs.evolve(
+                a,
+                hook_done=done,
+                hook_error=error,
+                hook_next_at=next_at,
+                hook_attempts=a.hook_attempts + (0 if done else 1),
+            )
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
         with self._lock:

@@ -116,6 +116,15 @@ def _check_aware(_: object, attribute: attrs.Attribute[Any], value: datetime | N
         raise ValidationError(f"{attribute.name} must be timezone-aware")
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _ascii_fold(text: str) -> str:
+    """Letter case folded as SQL's ``NOCASE`` does (ASCII letters only), so every store
+    finds the same addresses."""
+    return text.translate(_ASCII_LOWER)
+
+
 @attrs.frozen(kw_only=True)
 class RequestQuery:
     """Which requests the collection view shows. Empty filters mean "all".
@@ -174,7 +183,7 @@ class RequestQuery:
         if self.search is not None:
             s = self.search
             hit = (
-                (s.email is not None and (r.email or "").casefold() == s.email.casefold())
+                (s.email is not None and _ascii_fold(r.email or "") == _ascii_fold(s.email))
                 or (s.phone is not None and r.phone == s.phone)
                 or (s.transaction_id is not None and r.transaction_id == s.transaction_id)
             )

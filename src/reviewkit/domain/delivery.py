@@ -138,6 +138,11 @@ class Recipient:
             )
         return address
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # The read-only mappings do not pickle; rebuild them (already checked) on the way in.
+        values = tuple(getattr(self, name) for name in _PLAIN_RECIPIENT_FIELDS)
+        return _restore_recipient, (values, dict(self.consents), dict(self.fields))
+
     def __attrs_post_init__(self) -> None:
         for label, value in (
             ("e-mail", self.email),
@@ -147,6 +152,20 @@ class Recipient:
         ):
             if value is not None and any(c in value for c in "\r\n"):
                 raise ValidationError(f"recipient {label} {value!r} contains a line break")
+
+
+_PLAIN_RECIPIENT_FIELDS = ("email", "phone", "name", "transaction_id", "timezone", "segment")
+
+
+def _restore_recipient(
+    values: tuple[Any, ...], consents: dict[str, Consent], fields: dict[str, Any]
+) -> Recipient:
+    recipient = object.__new__(Recipient)
+    for name, value in zip(_PLAIN_RECIPIENT_FIELDS, values, strict=True):
+        object.__setattr__(recipient, name, value)
+    object.__setattr__(recipient, "consents", MappingProxyType(consents))
+    object.__setattr__(recipient, "fields", MappingProxyType(fields))
+    return recipient
 
 
 def _requested_time(delivery: Delivery) -> datetime:

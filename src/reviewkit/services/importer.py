@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -35,7 +39,7 @@ from reviewkit.domain.permissions import Actor
 from reviewkit.domain.sms import normalize_phone
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import NotFoundError, ValidationError
-from reviewkit.services.campaigns import CampaignService
+from reviewkit.services.campaigns import AddResult, CampaignService
 
 __all__ = ["HEADER_NAMES", "ImportProgress", "ImportResult", "RowError", "check_date", "import_csv"]
 
@@ -192,6 +196,7 @@ def import_csv(
     required: tuple[str, ...] = (),
     errors_to: str | os.PathLike[str] | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
+    workers: int | None = None,
 ) -> ImportResult:
     """Import recipients from a CSV file into *campaign* (created as a draft if missing).
 
@@ -199,6 +204,8 @@ def import_csv(
     :param required: columns (mapped names or custom fields) that must not be empty.
     :param errors_to: write rejected rows here, with an ``error`` column, for fixing.
     :param progress: called every 1,000 rows, and at the end, with an :class:`ImportProgress`.
+    :param workers: processes to check rows in; by default every core (up to 4) for a file
+        of 4 MiB or more, one otherwise. Rows are stored in file order either way.
     :raises ValidationError: for an unreadable file or header (nothing is imported then).
     """
     try:
@@ -225,7 +232,7 @@ def import_csv(
 
     text = _open_text(source, encoding)
     try:
-        return _import_rows(service, target, rules, text, delimiter, errors_to, progress)
+        return _import_rows(service, target, rules, text, delimiter, errors_to, progress, workers)
     finally:
         text.close()
 
@@ -238,6 +245,7 @@ def _import_rows(
     delimiter: str | None,
     errors_to: str | os.PathLike[str] | None,
     progress: Callable[[ImportProgress], None] | None,
+    workers: int | None,
 ) -> ImportResult:
     try:
         sample = text.read(65_536)
@@ -268,48 +276,124 @@ def _import_rows(
 
     rows = accepted = duplicates = rejected = 0
     kept: list[RowError] = []
-    batch: list[tuple[Recipient, str]] = []
+    pool = _checking_pool(workers, text)
+    # Batches are stored by one writer thread while the next ones are read and checked:
+    # SQLite works without holding the interpreter lock, so the two overlap.
+    storing = ThreadPoolExecutor(1, thread_name_prefix="reviewkit-import")
+    written: deque[Future[AddResult]] = deque()
 
-    def flush() -> None:
+    def collect(keep: int) -> None:
         nonlocal accepted, duplicates
-        if batch:
-            # Rows were checked one by one above; the service stores them without re-checking.
-            result = service._add_requests(target, batch, None)
+        while len(written) > keep:
+            result = written.popleft().result()
             accepted += result.added
             duplicates += result.duplicates
-            batch.clear()
 
     try:
-        for line_number, values in enumerate(_records(reader), start=2):
-            rows += 1
-            try:
-                batch.append(rules.request(keys, values))
-            except _RowError as exc:
+        for chunk in _checked_chunks(pool, rules, keys, _records(reader)):
+            batch = []
+            for line_number, checked, values in chunk:
+                rows += 1
+                if not isinstance(checked, _Rejected):
+                    batch.append(checked)
+                    continue
                 rejected += 1
-                column = header_of.get(exc.column, exc.column) if exc.column else None
+                column = header_of.get(checked.column, checked.column) if checked.column else None
                 if len(kept) < 1_000:
-                    kept.append(RowError(line_number, column, exc.reason))
+                    kept.append(RowError(line_number, column, checked.reason))
                 if writer is not None:
                     original = [
                         v for n, v in zip(names, values, strict=False) if n.lower() != _ERROR_COLUMN
                     ]
-                    writer.writerow([*original, f"row {line_number}, {column}: {exc.reason}"])
-            if len(batch) >= _BATCH:
-                flush()
-            if progress is not None and rows % 1_000 == 0:
+                    writer.writerow([*original, f"row {line_number}, {column}: {checked.reason}"])
+            if batch:
+                # Rows were checked one by one; the service stores them without re-checking.
+                written.append(storing.submit(service._add_requests, target, batch, None))
+                collect(keep=2)
+            if progress is not None:
                 progress(_progress(text, rows))
-        flush()
+        collect(keep=0)
     except UnicodeDecodeError as exc:
         raise ValidationError(
             f"row {rows + 2}: the file is not {text.encoding}: {exc}; give the right --encoding"
         ) from exc
     finally:
+        storing.shutdown(wait=True)  # a batch being stored is finished, never cut in half
+        if pool is not None:
+            pool[0].shutdown(wait=True, cancel_futures=True)
         if errors_file is not None:
             errors_file.close()
     if progress is not None:
         done = _progress(text, rows)
         progress(attrs.evolve(done, bytes_read=done.total_bytes or done.bytes_read))
     return ImportResult(rows, accepted, rejected, duplicates, tuple(kept))
+
+
+@attrs.frozen
+class _Rejected:
+    column: str | None
+    reason: str
+
+
+_Checked = tuple[int, "tuple[Recipient, str] | _Rejected", list[str]]
+_PARALLEL_FROM = 4 * 1024 * 1024  # bytes: smaller files are checked faster in one process
+
+
+def _check_chunk(
+    rules: _RowRules, keys: list[str], chunk: list[tuple[int, list[str]]]
+) -> list[_Checked]:
+    """Check a chunk of rows: ``(row number, (recipient, address) or the error, the row's
+    values if it was rejected)``. Runs in a worker process for large files."""
+    out: list[_Checked] = []
+    for line_number, values in chunk:
+        try:
+            out.append((line_number, rules.request(keys, values), []))
+        except _RowError as exc:
+            out.append((line_number, _Rejected(exc.column, exc.reason), values))
+    return out
+
+
+def _checking_pool(
+    workers: int | None, text: io.TextIOWrapper
+) -> tuple[ProcessPoolExecutor, int] | None:
+    """Worker processes to check rows in, or ``None`` to check them here.
+
+    By default a file of several megabytes is checked on every core (up to 4); forked
+    workers are used only where the platform forks (Linux), so a host's script needs no
+    ``if __name__ == "__main__"`` guard.
+    """
+    if workers is None:
+        size = _progress(text, 0).total_bytes or 0
+        workers = min(os.cpu_count() or 1, 4) if size >= _PARALLEL_FROM else 1
+    if workers < 1:
+        raise ValidationError(f"workers must be at least 1, not {workers}")
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    context = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(workers, mp_context=context), workers
+
+
+def _checked_chunks(
+    pool: tuple[ProcessPoolExecutor, int] | None,
+    rules: _RowRules,
+    keys: list[str],
+    records: Iterator[list[str]],
+) -> Iterator[list[_Checked]]:
+    """Yield checked chunks of rows in file order, a few chunks ahead when in a pool."""
+    numbered = enumerate(records, start=2)
+    chunks = iter(lambda: list(itertools.islice(numbered, _BATCH)), [])
+    if pool is None:
+        for chunk in chunks:
+            yield _check_chunk(rules, keys, chunk)
+        return
+    executor, workers = pool
+    ahead: deque[Future[list[_Checked]]] = deque()
+    for chunk in chunks:
+        ahead.append(executor.submit(_check_chunk, rules, keys, chunk))
+        if len(ahead) > 2 * workers:  # bounded: memory does not grow with the file
+            yield ahead.popleft().result()
+    while ahead:
+        yield ahead.popleft().result()
 
 
 def _progress(text: io.TextIOWrapper, rows: int) -> ImportProgress:

@@ -131,3 +131,35 @@ SLOT_SET = """
 INSERT INTO pacing (key, next_at) VALUES (?, ?)
 ON CONFLICT (key) DO UPDATE SET next_at = excluded.next_at
 """
+
+ANSWER_COLUMNS = (
+    "id, delivery_id, campaign_id, kind, score, comment, at, channel, segment, current, "
+    "hook_done, hook_attempts, hook_error, hook_next_at"
+)
+
+RETIRE_ANSWERS = "UPDATE answers SET current = 0 WHERE delivery_id = ? AND current = 1"
+
+INSERT_ANSWER = f"""
+INSERT INTO answers ({ANSWER_COLUMNS}) VALUES ({", ".join("?" * 14)})
+"""
+
+ANSWERS_FOR = f"SELECT {ANSWER_COLUMNS} FROM answers WHERE delivery_id = ? ORDER BY seq"
+
+ANSWER_SPAN = "SELECT min(at), max(at) FROM answers WHERE kind = ? AND current = 1"
+
+# The sums of one group of answers; the caller adds the WHERE and GROUP BY.
+ANSWER_SUMS = (
+    "count(*), total(score), total(score * score), total(score >= :top), total(score <= :bottom)"
+)
+
+DUE_HOOKS = f"""
+SELECT {ANSWER_COLUMNS} FROM answers
+WHERE hook_done = 0 AND coalesce(hook_next_at, 0) <= ?
+ORDER BY seq LIMIT ?
+"""
+
+FINISH_HOOK = """
+UPDATE answers SET hook_done = ?, hook_error = ?, hook_next_at = ?,
+    hook_attempts = hook_attempts + ?
+WHERE id = ?
+"""

@@ -25,11 +25,14 @@ from typing import Any
 import attrs
 
 from reviewkit.adapters.sqlite import queries as q
+from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
 from reviewkit.domain.consent import consents_from_json, consents_to_json
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
+from reviewkit.domain.scoring import THRESHOLDS, AnswerStats
 from reviewkit.domain.suppression import Suppression, SuppressionReason
+from reviewkit.domain.survey import SurveyType
 from reviewkit.errors import (
     ConflictError,
     LeaseLostError,
@@ -90,6 +93,9 @@ class SQLiteStore:
             )
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._db.execute("PRAGMA foreign_keys = ON")
+            # 64 MiB of page cache (the default is 2 MiB): a million requests carry ten
+            # indexes, and inserts into them thrash a small cache.
+            self._db.execute("PRAGMA cache_size = -65536")
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
@@ -431,6 +437,92 @@ class SQLiteStore:
                 lines += [row[3] for row in self._db.execute("EXPLAIN QUERY PLAN " + sql, params)]
         return lines
 
+    # -- answers --------------------------------------------------------------------------
+
+    def add_answer(self, answer: Answer) -> Answer:
+        with self.transaction():
+            try:
+                self._db.execute(q.RETIRE_ANSWERS, (answer.delivery_id,))
+                self._db.execute(q.INSERT_ANSWER, _answer_row(attrs.evolve(answer, current=True)))
+            except sqlite3.IntegrityError as exc:
+                raise NotFoundError(f"no delivery with id {answer.delivery_id!r}: {exc}") from exc
+        return attrs.evolve(answer, current=True)
+
+    def answers_for(self, delivery_id: str) -> list[Answer]:
+        with self._lock:
+            rows = self._db.execute(q.ANSWERS_FOR, (delivery_id,)).fetchall()
+        return [_answer_from_row(row) for row in rows]
+
+    def answer_stats(
+        self,
+        kind: SurveyType,
+        *,
+        by: str | None = None,
+        periods: Sequence[tuple[datetime, datetime]] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        campaign_id: str | None = None,
+    ) -> dict[tuple[str | None, int | None], AnswerStats]:
+        top, bottom = THRESHOLDS[SurveyType(kind)]
+        group, join = _answer_group(by)
+        where = ["a.kind = :kind", "a.current = 1"]
+        params: dict[str, Any] = {"kind": SurveyType(kind).value, "top": top, "bottom": bottom}
+        if since is not None:
+            where.append("a.at >= :since")
+            params["since"] = _to_us(since)
+        if until is not None:
+            where.append("a.at < :until")
+            params["until"] = _to_us(until)
+        if campaign_id is not None:
+            where.append("a.campaign_id = :campaign")
+            params["campaign"] = campaign_id
+        ranges: list[tuple[int | None, datetime | None, datetime | None]] = (
+            [(None, None, None)]
+            if periods is None
+            else [(index, start, end) for index, (start, end) in enumerate(periods)]
+        )
+        result: dict[tuple[str | None, int | None], AnswerStats] = {}
+        with self._lock:
+            # One query per period: each reads one range of the (type, time) index, and its
+            # GROUP BY sorts only that period's answers.
+            for index, start, end in ranges:
+                clauses = list(where)
+                if start is not None and end is not None:
+                    clauses += ["a.at >= :start", "a.at < :end"]
+                    params.update(start=_to_us(start), end=_to_us(end))
+                sql = (
+                    f"SELECT {group or 'NULL'}, {q.ANSWER_SUMS.replace('score', 'a.score')} "
+                    f"FROM answers AS a{join} WHERE {' AND '.join(clauses)}"
+                    + (f" GROUP BY {group}" if group else "")
+                )
+                for key, n, total, squares, high, low in self._db.execute(sql, params):
+                    if n:
+                        label = None if key is None else str(key)
+                        result[(label, index)] = AnswerStats(
+                            n, int(total), int(squares), int(high), int(low)
+                        )
+        return result
+
+    def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
+        with self._lock:
+            first, last = self._db.execute(q.ANSWER_SPAN, (SurveyType(kind).value,)).fetchone()
+        if first is None:
+            return None
+        return _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last)
+
+    def due_answer_hooks(self, now: datetime, limit: int) -> list[Answer]:
+        with self._lock:
+            rows = self._db.execute(q.DUE_HOOKS, (_to_us(now), limit)).fetchall()
+        return [_answer_from_row(row) for row in rows]
+
+    def finish_answer_hook(
+        self, answer_id: str, *, done: bool, error: str | None, next_at: datetime | None
+    ) -> None:
+        with self.transaction():
+            self._db.execute(
+                q.FINISH_HOOK, (int(done), error, _to_us(next_at), 0 if done else 1, answer_id)
+            )
+
     # -- pacing ---------------------------------------------------------------------------
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
@@ -573,6 +665,64 @@ def _split(query: RequestQuery) -> list[RequestQuery]:
     if len(categories) * len(segments) == 1:
         return [query]
     return [attrs.evolve(query, categories=c, segments=s) for c in categories for s in segments]
+
+
+_ANSWER_COLUMNS = {"segment": "a.segment", "channel": "a.channel", "campaign": "a.campaign_id"}
+
+
+def _answer_group(by: str | None) -> tuple[str | None, str]:
+    """The SQL expression to group answers by, and the join it needs."""
+    if by is None:
+        return None, ""
+    if by in _ANSWER_COLUMNS:
+        return _ANSWER_COLUMNS[by], ""
+    if by.startswith("field:") and by[6:]:
+        name = by[6:].replace('"', '""').replace("'", "''")
+        join = " JOIN deliveries AS d ON d.id = a.delivery_id"
+        return f"json_extract(d.fields, '$.\"{name}\"')", join
+    raise ValidationError(
+        f"cannot group scores by {by!r}: use segment, channel, campaign or field:NAME"
+    )
+
+
+def _answer_row(a: Answer) -> tuple[Any, ...]:
+    return (
+        a.id,
+        a.delivery_id,
+        a.campaign_id,
+        a.kind.value,
+        a.score,
+        a.comment,
+        _to_us(a.at),
+        a.channel.value,
+        a.segment,
+        int(a.current),
+        int(a.hook_done),
+        a.hook_attempts,
+        a.hook_error,
+        _to_us(a.hook_next_at),
+    )
+
+
+def _answer_from_row(row: Sequence[Any]) -> Answer:
+    (id_, delivery_id, campaign_id, kind, score, comment, at, channel, segment, current,
+     hook_done, hook_attempts, hook_error, hook_next_at) = row  # fmt: skip
+    return Answer(
+        id=id_,
+        delivery_id=delivery_id,
+        campaign_id=campaign_id,
+        kind=SurveyType(kind),
+        score=score,
+        comment=comment,
+        at=_EPOCH + timedelta(microseconds=at),
+        channel=Channel(channel),
+        segment=segment,
+        current=bool(current),
+        hook_done=bool(hook_done),
+        hook_attempts=hook_attempts,
+        hook_error=hook_error,
+        hook_next_at=_from_us(hook_next_at),
+    )
 
 
 def _read_cursor(cursor: str) -> tuple[int, int]:
