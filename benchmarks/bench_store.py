@@ -65,6 +65,7 @@ def floor_rows(campaign_id: str, n: int) -> Iterator[tuple[object, ...]]:
             None,
             None,
             None,
+            None,  # chat_id
         )
 
 

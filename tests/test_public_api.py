@@ -11,6 +11,17 @@ def test_exported_members_are_pinned() -> None:
     assert sorted(reviewkit.__all__) == sorted(
         [
             "PIXEL_GIF",
+            "Answer",
+            "AnswerService",
+            "Period",
+            "Scale",
+            "Score",
+            "ScoreRow",
+            "ScoreService",
+            "Survey",
+            "SurveyClosedError",
+            "SurveyPage",
+            "SurveyType",
             "PUBLICATION",
             "TRANSITIONS",
             "AccountError",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from reviewkit.adapters.clock import ManualClock, SystemClock
 from reviewkit.adapters.maildir import MaildirTransport
 from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
+from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import (
     TRANSITIONS,
     Campaign,
@@ -40,7 +41,9 @@ from reviewkit.domain.delivery import (
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.schedule import PlanRun, SendPlan, next_send_time, plan_send_times
+from reviewkit.domain.scoring import Period, Score
 from reviewkit.domain.suppression import Suppression, SuppressionReason
+from reviewkit.domain.survey import Scale, Survey, SurveyType
 from reviewkit.domain.tokens import LinkSigner, LinkToken, TokenPurpose
 from reviewkit.domain.window import HolidayCalendar, HourRange, SendWindow, load_zone
 from reviewkit.errors import (
@@ -57,6 +60,7 @@ from reviewkit.errors import (
     PermissionDeniedError,
     ReviewkitError,
     StorageError,
+    SurveyClosedError,
     TemplateError,
     TokenError,
     TransientSendError,
@@ -65,9 +69,11 @@ from reviewkit.errors import (
     WindowError,
 )
 from reviewkit.ports import Clock, ContactSource, Store, Transport
+from reviewkit.services.answers import AnswerService, SurveyPage
 from reviewkit.services.campaigns import AddResult, CampaignService
 from reviewkit.services.collection import CollectionService
 from reviewkit.services.dispatch import Dispatcher, DispatchReport
+from reviewkit.services.scores import ScoreRow, ScoreService
 from reviewkit.services.suppression import SuppressionService
 from reviewkit.services.tracking import PIXEL_GIF, TrackingService
 
@@ -81,6 +87,8 @@ __all__ = [
     "AccountVerificationError",
     "Actor",
     "AddResult",
+    "Answer",
+    "AnswerService",
     "Campaign",
     "CampaignEvent",
     "CampaignReadOnlyError",
@@ -113,6 +121,7 @@ __all__ = [
     "NotFoundError",
     "Outcome",
     "OutgoingMessage",
+    "Period",
     "PermanentSendError",
     "Permission",
     "PermissionDeniedError",
@@ -124,6 +133,10 @@ __all__ = [
     "RequestQuery",
     "RetryPolicy",
     "ReviewkitError",
+    "Scale",
+    "Score",
+    "ScoreRow",
+    "ScoreService",
     "Search",
     "SendPlan",
     "SendWindow",
@@ -132,6 +145,10 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "SuppressionService",
+    "Survey",
+    "SurveyClosedError",
+    "SurveyPage",
+    "SurveyType",
     "SystemClock",
     "TemplateError",
     "TokenError",

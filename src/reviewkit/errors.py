@@ -42,6 +42,7 @@ __all__ = [
     "PermissionDeniedError",
     "ReviewkitError",
     "StorageError",
+    "SurveyClosedError",
     "TemplateError",
     "TokenError",
     "TransientSendError",
@@ -147,6 +148,10 @@ class TokenError(ValidationError):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"link token refused ({reason}): {detail}")
         self.reason = reason
+
+
+class SurveyClosedError(ValidationError):
+    """An answer came after the survey's expiry; nothing was recorded."""
 
 
 class StorageError(ReviewkitError):

@@ -24,6 +24,7 @@ from typing import Final
 import attrs
 
 from reviewkit.domain.schedule import whole_seconds
+from reviewkit.domain.survey import Survey
 from reviewkit.domain.window import SendWindow, load_zone
 from reviewkit.errors import CampaignReadOnlyError, IllegalTransitionError, ValidationError
 
@@ -45,6 +46,9 @@ class Channel(enum.StrEnum):
     """An e-mail message."""
     SMS = "sms"
     """A text message to a mobile phone."""
+    CHAT = "chat"
+    """A message in a chat app (Messenger-like), through the host's integration; the
+    recipient's ``chat_id`` is the address."""
 
 
 class CampaignStatus(enum.StrEnum):
@@ -268,6 +272,10 @@ class Campaign:
     :param required_consents: consents a recipient must have granted; a request to one who
         has not is never sent (Suppressed, ``no_consent``), checked at send time.
     :param reminder: follow-ups for unanswered requests, or ``None``.
+    :param survey: makes the requests survey requests (NPS, CSAT, CES): templates get
+        ``{{ survey.question }}`` and the scale as one-click links
+        (``{% for option in survey.options %}``), and answers are recorded from them.
+        Needs an ``answer_url``. Checked against the chat limits on the chat channel.
     """
 
     id: str = attrs.field(factory=_new_id)
@@ -295,10 +303,15 @@ class Campaign:
     open_url: str | None = attrs.field(default=None, validator=_check_link_url)
     required_consents: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
     reminder: Reminder | None = None
+    survey: Survey | None = None
     status: CampaignStatus = CampaignStatus.DRAFT
     failure_reason: str | None = None
     created_at: datetime | None = attrs.field(default=None, validator=_check_aware)
     version: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if self.survey is not None and self.channel is Channel.CHAT:
+            self.survey.check_for_chat()
 
     @property
     def read_only(self) -> bool:

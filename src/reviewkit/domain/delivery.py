@@ -110,6 +110,7 @@ class Recipient:
     :param transaction_id: the order or ticket the request is about.
     :param timezone: the person's IANA zone, if known.
     :param segment: the customer segment the collection view and scores group by.
+    :param chat_id: the person's id in the host's chat integration (a Messenger PSID).
     :param consents: consents by name (see :mod:`reviewkit.domain.consent`); a plain
         ``bool`` is accepted for a consent without time or source.
     :param fields: anything else a template may use (``{{ recipient.fields.store }}``).
@@ -121,6 +122,7 @@ class Recipient:
     transaction_id: str | None = None
     timezone: str | None = attrs.field(default=None, validator=_check_zone)
     segment: str | None = None
+    chat_id: str | None = None
     consents: Mapping[str, Consent] = attrs.field(factory=dict, converter=consents_from)
     fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze)
 
@@ -129,9 +131,17 @@ class Recipient:
 
         :raises ValidationError: when the recipient has none for that channel.
         """
-        address = self.email if channel is Channel.EMAIL else self.phone
+        address = {
+            Channel.EMAIL: self.email,
+            Channel.SMS: self.phone,
+            Channel.CHAT: self.chat_id,
+        }[channel]
         if not address:
-            what = "e-mail address" if channel is Channel.EMAIL else "phone number"
+            what = {
+                Channel.EMAIL: "e-mail address",
+                Channel.SMS: "phone number",
+                Channel.CHAT: "chat id",
+            }[channel]
             raise ValidationError(
                 f"recipient {self.name or self.transaction_id or '(unnamed)'} has no {what} "
                 f"for the {channel.value} channel"
@@ -154,7 +164,15 @@ class Recipient:
                 raise ValidationError(f"recipient {label} {value!r} contains a line break")
 
 
-_PLAIN_RECIPIENT_FIELDS = ("email", "phone", "name", "transaction_id", "timezone", "segment")
+_PLAIN_RECIPIENT_FIELDS = (
+    "email",
+    "phone",
+    "name",
+    "transaction_id",
+    "timezone",
+    "segment",
+    "chat_id",
+)
 
 
 def _restore_recipient(

@@ -15,7 +15,7 @@ import attrs
 
 from reviewkit.domain.campaign import Campaign, Channel
 from reviewkit.domain.delivery import Delivery, Recipient
-from reviewkit.domain.templates import check_template, render_template
+from reviewkit.domain.templates import SURVEY_ATTRIBUTES, check_template, render_template
 from reviewkit.errors import ValidationError
 
 __all__ = ["OutgoingMessage", "check_campaign_templates", "render_message", "template_context"]
@@ -48,13 +48,43 @@ class OutgoingMessage:
 
 
 def template_context(
-    campaign: Campaign, recipient: Recipient, links: Mapping[str, str] | None = None
+    campaign: Campaign,
+    recipient: Recipient,
+    links: Mapping[str, str] | None = None,
+    score_links: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
-    """Return the names a campaign's templates see for *recipient*."""
+    """Return the names a campaign's templates see for *recipient*.
+
+    :param score_links: for a survey, each score's one-click answer link.
+    """
+    links = {"unsubscribe": "", "answer": "", "open": "", **(links or {})}
     return {
         "recipient": recipient,
         "campaign": {"name": campaign.name},
-        "links": {"unsubscribe": "", "answer": "", "open": "", **(links or {})},
+        "links": links,
+        "survey": survey_context(campaign, links["answer"], score_links or {}),
+    }
+
+
+def survey_context(
+    campaign: Campaign, answer_link: str, score_links: Mapping[int, str]
+) -> dict[str, Any]:
+    """What ``{{ survey.* }}`` holds: the question, the scale with one-click links, texts."""
+    survey = campaign.survey
+    if survey is None:
+        return dict.fromkeys(SURVEY_ATTRIBUTES, "") | {"options": [], "expiry_days": 0}
+    scale = survey.scale
+    return {
+        "question": survey.question_text,
+        "title": survey.title,
+        "subtitle": survey.subtitle,
+        "button": survey.button,
+        "low_label": scale.low_label,
+        "high_label": scale.high_label,
+        "privacy_url": survey.privacy_url,
+        "expiry_days": survey.expiry_days,
+        "url": answer_link,
+        "options": [{"score": n, "url": score_links.get(n, answer_link)} for n in scale],
     }
 
 
@@ -95,6 +125,7 @@ def render_message(
     headers: Mapping[str, str] | None = None,
     sender: str | None = None,
     reminder: bool = False,
+    score_links: Mapping[int, str] | None = None,
 ) -> OutgoingMessage:
     """Render *campaign*'s templates for *recipient* into an :class:`OutgoingMessage`.
 
@@ -102,6 +133,7 @@ def render_message(
     :param headers: extra headers for the message (``List-Unsubscribe``).
     :param sender: send from this account instead of the campaign's default.
     :param reminder: render the campaign's reminder (its own subject and body where set).
+    :param score_links: a survey's one-click link for each score.
     :raises TemplateError: when rendering fails for this recipient.
     """
     if reminder and campaign.reminder is not None:
@@ -110,7 +142,7 @@ def render_message(
             subject=campaign.reminder.subject or campaign.subject,
             body=campaign.reminder.body or campaign.body,
         )
-    context = template_context(campaign, recipient, links)
+    context = template_context(campaign, recipient, links, score_links)
     subject = render_template("subject", campaign.subject, context) if campaign.subject else ""
     if "\n" in subject or "\r" in subject:
         subject = " ".join(subject.split())

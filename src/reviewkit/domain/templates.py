@@ -21,7 +21,7 @@ from reviewkit.errors import TemplateError
 
 __all__ = ["CONTEXT_NAMES", "RECIPIENT_ATTRIBUTES", "check_template", "render_template"]
 
-CONTEXT_NAMES = frozenset({"recipient", "campaign", "links"})
+CONTEXT_NAMES = frozenset({"recipient", "campaign", "links", "survey"})
 """The top-level names a template may read."""
 RECIPIENT_ATTRIBUTES = frozenset(
     {"name", "email", "phone", "transaction_id", "timezone", "segment", "fields"}
@@ -32,10 +32,27 @@ CAMPAIGN_ATTRIBUTES = frozenset({"name"})
 LINK_NAMES = frozenset({"unsubscribe", "answer", "open"})
 """What a template may read from ``links``."""
 
+SURVEY_ATTRIBUTES = frozenset(
+    {
+        "question",
+        "title",
+        "subtitle",
+        "button",
+        "low_label",
+        "high_label",
+        "privacy_url",
+        "options",
+        "url",
+        "expiry_days",
+    }
+)
+"""What a template may read from ``survey`` (``options``: ``score`` and one-click ``url``)."""
+
 _ALLOWED = {
     "recipient": RECIPIENT_ATTRIBUTES,
     "campaign": CAMPAIGN_ATTRIBUTES,
     "links": LINK_NAMES,
+    "survey": SURVEY_ATTRIBUTES,
 }
 
 

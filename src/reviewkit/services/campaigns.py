@@ -14,6 +14,7 @@ from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
 from reviewkit.domain.messages import OutgoingMessage, check_campaign_templates, render_message
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.sms import SmsSegments, normalize_phone, sms_segments
+from reviewkit.domain.survey import Survey
 from reviewkit.domain.window import SendWindow
 from reviewkit.errors import (
     CampaignReadOnlyError,
@@ -111,6 +112,7 @@ class CampaignService:
         open_url: str | None = None,
         required_consents: Iterable[str] = (),
         reminder: Reminder | None = None,
+        survey: Survey | None = None,
     ) -> Campaign:
         """Create a draft campaign.
 
@@ -142,6 +144,7 @@ class CampaignService:
             open_url=open_url,
             required_consents=tuple(required_consents),
             reminder=reminder,
+            survey=survey,
             created_at=self.clock.now(),
         )
         check_campaign_templates(campaign, complete=False)
@@ -359,6 +362,8 @@ class CampaignService:
             missing.append("a sender account")
         if not self.store.count_deliveries(campaign.id)[DeliveryStatus.PENDING]:
             missing.append("at least one pending recipient")
+        if campaign.survey is not None and campaign.answer_url is None:
+            missing.append("an answer_url for the survey's answer links")
         if missing and campaign.status is CampaignStatus.DRAFT:
             raise CampaignStateError(
                 f"campaign {campaign.name!r} cannot be scheduled without {' and '.join(missing)}"

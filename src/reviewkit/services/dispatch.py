@@ -360,7 +360,7 @@ class Dispatcher:
                 state.suppressed += 1
             return
         try:
-            links, headers = self._links(campaign, delivery, now)
+            links, headers, score_links = self._links(campaign, delivery, now)
             message = render_message(
                 campaign,
                 delivery.recipient,
@@ -373,6 +373,7 @@ class Dispatcher:
                 headers=headers,
                 sender=delivery.sender,
                 reminder=reminder,
+                score_links=score_links,
             )
             if campaign.channel is Channel.SMS and campaign.max_sms_segments is not None:
                 cost = sms_segments(message.text)
@@ -453,24 +454,35 @@ class Dispatcher:
 
     def _links(
         self, campaign: Campaign, delivery: Delivery, now: datetime
-    ) -> tuple[dict[str, str], dict[str, str]]:
+    ) -> tuple[dict[str, str], dict[str, str], dict[int, str]]:
         templates = {
             TokenPurpose.UNSUBSCRIBE: campaign.unsubscribe_url,
             TokenPurpose.ANSWER: campaign.answer_url,
             TokenPurpose.OPEN: campaign.open_url,
         }
         if not any(templates.values()):
-            return {}, {}
+            return {}, {}, {}
         if self.links is None:
             raise AccountError(
                 f"campaign {campaign.name!r} has link URLs (unsubscribe, answer or open) but "
                 "this dispatcher has no LinkSigner to sign them: pass links=LinkSigner(...)"
             )
         links: dict[str, str] = {}
+        survey = campaign.survey
+        # A survey's answer links live as long as the survey accepts answers.
+        answer_ttl = timedelta(days=survey.expiry_days) if survey is not None else None
         for purpose, template in templates.items():
             if template is not None:
-                token = self.links.sign(purpose, delivery.id, now=now)
+                ttl = answer_ttl if purpose is TokenPurpose.ANSWER else None
+                token = self.links.sign(purpose, delivery.id, now=now, ttl=ttl)
                 links[purpose.name.lower()] = template.replace("{token}", token)
+        score_links = {}
+        if survey is not None and campaign.answer_url is not None:
+            for score in survey.scale:
+                token = self.links.sign(
+                    TokenPurpose.ANSWER, delivery.id, now=now, ttl=answer_ttl, extra=str(score)
+                )
+                score_links[score] = campaign.answer_url.replace("{token}", token)
         headers = {}
         if campaign.channel is Channel.EMAIL and "unsubscribe" in links:
             # RFC 8058: mailbox providers show an unsubscribe button that POSTs to the URL.
@@ -478,7 +490,7 @@ class Dispatcher:
                 "List-Unsubscribe": f"<{links['unsubscribe']}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
-        return links, headers
+        return links, headers, score_links
 
     def _finish(
         self,

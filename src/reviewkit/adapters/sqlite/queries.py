@@ -6,7 +6,7 @@ DELIVERY_COLUMNS = (
     "id, campaign_id, channel, address, request_key, status, available_at, due_at, attempts, "
     "last_error, sent_at, claimed_by, lease_until, email, phone, name, transaction_id, "
     "timezone, fields, sender, created_at, scheduled_at, segment, consents, reason, "
-    "remind_at, reminders_sent, opened_at, clicked_at, answered_at, unsubscribed_at"
+    "remind_at, reminders_sent, opened_at, clicked_at, answered_at, unsubscribed_at, chat_id"
 )
 _COLUMN_COUNT = DELIVERY_COLUMNS.count(",") + 1
 

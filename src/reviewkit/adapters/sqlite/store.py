@@ -796,6 +796,7 @@ def _delivery_row(d: Delivery) -> tuple[Any, ...]:
         _to_us(d.clicked_at),
         _to_us(d.answered_at),
         _to_us(d.unsubscribed_at),
+        r.chat_id,
     )
 
 
@@ -832,6 +833,7 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
         clicked_at,
         answered_at,
         unsubscribed_at,
+        chat_id,
     ) = row
     return Delivery(
         id=id_,
@@ -843,6 +845,7 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
             transaction_id=transaction_id,
             timezone=timezone,
             segment=segment,
+            chat_id=chat_id,
             consents=consents_from_json(json.loads(consents)) if consents else None,
             fields=json.loads(fields) if fields else None,
         ),

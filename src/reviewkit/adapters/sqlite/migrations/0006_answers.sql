@@ -23,3 +23,6 @@ CREATE INDEX answers_delivery ON answers (delivery_id);
 CREATE INDEX answers_by_segment ON answers (kind, segment, at, score) WHERE current = 1;
 CREATE INDEX answers_by_time ON answers (kind, at, score) WHERE current = 1;
 CREATE INDEX answers_hooks ON answers (hook_next_at) WHERE hook_done = 0;
+
+-- The chat channel's address book entry.
+ALTER TABLE deliveries ADD COLUMN chat_id TEXT;

@@ -1,0 +1,186 @@
+"""Answers to survey requests: recorded from a signed answer token, handed to the host.
+
+::
+
+    answers = AnswerService(store, clock, signer)
+    answers.on_answer(lambda answer, delivery, survey: crm.comment(...))
+    answers.record(token, score=9, comment="Quick and friendly")
+
+A request has one current answer: a second one within the survey's expiry replaces it and
+the first is kept as history. An expired survey, a tampered token, a score off the scale or
+a comment the survey does not take are refused with a clear error and change nothing.
+
+The host's answer hooks run after the answer is stored. A hook that raises does not lose
+the answer: it is retried later with backoff (:meth:`AnswerService.deliver_hooks`, which
+a worker calls now and then, e.g. with each dispatch pass).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import attrs
+
+from reviewkit.domain.answers import Answer
+from reviewkit.domain.campaign import Campaign, Channel
+from reviewkit.domain.delivery import Delivery, Engagement, RetryPolicy
+from reviewkit.domain.survey import CHAT_LIMITS, Survey
+from reviewkit.domain.tokens import LinkSigner, TokenPurpose
+from reviewkit.errors import SurveyClosedError, ValidationError
+from reviewkit.ports import Clock, Store
+
+__all__ = ["AnswerHook", "AnswerService", "SurveyPage"]
+
+log = logging.getLogger("reviewkit.answers")
+
+AnswerHook = Callable[[Answer, Delivery, Survey], None]
+"""Called with each new answer, its request and the survey (for ``comment_author``)."""
+
+_MAX_COMMENT = 2_000
+
+
+@attrs.frozen
+class SurveyPage:
+    """What an answer page shows for a token: the survey, the score a one-click link chose,
+    and the answer already given, if any."""
+
+    delivery: Delivery
+    campaign: Campaign
+    survey: Survey
+    score: int | None
+    current: Answer | None
+    closes_at: datetime
+
+
+class AnswerService:
+    """Record answers from tokens and pass them to the host.
+
+    :param links: the signer the dispatcher signed the answer links with.
+    :param hook_retry: backoff for failing hooks (retried until they succeed).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        links: LinkSigner,
+        *,
+        hook_retry: RetryPolicy | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.links = links
+        self.hook_retry = hook_retry or RetryPolicy(base=timedelta(minutes=1))
+        self._hooks: list[AnswerHook] = []
+
+    def on_answer(self, hook: AnswerHook) -> None:
+        """Register *hook*, called with every new answer (after it is stored)."""
+        self._hooks.append(hook)
+
+    def page(self, token: str) -> SurveyPage:
+        """Read an answer token for the answer page: which survey, which score was clicked.
+
+        :raises TokenError: malformed, tampered, expired or not an answer token.
+        :raises ValidationError: the request is not a survey request.
+        :raises SurveyClosedError: the survey no longer takes answers.
+        """
+        now = self.clock.now()
+        found = self.links.verify(token, purpose=TokenPurpose.ANSWER, now=now)
+        delivery = self.store.get_delivery(found.delivery_id)
+        campaign = self.store.get_campaign(delivery.campaign_id)
+        if campaign.survey is None:
+            raise ValidationError(f"request {delivery.id} is not a survey request")
+        survey = campaign.survey
+        opened = delivery.sent_at or delivery.created_at or delivery.scheduled_at
+        closes_at = opened + timedelta(days=survey.expiry_days)
+        if now >= closes_at:
+            raise SurveyClosedError(f"the survey closed at {closes_at.isoformat()}")
+        score = None
+        if found.extra is not None:
+            score = self._score(survey, found.extra)
+        current = next((a for a in self.store.answers_for(delivery.id) if a.current), None)
+        return SurveyPage(delivery, campaign, survey, score, current, closes_at)
+
+    def record(
+        self, token: str, *, score: int | str | None = None, comment: str | None = None
+    ) -> Answer:
+        """Record an answer: *score* (or the score a one-click token carries) and an
+        optional comment. Replaces an earlier answer to the same request.
+
+        :raises TokenError: malformed, tampered, expired or not an answer token.
+        :raises SurveyClosedError: after the survey's expiry.
+        :raises ValidationError: no score, a score off the scale, or a comment the survey
+            does not take (or too long).
+        """
+        page = self.page(token)
+        survey = page.survey
+        chosen = self._score(survey, score) if score not in (None, "") else page.score
+        if chosen is None:
+            raise ValidationError(f"choose a score from {survey.scale.low} to {survey.scale.high}")
+        text = (comment or "").strip() or None
+        if text is not None:
+            if not survey.comment:
+                raise ValidationError("this survey does not take a comment")
+            limit = (
+                CHAT_LIMITS["comment"][1] if page.delivery.channel is Channel.CHAT else _MAX_COMMENT
+            )
+            if len(text) > limit:
+                raise ValidationError(f"the comment is {len(text)} characters; at most {limit}")
+        now = self.clock.now()
+        answer = Answer(
+            delivery_id=page.delivery.id,
+            campaign_id=page.campaign.id,
+            kind=survey.type,
+            score=chosen,
+            comment=text,
+            at=now,
+            channel=page.delivery.channel,
+            segment=page.delivery.recipient.segment,
+        )
+        with self.store.transaction():
+            stored = self.store.add_answer(answer)
+            self.store.record_engagement(page.delivery.id, Engagement.ANSWERED, now)
+        self.deliver_hooks()
+        return stored
+
+    def deliver_hooks(self, limit: int = 100) -> int:
+        """Call the hooks for answers they have not taken yet (new ones, and failed ones
+        whose retry time has come). Returns how many were delivered."""
+        if not self._hooks:
+            return 0
+        now = self.clock.now()
+        delivered = 0
+        for answer in self.store.due_answer_hooks(now, limit):
+            delivery = self.store.get_delivery(answer.delivery_id)
+            survey = self.store.get_campaign(answer.campaign_id).survey
+            if survey is None:  # the campaign's survey was removed; nothing to report
+                self.store.finish_answer_hook(answer.id, done=True, error=None, next_at=None)
+                continue
+            try:
+                for hook in self._hooks:
+                    hook(answer, delivery, survey)
+            except Exception as exc:
+                retry_at = now + self.hook_retry.backoff(answer.hook_attempts + 1)
+                log.warning("answer hook failed on %s, retry at %s: %s", answer.id, retry_at, exc)
+                self.store.finish_answer_hook(
+                    answer.id, done=False, error=f"{type(exc).__name__}: {exc}", next_at=retry_at
+                )
+                continue
+            self.store.finish_answer_hook(answer.id, done=True, error=None, next_at=None)
+            delivered += 1
+        return delivered
+
+    @staticmethod
+    def _score(survey: Survey, value: int | str) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValidationError(f"score {value!r} is not a whole number") from None
+        scale = survey.scale
+        if number not in scale:
+            raise ValidationError(
+                f"score {number} is not on the {survey.type.name} scale {scale.low} to {scale.high}"
+            )
+        return number
