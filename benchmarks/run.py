@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_import, bench_scheduler, bench_smtp, bench_store
+from benchmarks import bench_import, bench_scheduler, bench_scores, bench_smtp, bench_store
 from benchmarks.common import print_table
 
 SIZES = {
@@ -23,18 +23,21 @@ SIZES = {
         "store": (5_000, 1),
         "smtp": (300, 1),
         "import": (5_000, 1),
+        "scores": (20_000, 3),
     },
     "medium": {
         "scheduler": (1_000_000, 5),
         "store": (100_000, 1),
         "smtp": (2_000, 1),
         "import": (100_000, 1),
+        "scores": (100_000, 3),
     },
     "full": {
         "scheduler": (1_000_000, 7),
         "store": (1_000_000, 1),
         "smtp": (10_000, 1),
         "import": (1_000_000, 1),
+        "scores": (1_000_000, 5),
     },
 }
 
@@ -45,7 +48,9 @@ def main() -> int:
     size.add_argument("--smoke", action="store_const", const="smoke", dest="size")
     size.add_argument("--full", action="store_const", const="full", dest="size")
     parser.add_argument(
-        "--only", choices=["scheduler", "store", "smtp", "import"], help="run one benchmark"
+        "--only",
+        choices=["scheduler", "store", "smtp", "import", "scores"],
+        help="run one benchmark",
     )
     args = parser.parse_args()
     sizes = SIZES[args.size or "medium"]
@@ -58,6 +63,8 @@ def main() -> int:
         rows += bench_smtp.run(*sizes["smtp"])
     if args.only in (None, "import"):
         rows += bench_import.run(*sizes["import"])
+    if args.only in (None, "scores"):
+        rows += bench_scores.run(*sizes["scores"])
     print_table(rows)
     return 0
 

@@ -7,6 +7,7 @@ Errors print one line to standard error and exit with status 1; usage errors exi
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import re
@@ -35,6 +36,8 @@ from reviewkit.domain.collection import DateField, RequestQuery, export_row, par
 from reviewkit.domain.consent import Consent
 from reviewkit.domain.delivery import DeliveryStatus, Recipient, RequestCategory
 from reviewkit.domain.permissions import Actor
+from reviewkit.domain.scoring import Period
+from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tokens import LinkSigner
 from reviewkit.domain.window import HolidayCalendar, SendWindow, load_zone
 from reviewkit.errors import ReviewkitError, ValidationError
@@ -44,6 +47,7 @@ from reviewkit.services.campaigns import CampaignService
 from reviewkit.services.collection import CollectionService
 from reviewkit.services.dispatch import Dispatcher
 from reviewkit.services.importer import ImportProgress, import_csv
+from reviewkit.services.scores import ScoreRow, ScoreService
 
 __all__ = ["main", "parse_interval"]
 
@@ -260,6 +264,26 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--timezone", default="UTC", help="for --at without an offset (UTC)")
     send.set_defaults(handler=_request_send)
 
+    scores = commands.add_parser(
+        "scores",
+        parents=[common],
+        help="NPS, CSAT and CES by group and period",
+        description="Print scores with their sample size and 95%% confidence interval, by a "
+        "dimension (segment, channel, campaign, field:NAME) and a period on a time zone's "
+        "calendar. Groups under --min-sample answers are marked too small.",
+    )
+    scores.add_argument(
+        "--type", action="append", default=[], choices=[t.value for t in SurveyType]
+    )
+    scores.add_argument("--by", metavar="DIMENSION", help="segment, channel, campaign, field:NAME")
+    scores.add_argument("--period", choices=[p.value for p in Period])
+    scores.add_argument("--timezone", default="UTC", help="the periods' calendar (UTC)")
+    scores.add_argument("--since", metavar="DATE")
+    scores.add_argument("--until", metavar="DATE")
+    scores.add_argument("--min-sample", type=int, default=30, metavar="N", help="(30)")
+    scores.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    scores.set_defaults(handler=_scores)
+
     accounts = commands.add_parser("accounts", help="sender accounts")
     account_actions = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = account_actions.add_parser(
@@ -382,6 +406,65 @@ def _request_send(args: argparse.Namespace) -> int:
     if not campaign.active:
         print(f"campaign {campaign.name!r} is {campaign.status.value}: schedule it to send")
     return 0
+
+
+_SCORE_COLUMNS = ("type", "period", "group", "n", "score", "low", "high", "mean", "note")
+
+
+def _scores(args: argparse.Namespace) -> int:
+    since = _parse_start(args.since, args.timezone) if args.since else None
+    until = _parse_start(args.until, args.timezone) if args.until else None
+    with SQLiteStore(args.db) as store:
+        service = ScoreService(store)
+        rows = []
+        for kind in args.type or [t.value for t in SurveyType]:
+            rows += service.scores(
+                SurveyType(kind),
+                by=args.by,
+                period=args.period,
+                timezone=args.timezone,
+                since=since,
+                until=until,
+                min_sample=args.min_sample,
+            )
+    records = [_score_record(row) for row in rows]
+    if args.format == "json":
+        print(json.dumps(records, ensure_ascii=False))
+        return 0
+    if args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(_SCORE_COLUMNS)
+        for record in records:
+            writer.writerow(["" if record[c] is None else record[c] for c in _SCORE_COLUMNS])
+        return 0
+    if not records:
+        print("no answers")
+        return 0
+    table = [list(_SCORE_COLUMNS)]
+    table += [["" if r[c] is None else str(r[c]) for c in _SCORE_COLUMNS] for r in records]
+    widths = [max(len(line[i]) for line in table) for i in range(len(_SCORE_COLUMNS))]
+    for line in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+def _score_record(row: ScoreRow) -> dict[str, object]:
+    score = row.score
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 1 if row.kind is not SurveyType.CES else 2)
+
+    return {
+        "type": row.kind.value,
+        "period": row.period,
+        "group": row.group,
+        "n": score.n,
+        "score": rounded(score.value),
+        "low": rounded(score.low),
+        "high": rounded(score.high),
+        "mean": None if score.mean is None else round(score.mean, 2),
+        "note": "too few answers" if score.too_small else "",
+    }
 
 
 def _add_smtp_options(group: argparse._MutuallyExclusiveGroup) -> None:

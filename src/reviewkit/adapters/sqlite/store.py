@@ -482,16 +482,34 @@ class SQLiteStore:
             else [(index, start, end) for index, (start, end) in enumerate(periods)]
         )
         result: dict[tuple[str | None, int | None], AnswerStats] = {}
+        sums = q.ANSWER_SUMS.replace("score", "a.score")
         with self._lock:
-            # One query per period: each reads one range of the (type, time) index, and its
-            # GROUP BY sorts only that period's answers.
+            if by == "segment":
+                # One range of the (type, segment, time, score) index per segment and period,
+                # summed without sorting anything.
+                for segment in self._answer_segments(params["kind"]):
+                    for index, start, end in ranges:
+                        clauses = [*where, "a.segment IS :segment"]
+                        params["segment"] = segment
+                        if start is not None and end is not None:
+                            clauses += ["a.at >= :start", "a.at < :end"]
+                            params.update(start=_to_us(start), end=_to_us(end))
+                        sql = f"SELECT {sums} FROM answers AS a WHERE {' AND '.join(clauses)}"
+                        n, total, squares, high, low = self._db.execute(sql, params).fetchone()
+                        if n:
+                            result[(segment, index)] = AnswerStats(
+                                n, int(total), int(squares), int(high), int(low)
+                            )
+                return result
+            # Other groupings: one query per period, reading one range of the (type, time)
+            # index; its GROUP BY sorts only that period's answers.
             for index, start, end in ranges:
                 clauses = list(where)
                 if start is not None and end is not None:
                     clauses += ["a.at >= :start", "a.at < :end"]
                     params.update(start=_to_us(start), end=_to_us(end))
                 sql = (
-                    f"SELECT {group or 'NULL'}, {q.ANSWER_SUMS.replace('score', 'a.score')} "
+                    f"SELECT {group or 'NULL'}, {sums} "
                     f"FROM answers AS a{join} WHERE {' AND '.join(clauses)}"
                     + (f" GROUP BY {group}" if group else "")
                 )
@@ -502,6 +520,20 @@ class SQLiteStore:
                             n, int(total), int(squares), int(high), int(low)
                         )
         return result
+
+    def _answer_segments(self, kind: str) -> list[str | None]:
+        """The segments answers of *kind* have, by skipping along the index (a handful of
+        lookups, not a scan)."""
+        base = "FROM answers WHERE kind = ? AND current = 1"
+        found: list[str | None] = []
+        if self._db.execute(f"SELECT 1 {base} AND segment IS NULL LIMIT 1", (kind,)).fetchone():
+            found.append(None)
+        row = self._db.execute(f"SELECT min(segment) {base}", (kind,)).fetchone()
+        while row[0] is not None:
+            found.append(row[0])
+            row = self._db.execute(f"SELECT min(segment) {base} AND segment > ?", (kind, row[0]))
+            row = row.fetchone()
+        return found
 
     def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
         with self._lock:

@@ -1,0 +1,137 @@
+"""NPS, CSAT and CES over N answers in SQLite, grouped by segment x ISO week in
+Europe/Warsaw: the library (sums aggregated in SQL, one small row per group) against
+loading the same answers into Python and computing there, in the same run.
+
+The answers: a third each NPS, CSAT and CES, over the last 52 weeks, four segments.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import reviewkit as rk
+from benchmarks.common import Row, median_time
+from reviewkit.adapters.sqlite import SQLiteStore
+from reviewkit.adapters.sqlite import queries as q
+from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, buckets, score_of
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SEGMENTS = ["vip", "regular", "new", "wholesale"]
+KINDS = [rk.SurveyType.NPS, rk.SurveyType.CSAT, rk.SurveyType.CES]
+ZONE = "Europe/Warsaw"
+
+
+def _fill(path: Path, n: int) -> None:
+    SQLiteStore(path).close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("PRAGMA cache_size = -65536")
+    db.execute(
+        "INSERT INTO campaigns (id, name, status, version, data) "
+        "VALUES ('c', 'c', 'completed', 1, '{}')"
+    )
+    rng = random.Random(4)
+    ids = [uuid.uuid4().hex for _ in range(n)]
+    width = len(q.DELIVERY_COLUMNS.split(","))
+
+    def deliveries() -> Iterator[tuple[object, ...]]:
+        for i, id_ in enumerate(ids):
+            row: list[object] = [None] * width
+            row[:6] = [id_, "c", "email", f"a{i}@example.com", f"a:a{i}", "sent"]
+            row[8] = 1  # attempts
+            row[21] = 0  # scheduled_at
+            row[26] = 0  # reminders_sent
+            yield tuple(row)
+
+    def answers() -> Iterator[tuple[object, ...]]:
+        start = int((NOW - timedelta(weeks=52)).timestamp() * 1_000_000)
+        span = 52 * 7 * 86_400 * 1_000_000
+        for i, id_ in enumerate(ids):
+            kind = KINDS[i % 3]
+            high = {rk.SurveyType.NPS: 10, rk.SurveyType.CSAT: 5, rk.SurveyType.CES: 7}[kind]
+            low = 0 if kind is rk.SurveyType.NPS else 1
+            yield (
+                uuid.uuid4().hex, id_, "c", kind.value, rng.randint(low, high), None,
+                start + rng.randrange(span), "email", rng.choice(SEGMENTS), 1, 1, 0, None, None,
+            )  # fmt: skip
+
+    db.execute("BEGIN")
+    db.executemany(q.INSERT_DELIVERY, deliveries())
+    db.executemany(q.INSERT_ANSWER, answers())
+    db.execute("COMMIT")
+    db.execute("ANALYZE")
+    db.close()
+
+
+def _library(store: SQLiteStore) -> list[rk.ScoreRow]:
+    service = rk.ScoreService(store)
+    rows = []
+    for kind in KINDS:
+        rows += service.scores(kind, by="segment", period="week", timezone=ZONE)
+    return rows
+
+
+def _load_and_compute(path: Path) -> dict[tuple[str, str | None, str], rk.Score]:
+    """The baseline: every answer into Python, bucketed and summed there."""
+    db = sqlite3.connect(path)
+    zone = rk.load_zone(ZONE)
+    result = {}
+    for kind in KINDS:
+        rows = db.execute(
+            "SELECT at, segment, score FROM answers WHERE kind = ? AND current = 1",
+            (kind.value,),
+        ).fetchall()
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        first = epoch + timedelta(microseconds=min(r[0] for r in rows))
+        last = epoch + timedelta(microseconds=max(r[0] for r in rows) + 1)
+        weeks = buckets(rk.Period.WEEK, zone, first, last)
+        starts = [int((w.start - epoch).total_seconds() * 1_000_000) for w in weeks]
+        top, bottom = THRESHOLDS[kind]
+        sums: dict[tuple[str | None, int], list[int]] = {}
+        for at, segment, score in rows:
+            key = (segment, bisect.bisect_right(starts, at) - 1)
+            s = sums.get(key)
+            if s is None:
+                s = sums[key] = [0, 0, 0, 0, 0]
+            s[0] += 1
+            s[1] += score
+            s[2] += score * score
+            s[3] += score >= top
+            s[4] += score <= bottom
+        for (segment, index), values in sums.items():
+            result[(kind.value, segment, weeks[index].label)] = score_of(kind, AnswerStats(*values))
+    db.close()
+    return result
+
+
+def run(n: int, repeat: int) -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "answers.sqlite3"
+        _fill(path, n)
+        with SQLiteStore(path) as store:
+            library = _library(store)
+            baseline = _load_and_compute(path)
+            got = {(r.kind.value, r.group, r.period): r.score for r in library}
+            assert got == baseline, "the library and the baseline disagree"
+            lib_s = median_time(lambda: _library(store), repeat)
+        base_s = median_time(lambda: _load_and_compute(path), repeat)
+    groups = len(library)
+    return [
+        Row("scores", "baseline: load into Python", n, base_s),
+        Row(
+            "scores",
+            "reviewkit ScoreService (SQL sums)",
+            n,
+            lib_s,
+            base_s,
+            f"NPS+CSAT+CES by segment x week: {groups} groups; goal < 1 s and >= 5x",
+        ),
+    ]

@@ -1,0 +1,252 @@
+"""A mountable WSGI application for the links in survey requests.
+
+Routes, below wherever it is mounted:
+
+- ``GET  /a/<token>``: the answer page — the question, the scale (pre-selected when the
+  token came from a one-click score link), a comment box, a submit button.
+- ``POST /a/<token>``: records the answer, then redirects to ``/thanks``.
+- ``GET  /thanks``: the thank-you page.
+- ``GET  /u/<token>``: asks to confirm unsubscribing; ``POST /u/<token>`` unsubscribes
+  (also the RFC 8058 one-click POST mail programs send).
+- ``GET  /o/<token>``: the open pixel (always the image; recorded when the token is good).
+
+Plain HTML that works without JavaScript and on a phone, every control labelled for screen
+readers. Standard library only: mount it in any WSGI server, or inside Flask or Django (see
+``docs/answers.md``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from reviewkit.errors import ReviewkitError, SurveyClosedError, TokenError, ValidationError
+from reviewkit.services.answers import AnswerService, SurveyPage
+from reviewkit.services.tracking import PIXEL_GIF, TrackingService
+
+__all__ = ["make_app"]
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+_MAX_BODY = 16_384
+_TEXTS = {
+    "en": {
+        "send": "Send",
+        "comment": "Anything you would like to add? (optional)",
+        "thanks": "Thank you for your answer!",
+        "thanks_more": "It helps us get better.",
+        "privacy": "Privacy policy",
+        "unsubscribe": "Stop messages like this",
+        "unsubscribe_confirm": "Do you want to stop receiving review requests at this address?",
+        "unsubscribed": "You will not receive such messages any more.",
+        "closed": "This survey is closed.",
+        "invalid": "This link is not valid.",
+        "chosen": "Your current answer",
+    },
+    "pl": {
+        "send": "Wyślij",
+        "comment": "Chcesz coś dodać? (opcjonalnie)",
+        "thanks": "Dziękujemy za odpowiedź!",
+        "thanks_more": "Pomaga nam to działać lepiej.",
+        "privacy": "Polityka prywatności",
+        "unsubscribe": "Nie wysyłaj mi takich wiadomości",
+        "unsubscribe_confirm": "Czy chcesz przestać otrzymywać prośby o opinię na ten adres?",
+        "unsubscribed": "Nie będziesz już otrzymywać takich wiadomości.",
+        "closed": "Ta ankieta jest już zamknięta.",
+        "invalid": "Ten link jest nieprawidłowy.",
+        "chosen": "Twoja obecna odpowiedź",
+    },
+}
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:40rem;margin:0 auto;padding:1rem;line-height:1.5}
+fieldset{border:0;padding:0;margin:0 0 1rem}
+legend{font-size:1.25rem;font-weight:600;margin-bottom:.75rem}
+.scale{display:flex;flex-wrap:wrap;gap:.4rem}
+.scale label{display:flex;align-items:center;justify-content:center;min-width:2.75rem;
+min-height:2.75rem;border:2px solid #555;border-radius:.4rem;cursor:pointer;font-size:1.1rem}
+.scale input{position:absolute;opacity:0;width:1px;height:1px}
+.scale input:checked+span{font-weight:700;text-decoration:underline}
+.scale label:has(input:checked){background:#1a4d8f;color:#fff;border-color:#1a4d8f}
+.scale input:focus-visible+span{outline:3px solid #e0a000;outline-offset:4px}
+.ends{display:flex;justify-content:space-between;font-size:.9rem;color:#444;margin-top:.3rem}
+textarea{width:100%;min-height:6rem;font:inherit;box-sizing:border-box}
+button{font:inherit;font-size:1.1rem;padding:.6rem 1.4rem;margin-top:1rem;min-height:2.75rem}
+.error{color:#a00000;font-weight:600}
+"""
+
+
+def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
+    """Return the WSGI application for *answers* (its store, clock and link signer).
+
+    :param language: the language of pages that have no survey to take it from (the
+        thank-you page, errors): ``"en"`` or ``"pl"``.
+    """
+    tracking = TrackingService(answers.store, answers.clock, answers.links)
+    default = _TEXTS.get(language, _TEXTS["en"])
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        parts = environ.get("PATH_INFO", "/").strip("/").split("/")
+        route, token = parts[0], "/".join(parts[1:])
+        try:
+            if route == "o" and method == "GET":
+                with contextlib.suppress(ReviewkitError):  # a broken link still gets its image
+                    tracking.opened(token)
+                return _respond(start_response, "200 OK", PIXEL_GIF, "image/gif")
+            if route == "thanks" and method == "GET":
+                chosen = parse_qs(environ.get("QUERY_STRING", "")).get("lang", [language])[0]
+                lang = chosen if chosen in _TEXTS else language
+                texts = _TEXTS.get(lang, default)
+                body = f"<h1>{_e(texts['thanks'])}</h1><p>{_e(texts['thanks_more'])}</p>"
+                return _page(start_response, "200 OK", texts["thanks"], body, lang)
+            if route == "a" and token and method == "GET":
+                query = parse_qs(environ.get("QUERY_STRING", ""))
+                page = answers.page(token)
+                chosen = _int(query.get("score", [""])[0]) or page.score
+                return _answer_page(start_response, page, token, chosen, None, None)
+            if route == "a" and token and method == "POST":
+                form = _read_form(environ)
+                try:
+                    answers.record(
+                        token, score=form.get("score") or None, comment=form.get("comment")
+                    )
+                except (TokenError, SurveyClosedError):
+                    raise
+                except ValidationError as exc:
+                    page = answers.page(token)
+                    return _answer_page(
+                        start_response,
+                        page,
+                        token,
+                        _int(form.get("score", "")),
+                        form.get("comment"),
+                        str(exc),
+                    )
+                survey_language = answers.page(token).survey.language
+                location = environ.get("SCRIPT_NAME", "").rstrip("/") + "/thanks"
+                if survey_language in _TEXTS:
+                    location += f"?lang={survey_language}"
+                start_response("303 See Other", [("Location", location)])
+                return [b""]
+            if route == "u" and token and method == "GET":
+                texts = default
+                body = (
+                    f"<h1>{_e(texts['unsubscribe'])}</h1><p>{_e(texts['unsubscribe_confirm'])}</p>"
+                    f'<form method="post"><button type="submit">{_e(texts["unsubscribe"])}'
+                    "</button></form>"
+                )
+                return _page(start_response, "200 OK", texts["unsubscribe"], body, language)
+            if route == "u" and token and method == "POST":
+                tracking.unsubscribed(token)
+                body = f"<h1>{_e(default['unsubscribed'])}</h1>"
+                return _page(start_response, "200 OK", default["unsubscribed"], body, language)
+        except SurveyClosedError as exc:
+            body = f"<h1>{_e(default['closed'])}</h1><p>{_e(str(exc))}</p>"
+            return _page(start_response, "410 Gone", default["closed"], body, language)
+        except (TokenError, ValidationError) as exc:
+            body = f"<h1>{_e(default['invalid'])}</h1><p>{_e(str(exc))}</p>"
+            return _page(start_response, "400 Bad Request", default["invalid"], body, language)
+        return _page(start_response, "404 Not Found", "Not found", "<h1>Not found</h1>", language)
+
+    return app
+
+
+def _answer_page(
+    start_response: StartResponse,
+    page: SurveyPage,
+    token: str,
+    chosen: int | None,
+    comment: str | None,
+    error: str | None,
+) -> Iterable[bytes]:
+    survey = page.survey
+    texts = _TEXTS.get(survey.language, _TEXTS["en"])
+    scale = survey.scale
+    if chosen is None and page.current is not None:
+        chosen = page.current.score
+    options = "".join(
+        f'<label for="score-{n}"><input type="radio" name="score" id="score-{n}" value="{n}"'
+        f'{" checked" if n == chosen else ""} aria-describedby="ends" required>'
+        f"<span>{n}</span></label>"
+        for n in scale
+    )
+    heading = f"<h1>{_e(survey.title)}</h1>" if survey.title else ""
+    subtitle = f"<p>{_e(survey.subtitle)}</p>" if survey.subtitle else ""
+    problem = f'<p class="error" role="alert">{_e(error)}</p>' if error else ""
+    comment_box = ""
+    if survey.comment:
+        prompt = survey.comment_prompt or texts["comment"]
+        comment_box = (
+            f'<p><label for="comment">{_e(prompt)}</label></p>'
+            f'<textarea id="comment" name="comment" maxlength="2000">'
+            f"{_e(comment or (page.current.comment if page.current else '') or '')}</textarea>"
+        )
+    body = (
+        f"{heading}{subtitle}{problem}"
+        f'<form method="post" action="{_e(token)}">'
+        f"<fieldset><legend>{_e(survey.question_text)}</legend>"
+        f'<div class="scale" role="radiogroup">{options}</div>'
+        f'<div class="ends" id="ends"><span>{scale.low} = {_e(scale.low_label)}</span>'
+        f"<span>{scale.high} = {_e(scale.high_label)}</span></div></fieldset>"
+        f"{comment_box}"
+        f'<button type="submit">{_e(texts["send"])}</button></form>'
+        f'<p><a href="{_e(survey.privacy_url)}">{_e(texts["privacy"])}</a></p>'
+    )
+    status = "422 Unprocessable Entity" if error else "200 OK"
+    return _page(
+        start_response, status, survey.title or survey.question_text, body, survey.language
+    )
+
+
+def _page(
+    start_response: StartResponse, status: str, title: str, body: str, language: str
+) -> Iterable[bytes]:
+    document = (
+        f'<!doctype html><html lang="{_e(language)}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
+    )
+    return _respond(start_response, status, document.encode("utf-8"), "text/html; charset=utf-8")
+
+
+def _respond(
+    start_response: StartResponse, status: str, body: bytes, content_type: str
+) -> Iterable[bytes]:
+    start_response(
+        status,
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+        ],
+    )
+    return [body]
+
+
+def _read_form(environ: dict[str, Any]) -> dict[str, str]:
+    try:
+        length = min(int(environ.get("CONTENT_LENGTH") or 0), _MAX_BODY)
+    except ValueError:
+        length = 0
+    raw = environ["wsgi.input"].read(length) if length else b""
+    fields = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {key: values[0] for key, values in fields.items()}
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)

@@ -1,0 +1,139 @@
+"""The answer page in a real headless browser: a customer opens a one-click score link,
+picks another score, writes a comment and submits; the answer is then in the store."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+
+import reviewkit as rk
+from reviewkit.adapters.sqlite import SQLiteStore
+from reviewkit.web import make_app
+
+from .conftest import make_campaign
+
+SIGNER = rk.LinkSigner({"k1": "a-long-random-secret-0123456789"})
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    """A browser opens spare connections ahead of time; serve each in its own thread."""
+
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _chromium() -> tuple[str, str]:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if browser is None or driver is None:
+        message = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs them: missing there is a broken CI, not a skip
+        pytest.skip(message)
+    return browser, driver
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    binary, driver_path = _chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=390,844"):
+        options.add_argument(argument)  # a phone-sized window
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def site(tmp_path: Path, reviewkit_clock: rk.ManualClock) -> Iterator[tuple[str, rk.AnswerService]]:
+    store = SQLiteStore(tmp_path / "answers.sqlite3")
+    answers = rk.AnswerService(store, reviewkit_clock, SIGNER)
+    server = make_server(
+        "127.0.0.1", 0, make_app(answers), server_class=_ThreadingServer, handler_class=_Quiet
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", answers
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+    store.close()
+
+
+def test_a_customer_answers_in_a_real_browser(
+    browser: Any,
+    site: tuple[str, rk.AnswerService],
+    reviewkit_clock: rk.ManualClock,
+    reviewkit_transport: rk.InMemoryTransport,
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, answers = site
+    store = answers.store
+    service = rk.CampaignService(store, reviewkit_clock)
+    actor = rk.Actor.system()
+    make_campaign(
+        service,
+        actor,
+        recipients=1,
+        interval=timedelta(0),
+        body="{% for o in survey.options %}{{ o.score }} {{ o.url }}\n{% endfor %}",
+        answer_url=base + "/a/{token}",
+        survey=rk.Survey(
+            type="nps", privacy_url="https://shop.example/privacy", language="pl", title="Sklep"
+        ),
+    )
+    rk.Dispatcher(store, reviewkit_transport, reviewkit_clock, links=SIGNER).run()
+    (message,) = reviewkit_transport.sent
+    links = dict(re.findall(r"^(\d+) (\S+)$", message.text, re.M))
+
+    browser.get(links["8"])  # the customer clicks "8" in the e-mail
+    assert browser.find_element(By.ID, "score-8").is_selected()
+    legend = browser.find_element(By.TAG_NAME, "legend").text
+    assert (
+        legend
+        == rk.Survey(type="nps", privacy_url="https://x.example/p", language="pl").question_text
+    )
+    label = browser.find_element(By.CSS_SELECTOR, "label[for=comment]").text
+    assert label == "Chcesz coś dodać? (opcjonalnie)"
+
+    browser.find_element(By.CSS_SELECTOR, "label[for=score-9]").click()  # changes their mind
+    assert browser.find_element(By.ID, "score-9").is_selected()
+    browser.find_element(By.ID, "comment").send_keys("Szybka dostawa, miła obsługa")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 10).until(expected_conditions.title_is("Dziękujemy za odpowiedź!"))
+
+    (delivery,) = store.iter_deliveries(store.get_campaign("reviews").id)
+    (answer,) = store.answers_for(delivery.id)
+    assert (answer.score, answer.comment, answer.kind) == (
+        9,
+        "Szybka dostawa, miła obsługa",
+        rk.SurveyType.NPS,
+    )
+    assert store.get_delivery(delivery.id).answered_at == reviewkit_clock.now()
+
+    # A tampered link gets a clear page, and changes nothing.
+    browser.get(links["3"][:-2] + "xx")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "This link is not valid."
+    assert len(store.answers_for(delivery.id)) == 1
