@@ -11,6 +11,11 @@ def test_exported_members_are_pinned() -> None:
     assert sorted(reviewkit.__all__) == sorted(
         [
             "PIXEL_GIF",
+            "Condition",
+            "HostEvent",
+            "Operator",
+            "TriggerRule",
+            "TriggerService",
             "Answer",
             "AnswerService",
             "Period",

@@ -45,6 +45,7 @@ from reviewkit.domain.scoring import Period, Score
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import Scale, Survey, SurveyType
 from reviewkit.domain.tokens import LinkSigner, LinkToken, TokenPurpose
+from reviewkit.domain.triggers import Condition, HostEvent, Operator, TriggerRule
 from reviewkit.domain.window import HolidayCalendar, HourRange, SendWindow, load_zone
 from reviewkit.errors import (
     AccountError,
@@ -76,6 +77,7 @@ from reviewkit.services.dispatch import Dispatcher, DispatchReport
 from reviewkit.services.scores import ScoreRow, ScoreService
 from reviewkit.services.suppression import SuppressionService
 from reviewkit.services.tracking import PIXEL_GIF, TrackingService
+from reviewkit.services.triggers import TriggerService
 
 __version__ = "0.1.0.dev0"
 
@@ -98,6 +100,7 @@ __all__ = [
     "Channel",
     "Clock",
     "CollectionService",
+    "Condition",
     "ConflictError",
     "Consent",
     "ContactSource",
@@ -109,6 +112,7 @@ __all__ = [
     "Dispatcher",
     "Engagement",
     "HolidayCalendar",
+    "HostEvent",
     "HourRange",
     "IllegalTransitionError",
     "InMemoryStore",
@@ -119,6 +123,7 @@ __all__ = [
     "MaildirTransport",
     "ManualClock",
     "NotFoundError",
+    "Operator",
     "Outcome",
     "OutgoingMessage",
     "Period",
@@ -157,6 +162,8 @@ __all__ = [
     "TransientSendError",
     "Transport",
     "TransportError",
+    "TriggerRule",
+    "TriggerService",
     "ValidationError",
     "WindowError",
     "__version__",

@@ -319,6 +319,13 @@ class Store(Protocol):
         """Record a hook call: *done*, or failed with *error* and to be retried at *next_at*."""
         ...
 
+    # -- triggers -------------------------------------------------------------------------
+
+    def record_firing(self, rule_id: str, entity_id: str, at: datetime) -> bool:
+        """Record that a trigger rule fired for an entity; ``False`` if it already had (and
+        nothing is changed)."""
+        ...
+
     # -- pacing ---------------------------------------------------------------------------
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:

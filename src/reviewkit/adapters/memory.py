@@ -96,6 +96,7 @@ class InMemoryStore:
         self._suppressions: dict[tuple[Channel, str], Suppression] = _JournaledDict(self)
         self._slots: dict[str, datetime] = _JournaledDict(self)
         self._answers: dict[str, Answer] = _JournaledDict(self)
+        self._firings: dict[tuple[str, str], datetime] = _JournaledDict(self)
         self._depth = 0
 
     @property
@@ -493,6 +494,13 @@ class InMemoryStore:
                 hook_next_at=next_at,
                 hook_attempts=a.hook_attempts + (0 if done else 1),
             )
+
+    def record_firing(self, rule_id: str, entity_id: str, at: datetime) -> bool:
+        with self._lock:
+            if (rule_id, entity_id) in self._firings:
+                return False
+            self._firings[(rule_id, entity_id)] = at
+            return True
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
         with self._lock:

@@ -555,6 +555,17 @@ class SQLiteStore:
                 q.FINISH_HOOK, (int(done), error, _to_us(next_at), 0 if done else 1, answer_id)
             )
 
+    # -- triggers -------------------------------------------------------------------------
+
+    def record_firing(self, rule_id: str, entity_id: str, at: datetime) -> bool:
+        with self.transaction():
+            cursor = self._db.execute(
+                "INSERT INTO trigger_firings (rule_id, entity_id, at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (rule_id, entity_id, _to_us(at)),
+            )
+            return cursor.rowcount == 1
+
     # -- pacing ---------------------------------------------------------------------------
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:

@@ -1,0 +1,88 @@
+"""Trigger service: turn the host's events into survey requests by its rules (seed 003).
+
+::
+
+    triggers = TriggerService(campaigns, rules=[rule, ...])
+    triggers.report(actor, HostEvent(type="task.closed", entity_id="T-812",
+                                 recipient=Recipient(email=...), attributes={...}))
+
+Each matching rule enqueues one request in its campaign, at the event time plus its delay,
+at most once per entity and rule (recorded in the store, so a repeated or replayed event
+adds nothing). The request goes through the campaign like any other: window, pacing,
+consent and suppression, tracking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from reviewkit.domain.delivery import Delivery
+from reviewkit.domain.permissions import Actor
+from reviewkit.domain.triggers import HostEvent, TriggerRule
+from reviewkit.errors import ConflictError, NotFoundError, ValidationError
+from reviewkit.services.campaigns import CampaignService
+
+__all__ = ["TriggerService"]
+
+
+class TriggerService:
+    """Apply trigger rules to reported events.
+
+    :param campaigns: the campaign service requests are made through.
+    :param rules: the rules, as the host stores them; ids must be unique.
+    """
+
+    def __init__(self, campaigns: CampaignService, rules: Iterable[TriggerRule] = ()) -> None:
+        self.campaigns = campaigns
+        self.rules: list[TriggerRule] = []
+        for rule in rules:
+            self.add_rule(rule)
+
+    def add_rule(self, rule: TriggerRule) -> None:
+        """Add a rule.
+
+        :raises ValidationError: another rule has the same id.
+        """
+        if any(r.id == rule.id for r in self.rules):
+            raise ValidationError(f"there is already a trigger rule {rule.id!r}")
+        self.rules.append(rule)
+
+    def report(self, actor: Actor, event: HostEvent) -> list[Delivery]:
+        """Apply every rule to *event*; return the requests it made.
+
+        :raises NotFoundError: a matching rule names a campaign that does not exist.
+        :raises ValidationError: the event's recipient has no address for that campaign's
+            channel (nothing is recorded for that rule, so a corrected event can fire it).
+        """
+        store = self.campaigns.store
+        now = self.campaigns.clock.now()
+        made = []
+        recipient = event.recipient
+        if not recipient.transaction_id:
+            recipient = attrs.evolve(recipient, transaction_id=event.entity_id)
+        for rule in self.rules:
+            if not rule.matches(event):
+                continue
+            try:
+                store.get_campaign(rule.campaign)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"trigger rule {rule.id!r} names campaign {rule.campaign!r}, which does "
+                    "not exist"
+                ) from None
+            with store.transaction():
+                if not store.record_firing(rule.id, event.entity_id, now):
+                    continue  # fired before for this entity
+                try:
+                    made.append(
+                        self.campaigns.request(
+                            actor, rule.campaign, recipient, at=(event.at or now) + rule.delay
+                        )
+                    )
+                except ConflictError:
+                    pass  # the campaign already asks about this entity (another rule)
+                except ValidationError as exc:
+                    raise ValidationError(f"trigger rule {rule.id!r}: {exc}") from exc
+        return made

@@ -1,0 +1,136 @@
+"""Trigger rules: events from the host enqueue survey requests once per entity and rule."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import reviewkit as rk
+from reviewkit.serialization import structure, unstructure
+
+SURVEY = rk.Survey(type="csat", privacy_url="https://shop.example/privacy")
+
+DONE_FOR_VIP = rk.TriggerRule(
+    id="vip-service-done",
+    event="status.changed",
+    conditions=(
+        rk.Condition("new_status", "eq", "Completed"),
+        rk.Condition("customer.vip", "eq", True),
+    ),
+    campaign="service csat",
+    delay=timedelta(hours=2),
+)
+TASK_CLOSED = rk.TriggerRule(
+    id="support-closed",
+    event="task.closed",
+    conditions=(rk.Condition("segment", "in", ["gold", "silver"]),),
+    campaign="support nps",
+)
+
+
+@pytest.fixture
+def triggers(service: rk.CampaignService, actor: rk.Actor) -> rk.TriggerService:
+    for name in ("service csat", "support nps"):
+        service.create(actor, name=name, answer_url="https://shop.example/a/{token}", survey=SURVEY)
+    return rk.TriggerService(service, [DONE_FOR_VIP, TASK_CLOSED])
+
+
+def _status_changed(entity: str, new: str, vip: bool) -> rk.HostEvent:
+    return rk.HostEvent(
+        type="status.changed",
+        entity_id=entity,
+        recipient=rk.Recipient(email=f"{entity.lower()}@example.com", name="Jan"),
+        attributes={"old_status": "In progress", "new_status": new, "customer": {"vip": vip}},
+    )
+
+
+def test_a_matching_event_enqueues_one_request_after_the_delay(
+    triggers: rk.TriggerService, actor: rk.Actor, reviewkit_clock: rk.ManualClock
+) -> None:
+    (made,) = triggers.report(actor, _status_changed("T-1", "Completed", vip=True))
+    assert made.due_at == reviewkit_clock.now() + timedelta(hours=2)
+    assert made.recipient.transaction_id == "T-1"  # the entity, when the host gives none
+    # The same event again (a retried webhook), or a later one for the same task: nothing.
+    assert triggers.report(actor, _status_changed("T-1", "Completed", vip=True)) == []
+    reviewkit_clock.advance(timedelta(days=1))
+    assert triggers.report(actor, _status_changed("T-1", "Completed", vip=True)) == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _status_changed("T-2", "Completed", vip=False),  # not a VIP
+        _status_changed("T-3", "Waiting", vip=True),  # another status
+        rk.HostEvent(
+            type="task.closed",
+            entity_id="T-4",
+            recipient=rk.Recipient(email="t4@example.com"),
+            attributes={"segment": "bronze"},
+        ),
+        rk.HostEvent(
+            type="task.reopened",
+            entity_id="T-5",
+            recipient=rk.Recipient(email="t5@example.com"),
+            attributes={"segment": "gold"},
+        ),
+    ],
+)
+def test_events_that_do_not_match_enqueue_nothing(
+    triggers: rk.TriggerService, actor: rk.Actor, event: rk.HostEvent
+) -> None:
+    assert triggers.report(actor, event) == []
+
+
+def test_each_rule_fires_once_per_entity_and_bad_events_leave_no_trace(
+    triggers: rk.TriggerService, actor: rk.Actor, service: rk.CampaignService
+) -> None:
+    closed = rk.HostEvent(
+        type="task.closed",
+        entity_id="T-9",
+        recipient=rk.Recipient(phone="+48500100200"),  # no e-mail for an e-mail campaign
+        attributes={"segment": "gold"},
+    )
+    with pytest.raises(rk.ValidationError, match=r"trigger rule 'support-closed'.*no e-mail"):
+        triggers.report(actor, closed)
+    fixed = rk.HostEvent(
+        type="task.closed",
+        entity_id="T-9",
+        recipient=rk.Recipient(email="t9@example.com"),
+        attributes={"segment": "gold"},
+    )
+    (made,) = triggers.report(actor, fixed)  # the failed attempt did not use up the rule
+    assert made.address == "t9@example.com"
+    assert len(list(service.deliveries(actor, "support nps"))) == 1
+    missing = rk.TriggerRule(id="gone", event="task.closed", campaign="nowhere")
+    triggers.add_rule(missing)
+    with pytest.raises(rk.NotFoundError, match="'gone' names campaign 'nowhere'"):
+        triggers.report(actor, fixed)
+    with pytest.raises(rk.ValidationError, match="already a trigger rule 'gone'"):
+        triggers.add_rule(missing)
+
+
+def test_rules_are_data_that_round_trip_through_json() -> None:
+    for rule in (DONE_FOR_VIP, TASK_CLOSED):
+        text = json.dumps(unstructure(rule))
+        assert structure(json.loads(text), rk.TriggerRule) == rule
+    with pytest.raises(rk.ValidationError):
+        structure({"id": "x y", "event": "e", "campaign": "c"}, rk.TriggerRule)
+    with pytest.raises(rk.ValidationError, match="needs a list"):
+        rk.Condition("segment", "in", "gold")
+
+
+@given(
+    value=st.one_of(st.none(), st.integers(), st.text(max_size=5), st.booleans()),
+    target=st.one_of(st.integers(), st.text(max_size=5)),
+    op=st.sampled_from(list(rk.Operator)),
+)
+def test_conditions_never_crash_on_any_attribute(value: object, target: object, op: str) -> None:
+    """Whatever the host sends, a condition answers True or False."""
+    condition = rk.Condition("a.b", op, [target] if op in ("in", "not_in") else target)
+    assert condition.holds({"a": {"b": value}}) in (True, False)
+    assert condition.holds({"a": value}) in (True, False)
+    assert condition.holds({}) is False  # a missing attribute never matches
