@@ -9,18 +9,16 @@ from __future__ import annotations
 import json
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
+from reviewkit.adapters.http import post_json
 from reviewkit.domain.accounts import Secret
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.sms import sms_segments
 from reviewkit.errors import (
-    AccountError,
     PermanentSendError,
     TransientSendError,
     ValidationError,
@@ -96,27 +94,16 @@ class HttpSmsTransport:
         }
         payload = {key: _fill(value, fields) for key, value in self.body.items()}
         headers = {
-            "Content-Type": "application/json",
             "Idempotency-Key": message.message_id,
             **{k: v.reveal() if isinstance(v, Secret) else v for k, v in self._headers.items()},
         }
-        request = urllib.request.Request(  # noqa: S310 - the URL scheme is checked above
-            self.url, data=json.dumps(payload).encode(), headers=headers, method="POST"
+        post_json(
+            self.url,
+            payload,
+            headers,
+            timeout=self.timeout,
+            what=f"SMS gateway answered for {message.to}",
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                response.read()
-        except urllib.error.HTTPError as exc:
-            with exc:  # an HTTPError holds the response open until closed
-                detail = exc.read()[:300].decode("utf-8", "replace")
-            text = f"SMS gateway answered {exc.code} for {message.to}: {detail}"
-            if exc.code in (401, 403):
-                raise AccountError(text) from exc
-            if exc.code in (408, 429) or exc.code >= 500:
-                raise TransientSendError(text) from exc
-            raise PermanentSendError(text) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise TransientSendError(f"SMS gateway {self.url} unreachable: {exc}") from exc
 
     def close(self) -> None:
         pass

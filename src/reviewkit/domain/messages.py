@@ -15,6 +15,7 @@ import attrs
 
 from reviewkit.domain.campaign import Campaign, Channel
 from reviewkit.domain.delivery import Delivery, Recipient
+from reviewkit.domain.survey import Survey
 from reviewkit.domain.templates import SURVEY_ATTRIBUTES, check_template, render_template
 from reviewkit.errors import ValidationError
 
@@ -32,6 +33,8 @@ class OutgoingMessage:
     :ivar message_id: stable per delivery: the same on every retry, so receivers and
         transports can recognise a repeat.
     :ivar delivery_id: the delivery this message belongs to (``None`` for a test send).
+    :ivar survey: the campaign's survey, for transports that build a native survey (a chat
+        channel's feedback template).
     """
 
     message_id: str
@@ -45,6 +48,7 @@ class OutgoingMessage:
     campaign_id: str
     delivery_id: str | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze)
+    survey: Survey | None = None
 
 
 def template_context(
@@ -162,4 +166,5 @@ def render_message(
         campaign_id=campaign.id,
         delivery_id=None if delivery is None else delivery.id,
         headers=headers or {},
+        survey=campaign.survey,
     )

@@ -79,6 +79,21 @@ class AnswerService:
         """Register *hook*, called with every new answer (after it is stored)."""
         self._hooks.append(hook)
 
+    def record_chat(
+        self, delivery_id: str, *, sender_id: str, score: int, comment: str | None = None
+    ) -> Answer:
+        """Record an answer that came through the chat channel's webhook (already verified
+        by its signature): only from the person the request went to.
+
+        :raises ValidationError: the sender is not the request's recipient, not a chat
+            survey request, a score off the scale, a comment too long.
+        :raises SurveyClosedError: after the survey's expiry.
+        """
+        delivery = self.store.get_delivery(delivery_id)
+        if delivery.channel is not Channel.CHAT or delivery.address != sender_id:
+            raise ValidationError(f"request {delivery_id} was not sent to chat user {sender_id!r}")
+        return self._record(self._page_of(delivery, None), score, comment)
+
     def page(self, token: str) -> SurveyPage:
         """Read an answer token for the answer page: which survey, which score was clicked.
 
@@ -86,9 +101,11 @@ class AnswerService:
         :raises ValidationError: the request is not a survey request.
         :raises SurveyClosedError: the survey no longer takes answers.
         """
+        found = self.links.verify(token, purpose=TokenPurpose.ANSWER, now=self.clock.now())
+        return self._page_of(self.store.get_delivery(found.delivery_id), found.extra)
+
+    def _page_of(self, delivery: Delivery, extra: str | None) -> SurveyPage:
         now = self.clock.now()
-        found = self.links.verify(token, purpose=TokenPurpose.ANSWER, now=now)
-        delivery = self.store.get_delivery(found.delivery_id)
         campaign = self.store.get_campaign(delivery.campaign_id)
         if campaign.survey is None:
             raise ValidationError(f"request {delivery.id} is not a survey request")
@@ -98,8 +115,8 @@ class AnswerService:
         if now >= closes_at:
             raise SurveyClosedError(f"the survey closed at {closes_at.isoformat()}")
         score = None
-        if found.extra is not None:
-            score = self._score(survey, found.extra)
+        if extra is not None:
+            score = self._score(survey, extra)
         current = next((a for a in self.store.answers_for(delivery.id) if a.current), None)
         return SurveyPage(delivery, campaign, survey, score, current, closes_at)
 
@@ -114,7 +131,9 @@ class AnswerService:
         :raises ValidationError: no score, a score off the scale, or a comment the survey
             does not take (or too long).
         """
-        page = self.page(token)
+        return self._record(self.page(token), score, comment)
+
+    def _record(self, page: SurveyPage, score: int | str | None, comment: str | None) -> Answer:
         survey = page.survey
         chosen = self._score(survey, score) if score not in (None, "") else page.score
         if chosen is None:

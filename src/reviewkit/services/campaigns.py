@@ -439,6 +439,7 @@ class CampaignService:
         who = recipient or Recipient(
             email=actor.email or "customer@example.com",
             phone="+48500100200",
+            chat_id="preview",
             name="Customer",
             transaction_id="PREVIEW",
         )
