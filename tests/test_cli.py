@@ -294,3 +294,51 @@ def test_progress_bar() -> None:
 
     assert progress_bar(ImportProgress(5_000, 50, 200), width=8) == "[##......]  25%  5,000 rows"
     assert progress_bar(ImportProgress(1_000, 10, None)) == "1,000 rows read"
+
+
+def test_scores_from_the_shell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`reviewkit scores` prints a table, CSV or JSON of the scores in the database."""
+    from datetime import UTC, datetime
+
+    from reviewkit.adapters.sqlite import SQLiteStore
+
+    path = tmp_path / "s.sqlite3"
+    with SQLiteStore(path) as store:
+        campaign = store.add_campaign(rk.Campaign(name="c"))
+        at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+        for n in range(12):
+            delivery = rk.Delivery(
+                campaign_id=campaign.id,
+                recipient=rk.Recipient(email=f"c{n}@example.com", segment="vip"),
+                channel=rk.Channel.EMAIL,
+                address=f"c{n}@example.com",
+            )
+            store.add_deliveries([delivery])
+            store.add_answer(
+                rk.Answer(
+                    delivery_id=delivery.id,
+                    campaign_id=campaign.id,
+                    kind=rk.SurveyType.NPS,
+                    score=10 if n < 9 else 2,
+                    at=at + timedelta(days=7 * (n % 2)),
+                    segment="vip",
+                )
+            )
+    db = ["--db", str(path)]
+    argv = ["scores", "--by", "segment", "--period", "week", "--timezone", "Europe/Warsaw"]
+    assert main([*argv, *db, "--format", "json", "--min-sample", "5"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["period"], r["group"], r["n"], r["score"]) for r in rows] == [
+        ("2026-W48", "vip", 6, 66.7),
+        ("2026-W49", "vip", 6, 33.3),
+    ]
+    assert all(r["low"] <= r["score"] <= r["high"] for r in rows)
+    assert main([*argv, *db]) == 0
+    table = capsys.readouterr().out
+    header = ["type", "period", "group", "n", "score", "low", "high", "mean", "note"]
+    assert table.splitlines()[0].split() == header
+    assert "too few answers" in table  # 6 answers, under the default 30
+    assert main(["scores", "--type", "csat", *db, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.strip() == "type,period,group,n,score,low,high,mean,note"
+    assert main(["scores", "--by", "colour", *db]) == 1
+    assert "cannot group scores by 'colour'" in capsys.readouterr().err

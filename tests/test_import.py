@@ -270,3 +270,36 @@ def test_recipients_survive_pickling_whole() -> None:
         fields={"store": "Kraków"},
     )
     assert pickle.loads(pickle.dumps(recipient)) == recipient  # noqa: S301 - our own bytes
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_interrupted_import_leaves_whole_batches_and_resumes(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path, workers: int
+) -> None:
+    """Stopped part-way (here by the progress callback raising, as Ctrl-C would), an import
+    has stored whole batches of 1,000 and nothing of the rest; importing the file again adds
+    exactly what is missing."""
+    lines = ["email,order"] + [f"c{i}@example.com,Z-{i % 4_450}" for i in range(4_500)]
+    source = write(tmp_path / "orders.csv", "\n".join(lines) + "\n", "utf-8")
+
+    def stop_after_two_batches(done: object) -> None:
+        if getattr(done, "rows", 0) >= 2_000:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_csv(
+            service,
+            actor,
+            "big",
+            source,
+            default_region="PL",
+            workers=workers,
+            progress=stop_after_two_batches,
+        )
+    stored = len(list(service.deliveries(actor, "big")))
+    assert stored % 1_000 == 0
+    assert 1_000 <= stored <= 3_000
+    again = import_csv(service, actor, "big", source, default_region="PL", workers=workers)
+    assert again.accepted == 4_450 - stored  # 50 repeated orders in the file
+    assert again.duplicates == 50 + stored
+    assert len(list(service.deliveries(actor, "big"))) == 4_450

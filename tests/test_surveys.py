@@ -423,3 +423,33 @@ def test_score_service_groups_and_marks_small_groups(
     # Monday 23 November to Sunday 29th is W48 (days 0-6 of each ten), then W49.
     assert [(r.period, r.score.n) for r in weekly] == [("2026-W48", 28), ("2026-W49", 12)]
     assert rk.ScoreService(store).scores(rk.SurveyType.CSAT, period="week") == []
+
+
+def test_an_sms_survey_carries_one_short_link(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_transport: rk.InMemoryTransport,
+    reviewkit_clock: rk.ManualClock,
+    answers: rk.AnswerService,
+) -> None:
+    service.create(
+        actor,
+        name="sms nps",
+        channel=rk.Channel.SMS,
+        sender="Shop",
+        body="{{ survey.question }} {{ survey.url }}",
+        start_at=reviewkit_clock.now(),
+        answer_url="https://s.example/a/{token}",
+        survey=rk.Survey(type="nps", privacy_url=PRIVACY),
+    )
+    service.add_recipients(actor, "sms nps", [rk.Recipient(phone="+48500100200")])
+    service.schedule(actor, "sms nps")
+    rk.Dispatcher(store, reviewkit_transport, reviewkit_clock, links=SIGNER).run()
+    (message,) = reviewkit_transport.sent
+    (token,) = re.findall(r"https://s\.example/a/(\S+)$", message.text)
+    page = answers.page(token)
+    assert (page.score, page.survey.type) == (None, rk.SurveyType.NPS)  # the page asks
+    with pytest.raises(rk.ValidationError, match="choose a score from 0 to 10"):
+        answers.record(token)
+    assert answers.record(token, score=7).score == 7

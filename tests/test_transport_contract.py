@@ -1,4 +1,4 @@
-"""The transport contract: every e-mail transport, and every SMS transport, passes these."""
+"""The transport contract: every e-mail, SMS and chat transport passes these."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import reviewkit as rk
+from reviewkit.adapters.messenger import MessengerTransport
 from reviewkit.adapters.sms import HttpSmsTransport, SmsFileTransport
 from reviewkit.adapters.smtp import SMTPTransport
 from reviewkit.domain.accounts import SenderAccount
@@ -154,3 +155,41 @@ def test_sms_transports_deliver_each_text_once(
         )
     transport.close()
     assert received() == [f"d{n}.c1" for n in range(3)]
+
+
+@pytest.fixture(params=["memory", "messenger"])
+def chat_transport(request: pytest.FixtureRequest) -> Iterator[tuple[rk.Transport, Received]]:
+    """Every chat transport, with a way to read which requests arrived."""
+    if request.param == "memory":
+        memory = rk.InMemoryTransport()
+        yield memory, lambda: [str(m.delivery_id) for m in memory.sent]
+        return
+    gateway = Gateway()
+    gateway.thread.start()
+
+    def questions() -> list[str]:
+        found = []
+        for _, body in gateway.requests:
+            payload = body["message"]["attachment"]["payload"]  # type: ignore[index]
+            found.append(payload["feedback_screens"][0]["questions"][0]["id"])
+        return found
+
+    yield MessengerTransport(gateway.url, "token"), questions
+    gateway.server.shutdown()
+    gateway.server.server_close()
+
+
+def test_chat_transports_deliver_each_survey_once(
+    chat_transport: tuple[rk.Transport, Received],
+) -> None:
+    """Every chat transport hands each survey request over once, and again after close."""
+    transport, received = chat_transport
+    survey = rk.Survey(type="nps", privacy_url="https://shop.example/p", title="How did we do?")
+    for n in range(3):
+        transport.send(
+            email(n, channel=rk.Channel.CHAT, to=f"psid-{n}", subject="", html=None, survey=survey)
+        )
+        if n == 1:
+            transport.close()
+    transport.close()
+    assert received() == ["d0", "d1", "d2"]
