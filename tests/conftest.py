@@ -91,3 +91,34 @@ def make_campaign(
     if schedule:
         return service.schedule(actor, name)
     return service.get(actor, name)
+
+
+def add_answer(
+    store: rk.Store,
+    campaign_id: str,
+    address: str,
+    *,
+    score: int,
+    at: datetime,
+    segment: str | None = None,
+    fields: dict[str, object] | None = None,
+    kind: rk.SurveyType = rk.SurveyType.NPS,
+) -> rk.Answer:
+    """Store a request to *address* and an answer to it (for score tests)."""
+    delivery = rk.Delivery(
+        campaign_id=campaign_id,
+        recipient=rk.Recipient(email=address, segment=segment, fields=fields or {}),
+        channel=rk.Channel.EMAIL,
+        address=address,
+    )
+    store.add_deliveries([delivery])
+    return store.add_answer(
+        rk.Answer(
+            delivery_id=delivery.id,
+            campaign_id=campaign_id,
+            kind=kind,
+            score=score,
+            at=at,
+            segment=segment,
+        )
+    )

@@ -20,6 +20,8 @@ import reviewkit as rk
 from reviewkit.cli import main, parse_interval
 from reviewkit.demo import DEMO_ZONE
 
+from .conftest import add_answer
+
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -307,22 +309,13 @@ def test_scores_from_the_shell(tmp_path: Path, capsys: pytest.CaptureFixture[str
         campaign = store.add_campaign(rk.Campaign(name="c"))
         at = datetime(2026, 11, 23, 9, tzinfo=UTC)
         for n in range(12):
-            delivery = rk.Delivery(
-                campaign_id=campaign.id,
-                recipient=rk.Recipient(email=f"c{n}@example.com", segment="vip"),
-                channel=rk.Channel.EMAIL,
-                address=f"c{n}@example.com",
-            )
-            store.add_deliveries([delivery])
-            store.add_answer(
-                rk.Answer(
-                    delivery_id=delivery.id,
-                    campaign_id=campaign.id,
-                    kind=rk.SurveyType.NPS,
-                    score=10 if n < 9 else 2,
-                    at=at + timedelta(days=7 * (n % 2)),
-                    segment="vip",
-                )
+            add_answer(
+                store,
+                campaign.id,
+                f"c{n}@example.com",
+                score=10 if n < 9 else 2,
+                at=at + timedelta(days=7 * (n % 2)),
+                segment="vip",
             )
     db = ["--db", str(path)]
     argv = ["scores", "--by", "segment", "--period", "week", "--timezone", "Europe/Warsaw"]

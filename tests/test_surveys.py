@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import reviewkit as rk
 from reviewkit.domain.scoring import AnswerStats, buckets, nps_interval, score_of, wilson_interval
 
-from .conftest import make_campaign
+from .conftest import add_answer, make_campaign
 
 SIGNER = rk.LinkSigner({"k1": "a-long-random-secret-0123456789"})
 PRIVACY = "https://shop.example/privacy"
@@ -346,24 +346,14 @@ def test_the_store_aggregates_like_the_reference(
     start = datetime(2026, 11, 2, tzinfo=UTC)
     campaign = store.add_campaign(rk.Campaign(name=f"c{len(store.list_campaigns())}"))
     for n, (score, segment, hours, shop) in enumerate(answers_):
-        delivery = rk.Delivery(
-            campaign_id=campaign.id,
-            recipient=rk.Recipient(
-                email=f"x{n}@example.com", segment=segment, fields={"store": shop}
-            ),
-            channel=rk.Channel.EMAIL,
-            address=f"x{n}@example.com",
-        )
-        store.add_deliveries([delivery])
-        store.add_answer(
-            rk.Answer(
-                delivery_id=delivery.id,
-                campaign_id=campaign.id,
-                kind=rk.SurveyType.NPS,
-                score=score,
-                at=start + timedelta(hours=hours),
-                segment=segment,
-            )
+        add_answer(
+            store,
+            campaign.id,
+            f"x{n}@example.com",
+            score=score,
+            at=start + timedelta(hours=hours),
+            segment=segment,
+            fields={"store": shop},
         )
     zone = rk.load_zone("Europe/Warsaw")
     weeks = buckets(rk.Period.WEEK, zone, start, start + timedelta(days=42))
@@ -394,23 +384,13 @@ def test_score_service_groups_and_marks_small_groups(
     campaign = store.add_campaign(rk.Campaign(name="s"))
     at = datetime(2026, 11, 23, 12, tzinfo=UTC)
     for n in range(40):
-        segment = "vip" if n < 35 else "new"
-        delivery = rk.Delivery(
-            campaign_id=campaign.id,
-            recipient=rk.Recipient(email=f"s{n}@example.com", segment=segment),
-            channel=rk.Channel.EMAIL,
-            address=f"s{n}@example.com",
-        )
-        store.add_deliveries([delivery])
-        store.add_answer(
-            rk.Answer(
-                delivery_id=delivery.id,
-                campaign_id=campaign.id,
-                kind=rk.SurveyType.NPS,
-                score=10 if n % 2 else 3,
-                at=at + timedelta(days=n % 10),
-                segment=segment,
-            )
+        add_answer(
+            store,
+            campaign.id,
+            f"s{n}@example.com",
+            score=10 if n % 2 else 3,
+            at=at + timedelta(days=n % 10),
+            segment="vip" if n < 35 else "new",
         )
     rows = rk.ScoreService(store).scores(rk.SurveyType.NPS, by="segment", min_sample=30)
     assert [(r.group, r.score.n, r.score.too_small) for r in rows] == [
@@ -453,3 +433,13 @@ def test_an_sms_survey_carries_one_short_link(
     with pytest.raises(rk.ValidationError, match="choose a score from 0 to 10"):
         answers.record(token)
     assert answers.record(token, score=7).score == 7
+
+
+@pytest.mark.parametrize("name", ["store", "sklep główny", "it's", "a.b", "x') OR 1=1 --"])
+def test_any_custom_field_name_groups_safely(store: rk.Store, name: str) -> None:
+    campaign = store.add_campaign(rk.Campaign(name="f"))
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    for n, (shop, score) in enumerate([("A", 10), ("A", 0), ("B", 9)]):
+        add_answer(store, campaign.id, f"f{n}@example.com", score=score, at=at, fields={name: shop})
+    got = store.answer_stats(rk.SurveyType.NPS, by=f"field:{name}")
+    assert {key: stats.n for key, stats in got.items()} == {("A", None): 2, ("B", None): 1}

@@ -21,7 +21,7 @@ from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome
 from reviewkit.domain.messages import OutgoingMessage
-from reviewkit.domain.scoring import THRESHOLDS, AnswerStats
+from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
 from reviewkit.errors import (
@@ -427,12 +427,7 @@ class InMemoryStore:
         campaign_id: str | None = None,
     ) -> dict[tuple[str | None, int | None], AnswerStats]:
         top, bottom = THRESHOLDS[SurveyType(kind)]
-        if by not in (None, "segment", "channel", "campaign") and not (
-            by.startswith("field:") and by[6:]
-        ):
-            raise ValidationError(
-                f"cannot group scores by {by!r}: use segment, channel, campaign or field:NAME"
-            )
+        check_dimension(by)
         sums: dict[tuple[str | None, int | None], list[int]] = {}
         with self._lock:
             for a in self._answers.values():

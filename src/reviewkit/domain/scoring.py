@@ -28,6 +28,7 @@ __all__ = [
     "Period",
     "Score",
     "buckets",
+    "check_dimension",
     "nps_interval",
     "score_of",
     "t_quantile",
@@ -151,6 +152,22 @@ def score_of(kind: SurveyType, stats: AnswerStats, *, min_sample: int = 30) -> S
         )
     low_mean, high_mean = _mean_interval(stats)
     return Score(kind, stats.n, mean, low_mean, high_mean, mean, too_small)
+
+
+DIMENSIONS = ("segment", "channel", "campaign")
+"""What scores group by besides a custom field (``field:NAME``)."""
+
+
+def check_dimension(by: str | None) -> None:
+    """Check a grouping for scores.
+
+    :raises ValidationError: not one of :data:`DIMENSIONS`, ``field:NAME`` or ``None``.
+    """
+    if by is None or by in DIMENSIONS or (by.startswith("field:") and by[6:]):
+        return
+    raise ValidationError(
+        f"cannot group scores by {by!r}: use segment, channel, campaign or field:NAME"
+    )
 
 
 class Period(enum.StrEnum):

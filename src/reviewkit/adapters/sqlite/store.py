@@ -30,7 +30,7 @@ from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
 from reviewkit.domain.consent import consents_from_json, consents_to_json
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
-from reviewkit.domain.scoring import THRESHOLDS, AnswerStats
+from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import SurveyType
 from reviewkit.errors import (
@@ -467,6 +467,9 @@ class SQLiteStore:
         group, join = _answer_group(by)
         where = ["a.kind = :kind", "a.current = 1"]
         params: dict[str, Any] = {"kind": SurveyType(kind).value, "top": top, "bottom": bottom}
+        if by is not None and by.startswith("field:"):
+            params["field_path"] = '$."' + by[6:].replace('"', '\\"') + '"'
+
         if since is not None:
             where.append("a.at >= :since")
             params["since"] = _to_us(since)
@@ -715,17 +718,13 @@ _ANSWER_COLUMNS = {"segment": "a.segment", "channel": "a.channel", "campaign": "
 
 def _answer_group(by: str | None) -> tuple[str | None, str]:
     """The SQL expression to group answers by, and the join it needs."""
+    check_dimension(by)
     if by is None:
         return None, ""
     if by in _ANSWER_COLUMNS:
         return _ANSWER_COLUMNS[by], ""
-    if by.startswith("field:") and by[6:]:
-        name = by[6:].replace('"', '""').replace("'", "''")
-        join = " JOIN deliveries AS d ON d.id = a.delivery_id"
-        return f"json_extract(d.fields, '$.\"{name}\"')", join
-    raise ValidationError(
-        f"cannot group scores by {by!r}: use segment, channel, campaign or field:NAME"
-    )
+    # The field's name goes in as a bound parameter (:field_path), never into the SQL text.
+    return "json_extract(d.fields, :field_path)", " JOIN deliveries AS d ON d.id = a.delivery_id"
 
 
 def _answer_row(a: Answer) -> tuple[Any, ...]:
