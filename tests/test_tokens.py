@@ -128,3 +128,28 @@ def test_bad_unsubscribe_urls_are_refused(url: str) -> None:
     """An unsubscribe URL must be http(s), hold {token}, and have no spaces."""
     with pytest.raises(rk.ValidationError, match="unsubscribe URL"):
         rk.Campaign(name="c", unsubscribe_url=url)
+
+
+def test_compact_tokens_for_reviewkit_ids_are_short_and_checked_the_same() -> None:
+    """A request's own id (32 hex digits) gets a compact token that fits an SMS; it is
+    refused for the same reasons as the long form."""
+    delivery_id = "0f57fb8f24be4de3ad81513396473c66"
+    token = signer.sign(rk.TokenPurpose.ANSWER, delivery_id, now=NOW, extra="10")
+    assert len(token) <= 64
+    assert "." not in token
+    found = signer.verify(token, purpose=rk.TokenPurpose.ANSWER, now=NOW)
+    assert (found.delivery_id, found.extra) == (delivery_id, "10")
+    rotated = rk.LinkSigner({"k2027": "n" * 32, "k2026": KEY}, current="k2027")
+    assert rotated.verify(token, purpose=rk.TokenPurpose.ANSWER, now=NOW).extra == "10"
+    with pytest.raises(rk.TokenError, match="unknown key"):
+        rk.LinkSigner({"k2027": "n" * 32}).verify(token, purpose=rk.TokenPurpose.ANSWER, now=NOW)
+    with pytest.raises(rk.TokenError, match="wrong purpose"):
+        signer.verify(token, purpose=U, now=NOW)
+    with pytest.raises(rk.TokenError, match="expired"):
+        signer.verify(token, purpose=rk.TokenPurpose.ANSWER, now=NOW + timedelta(days=61))
+    for position in range(len(token)):
+        changed = (
+            token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
+        )
+        with pytest.raises(rk.TokenError):
+            signer.verify(changed, purpose=rk.TokenPurpose.ANSWER, now=NOW)
