@@ -187,7 +187,8 @@ class CampaignService:
         *,
         sender: str | None = None,
     ) -> AddResult:
-        """Add recipients; one request per recipient address and channel, duplicates skipped.
+        """Add recipients; one request per transaction (or, without one, per address) and
+        channel; duplicates are skipped.
 
         All are added together or, if one is unusable, none.
 
