@@ -31,8 +31,10 @@ __all__ = [
     "RequestPage",
     "RequestQuery",
     "Search",
+    "check_page_size",
     "export_row",
     "neutralize_cell",
+    "neutralized",
     "parse_search",
 ]
 

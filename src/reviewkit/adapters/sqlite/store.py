@@ -18,6 +18,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from reviewkit.adapters.sqlite import queries as q
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
-from reviewkit.domain.consent import consents_from_json, consents_to_json
+from reviewkit.domain.consent import Consent, consents_from_json, consents_to_json
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression, SuppressionReason
@@ -798,10 +799,19 @@ def _campaign_from_row(row: Sequence[Any]) -> Campaign:
     return attrs.evolve(loaded, version=version)
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
+
+
 def _json_or_none(value: Mapping[str, Any]) -> str | None:
     if not value:
         return None
-    return json.dumps(dict(value), separators=(",", ":"), default=str, ensure_ascii=False)
+    return _JSON.encode(dict(value))
+
+
+@lru_cache(maxsize=1024)
+def _consents_json(consents: tuple[tuple[str, Consent], ...]) -> str | None:
+    # An import gives thousands of rows the same few consents: encode each set once.
+    return _json_or_none(consents_to_json(dict(consents)))
 
 
 def _delivery_row(d: Delivery) -> tuple[Any, ...]:
@@ -830,7 +840,7 @@ def _delivery_row(d: Delivery) -> tuple[Any, ...]:
         _to_us(d.created_at),
         _to_us(d.scheduled_at),
         r.segment,
-        _json_or_none(consents_to_json(r.consents)),
+        _consents_json(tuple(r.consents.items())) if r.consents else None,
         d.reason,
         _to_us(d.remind_at),
         d.reminders_sent,
