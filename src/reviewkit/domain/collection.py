@@ -46,7 +46,9 @@ class DateField(enum.StrEnum):
     """Which time the date range and the order read."""
 
     SCHEDULED = "scheduled"
+    """The time the request was made for (it does not move on retries)."""
     SENT = "sent"
+    """The time it was first sent; requests not sent yet are left out."""
 
 
 @attrs.frozen(kw_only=True)

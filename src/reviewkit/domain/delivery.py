@@ -80,9 +80,13 @@ class Engagement(enum.StrEnum):
     """What a customer did with a request, recorded with its first time."""
 
     OPENED = "opened"
+    """The message was opened (its pixel loaded), or a link in it was used."""
     CLICKED = "clicked"
+    """A tracked link in the message was followed."""
     ANSWERED = "answered"
+    """The customer answered: left the review, submitted the survey."""
     UNSUBSCRIBED = "unsubscribed"
+    """The customer unsubscribed through the request's link."""
 
 
 UNSUBSCRIBED_REASON = "unsubscribed"

@@ -174,9 +174,11 @@ class Period(enum.StrEnum):
     """Time buckets scores are grouped by, read on a zone's local calendar."""
 
     DAY = "day"
+    """Calendar days, from local midnight."""
     WEEK = "week"
     """ISO weeks, Monday to Sunday."""
     MONTH = "month"
+    """Calendar months."""
 
 
 @attrs.frozen

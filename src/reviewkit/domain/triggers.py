@@ -41,13 +41,19 @@ class Operator(enum.StrEnum):
     """How a condition compares an attribute."""
 
     EQ = "eq"
+    """Equal to ``value``."""
     NE = "ne"
+    """Present and not equal to ``value``."""
     IN = "in"
+    """One of the list ``value``."""
     NOT_IN = "not_in"
+    """Present and none of the list ``value``."""
     EXISTS = "exists"
     """The attribute is present and not empty (``value`` is ignored)."""
     GTE = "gte"
+    """At least ``value``."""
     LTE = "lte"
+    """At most ``value``."""
 
 
 @attrs.frozen
