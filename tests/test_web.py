@@ -126,3 +126,28 @@ def test_closed_tampered_unsubscribe_pixel_and_unknown(
     status, _, page = call(app, "GET", links["4"])
     assert status in ("410 Gone", "400 Bad Request")  # the survey or its token expired
     assert store.answers_for(delivery_id) == []
+
+
+def test_a_score_of_zero_in_the_address_is_preselected(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_transport: rk.InMemoryTransport,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """``?score=0`` is a score (the lowest NPS), not a missing one."""
+    make_campaign(
+        service,
+        actor,
+        recipients=1,
+        interval=timedelta(0),
+        body="{{ survey.url }}",
+        answer_url="https://shop.example/feedback/a/{token}",
+        survey=rk.Survey(type="nps", privacy_url="https://shop.example/privacy"),
+    )
+    rk.Dispatcher(store, reviewkit_transport, reviewkit_clock, links=SIGNER).run()
+    (message,) = reviewkit_transport.sent
+    path = message.text.strip().removeprefix("https://shop.example/feedback")
+    app = make_app(rk.AnswerService(store, reviewkit_clock, SIGNER))
+    _, _, page = call(app, "GET", path, query="score=0")
+    assert 'id="score-0" value="0" checked' in page

@@ -107,30 +107,24 @@ def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
             if route == "a" and token and method == "GET":
                 query = parse_qs(environ.get("QUERY_STRING", ""))
                 page = answers.page(token)
-                chosen = _int(query.get("score", [""])[0]) or page.score
+                asked = _int(query.get("score", [""])[0])
+                chosen = page.score if asked is None else asked
                 return _answer_page(start_response, page, token, chosen, None, None)
             if route == "a" and token and method == "POST":
                 form = _read_form(environ)
+                page = answers.page(token)  # a bad token or a closed survey: handled below
                 try:
-                    answers.record(
-                        token, score=form.get("score") or None, comment=form.get("comment")
+                    answers.answer(
+                        page, score=form.get("score") or None, comment=form.get("comment")
                     )
-                except (TokenError, SurveyClosedError):
-                    raise
                 except ValidationError as exc:
-                    page = answers.page(token)
+                    asked = _int(form.get("score", ""))
                     return _answer_page(
-                        start_response,
-                        page,
-                        token,
-                        _int(form.get("score", "")),
-                        form.get("comment"),
-                        str(exc),
+                        start_response, page, token, asked, form.get("comment"), str(exc)
                     )
-                survey_language = answers.page(token).survey.language
                 location = environ.get("SCRIPT_NAME", "").rstrip("/") + "/thanks"
-                if survey_language in _TEXTS:
-                    location += f"?lang={survey_language}"
+                if page.survey.language in _TEXTS:
+                    location += f"?lang={page.survey.language}"
                 start_response("303 See Other", [("Location", location)])
                 return [b""]
             if route == "u" and token and method == "GET":

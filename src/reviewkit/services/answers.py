@@ -92,7 +92,7 @@ class AnswerService:
         delivery = self.store.get_delivery(delivery_id)
         if delivery.channel is not Channel.CHAT or delivery.address != sender_id:
             raise ValidationError(f"request {delivery_id} was not sent to chat user {sender_id!r}")
-        return self._record(self._page_of(delivery, None), score, comment)
+        return self.answer(self._page_of(delivery, None), score=score, comment=comment)
 
     def page(self, token: str) -> SurveyPage:
         """Read an answer token for the answer page: which survey, which score was clicked.
@@ -131,9 +131,16 @@ class AnswerService:
         :raises ValidationError: no score, a score off the scale, or a comment the survey
             does not take (or too long).
         """
-        return self._record(self.page(token), score, comment)
+        return self.answer(self.page(token), score=score, comment=comment)
 
-    def _record(self, page: SurveyPage, score: int | str | None, comment: str | None) -> Answer:
+    def answer(
+        self, page: SurveyPage, *, score: int | str | None = None, comment: str | None = None
+    ) -> Answer:
+        """Record an answer on a survey page already read with :meth:`page` (a web view
+        that shows the page again on a bad answer reads the token once).
+
+        :raises ValidationError: as :meth:`record`.
+        """
         survey = page.survey
         chosen = self._score(survey, score) if score not in (None, "") else page.score
         if chosen is None:
@@ -161,7 +168,8 @@ class AnswerService:
         with self.store.transaction():
             stored = self.store.add_answer(answer)
             self.store.record_engagement(page.delivery.id, Engagement.ANSWERED, now)
-        self.deliver_hooks()
+        if self._hooks:
+            self._call_hooks(stored, page.delivery, survey, now)
         return stored
 
     def deliver_hooks(self, limit: int = 100) -> int:
@@ -177,19 +185,25 @@ class AnswerService:
             if survey is None:  # the campaign's survey was removed; nothing to report
                 self.store.finish_answer_hook(answer.id, done=True, error=None, next_at=None)
                 continue
-            try:
-                for hook in self._hooks:
-                    hook(answer, delivery, survey)
-            except Exception as exc:
-                retry_at = now + self.hook_retry.backoff(answer.hook_attempts + 1)
-                log.warning("answer hook failed on %s, retry at %s: %s", answer.id, retry_at, exc)
-                self.store.finish_answer_hook(
-                    answer.id, done=False, error=f"{type(exc).__name__}: {exc}", next_at=retry_at
-                )
-                continue
-            self.store.finish_answer_hook(answer.id, done=True, error=None, next_at=None)
-            delivered += 1
+            delivered += self._call_hooks(answer, delivery, survey, now)
         return delivered
+
+    def _call_hooks(
+        self, answer: Answer, delivery: Delivery, survey: Survey, now: datetime
+    ) -> bool:
+        """Hand *answer* to the hooks and record whether they took it."""
+        try:
+            for hook in self._hooks:
+                hook(answer, delivery, survey)
+        except Exception as exc:
+            retry_at = now + self.hook_retry.backoff(answer.hook_attempts + 1)
+            log.warning("answer hook failed on %s, retry at %s: %s", answer.id, retry_at, exc)
+            self.store.finish_answer_hook(
+                answer.id, done=False, error=f"{type(exc).__name__}: {exc}", next_at=retry_at
+            )
+            return False
+        self.store.finish_answer_hook(answer.id, done=True, error=None, next_at=None)
+        return True
 
     @staticmethod
     def _score(survey: Survey, value: int | str) -> int:
