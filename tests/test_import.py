@@ -105,7 +105,7 @@ def test_missing_address_column_is_refused_before_anything_is_added(
     service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
 ) -> None:
     """A file without an e-mail column is refused whole, with the columns it has."""
-    with pytest.raises(rk.ValidationError, match="no e-mail column among"):
+    with pytest.raises(rk.ValidationError, match="no email address column among"):
         import_csv(service, actor, "c", write(tmp_path / "x.csv", "name,order\nAla,1\n", "utf-8"))
 
 
@@ -303,3 +303,24 @@ def test_an_interrupted_import_leaves_whole_batches_and_resumes(
     assert again.accepted == 4_450 - stored  # 50 repeated orders in the file
     assert again.duplicates == 50 + stored
     assert len(list(service.deliveries(actor, "big"))) == 4_450
+
+
+def test_a_chat_campaign_takes_its_addresses_from_the_chat_id_column(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
+) -> None:
+    """On the chat channel the address is the person's chat id, not a phone number."""
+    service.create(actor, name="chat", channel=rk.Channel.CHAT)
+    source = write(
+        tmp_path / "chat.csv",
+        "psid,phone,order\np-1,+48500100200,Z-1\n,+48500100201,Z-2\n",
+        "utf-8",
+    )
+    result = import_csv(service, actor, "chat", source)
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert result.errors[0].column == "psid"
+    (delivery,) = service.deliveries(actor, "chat")
+    assert (delivery.address, delivery.recipient.chat_id) == ("p-1", "p-1")
+    with pytest.raises(rk.ValidationError, match="no chat address column among"):
+        import_csv(
+            service, actor, "chat", write(tmp_path / "x.csv", "phone\n+48500100200\n", "utf-8")
+        )

@@ -66,6 +66,7 @@ HEADER_NAMES: Mapping[str, str] = {
     **dict.fromkeys(["name", "imię", "imie", "imię i nazwisko", "customer", "klient"], "name"),
     **dict.fromkeys(["timezone", "time zone", "strefa czasowa"], "timezone"),
     **dict.fromkeys(["segment", "customer segment", "segment klienta", "grupa"], "segment"),
+    **dict.fromkeys(["chat_id", "chat id", "psid", "messenger id"], "chat_id"),
     **dict.fromkeys(
         [
             "publication consent",
@@ -104,6 +105,13 @@ def check_date(text: str) -> str:
             continue
     raise ValidationError(f"{value!r} is not a date (write 2026-11-23 or 23.11.2026)")
 
+
+_ADDRESS_COLUMNS: Mapping[Channel, str] = {
+    Channel.EMAIL: "email",
+    Channel.SMS: "phone",
+    Channel.CHAT: "chat_id",
+}
+"""The column a request's address comes from, per channel."""
 
 _CHECKS: Mapping[str, Callable[[str], str]] = {
     "pesel": check_pesel,
@@ -262,10 +270,11 @@ def _import_rows(
     keys = [HEADER_NAMES.get(n.lower(), n) for n in names]
     # Errors name the column as the file's header does, so it can be found in the sheet.
     header_of = dict(zip(keys, names, strict=True))
-    if rules.channel is Channel.EMAIL and "email" not in keys:
-        raise ValidationError(f"no e-mail column among {names}: name one 'email'")
-    if rules.channel is Channel.SMS and "phone" not in keys:
-        raise ValidationError(f"no phone column among {names}: name one 'phone'")
+    address_column = _ADDRESS_COLUMNS[rules.channel]
+    if address_column not in keys:
+        raise ValidationError(
+            f"no {rules.channel.value} address column among {names}: name one {address_column!r}"
+        )
 
     errors_file = None
     writer = None
@@ -276,7 +285,8 @@ def _import_rows(
 
     rows = accepted = duplicates = rejected = 0
     kept: list[RowError] = []
-    pool = _checking_pool(workers, text)
+    size = _file_size(text)  # once: it does not change while the file is read
+    pool = _checking_pool(workers, size)
     # Batches are stored by one writer thread while the next ones are read and checked:
     # SQLite works without holding the interpreter lock, so the two overlap.
     storing = ThreadPoolExecutor(1, thread_name_prefix="reviewkit-import")
@@ -311,7 +321,7 @@ def _import_rows(
                 written.append(storing.submit(service._add_requests, target, batch, None))
                 collect(keep=2)
             if progress is not None:
-                progress(_progress(text, rows))
+                progress(ImportProgress(rows, _position(text), size))
         collect(keep=0)
     except UnicodeDecodeError as exc:
         raise ValidationError(
@@ -324,8 +334,7 @@ def _import_rows(
         if errors_file is not None:
             errors_file.close()
     if progress is not None:
-        done = _progress(text, rows)
-        progress(attrs.evolve(done, bytes_read=done.total_bytes or done.bytes_read))
+        progress(ImportProgress(rows, size or _position(text), size))
     return ImportResult(rows, accepted, rejected, duplicates, tuple(kept))
 
 
@@ -353,9 +362,7 @@ def _check_chunk(
     return out
 
 
-def _checking_pool(
-    workers: int | None, text: io.TextIOWrapper
-) -> tuple[ProcessPoolExecutor, int] | None:
+def _checking_pool(workers: int | None, size: int | None) -> tuple[ProcessPoolExecutor, int] | None:
     """Worker processes to check rows in, or ``None`` to check them here.
 
     By default a file of several megabytes is checked on every core (up to 4); forked
@@ -363,8 +370,7 @@ def _checking_pool(
     ``if __name__ == "__main__"`` guard.
     """
     if workers is None:
-        size = _progress(text, 0).total_bytes or 0
-        workers = min(os.cpu_count() or 1, 4) if size >= _PARALLEL_FROM else 1
+        workers = min(os.cpu_count() or 1, 4) if (size or 0) >= _PARALLEL_FROM else 1
     if workers < 1:
         raise ValidationError(f"workers must be at least 1, not {workers}")
     if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
@@ -396,18 +402,25 @@ def _checked_chunks(
         yield ahead.popleft().result()
 
 
-def _progress(text: io.TextIOWrapper, rows: int) -> ImportProgress:
-    raw: Any = getattr(text.buffer, "raw", text.buffer)
+def _raw(text: io.TextIOWrapper) -> Any:
+    return getattr(text.buffer, "raw", text.buffer)
+
+
+def _position(text: io.TextIOWrapper) -> int:
+    """Bytes read from the file so far (read-ahead included)."""
     try:
-        position = int(raw.tell())
+        return int(_raw(text).tell())
     except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
-        position = 0
-    total: int | None
+        return 0
+
+
+def _file_size(text: io.TextIOWrapper) -> int | None:
+    """The file's size in bytes, or ``None`` for a stream of unknown length."""
+    raw = _raw(text)
     try:
-        total = os.fstat(raw.fileno()).st_size
+        return os.fstat(raw.fileno()).st_size
     except (OSError, ValueError, AttributeError):
-        total = len(raw.getbuffer()) if isinstance(raw, io.BytesIO) else None
-    return ImportProgress(rows, position, total)
+        return len(raw.getbuffer()) if isinstance(raw, io.BytesIO) else None
 
 
 def _chain(sample: str, rest: IO[str]) -> Iterator[str]:
@@ -456,9 +469,10 @@ class _RowRules:
         phone = _checked(
             "phone", lambda n: normalize_phone(n, self.region), record.pop("phone", "")
         )
-        address = email if self.channel is Channel.EMAIL else phone
+        chat_id = record.pop("chat_id", "") or None
+        column = _ADDRESS_COLUMNS[self.channel]
+        address = {"email": email, "phone": phone, "chat_id": chat_id}[column]
         if address is None:
-            column = "email" if self.channel is Channel.EMAIL else "phone"
             raise _RowError(column, f"is empty; a {self.channel.value} request needs one")
         timezone = record.pop("timezone", "") or None
         if timezone is not None:
@@ -486,6 +500,7 @@ class _RowRules:
                 transaction_id=transaction_id,
                 timezone=timezone,
                 segment=segment,
+                chat_id=chat_id,
                 consents=consents,
                 fields=fields,
             )

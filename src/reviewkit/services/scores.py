@@ -81,11 +81,13 @@ class ScoreService:
                 period = Period(period)
             except ValueError:
                 raise ValidationError(f"period {period!r}: choose day, week or month") from None
-            span = self.store.answer_span(kind)
-            if span is None:
-                return []
-            start = since or span[0]
-            end = until or span[1] + timedelta(microseconds=1)
+            start, end = since, until
+            if start is None or end is None:  # the answers' own span fills in what is open
+                span = self.store.answer_span(kind)
+                if span is None:
+                    return []
+                start = start or span[0]
+                end = end or span[1] + timedelta(microseconds=1)
             if end <= start:
                 return []
             periods = buckets(period, load_zone(timezone), start, end)

@@ -410,16 +410,17 @@ class SQLiteStore:
     def query_deliveries(
         self, query: RequestQuery, *, limit: int, after: str | None = None
     ) -> RequestPage:
+        parts = _split(query)
         rows = []
         with self._lock:
             # Several categories or segments would make SQLite sort the whole match: one
             # index walk per (category, segment) pair, merged, reads only a page from each.
-            for part in _split(query):
+            for part in parts:
                 time, where, params = _query_where(part, after)
                 params["limit"] = limit + 1
                 sql = q.QUERY_DELIVERIES.format(time=time, where=where)
                 rows += self._db.execute(sql, params).fetchall()
-        if len(_split(query)) > 1:
+        if len(parts) > 1:
             rows.sort(key=lambda row: (row[1], row[0]), reverse=True)
         more = len(rows) > limit
         rows = rows[:limit]
