@@ -10,7 +10,7 @@ import copy
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -24,6 +24,7 @@ from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
+from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     AccountError,
     ConflictError,
@@ -39,7 +40,6 @@ __all__ = ["InMemoryStore", "InMemoryTransport"]
 
 
 _MISSING = object()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Journal:
@@ -386,7 +386,7 @@ class InMemoryStore:
                 if query.matches(d):
                     at = query.time_of(d)
                     assert at is not None
-                    found.append(((_micros(at), order[d.id]), d))
+                    found.append(((epoch_micros(at), order[d.id]), d))
         found.sort(key=lambda pair: pair[0], reverse=True)
         if after is not None:
             try:
@@ -528,11 +528,6 @@ class InMemoryStore:
                 if t is not None
             ]
         return min(times, default=None)
-
-
-def _micros(at: datetime) -> int:
-    delta = at - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _due(d: Delivery, now: datetime) -> bool:

@@ -70,13 +70,20 @@ def template_context(
     }
 
 
+# What a campaign without a survey shows its templates (the sandbox keeps it unchanged).
+_NO_SURVEY: dict[str, Any] = dict.fromkeys(SURVEY_ATTRIBUTES, "") | {
+    "options": (),
+    "expiry_days": 0,
+}
+
+
 def survey_context(
     campaign: Campaign, answer_link: str, score_links: Mapping[int, str]
 ) -> dict[str, Any]:
     """What ``{{ survey.* }}`` holds: the question, the scale with one-click links, texts."""
     survey = campaign.survey
     if survey is None:
-        return dict.fromkeys(SURVEY_ATTRIBUTES, "") | {"options": [], "expiry_days": 0}
+        return _NO_SURVEY
     scale = survey.scale
     return {
         "question": survey.question_text,

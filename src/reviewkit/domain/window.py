@@ -27,6 +27,7 @@ __all__ = [
     "HolidayCalendar",
     "HourRange",
     "SendWindow",
+    "epoch_micros",
     "epoch_of",
     "load_zone",
     "openings",
@@ -363,6 +364,12 @@ def _offset_segments(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, i
         segments.append((lo, change, offset))
         lo = change
     return segments
+
+
+def epoch_micros(instant: datetime) -> int:
+    """Return *instant* as whole UTC epoch microseconds (exact: no float on the way)."""
+    delta = instant - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * _DAY + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def epoch_of(instant: datetime) -> int:

@@ -34,6 +34,7 @@ from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outc
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import SurveyType
+from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     ConflictError,
     LeaseLostError,
@@ -62,10 +63,7 @@ SCHEMA_VERSION = max(number for number, _ in _migrations())
 
 
 def _to_us(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return None if value is None else epoch_micros(value)
 
 
 def _from_us(value: int | None) -> datetime | None:
