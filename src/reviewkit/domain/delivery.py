@@ -276,15 +276,6 @@ class Delivery:
         """Where the collection view shows this request."""
         return category_of(self.status, self.reason, self.unsubscribed_at is not None)
 
-    def engaged_at(self, what: Engagement) -> datetime | None:
-        """Return when the customer first did *what*, or ``None``."""
-        return {
-            Engagement.OPENED: self.opened_at,
-            Engagement.CLICKED: self.clicked_at,
-            Engagement.ANSWERED: self.answered_at,
-            Engagement.UNSUBSCRIBED: self.unsubscribed_at,
-        }[what]
-
 
 def category_of(status: DeliveryStatus, reason: str | None, unsubscribed: bool) -> RequestCategory:
     """The view's category for a request's status, suppression reason and unsubscribe mark

@@ -236,13 +236,12 @@ class CampaignService:
             campaign = self._open_for_adding(actor, name, sender)
         checked, address = checked_recipient(recipient, campaign)
         now = self.clock.now()
-        due = max(at, now + campaign.send_delay) if at is not None else None
         delivery = Delivery(
             campaign_id=campaign.id,
             recipient=checked,
             channel=campaign.channel,
             address=address,
-            due_at=due or (now + campaign.send_delay if campaign.send_delay else None),
+            due_at=_due_at(campaign, now, at),
             sender=None if sender == campaign.sender else sender,
             created_at=now,
         )
@@ -295,8 +294,7 @@ class CampaignService:
         addresses it has already checked row by row, so none is validated twice."""
         seen = 0
         now = self.clock.now()
-        # The send delay (seed 002): the request waits, and can still be withdrawn, until then.
-        due_at = now + campaign.send_delay if campaign.send_delay else None
+        due_at = _due_at(campaign, now, None)
 
         def deliveries() -> Iterator[Delivery]:
             nonlocal seen
@@ -483,6 +481,15 @@ class CampaignService:
         )
         transport.send(message)
         return message
+
+
+def _due_at(campaign: Campaign, now: datetime, at: datetime | None) -> datetime | None:
+    """When a request made *now* (for *at*, if given) may go: not before the campaign's
+    send delay (seed 002: until then it can still be withdrawn); ``None`` for at once."""
+    earliest = now + campaign.send_delay if campaign.send_delay else None
+    if at is None:
+        return earliest
+    return max(at, earliest) if earliest is not None else at
 
 
 def checked_recipient(recipient: Recipient, campaign: Campaign) -> tuple[Recipient, str]:

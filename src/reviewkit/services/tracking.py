@@ -41,6 +41,7 @@ class TrackingService:
         self.store = store
         self.clock = clock
         self.links = links
+        self._suppressions = SuppressionService(store, clock)
 
     def opened(self, token: str) -> Delivery:
         """Record that the message was opened (the pixel was loaded).
@@ -74,7 +75,7 @@ class TrackingService:
         """Unsubscribe the address the request went to (see
         :meth:`SuppressionService.unsubscribe`): suppressed for every campaign, the request
         marked unsubscribed, its reminders stopped."""
-        return SuppressionService(self.store, self.clock).unsubscribe(token, self.links)
+        return self._suppressions.unsubscribe(token, self.links)
 
     def click_link(
         self, url: str, delivery_id: str, target: str, *, ttl: timedelta | None = None

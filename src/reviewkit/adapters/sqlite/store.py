@@ -485,7 +485,7 @@ class SQLiteStore:
             else [(index, start, end) for index, (start, end) in enumerate(periods)]
         )
         result: dict[tuple[str | None, int | None], AnswerStats] = {}
-        sums = q.ANSWER_SUMS.replace("score", "a.score")
+        sums = q.ANSWER_SUMS
         with self._lock:
             if by == "segment":
                 # One range of the (type, segment, time, score) index per segment and period,
