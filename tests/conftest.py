@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 import reviewkit as rk
 from reviewkit.adapters.sqlite import SQLiteStore
 
+# The suite is deterministic by default: every run tries the same generated examples, so a
+# green run stays green and a failure is reproduced by running again. HYPOTHESIS_PROFILE=explore
+# searches with fresh random examples and remembers failures outside the checkout.
 settings.register_profile(
-    "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci",
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", max_examples=60, deadline=None)
-settings.load_profile("ci")
+settings.register_profile(
+    "explore",
+    max_examples=600,
+    deadline=None,
+    database=DirectoryBasedExampleDatabase(
+        os.path.join(tempfile.gettempdir(), "reviewkit-hypothesis")
+    ),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=60, deadline=None, derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 WARSAW = rk.load_zone("Europe/Warsaw")
 

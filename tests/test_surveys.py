@@ -246,6 +246,25 @@ def test_csat_is_the_share_of_4_and_5_with_the_mean_beside_it(scores: list[int])
     assert 0 <= score.low <= score.value <= score.high <= 100
 
 
+@pytest.mark.parametrize("n", [1, 2, 10, 37, 1000])
+def test_wilson_ends_are_exact_at_none_and_all(n: int) -> None:
+    """No successes gives a lower end of exactly 0, all successes an upper end of exactly 1."""
+    assert wilson_interval(0, n)[0] == 0.0
+    assert wilson_interval(n, n)[1] == 1.0
+    low, high = wilson_interval(0, n)
+    assert 0.0 < high < 1.0
+    low, high = wilson_interval(n, n)
+    assert 0.0 < low < 1.0
+
+
+@given(st.integers(1, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+def test_wilson_interval_holds_the_observed_share(case: tuple[int, int]) -> None:
+    """The interval lies within 0…1 and contains successes / n, whatever the rounding."""
+    successes, n = case
+    low, high = wilson_interval(successes, n)
+    assert 0.0 <= low <= successes / n <= high <= 1.0
+
+
 @given(st.lists(st.integers(1, 7), min_size=2, max_size=400))
 def test_ces_is_the_mean_with_a_t_interval(scores: list[int]) -> None:
     score = score_of(rk.SurveyType.CES, _stats(scores, 99, -1))

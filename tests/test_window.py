@@ -319,3 +319,29 @@ def test_always_open_window_plans_across_midnight() -> None:
     plan = rk.plan_send_times(start, 5, rk.SendWindow(), zone, timedelta(hours=1))
     assert [t.hour for t in plan] == [22, 23, 0, 1, 2]
     assert rk.next_send_time(start, rk.SendWindow(), zone) == start
+
+
+# Poland's public holidays (Dz.U. 1951 nr 4 poz. 28 as amended; 24 December from 2025 on).
+POLISH_HOLIDAYS = {
+    2026: [
+        (1, 1), (1, 6), (4, 5), (4, 6), (5, 1), (5, 3), (5, 24), (6, 4),
+        (8, 15), (11, 1), (11, 11), (12, 24), (12, 25), (12, 26),
+    ],
+    2027: [
+        (1, 1), (1, 6), (3, 28), (3, 29), (5, 1), (5, 3), (5, 16), (5, 27),
+        (8, 15), (11, 1), (11, 11), (12, 24), (12, 25), (12, 26),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("year", sorted(POLISH_HOLIDAYS))
+def test_polish_calendar_is_the_statutory_one(year: int) -> None:
+    """Every day of the year is a holiday exactly when Polish law says so, Christmas Eve too."""
+    cal = rk.HolidayCalendar("PL")
+    expected = {date(year, m, d) for m, d in POLISH_HOLIDAYS[year]}
+    day, found = date(year, 1, 1), set()
+    while day.year == year:
+        if cal.is_holiday(day):
+            found.add(day)
+        day += timedelta(days=1)
+    assert found == expected

@@ -116,14 +116,21 @@ def nps_interval(promoters: int, detractors: int, n: int) -> tuple[float, float]
 
 
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:
-    """The Wilson 95 % interval of a proportion, as fractions 0…1."""
+    """The Wilson 95 % interval of a proportion, as fractions 0…1.
+
+    The ends are clamped to the scale and to the observed share: with no successes the lower
+    end is exactly 0, with all successes the upper end exactly 1 (floating-point rounding
+    would otherwise leave them a hair inside).
+    """
     if n == 0:
         return 0.0, 1.0
     p = successes / n
     z2 = Z95 * Z95
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     margin = Z95 / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return max(centre - margin, 0.0), min(centre + margin, 1.0)
+    low = 0.0 if successes == 0 else min(max(centre - margin, 0.0), p)
+    high = 1.0 if successes == n else max(min(centre + margin, 1.0), p)
+    return low, high
 
 
 def _mean_interval(stats: AnswerStats) -> tuple[float | None, float | None]:
