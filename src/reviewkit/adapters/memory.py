@@ -10,7 +10,7 @@ import copy
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -112,13 +112,22 @@ class InMemoryStore:
             return list(self._deliveries.values())
 
     def reset(self) -> None:
-        """Forget everything."""
+        """Forget everything: campaigns, requests, answers, suppressions, pacing slots and
+        trigger firings."""
         with self._lock:
-            self._campaigns.clear()
-            self._deliveries.clear()
-            self._keys.clear()
-            self._suppressions.clear()
-            self._slots.clear()
+            for mapping in self._tables():
+                mapping.clear()
+
+    def _tables(self) -> tuple[dict[Any, Any], ...]:
+        return (
+            self._campaigns,
+            self._deliveries,
+            self._keys,
+            self._suppressions,
+            self._slots,
+            self._answers,
+            self._firings,
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -288,7 +297,8 @@ class InMemoryStore:
                 for d in self._deliveries.values()
                 if d.campaign_id == campaign_id and _due(d, now)
             ]
-            due.sort(key=lambda d: d.due_at or now)
+            # Earliest claimable first, then insertion order (the sort is stable), as in SQL.
+            due.sort(key=_claimable_instant)
             claimed = []
             for d in due[:limit]:
                 taken = attrs.evolve(
@@ -528,6 +538,12 @@ class InMemoryStore:
                 if t is not None
             ]
         return min(times, default=None)
+
+
+def _claimable_instant(d: Delivery) -> datetime:
+    at = d.claimable_at
+    assert at is not None  # only due deliveries are sorted
+    return at.astimezone(UTC)
 
 
 def _due(d: Delivery, now: datetime) -> bool:

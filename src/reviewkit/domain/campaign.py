@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import attrs
@@ -175,6 +175,13 @@ def _check_aware(
         raise ValidationError(f"{attribute.name} must be timezone-aware, got {value.isoformat()}")
 
 
+def _to_utc(value: datetime | None) -> datetime | None:
+    """Instants are kept in UTC; a naive value is left for the validator to refuse."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC)
+
+
 def _to_senders(value: Iterable[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
@@ -291,7 +298,7 @@ class Campaign:
     timezone: str = attrs.field(default="UTC", validator=_check_zone)
     window: SendWindow = attrs.field(factory=SendWindow)
     interval: timedelta = attrs.field(default=timedelta(0), validator=_check_interval)
-    start_at: datetime | None = attrs.field(default=None, validator=_check_aware)
+    start_at: datetime | None = attrs.field(default=None, converter=_to_utc, validator=_check_aware)
     respect_recipient_timezone: bool = False
     send_delay: timedelta = attrs.field(default=timedelta(0), validator=_check_interval)
     default_region: str | None = None
@@ -306,7 +313,9 @@ class Campaign:
     survey: Survey | None = None
     status: CampaignStatus = CampaignStatus.DRAFT
     failure_reason: str | None = None
-    created_at: datetime | None = attrs.field(default=None, validator=_check_aware)
+    created_at: datetime | None = attrs.field(
+        default=None, converter=_to_utc, validator=_check_aware
+    )
     version: int = 0
 
     def __attrs_post_init__(self) -> None:

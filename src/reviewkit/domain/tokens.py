@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from reviewkit.domain.accounts import Secret
+from reviewkit.domain.instants import as_utc
 from reviewkit.errors import TokenError, ValidationError
 
 __all__ = ["LinkSigner", "LinkToken", "TokenError", "TokenPurpose"]
@@ -110,7 +111,7 @@ class LinkSigner:
     ) -> str:
         """Return a URL-safe token for *purpose* on *delivery_id*, valid from *now* for *ttl*."""
         kid = self.current or next(iter(self.keys))
-        expires = int((now + (ttl or self.ttl)).timestamp())
+        expires = int((as_utc(now) + (ttl or self.ttl)).timestamp())
         if _is_hex_id(delivery_id) and len(kid) < 256:
             packed = (
                 bytes([_COMPACT, len(kid)])

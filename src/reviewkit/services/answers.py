@@ -26,6 +26,7 @@ import attrs
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, Channel
 from reviewkit.domain.delivery import Delivery, Engagement, RetryPolicy
+from reviewkit.domain.instants import as_utc
 from reviewkit.domain.survey import CHAT_LIMITS, Survey
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.errors import SurveyClosedError, ValidationError
@@ -101,11 +102,11 @@ class AnswerService:
         :raises ValidationError: the request is not a survey request.
         :raises SurveyClosedError: the survey no longer takes answers.
         """
-        found = self.links.verify(token, purpose=TokenPurpose.ANSWER, now=self.clock.now())
+        found = self.links.verify(token, purpose=TokenPurpose.ANSWER, now=as_utc(self.clock.now()))
         return self._page_of(self.store.get_delivery(found.delivery_id), found.extra)
 
     def _page_of(self, delivery: Delivery, extra: str | None) -> SurveyPage:
-        now = self.clock.now()
+        now = as_utc(self.clock.now())
         campaign = self.store.get_campaign(delivery.campaign_id)
         if campaign.survey is None:
             raise ValidationError(f"request {delivery.id} is not a survey request")
@@ -154,7 +155,7 @@ class AnswerService:
             )
             if len(text) > limit:
                 raise ValidationError(f"the comment is {len(text)} characters; at most {limit}")
-        now = self.clock.now()
+        now = as_utc(self.clock.now())
         answer = Answer(
             delivery_id=page.delivery.id,
             campaign_id=page.campaign.id,
@@ -177,7 +178,7 @@ class AnswerService:
         whose retry time has come). Returns how many were delivered."""
         if not self._hooks:
             return 0
-        now = self.clock.now()
+        now = as_utc(self.clock.now())
         delivered = 0
         for answer in self.store.due_answer_hooks(now, limit):
             delivery = self.store.get_delivery(answer.delivery_id)

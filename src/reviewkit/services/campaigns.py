@@ -11,6 +11,7 @@ import attrs
 from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel, Reminder
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
+from reviewkit.domain.instants import as_utc
 from reviewkit.domain.messages import OutgoingMessage, check_campaign_templates, render_message
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.sms import SmsSegments, normalize_phone, sms_segments
@@ -145,7 +146,7 @@ class CampaignService:
             required_consents=tuple(required_consents),
             reminder=reminder,
             survey=survey,
-            created_at=self.clock.now(),
+            created_at=as_utc(self.clock.now()),
         )
         check_campaign_templates(campaign, complete=False)
         return self.store.add_campaign(campaign)
@@ -227,15 +228,15 @@ class CampaignService:
             without a transaction id, this address) on its channel.
         :raises ValidationError: a bad address, or *at* is not timezone-aware.
         """
-        if at is not None and at.tzinfo is None:
-            raise ValidationError("the request time must be timezone-aware")
+        if at is not None:
+            at = as_utc(at, "the request time")
         try:
             campaign = self._open_for_adding(actor, name, sender)
         except NotFoundError:
             self.create(actor, name=name)
             campaign = self._open_for_adding(actor, name, sender)
         checked, address = checked_recipient(recipient, campaign)
-        now = self.clock.now()
+        now = as_utc(self.clock.now())
         delivery = Delivery(
             campaign_id=campaign.id,
             recipient=checked,
@@ -293,7 +294,7 @@ class CampaignService:
         """Store one request per (recipient, checked address); the importer calls this with
         addresses it has already checked row by row, so none is validated twice."""
         seen = 0
-        now = self.clock.now()
+        now = as_utc(self.clock.now())
         due_at = _due_at(campaign, now, None)
 
         def deliveries() -> Iterator[Delivery]:
@@ -414,7 +415,7 @@ class CampaignService:
                 ids=delivery_ids,
                 from_statuses={DeliveryStatus.FAILED},
                 to_status=DeliveryStatus.PENDING,
-                due_at=self.clock.now(),
+                due_at=as_utc(self.clock.now()),
             )
             if count and campaign.status is CampaignStatus.COMPLETED:
                 self.store.save_campaign(campaign.apply(CampaignEvent.RETRY))
@@ -447,7 +448,7 @@ class CampaignService:
             who,
             to=who.address_for(campaign.channel),
             message_id="preview",
-            now=self.clock.now(),
+            now=as_utc(self.clock.now()),
         )
         segments = sms_segments(message.text) if campaign.channel is Channel.SMS else None
         return Preview(message=message, segments=segments)
@@ -474,7 +475,7 @@ class CampaignService:
             recipient,
             to=actor.email,
             message_id=f"test.{uuid.uuid4().hex}",
-            now=self.clock.now(),
+            now=as_utc(self.clock.now()),
         )
         message = attrs.evolve(
             message, subject=f"[TEST] {message.subject}", headers={"X-Reviewkit-Test": "yes"}

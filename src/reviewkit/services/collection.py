@@ -27,6 +27,7 @@ from reviewkit.domain.collection import (
     neutralized,
 )
 from reviewkit.domain.delivery import Delivery
+from reviewkit.domain.instants import as_utc
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.errors import ValidationError
 from reviewkit.ports import Clock, Store
@@ -45,7 +46,7 @@ class CollectionService:
 
     def default_query(self) -> RequestQuery:
         """Pending requests scheduled in the last 7 days, the view's first screen."""
-        return RequestQuery.default(self.clock.now())
+        return RequestQuery.default(as_utc(self.clock.now()))
 
     def page(
         self,

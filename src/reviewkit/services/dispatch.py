@@ -18,6 +18,7 @@ import attrs
 from reviewkit.domain.campaign import ACTIVE, Campaign, CampaignEvent, CampaignStatus, Channel
 from reviewkit.domain.consent import missing_consents
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome, RetryPolicy
+from reviewkit.domain.instants import as_utc
 from reviewkit.domain.messages import render_message
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import sms_segments
@@ -174,7 +175,7 @@ class Dispatcher:
                 passes += 1
                 report = self.dispatch_due()
                 total = total + report
-                now = self.clock.now()
+                now = as_utc(self.clock.now())
                 wake = report.next_wakeup
                 if wake is None:
                     if until_idle:
@@ -193,7 +194,9 @@ class Dispatcher:
 
     def dispatch_due(self) -> DispatchReport:
         """Run one pass over every active campaign at the clock's current instant."""
-        now = self.clock.now()
+        # Every instant below is UTC: a gap, a lease or a backoff added to a local time would
+        # be wall-clock arithmetic and lose or repeat an hour at a DST change.
+        now = as_utc(self.clock.now())
         state = _Pass()
         for campaign in self.store.list_campaigns(ACTIVE):
             try:
@@ -217,7 +220,7 @@ class Dispatcher:
 
     def _dispatch_campaign(self, campaign: Campaign, now: datetime, state: _Pass) -> None:
         if campaign.start_at is not None and campaign.start_at > now:
-            state.wakeups.append(campaign.start_at)
+            state.wakeups.append(as_utc(campaign.start_at))
             return
         if self.store.next_due_at(campaign.id) is None:  # nothing Pending or Claimed
             self._complete(campaign, state)
@@ -226,7 +229,7 @@ class Dispatcher:
         if not campaign.respect_recipient_timezone and not campaign.window.contains(now, zone):
             if campaign.status is not CampaignStatus.WAITING:
                 campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_CLOSED))
-            state.wakeups.append(next_send_time(now, campaign.window, zone))
+            state.wakeups.append(as_utc(next_send_time(now, campaign.window, zone)))
             return
         if campaign.status is not CampaignStatus.SENDING:
             campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_OPENED))
@@ -312,10 +315,10 @@ class Dispatcher:
         state: _Pass,
         gap: timedelta | None,
     ) -> None:
-        wake = max(due, now if gap is None else now + gap)
+        wake = max(as_utc(due), now if gap is None else now + gap)
         zone = load_zone(campaign.timezone)
         if not campaign.respect_recipient_timezone and not campaign.window.contains(wake, zone):
-            wake = next_send_time(wake, campaign.window, zone)
+            wake = as_utc(next_send_time(wake, campaign.window, zone))
         state.wakeups.append(wake)
 
     def _complete(self, campaign: Campaign, state: _Pass) -> None:
@@ -340,7 +343,7 @@ class Dispatcher:
         if campaign.respect_recipient_timezone:
             zone = load_zone(delivery.recipient.timezone or campaign.timezone)
             if not campaign.window.contains(now, zone):
-                self._release(delivery, now, next_send_time(now, campaign.window, zone))
+                self._release(delivery, now, as_utc(next_send_time(now, campaign.window, zone)))
                 state.released += 1
                 return
         why = self._suppressed(campaign, delivery, reminder)

@@ -35,6 +35,7 @@ from reviewkit.domain.consent import Consent
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Recipient
 from reviewkit.domain.identifiers import check_nip, check_pesel, check_regon
+from reviewkit.domain.instants import as_utc
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.sms import normalize_phone
 from reviewkit.domain.window import load_zone
@@ -235,7 +236,7 @@ def import_csv(
         types,
         required,
         f"import {Path(label).name}" if label else "import",
-        service.clock.now(),
+        as_utc(service.clock.now()),
     )
 
     text = _open_text(source, encoding)

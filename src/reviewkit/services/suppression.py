@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.delivery import Engagement
+from reviewkit.domain.instants import as_utc
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.ports import Clock, Store
@@ -39,7 +40,7 @@ class SuppressionService:
             channel=Channel(channel),
             address=address.strip(),
             reason=SuppressionReason(reason),
-            at=self.clock.now(),
+            at=as_utc(self.clock.now()),
             note=note,
         )
         self.store.add_suppression(suppression)
@@ -53,7 +54,7 @@ class SuppressionService:
         :raises TokenError: the token is malformed, tampered with or expired.
         :raises NotFoundError: the delivery it names no longer exists.
         """
-        now = self.clock.now()
+        now = as_utc(self.clock.now())
         found = links.verify(token, purpose=TokenPurpose.UNSUBSCRIBE, now=now)
         with self.store.transaction():
             # The request shows as unsubscribed in the view, and its reminders stop.

@@ -19,6 +19,7 @@ import base64
 from datetime import timedelta
 
 from reviewkit.domain.delivery import Delivery, Engagement
+from reviewkit.domain.instants import as_utc
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.errors import ValidationError
@@ -56,7 +57,7 @@ class TrackingService:
 
         :raises TokenError: malformed, tampered, expired or not a click token.
         """
-        now = self.clock.now()
+        now = as_utc(self.clock.now())
         found = self.links.verify(token, purpose=TokenPurpose.CLICK, now=now)
         if not found.extra:
             raise ValidationError("the click token carries no target URL")
@@ -90,11 +91,11 @@ class TrackingService:
         if "{token}" not in url:
             raise ValidationError(f"tracking URL {url!r} needs a {{token}} placeholder")
         token = self.links.sign(
-            TokenPurpose.CLICK, delivery_id, now=self.clock.now(), ttl=ttl, extra=target
+            TokenPurpose.CLICK, delivery_id, now=as_utc(self.clock.now()), ttl=ttl, extra=target
         )
         return url.replace("{token}", token)
 
     def _record(self, token: str, purpose: TokenPurpose, what: Engagement) -> Delivery:
-        now = self.clock.now()
+        now = as_utc(self.clock.now())
         found = self.links.verify(token, purpose=purpose, now=now)
         return self.store.record_engagement(found.delivery_id, what, now)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import attrs
 
 from reviewkit.domain.delivery import Delivery
+from reviewkit.domain.instants import as_utc
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.triggers import HostEvent, TriggerRule
 from reviewkit.errors import ConflictError, NotFoundError, ValidationError
@@ -57,11 +58,12 @@ class TriggerService:
             channel (nothing is recorded for that rule, so a corrected event can fire it).
         """
         store = self.campaigns.store
-        now = self.campaigns.clock.now()
+        now = as_utc(self.campaigns.clock.now())
         made = []
         recipient = event.recipient
         if not recipient.transaction_id:
             recipient = attrs.evolve(recipient, transaction_id=event.entity_id)
+        happened = now if event.at is None else as_utc(event.at, "the event time")
         for rule in self.rules:
             if not rule.matches(event):
                 continue
@@ -78,7 +80,7 @@ class TriggerService:
                 try:
                     made.append(
                         self.campaigns.request(
-                            actor, rule.campaign, recipient, at=(event.at or now) + rule.delay
+                            actor, rule.campaign, recipient, at=happened + rule.delay
                         )
                     )
                 except ConflictError:
