@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import reviewkit as rk
+from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.cli import main, parse_interval
 from reviewkit.demo import DEMO_ZONE
 
@@ -335,3 +336,29 @@ def test_scores_from_the_shell(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().out.strip() == "type,period,group,n,score,low,high,mean,note"
     assert main(["scores", "--by", "colour", *db]) == 1
     assert "cannot group scores by 'colour'" in capsys.readouterr().err
+
+
+def test_always_on_campaign_and_reopen_from_the_shell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--mode always-on` is stored and shown; a completed campaign reopens as a draft."""
+    db = ["--db", str(tmp_path / "rk.sqlite3")]
+    body = tmp_path / "body.txt"
+    body.write_text("Hello {{ recipient.name }}", encoding="utf-8")
+    common = ["--from", "shop@example.com", "--subject", "Hi", "--body-file", str(body)]
+    assert (
+        main(["campaign", "create", "--name", "orders", "--mode", "always-on", *common, *db]) == 0
+    )
+    capsys.readouterr()
+    assert main(["campaign", "show", "orders", "--format", "json", *db]) == 0
+    assert json.loads(capsys.readouterr().out)["mode"] == "always_on"
+    assert main(["campaign", "create", "--name", "once", *common, *db]) == 0
+    store = SQLiteStore(tmp_path / "rk.sqlite3")
+    once = store.get_campaign("once")
+    store.save_campaign(once.apply(rk.CampaignEvent.SCHEDULE).apply(rk.CampaignEvent.COMPLETE))
+    store.close()
+    capsys.readouterr()
+    assert main(["campaign", "reopen", "once", *db]) == 0
+    assert "is draft" in capsys.readouterr().out
+    assert main(["campaign", "show", "once", *db]) == 0
+    assert "mode       one-off" in capsys.readouterr().out

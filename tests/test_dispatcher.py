@@ -115,7 +115,8 @@ def test_transient_failures_give_up_after_the_limit(
     reviewkit_transport: rk.InMemoryTransport,
     reviewkit_clock: rk.ManualClock,
 ) -> None:
-    """After max_attempts transient failures the delivery is Failed and the campaign completes."""
+    """After max_attempts transient failures the delivery is Failed; a campaign whose only
+    request failed has failed too."""
     make_campaign(service, actor, recipients=1)
     reviewkit_transport.fail_next(10)
     dispatcher = rk.Dispatcher(
@@ -126,7 +127,10 @@ def test_transient_failures_give_up_after_the_limit(
     delivery = next(service.deliveries(actor, "reviews"))
     assert delivery.status is D.FAILED
     assert "gave up after 3 attempts" in (delivery.last_error or "")
-    assert service.get(actor, "reviews").status is rk.CampaignStatus.COMPLETED
+    campaign = service.get(actor, "reviews")
+    assert campaign.status is rk.CampaignStatus.FAILED
+    assert campaign.failure_reason == "every request failed (1); none was sent"
+    assert report.failed_campaigns == ("reviews",)
 
 
 def test_permanent_failure_fails_only_that_delivery(

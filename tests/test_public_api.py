@@ -51,6 +51,7 @@ def test_exported_members_are_pinned() -> None:
             "CampaignReadOnlyError",
             "CampaignService",
             "CampaignStateError",
+            "CampaignMode",
             "CampaignStatus",
             "Channel",
             "Clock",

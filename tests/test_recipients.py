@@ -78,7 +78,7 @@ def test_retry_failed_selected_and_all_reopens_completed(
     failed = [d.id for d in service.deliveries(actor, "reviews", {rk.DeliveryStatus.FAILED})]
     assert len(failed) == 2
     assert service.retry_failed(actor, "reviews", [failed[0]]) == 1
-    assert service.get(actor, "reviews").status is rk.CampaignStatus.SCHEDULED
+    assert service.get(actor, "reviews").active
     assert service.retry_failed(actor, "reviews") == 1
     dispatcher.run()
     assert service.counts(actor, "reviews")[rk.DeliveryStatus.SENT] == 3

@@ -181,6 +181,31 @@ class TestClaims:
         assert [d.id for d in got] == [soon.id]
         assert store.next_due_at(c.id) == NOW + timedelta(minutes=5)
 
+    def test_claim_order_is_due_time_then_insertion(self, store: rk.Store) -> None:
+        """Requests without a due time come first, in the order added; then by due time,
+        ties in the order added; an expired claim counts from its lease's end."""
+        c = _campaign(store)
+        # 6 is claimed by a worker whose lease ran out 20 minutes ago.
+        store.add_deliveries([_delivery(c, 6, due_at=NOW - timedelta(hours=2))])
+        store.claim_deliveries(
+            c.id, now=NOW - timedelta(hours=1), limit=1, worker_id="gone",
+            lease_until=NOW - timedelta(minutes=20),
+        )  # fmt: skip
+        store.add_deliveries(
+            [
+                _delivery(c, 1),
+                _delivery(c, 2, due_at=NOW - timedelta(minutes=10)),
+                _delivery(c, 3, due_at=NOW - timedelta(minutes=30)),
+                _delivery(c, 4),
+                _delivery(c, 5, due_at=NOW - timedelta(minutes=10)),
+            ]
+        )
+        got = store.claim_deliveries(
+            c.id, now=NOW, limit=10, worker_id="w", lease_until=NOW + timedelta(minutes=5)
+        )
+        numbers = [d.recipient.transaction_id for d in got]
+        assert numbers == ["T1", "T4", "T3", "T6", "T2", "T5"]
+
     def test_finish_records_outcome_once(self, store: rk.Store) -> None:
         """The holder records the outcome; a second finish is a lost lease."""
         c = _campaign(store)
@@ -289,7 +314,7 @@ class TestTransactions:
         with pytest.raises(RuntimeError):
             service.cancel(actor, "reviews")
         monkeypatch.undo()
-        assert service.get(actor, "reviews").status is rk.CampaignStatus.SCHEDULED
+        assert store.get_campaign("reviews").status is rk.CampaignStatus.SCHEDULED
         assert service.counts(actor, "reviews")[D.PENDING] == 3
 
 
@@ -413,11 +438,14 @@ class TestSQLiteSpecifics:
         from reviewkit.adapters.sqlite import queries
 
         with SQLiteStore(tmp_path / "db.sqlite3") as store:
-            inner = queries.CLAIM_DELIVERIES.split("SELECT seq FROM deliveries", 1)[1].split(
-                ")\nRETURNING"
-            )[0]
             plan = store._db.execute(
-                "EXPLAIN QUERY PLAN SELECT seq FROM deliveries" + inner,
+                "EXPLAIN QUERY PLAN " + queries.DUE_FOR_CLAIM,
                 {"campaign": "c", "now": 0, "limit": 10},
             ).fetchall()
             assert any("deliveries_due" in row[-1] for row in plan), plan
+            assert not any("TEMP B-TREE" in row[-1] for row in plan), plan
+            plan = store._db.execute(
+                "EXPLAIN QUERY PLAN " + queries.CLAIM_DELIVERIES,
+                {"worker": "w", "lease": 0, "seqs": "[1, 2]"},
+            ).fetchall()
+            assert not any(row[-1].startswith("SCAN deliveries") for row in plan), plan

@@ -31,7 +31,7 @@ from reviewkit.adapters.smtp import (
 from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.demo import run_demo
 from reviewkit.domain.accounts import Secret, SenderAccount
-from reviewkit.domain.campaign import Campaign, Channel
+from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
 from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
 from reviewkit.domain.consent import Consent
 from reviewkit.domain.delivery import DeliveryStatus, Recipient, RequestCategory
@@ -110,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     create = actions.add_parser("create", parents=[common], help="create a draft campaign")
     create.add_argument("--name", required=True)
     create.add_argument("--channel", choices=[c.value for c in Channel], default="email")
+    create.add_argument(
+        "--mode",
+        choices=["one-off", "always-on"],
+        default="one-off",
+        help="one-off completes once everything is sent; always-on keeps accepting requests "
+        "until cancelled (one-off)",
+    )
     create.add_argument("--from", dest="sender", metavar="ADDRESS", help="sender account")
     create.add_argument("--subject", default="", help="subject template")
     create.add_argument("--body-file", type=Path, metavar="F", help="plain-text body template")
@@ -132,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         ("pause", "pause sending"),
         ("resume", "resume a paused or failed campaign"),
         ("cancel", "cancel for good"),
+        ("reopen", "make a completed campaign a draft again, to add requests"),
     ):
         sub = actions.add_parser(name, parents=[common], help=verb)
         sub.add_argument("name", metavar="NAME")
@@ -610,6 +618,7 @@ def _campaign_create(args: argparse.Namespace) -> int:
             actor,
             name=args.name,
             channel=Channel(args.channel),
+            mode=CampaignMode(args.mode.replace("-", "_")),
             sender=args.sender,
             subject=args.subject,
             body=_read(args.body_file) if args.body_file else "",
@@ -647,6 +656,7 @@ def _campaign_action(args: argparse.Namespace) -> int:
             "pause": service.pause,
             "resume": service.resume,
             "cancel": service.cancel,
+            "reopen": service.reopen,
         }[args.action]
         campaign = steer(actor, args.name)
         print(f"campaign {campaign.name!r} is {campaign.status.value}")
@@ -667,10 +677,13 @@ def _show(campaign: Campaign, counts: dict[DeliveryStatus, int], fmt: str) -> No
     print(f"  status     {campaign.status.value}")
     if campaign.failure_reason:
         print(f"  failure    {campaign.failure_reason}")
+    print(f"  mode       {campaign.mode.value.replace('_', '-')}")
     print(f"  channel    {campaign.channel.value} from {campaign.sender or '(no sender)'}")
     print(f"  window     {days} {','.join(map(str, w.hours))} {campaign.timezone}")
     print(f"  interval   {int(campaign.interval.total_seconds())} s")
-    print(f"  start      {campaign.start_at.isoformat() if campaign.start_at else '(not set)'}")
+    start = campaign.start_at
+    shown = start.astimezone(load_zone(campaign.timezone)).isoformat() if start else "(not set)"
+    print(f"  start      {shown}")
     print("  requests   " + ", ".join(f"{s.value} {n}" for s, n in counts.items()))
 
 

@@ -10,7 +10,12 @@ status. Nothing else changes a campaign's status.
                             └──────── complete / fail ─┴──── complete / fail ──────┘
     Paused ◀──pause── Scheduled, Sending, Waiting      Paused ──resume──▶ Scheduled
     Failed ──resume──▶ Scheduled                       Completed ──retry──▶ Scheduled
+    Failed ──retry──▶ Scheduled                        Completed ──reopen──▶ Draft
     any status but Completed and Cancelled ──cancel──▶ Cancelled
+
+A one-off campaign completes by itself when nothing is left to send, or fails when every
+request it tried failed; an always-on campaign (:class:`CampaignMode`) never does.
+:meth:`Campaign.as_of` reads Sending or Waiting from the window at the moment asked.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ __all__ = [
     "TRANSITIONS",
     "Campaign",
     "CampaignEvent",
+    "CampaignMode",
     "CampaignStatus",
     "Channel",
     "Reminder",
@@ -51,6 +57,18 @@ class Channel(enum.StrEnum):
     recipient's ``chat_id`` is the address."""
 
 
+class CampaignMode(enum.StrEnum):
+    """How a campaign ends."""
+
+    ONE_OFF = "one_off"
+    """Sends the requests it was given and completes by itself once none is pending (or
+    fails, when every request it tried failed)."""
+    ALWAYS_ON = "always_on"
+    """Keeps accepting requests (imports, manual requests, triggers, contact sources) and
+    sending them for as long as it runs; it never completes by itself, only an operator
+    ends it (cancel, or pause)."""
+
+
 class CampaignStatus(enum.StrEnum):
     """Where a campaign is in its life."""
 
@@ -65,9 +83,11 @@ class CampaignStatus(enum.StrEnum):
     PAUSED = "paused"
     """Stopped by an operator; nothing is sent until it is resumed."""
     COMPLETED = "completed"
-    """Nothing is pending any more. Read-only."""
+    """A one-off campaign with nothing pending any more. Read-only; :meth:`reopen
+    <reviewkit.CampaignService.reopen>` makes it a draft again."""
     FAILED = "failed"
-    """Sending cannot go on (the sender account was refused); see ``failure_reason``."""
+    """Sending cannot go on (the sender account was refused), or every request of a one-off
+    campaign failed; see ``failure_reason``."""
     CANCELLED = "cancelled"
     """Stopped for good by an operator; pending requests are cancelled. Read-only."""
 
@@ -92,7 +112,9 @@ class CampaignEvent(enum.StrEnum):
     CANCEL = "cancel"
     """The operator cancels the campaign."""
     RETRY = "retry"
-    """The operator sends the failed requests of a completed campaign again."""
+    """The operator sends the failed requests of a completed or failed campaign again."""
+    REOPEN = "reopen"
+    """The operator makes a completed one-off campaign a draft again, to add requests."""
 
 
 _S = CampaignStatus
@@ -123,7 +145,9 @@ TRANSITIONS: Final[dict[tuple[CampaignStatus, CampaignEvent], CampaignStatus]] =
     (_S.PAUSED, _E.CANCEL): _S.CANCELLED,
     (_S.FAILED, _E.RESUME): _S.SCHEDULED,
     (_S.FAILED, _E.CANCEL): _S.CANCELLED,
+    (_S.FAILED, _E.RETRY): _S.SCHEDULED,
     (_S.COMPLETED, _E.RETRY): _S.SCHEDULED,
+    (_S.COMPLETED, _E.REOPEN): _S.DRAFT,
 }
 """Every legal status change: ``(status, event) -> next status``. Anything absent is illegal."""
 
@@ -279,6 +303,8 @@ class Campaign:
     :param required_consents: consents a recipient must have granted; a request to one who
         has not is never sent (Suppressed, ``no_consent``), checked at send time.
     :param reminder: follow-ups for unanswered requests, or ``None``.
+    :param mode: one-off (completes when drained, the default) or always-on (runs until
+        the operator ends it: requests after every order, from triggers).
     :param survey: makes the requests survey requests (NPS, CSAT, CES): templates get
         ``{{ survey.question }}`` and the scale as one-click links
         (``{% for option in survey.options %}``), and answers are recorded from them.
@@ -288,6 +314,7 @@ class Campaign:
     id: str = attrs.field(factory=_new_id)
     name: str = attrs.field(validator=_check_name)
     channel: Channel = Channel.EMAIL
+    mode: CampaignMode = CampaignMode.ONE_OFF
     sender: str | None = None
     senders: tuple[str, ...] = attrs.field(
         default=(), converter=_to_senders, validator=_check_senders
@@ -331,6 +358,29 @@ class Campaign:
     def active(self) -> bool:
         """Whether the dispatcher works on this campaign."""
         return self.status in ACTIVE
+
+    @property
+    def always_on(self) -> bool:
+        """Whether the campaign runs until an operator ends it."""
+        return self.mode is CampaignMode.ALWAYS_ON
+
+    def as_of(self, now: datetime) -> Campaign:
+        """Return the campaign with its status as it reads at *now*.
+
+        The stored status of an active campaign is the one its dispatcher last wrote, which
+        can be hours old (a worker asleep from Friday evening to Monday morning). Read at
+        *now*, an active campaign past its start is Sending while its window is open and
+        Waiting while it is shut; before its start it is Scheduled. Other statuses are
+        what they are. With ``respect_recipient_timezone`` the window is each recipient's,
+        so the campaign reads Sending from its start on.
+        """
+        if not self.active or (self.start_at is not None and self.start_at > now):
+            return self
+        shut = not self.respect_recipient_timezone and not self.window.contains(
+            now, load_zone(self.timezone)
+        )
+        event = CampaignEvent.WINDOW_CLOSED if shut else CampaignEvent.WINDOW_OPENED
+        return self.apply(event)
 
     def apply(self, event: CampaignEvent, *, reason: str | None = None) -> Campaign:
         """Return the campaign after *event*.

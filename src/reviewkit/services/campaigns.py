@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel, Reminder
+from reviewkit.domain.campaign import (
+    ACTIVE,
+    Campaign,
+    CampaignEvent,
+    CampaignMode,
+    CampaignStatus,
+    Channel,
+    Reminder,
+)
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
 from reviewkit.domain.instants import as_utc
@@ -60,20 +68,26 @@ class CampaignService:
     # -- reading --------------------------------------------------------------------------
 
     def get(self, actor: Actor, name: str) -> Campaign:
-        """Return the campaign with this name or id.
+        """Return the campaign with this name or id, its status as it reads now (an active
+        campaign is Sending inside its window and Waiting outside it, whenever a dispatcher
+        last looked at it).
 
         :raises PermissionDeniedError: without ``campaign.view``.
         :raises NotFoundError: no such campaign.
         """
         actor.require(Permission.VIEW_CAMPAIGN, "view campaigns")
-        return self.store.get_campaign(name)
+        return self.store.get_campaign(name).as_of(as_utc(self.clock.now()))
 
     def list(
         self, actor: Actor, statuses: Collection[CampaignStatus] | None = None
     ) -> list[Campaign]:
-        """Return every campaign, or those in *statuses*."""
+        """Return every campaign, or those in *statuses*, each with its status as it reads
+        now (see :meth:`get`)."""
         actor.require(Permission.VIEW_CAMPAIGN, "view campaigns")
-        return self.store.list_campaigns(statuses)
+        now = as_utc(self.clock.now())
+        stored = self.store.list_campaigns(None if statuses is None else _stored_as(statuses))
+        current = [c.as_of(now) for c in stored]
+        return current if statuses is None else [c for c in current if c.status in statuses]
 
     def counts(self, actor: Actor, name: str) -> dict[DeliveryStatus, int]:
         """Return how many of the campaign's requests are in each delivery status."""
@@ -95,6 +109,7 @@ class CampaignService:
         *,
         name: str,
         channel: Channel = Channel.EMAIL,
+        mode: CampaignMode = CampaignMode.ONE_OFF,
         sender: str | None = None,
         senders: Iterable[str] = (),
         subject: str = "",
@@ -127,6 +142,7 @@ class CampaignService:
         campaign = Campaign(
             name=name,
             channel=Channel(channel),
+            mode=CampaignMode(mode),
             sender=sender,
             senders=tuple(senders),
             subject=subject,
@@ -347,7 +363,8 @@ class CampaignService:
     def schedule(self, actor: Actor, name: str, start_at: datetime | None = None) -> Campaign:
         """Schedule a draft: from *start_at* (or its own start time) the dispatcher sends it.
 
-        :raises CampaignStateError: no pending recipient, no start time or no sender.
+        :raises CampaignStateError: no start time, no sender, or (for a one-off campaign)
+            no pending recipient; an always-on campaign may start empty.
         :raises TemplateError: a template does not parse or reads an unknown variable.
         :raises IllegalTransitionError: the campaign is not a draft.
         """
@@ -360,7 +377,10 @@ class CampaignService:
             missing.append("a start time")
         if not campaign.sender:
             missing.append("a sender account")
-        if not self.store.count_deliveries(campaign.id)[DeliveryStatus.PENDING]:
+        if (
+            not campaign.always_on
+            and not self.store.count_deliveries(campaign.id)[DeliveryStatus.PENDING]
+        ):
             missing.append("at least one pending recipient")
         if campaign.survey is not None and campaign.answer_url is None:
             missing.append("an answer_url for the survey's answer links")
@@ -396,12 +416,20 @@ class CampaignService:
             )
             return cancelled
 
+    def reopen(self, actor: Actor, name: str) -> Campaign:
+        """Make a Completed one-off campaign a draft again, so that requests can be added
+        and it can be scheduled once more. Requests it already sent stay as they are.
+
+        :raises IllegalTransitionError: the campaign is not Completed.
+        """
+        return self._event(actor, name, CampaignEvent.REOPEN, "reopen campaigns")
+
     def retry_failed(
         self, actor: Actor, name: str, delivery_ids: Collection[str] | None = None
     ) -> int:
         """Send failed requests again (all, or those in *delivery_ids*).
 
-        A Completed campaign is reopened (Scheduled) for them; a Cancelled one refuses.
+        A Completed or Failed campaign is scheduled again for them; a Cancelled one refuses.
 
         :returns: how many requests went back to Pending.
         """
@@ -417,7 +445,7 @@ class CampaignService:
                 to_status=DeliveryStatus.PENDING,
                 due_at=as_utc(self.clock.now()),
             )
-            if count and campaign.status is CampaignStatus.COMPLETED:
+            if count and campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.FAILED):
                 self.store.save_campaign(campaign.apply(CampaignEvent.RETRY))
             return count
 
@@ -505,6 +533,13 @@ def checked_recipient(recipient: Recipient, campaign: Campaign) -> tuple[Recipie
     if (email, phone) != (recipient.email, recipient.phone):
         recipient = attrs.evolve(recipient, email=email, phone=phone)
     return recipient, recipient.address_for(campaign.channel)
+
+
+def _stored_as(statuses: Collection[CampaignStatus]) -> set[CampaignStatus]:
+    """The stored statuses that may read as one of *statuses* now: an active campaign can
+    read as any active status, whatever its dispatcher last wrote."""
+    wanted = set(statuses)
+    return wanted | set(ACTIVE) if wanted & ACTIVE else wanted
 
 
 def _check_writable(campaign: Campaign) -> None:

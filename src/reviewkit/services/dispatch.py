@@ -322,7 +322,17 @@ class Dispatcher:
         state.wakeups.append(wake)
 
     def _complete(self, campaign: Campaign, state: _Pass) -> None:
-        if not campaign.active:
+        """End a drained one-off campaign: Completed, or Failed when every request it tried
+        failed (nothing was sent). An always-on campaign goes on waiting for requests."""
+        if not campaign.active or campaign.always_on:
+            return
+        counts = self.store.count_deliveries(campaign.id)
+        failed = counts.get(DeliveryStatus.FAILED, 0)
+        if failed and not counts.get(DeliveryStatus.SENT, 0):
+            reason = f"every request failed ({failed}); none was sent"
+            self.store.save_campaign(campaign.apply(CampaignEvent.FAIL, reason=reason))
+            state.failed_campaigns.append(campaign.name)
+            log.error("campaign %s failed: %s", campaign.name, reason)
             return
         self.store.save_campaign(campaign.apply(CampaignEvent.COMPLETE))
         state.completed.append(campaign.name)

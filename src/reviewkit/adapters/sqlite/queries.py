@@ -55,16 +55,19 @@ ITER_DELIVERIES = (
 
 COUNT_DELIVERIES = "SELECT status, count(*) FROM deliveries WHERE campaign_id = ? GROUP BY status"
 
-# Claim: the due rows by the partial index, oldest first, taken in the same statement.
+# Claim, in two statements of one write transaction: the due rows by the partial index in
+# claim order (earliest claimable first, then insertion), then those rows taken. RETURNING
+# gives rows in no promised order, so the store puts them back in the first one's.
+DUE_FOR_CLAIM = """
+SELECT seq, id FROM deliveries
+WHERE campaign_id = :campaign AND available_at IS NOT NULL AND available_at <= :now
+ORDER BY available_at, seq
+LIMIT :limit
+"""
 CLAIM_DELIVERIES = f"""
 UPDATE deliveries
 SET status = 'claimed', claimed_by = :worker, lease_until = :lease, available_at = :lease
-WHERE seq IN (
-    SELECT seq FROM deliveries
-    WHERE campaign_id = :campaign AND available_at IS NOT NULL AND available_at <= :now
-    ORDER BY available_at, seq
-    LIMIT :limit
-)
+WHERE seq IN (SELECT value FROM json_each(:seqs))
 RETURNING {DELIVERY_COLUMNS}
 """
 

@@ -323,18 +323,22 @@ class SQLiteStore:
         lease_until: datetime,
     ) -> list[Delivery]:
         with self.transaction():
+            due = self._db.execute(
+                q.DUE_FOR_CLAIM, {"campaign": campaign_id, "now": _to_us(now), "limit": limit}
+            ).fetchall()
+            if not due:
+                return []
             rows = self._db.execute(
                 q.CLAIM_DELIVERIES,
                 {
                     "worker": worker_id,
                     "lease": _to_us(lease_until),
-                    "campaign": campaign_id,
-                    "now": _to_us(now),
-                    "limit": limit,
+                    "seqs": json.dumps([seq for seq, _ in due]),
                 },
             ).fetchall()
+        order = {delivery_id: position for position, (_, delivery_id) in enumerate(due)}
         claimed = [_delivery_from_row(row) for row in rows]
-        claimed.sort(key=lambda d: d.due_at or _EPOCH)
+        claimed.sort(key=lambda d: order[d.id])
         return claimed
 
     def finish_delivery(
