@@ -169,28 +169,6 @@ def test_account_error_fails_the_campaign_and_keeps_deliveries_pending(
     assert dispatcher.run().sent == 3
 
 
-def test_missing_field_at_send_time_fails_that_delivery_with_the_reason(
-    service: rk.CampaignService, actor: rk.Actor, dispatcher: rk.Dispatcher
-) -> None:
-    """A template reading a field one recipient lacks fails that delivery, naming the field."""
-    make_campaign(
-        service, actor, recipients=0, schedule=False, body="Store: {{ recipient.fields.store }}"
-    )
-    service.add_recipients(
-        actor,
-        "reviews",
-        [
-            rk.Recipient(email="a@example.com", fields={"store": "Kraków"}),
-            rk.Recipient(email="b@example.com"),
-        ],
-    )
-    service.schedule(actor, "reviews")
-    report = dispatcher.run()
-    assert (report.sent, report.failed) == (1, 1)
-    failed = next(service.deliveries(actor, "reviews", {D.FAILED}))
-    assert "store" in (failed.last_error or "")
-
-
 def test_expired_lease_is_taken_over_and_the_stale_worker_cannot_overwrite(
     service: rk.CampaignService,
     actor: rk.Actor,

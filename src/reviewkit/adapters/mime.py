@@ -23,6 +23,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
 from reviewkit.domain.campaign import Channel
+from reviewkit.domain.headers import header_problem
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.errors import PermanentSendError
 
@@ -57,18 +58,11 @@ def _id_domain(sender: str) -> str:
         return _FALLBACK_DOMAIN
 
 
-# Everything str.splitlines() breaks on: the email package (and so many hosts) splits on them.
-_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-
-
 def _check_line(name: str, value: str, message: OutgoingMessage) -> None:
-    if any(c in _BREAKS for c in value):
+    problem = header_problem(value)
+    if problem is not None:
         raise PermanentSendError(
-            f"message {message.message_id}: bad header value: {name} contains a line break"
-        )
-    if any((c < " " and c != "\t") or c == "\x7f" for c in value):
-        raise PermanentSendError(
-            f"message {message.message_id}: bad header value: {name} contains a control character"
+            f"message {message.message_id}: bad header value: {name} contains {problem}"
         )
 
 

@@ -28,6 +28,7 @@ from typing import Final
 
 import attrs
 
+from reviewkit.domain.headers import check_header_value
 from reviewkit.domain.schedule import whole_seconds
 from reviewkit.domain.survey import Survey
 from reviewkit.domain.window import SendWindow, load_zone
@@ -212,8 +213,19 @@ def _to_senders(value: Iterable[str]) -> tuple[str, ...]:
 
 def _check_senders(_: object, __: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
     for sender in value:
-        if not sender.strip() or any(c in sender for c in "\r\n"):
-            raise ValidationError(f"sender {sender!r} is empty or contains a line break")
+        _check_sender(None, None, sender)
+
+
+def _check_sender(_: object, __: object, value: str | None) -> None:
+    if value is None:
+        return
+    if not value.strip():
+        raise ValidationError("a sender cannot be empty")
+    check_header_value("sender", value)
+
+
+def _check_header_template(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    check_header_value(attribute.name, value)
 
 
 def _check_link_url(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
@@ -252,7 +264,7 @@ class Reminder:
 
     after: timedelta = attrs.field(default=timedelta(days=3))
     count: int = attrs.field(default=1, validator=[attrs.validators.ge(1), attrs.validators.le(10)])
-    subject: str = ""
+    subject: str = attrs.field(default="", validator=_check_header_template)
     body: str = ""
 
     @after.validator
@@ -315,11 +327,11 @@ class Campaign:
     name: str = attrs.field(validator=_check_name)
     channel: Channel = Channel.EMAIL
     mode: CampaignMode = CampaignMode.ONE_OFF
-    sender: str | None = None
+    sender: str | None = attrs.field(default=None, validator=_check_sender)
     senders: tuple[str, ...] = attrs.field(
         default=(), converter=_to_senders, validator=_check_senders
     )
-    subject: str = ""
+    subject: str = attrs.field(default="", validator=_check_header_template)
     body: str = ""
     html: str | None = None
     timezone: str = attrs.field(default="UTC", validator=_check_zone)

@@ -8,18 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import attrs
 
 from reviewkit.domain.campaign import Campaign, Channel
 from reviewkit.domain.delivery import Delivery, Recipient
+from reviewkit.domain.headers import check_header_value
 from reviewkit.domain.survey import Survey
-from reviewkit.domain.templates import SURVEY_ATTRIBUTES, check_template, render_template
-from reviewkit.errors import ValidationError
+from reviewkit.domain.templates import (
+    SURVEY_ATTRIBUTES,
+    check_template,
+    render_template,
+    required_fields,
+)
+from reviewkit.errors import TemplateError, ValidationError
 
-__all__ = ["OutgoingMessage", "check_campaign_templates", "render_message", "template_context"]
+__all__ = [
+    "OutgoingMessage",
+    "campaign_templates",
+    "check_campaign_templates",
+    "missing_fields",
+    "render_message",
+    "required_recipient_fields",
+    "sample_fields",
+    "template_context",
+]
 
 
 def _freeze(value: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -112,16 +127,82 @@ def check_campaign_templates(campaign: Campaign, *, complete: bool = True) -> No
             raise ValidationError(f"campaign {campaign.name!r} has no body")
         if campaign.channel is Channel.EMAIL and not campaign.subject.strip():
             raise ValidationError(f"campaign {campaign.name!r} has no subject")
+    for label, source, html in campaign_templates(campaign):
+        check_template(label, source, html=html)
+        _render_sample(label, source, html)
+
+
+def campaign_templates(campaign: Campaign) -> list[tuple[str, str, bool]]:
+    """Every template *campaign* has written: ``(label, source, is_html)``."""
     reminder = campaign.reminder
-    for label, source, html in (
+    written = (
         ("subject", campaign.subject, False),
         ("body", campaign.body, False),
         ("html", campaign.html or "", True),
         ("reminder subject", reminder.subject if reminder else "", False),
         ("reminder body", reminder.body if reminder else "", False),
-    ):
-        if source:
-            check_template(label, source, html=html)
+    )
+    return [t for t in written if t[1]]
+
+
+def required_recipient_fields(campaign: Campaign) -> frozenset[str]:
+    """The custom fields every recipient of *campaign* must have: those its templates read
+    as ``recipient.fields.NAME`` (see :func:`reviewkit.domain.templates.required_fields`)."""
+    found: frozenset[str] = frozenset()
+    for _, source, _ in campaign_templates(campaign):
+        found |= required_fields(source)
+    return found
+
+
+def missing_fields(campaign: Campaign, recipient: Recipient) -> list[str]:
+    """The fields *campaign*'s templates read that *recipient* lacks, sorted."""
+    required = required_recipient_fields(campaign)
+    return sorted(f for f in required if recipient.fields.get(f) is None) if required else []
+
+
+def sample_fields(campaign: Campaign) -> dict[str, str]:
+    """Stand-in values (``"<NAME>"``) for the fields *campaign*'s templates read, for a
+    preview or a test send to someone who is not a customer."""
+    return {name: f"<{name}>" for name in sorted(required_recipient_fields(campaign))}
+
+
+class _SampleFields(dict[str, str]):
+    """A recipient's fields when checking a template: every field exists."""
+
+    def __missing__(self, key: str) -> str:
+        return "sample"
+
+
+_SAMPLE_RECIPIENT = SimpleNamespace(
+    name="Sample",
+    email="sample@example.com",
+    phone="+48500100200",
+    transaction_id="SAMPLE-1",
+    timezone="Europe/Warsaw",
+    segment="sample",
+    fields=_SampleFields(),
+)
+
+
+def _render_sample(label: str, source: str, html: bool) -> None:
+    """Render *source* once for a sample recipient, so that what the sandbox refuses (a
+    private attribute, a method that does not exist) is refused now, not at every send.
+
+    Errors that depend on real data (arithmetic on a field, say) are left to the send: the
+    sample's values are not the customer's.
+    """
+    context = {
+        "recipient": _SAMPLE_RECIPIENT,
+        "campaign": {"name": "sample"},
+        "links": dict.fromkeys(("unsubscribe", "answer", "open"), "https://example.com/t"),
+        "survey": _NO_SURVEY,
+    }
+    try:
+        render_template(label, source, context, html=html)
+    except TemplateError:
+        raise
+    except (ArithmeticError, TypeError, ValueError, LookupError):
+        pass
 
 
 def render_message(
@@ -153,10 +234,23 @@ def render_message(
             subject=campaign.reminder.subject or campaign.subject,
             body=campaign.reminder.body or campaign.body,
         )
+    missing = missing_fields(campaign, recipient)
+    if missing:
+        where = next(
+            label for label, source, _ in campaign_templates(campaign)
+            if required_fields(source) & set(missing)
+        )  # fmt: skip
+        raise TemplateError(
+            f"the recipient has no field {', '.join(map(repr, missing))}, which the template "
+            "reads (add it to the recipient, or read it with recipient.fields.get(...))",
+            template=where,
+        )
     context = template_context(campaign, recipient, links, score_links)
     subject = render_template("subject", campaign.subject, context) if campaign.subject else ""
-    if "\n" in subject or "\r" in subject:
-        subject = " ".join(subject.split())
+    try:
+        check_header_value("subject", subject)
+    except ValidationError as exc:
+        raise TemplateError(f"the rendered {exc}", template="subject") from None
     return OutgoingMessage(
         message_id=message_id,
         channel=campaign.channel,

@@ -4,7 +4,14 @@ A template sees ``recipient`` (``name``, ``email``, ``phone``, ``transaction_id`
 ``timezone`` and the free-form ``fields`` mapping), ``campaign`` (``name``) and ``links``
 (``unsubscribe``: the signed unsubscribe link, when the campaign has an unsubscribe URL). Reading
 anything else is refused by :func:`check_template` with the template's name, the line and the
-variable, long before a message is sent. HTML bodies are autoescaped.
+variable, long before a message is sent, and so is reading an attribute that starts with an
+underscore (the way out of a sandbox). HTML bodies are autoescaped.
+
+A missing optional value (a recipient without a name or a transaction id) renders as an empty
+string, never as ``None``. A custom field read as ``recipient.fields.NAME`` (or
+``recipient.fields["NAME"]``) is *required*: :func:`required_fields` lists them, and a
+recipient without one is refused when it is added. Read an optional field with
+``recipient.fields.get("NAME", "")``.
 """
 
 from __future__ import annotations
@@ -19,7 +26,13 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from reviewkit.errors import TemplateError
 
-__all__ = ["CONTEXT_NAMES", "RECIPIENT_ATTRIBUTES", "check_template", "render_template"]
+__all__ = [
+    "CONTEXT_NAMES",
+    "RECIPIENT_ATTRIBUTES",
+    "check_template",
+    "render_template",
+    "required_fields",
+]
 
 CONTEXT_NAMES = frozenset({"recipient", "campaign", "links", "survey"})
 """The top-level names a template may read."""
@@ -56,11 +69,17 @@ _ALLOWED = {
 }
 
 
+def _blank_none(value: Any) -> Any:
+    """What ``{{ … }}`` prints: an absent optional value is empty, never "None"."""
+    return "" if value is None else value
+
+
 def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
     return ImmutableSandboxedEnvironment(
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        finalize=_blank_none,
     )
 
 
@@ -92,6 +111,14 @@ def check_template(name: str, source: str, *, html: bool = False) -> None:
                 variable=node.name,
             )
     for attr in tree.find_all(nodes.Getattr):
+        if attr.attr.startswith("_"):
+            raise TemplateError(
+                f"attribute {attr.attr!r} is private: a template cannot read names that start "
+                "with an underscore",
+                template=name,
+                line=attr.lineno,
+                variable=attr.attr,
+            )
         if isinstance(attr.node, nodes.Name) and attr.node.name in _ALLOWED:
             allowed = _ALLOWED[attr.node.name]
             if attr.attr not in allowed and attr.node.name not in assigned:
@@ -102,7 +129,49 @@ def check_template(name: str, source: str, *, html: bool = False) -> None:
                     line=attr.lineno,
                     variable=f"{attr.node.name}.{attr.attr}",
                 )
+    for item in tree.find_all(nodes.Getitem):
+        key = item.arg.value if isinstance(item.arg, nodes.Const) else None
+        if isinstance(key, str) and key.startswith("_"):
+            raise TemplateError(
+                f"item {key!r} is private: a template cannot read names that start with an "
+                "underscore",
+                template=name,
+                line=item.lineno,
+                variable=key,
+            )
     _compile(source, html)
+
+
+def _is_fields(node: nodes.Node) -> bool:
+    return (
+        isinstance(node, nodes.Getattr)
+        and node.attr == "fields"
+        and isinstance(node.node, nodes.Name)
+        and node.node.name == "recipient"
+    )
+
+
+@lru_cache(maxsize=256)
+def required_fields(source: str) -> frozenset[str]:
+    """Return the custom fields *source* reads as ``recipient.fields.NAME`` or
+    ``recipient.fields["NAME"]``: a recipient without one of them cannot be rendered.
+
+    A template that does not parse reads none (:func:`check_template` reports it).
+    """
+    try:
+        tree = _TEXT.parse(source)
+    except jinja2.TemplateSyntaxError:
+        return frozenset()
+    # recipient.fields.get("NAME") calls a method: it reads an optional field.
+    called = {id(call.node) for call in tree.find_all(nodes.Call)}
+    names = {
+        n.attr for n in tree.find_all(nodes.Getattr) if _is_fields(n.node) and id(n) not in called
+    }
+    for item in tree.find_all(nodes.Getitem):
+        key = item.arg.value if isinstance(item.arg, nodes.Const) else None
+        if _is_fields(item.node) and isinstance(key, str):
+            names.add(key)
+    return frozenset(names)
 
 
 @lru_cache(maxsize=256)

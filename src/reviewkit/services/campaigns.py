@@ -20,7 +20,13 @@ from reviewkit.domain.campaign import (
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
 from reviewkit.domain.instants import as_utc
-from reviewkit.domain.messages import OutgoingMessage, check_campaign_templates, render_message
+from reviewkit.domain.messages import (
+    OutgoingMessage,
+    check_campaign_templates,
+    missing_fields,
+    render_message,
+    sample_fields,
+)
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.sms import SmsSegments, normalize_phone, sms_segments
 from reviewkit.domain.survey import Survey
@@ -470,6 +476,7 @@ class CampaignService:
             chat_id="preview",
             name="Customer",
             transaction_id="PREVIEW",
+            fields=sample_fields(campaign),
         )
         message = render_message(
             campaign,
@@ -497,7 +504,9 @@ class CampaignService:
         if not actor.email:
             raise ValidationError(f"user {actor.id!r} has no e-mail address for a test send")
         check_campaign_templates(campaign)
-        recipient = Recipient(email=actor.email, name=actor.id, transaction_id="TEST")
+        recipient = Recipient(
+            email=actor.email, name=actor.id, transaction_id="TEST", fields=sample_fields(campaign)
+        )
         message = render_message(
             campaign,
             recipient,
@@ -525,9 +534,16 @@ def checked_recipient(recipient: Recipient, campaign: Campaign) -> tuple[Recipie
     """Return *recipient* with its e-mail normalised and its phone in E.164 (read in the
     campaign's default region), and its address on the campaign's channel.
 
-    :raises ValidationError: no address for the channel, or one that is not valid.
+    :raises ValidationError: no address for the channel, one that is not valid, or no
+        value for a custom field the campaign's templates read.
     """
     recipient.address_for(campaign.channel)  # raises when the channel's address is missing
+    missing = missing_fields(campaign, recipient)
+    if missing:
+        raise ValidationError(
+            f"no field {', '.join(map(repr, missing))}, which the campaign's templates read "
+            f"(recipient.fields.{missing[0]})"
+        )
     email = normalize_email(recipient.email) if recipient.email else None
     phone = normalize_phone(recipient.phone, campaign.default_region) if recipient.phone else None
     if (email, phone) != (recipient.email, recipient.phone):

@@ -36,6 +36,7 @@ from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Recipient
 from reviewkit.domain.identifiers import check_nip, check_pesel, check_regon
 from reviewkit.domain.instants import as_utc
+from reviewkit.domain.messages import required_recipient_fields
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.sms import normalize_phone
 from reviewkit.domain.window import load_zone
@@ -234,7 +235,8 @@ def import_csv(
         target.channel,
         default_region or target.default_region,
         types,
-        required,
+        # Fields the templates read must be in every row, or its message cannot be rendered.
+        (*required, *sorted(required_recipient_fields(target) - set(required))),
         f"import {Path(label).name}" if label else "import",
         as_utc(service.clock.now()),
     )
@@ -271,6 +273,12 @@ def _import_rows(
     keys = [HEADER_NAMES.get(n.lower(), n) for n in names]
     # Errors name the column as the file's header does, so it can be found in the sheet.
     header_of = dict(zip(keys, names, strict=True))
+    absent = [c for c in required_recipient_fields(target) if c not in keys]
+    if absent:
+        raise ValidationError(
+            f"the campaign's templates read recipient.fields.{absent[0]}, but the file has no "
+            f"{absent[0]!r} column (columns: {names})"
+        )
     address_column = _ADDRESS_COLUMNS[rules.channel]
     if address_column not in keys:
         raise ValidationError(
