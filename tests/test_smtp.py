@@ -350,13 +350,18 @@ def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_account_picked_by_name_or_address_and_rate_limit_exposed() -> None:
-    """A campaign's sender picks the account by name or From address; else the default."""
+    """A campaign's sender picks the account by name or From address; no sender, the
+    default; a sender no account matches is an account error naming every account."""
     a = account(25, name="a", from_address="a@shop.example", rate_limit="120/h")
     b = account(25, name="b", from_address="b@shop.example")
     smtp = SMTPTransport([a, b], default="b")
     assert smtp.account_for("a") is a
     assert smtp.account_for("Shop <A@shop.example>") is a
-    assert smtp.account_for("someone@else.example") is b
+    assert smtp.account_for(None) is b
+    with pytest.raises(rk.AccountError, match=r"a \(a@shop.example\), b \(b@shop.example\)"):
+        smtp.account_for("someone@else.example")
+    relay = account(25, name="relay", from_address=None)
+    assert SMTPTransport([relay]).account_for("someone@else.example") is relay
     assert smtp.pacing("a") == ("a", timedelta(seconds=30))
     assert smtp.pacing("b") is None
     assert RateLimit.parse("5/min").min_gap == timedelta(seconds=12)
@@ -370,7 +375,7 @@ def test_cli_dispatches_through_smtp(server: tuple[Handler, int], tmp_path: Path
 
     handler, port = server
     db = tmp_path / "db.sqlite3"
-    prepare(db, 4)
+    prepare(db, 4, sender="opinie@sklep.example")
     url = f"smtp+insecure://{USER}@127.0.0.1:{port}?from=opinie@sklep.example&rate=3600/h"
     process = subprocess.Popen(
         [
@@ -517,3 +522,48 @@ def test_requests_go_out_from_the_sender_chosen_for_them(
         "a@example.com": "opinie@sklep.example",
         "b@example.com": "reklamacje@sklep.example",
     }
+
+
+def test_a_sender_without_an_account_fails_the_campaign_before_anything_is_sent(
+    server: tuple[Handler, int],
+    transport: SMTPTransport,
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """Nothing goes out through another account: Failed, with the accounts there are."""
+    handler, _ = server
+    make_campaign(service, actor, recipients=3, sender="Shop <news@shop.example>")
+    report = rk.Dispatcher(store, transport, reviewkit_clock).run()
+    assert report.failed_campaigns == ("reviews",)
+    campaign = service.get(actor, "reviews")
+    assert campaign.status is rk.CampaignStatus.FAILED
+    assert "matches no sender account; accounts: main (opinie@sklep.example)" in (
+        campaign.failure_reason or ""
+    )
+    assert handler.messages == []
+    assert service.counts(actor, "reviews")[D.PENDING] == 3
+
+
+def test_cli_dispatch_exits_1_and_says_why_when_a_campaign_failed(
+    server: tuple[Handler, int], tmp_path: Path
+) -> None:
+    """A failed campaign is not a successful dispatch: exit status 1 and the reason."""
+    from .test_workers import prepare
+
+    _, port = server
+    db = tmp_path / "db.sqlite3"
+    prepare(db, 2, sender="news@elsewhere.example")
+    url = f"smtp+insecure://{USER}@127.0.0.1:{port}?from=opinie@sklep.example"
+    result = subprocess.run(
+        [sys.executable, "-m", "reviewkit", "dispatch", "--db", str(db), "--smtp", url,
+         "--until-idle", "--max-wait", "5s"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, PASSWORD_ENV: PASSWORD},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "campaign 'load' failed: the campaign's sender 'news@elsewhere.example'" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr

@@ -22,7 +22,9 @@ from reviewkit.adapters.sqlite import SQLiteStore
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
 
 
-def prepare(db: Path, n: int, interval: timedelta = timedelta(0)) -> str:
+def prepare(
+    db: Path, n: int, interval: timedelta = timedelta(0), sender: str = "shop@example.com"
+) -> str:
     """A scheduled, always-open campaign of *n* recipients that is due now."""
     with SQLiteStore(db) as store:
         service = rk.CampaignService(store, rk.SystemClock())
@@ -30,7 +32,7 @@ def prepare(db: Path, n: int, interval: timedelta = timedelta(0)) -> str:
         campaign = service.create(
             actor,
             name="load",
-            sender="shop@example.com",
+            sender=sender,
             subject="Order {{ recipient.transaction_id }}",
             body="Hello {{ recipient.name }}",
             interval=interval,

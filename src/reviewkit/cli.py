@@ -747,11 +747,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             until_idle=args.until_idle,
             max_wait=parse_interval(args.max_wait) if args.until_idle else None,
         )
+        reasons = {
+            name: store.get_campaign(name).failure_reason for name in report.failed_campaigns
+        }
     print(
         f"sent {report.sent}, failed {report.failed}, retried {report.retried}"
         + (f", completed {', '.join(report.completed)}" if report.completed else "")
     )
-    return 0
+    for name, reason in reasons.items():
+        print(f"reviewkit: campaign {name!r} failed: {reason}", file=sys.stderr)
+    return 1 if reasons else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -117,7 +117,11 @@ class SMTPTransport:
     :param ssl_context: for TLS and STARTTLS (the system's trusted CAs by default).
 
     ``send`` picks the account whose ``name`` or ``from_address`` equals the campaign's
-    sender, else the default. One connection per account stays open until :meth:`close`.
+    sender; a campaign without a sender goes through the default account. A sender that
+    matches no account raises :class:`~reviewkit.errors.AccountError` naming the accounts
+    (the dispatcher then fails the campaign before anything is sent), unless the default
+    account has no ``from_address`` and so sends as whichever sender a campaign names.
+    One connection per account stays open until :meth:`close`.
     """
 
     def __init__(
@@ -156,21 +160,33 @@ class SMTPTransport:
         )
 
     def account_for(self, sender: str | None) -> SenderAccount:
-        """Return the account that sends for a campaign whose sender is *sender*."""
+        """Return the account that sends for a campaign whose sender is *sender*.
+
+        :raises AccountError: *sender* matches no account (see the class docstring).
+        """
         found = self._picked.get(sender)
         if found is None:
             found = self._picked[sender] = self._pick(sender)
         return found
 
     def _pick(self, sender: str | None) -> SenderAccount:
-        if sender:
-            _, address = parseaddr(sender)
-            for account in self.accounts:
-                if sender == account.name or (
-                    account.from_address and address.casefold() == account.from_address.casefold()
-                ):
-                    return account
-        return self.default
+        if not sender:
+            return self.default
+        _, address = parseaddr(sender)
+        for account in self.accounts:
+            if sender == account.name or (
+                account.from_address and address.casefold() == account.from_address.casefold()
+            ):
+                return account
+        if self.default.from_address is None:
+            return self.default  # an account without an address of its own sends as told
+        known = ", ".join(
+            f"{a.name} ({a.from_address})" if a.from_address else a.name for a in self.accounts
+        )
+        raise AccountError(
+            f"the campaign's sender {sender!r} matches no sender account; accounts: {known}. "
+            "Set the campaign's sender to one of them, or configure an account for it"
+        )
 
     def pacing(self, sender: str | None) -> tuple[str, timedelta] | None:
         """The rate limit of the account that sends as *sender* (see ``RateLimitedTransport``)."""

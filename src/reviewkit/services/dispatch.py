@@ -271,7 +271,10 @@ class Dispatcher:
     def _account_gap(self, sender: str | None) -> tuple[str, timedelta] | None:
         if not isinstance(self.transport, RateLimitedTransport):
             return None
-        account = self.transport.pacing(sender)
+        try:
+            account = self.transport.pacing(sender)
+        except AccountError:
+            return None  # the send itself reports it, and fails the campaign
         return account if account is not None and account[1] else None
 
     def _paced(self, campaign: Campaign) -> bool:
