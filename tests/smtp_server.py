@@ -82,12 +82,16 @@ def _authenticator(
 
 @contextmanager
 def smtp_server(
-    *, auth: bool = False, tls_context: ssl.SSLContext | None = None, implicit_tls: bool = False
+    *,
+    auth: bool = False,
+    tls_context: ssl.SSLContext | None = None,
+    implicit_tls: bool = False,
+    smtputf8: bool = False,
 ) -> Iterator[tuple[Handler, int]]:
     """Run a server; yield its handler and port."""
     handler = Handler()
     port = free_port()
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
     if auth:
         kwargs.update(
             authenticator=_authenticator,

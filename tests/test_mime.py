@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesParser, Parser
 from email.utils import formataddr
 
 import pytest
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reviewkit as rk
-from reviewkit.adapters.mime import build_email_bytes
+from reviewkit.adapters.mime import build_email_bytes, needs_smtputf8
 
 from .conftest import WARSAW
 
@@ -60,10 +60,19 @@ def test_international_domain_is_written_in_ascii() -> None:
     assert parsed["To"].addresses[0].display_name == "Łucja"
 
 
-def test_non_ascii_local_part_is_refused() -> None:
-    """An address whose local part is not ASCII cannot be sent without SMTPUTF8."""
-    with pytest.raises(rk.PermanentSendError, match="non-ASCII local part"):
-        build_email_bytes(make(to="żaneta@example.com"))
+def test_non_ascii_local_part_is_written_in_utf8() -> None:
+    """An address whose local part is not ASCII is kept in UTF-8 (RFC 6532), and a mail
+    client reads it back; every other header stays ASCII."""
+    raw = build_email_bytes(make(to="Żaneta <żaneta@żółw.pl>"))
+    parsed = Parser(policy=policy.SMTPUTF8).parsestr(raw.decode("utf-8"))
+    (to,) = parsed["To"].addresses
+    assert (to.username, to.domain, to.display_name) == ("żaneta", "xn--w-uga1v8h.pl", "Żaneta")
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert [line for line in head.split(b"\r\n") if not line.isascii()] == [
+        "To: =?utf-8?q?=C5=BBaneta?= <żaneta@xn--w-uga1v8h.pl>".encode()
+    ]
+    assert needs_smtputf8("Żaneta <żaneta@example.com>")
+    assert not needs_smtputf8("Łucja <lucja@żółw.pl>")
 
 
 def test_text_only_message_is_single_part_and_7bit_when_ascii() -> None:

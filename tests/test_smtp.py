@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from email import policy
-from email.parser import BytesParser
+from email.parser import BytesParser, Parser
 from pathlib import Path
 
 import pytest
@@ -567,3 +567,35 @@ def test_cli_dispatch_exits_1_and_says_why_when_a_campaign_failed(
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("offered", [True, False])
+def test_a_utf8_local_part_goes_out_with_smtputf8_where_the_server_offers_it(
+    offered: bool,
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """łucja@… is sent with SMTPUTF8; a server without it fails that request alone, saying why."""
+    with smtp_server(smtputf8=offered) as (handler, port):
+        smtp = SMTPTransport(account(port, username=None, password=None))
+        make_campaign(service, actor, recipients=1, sender="main", schedule=False)
+        service.add_recipients(actor, "reviews", [rk.Recipient(email="łucja@example.com")])
+        service.schedule(actor, "reviews")
+        report = rk.Dispatcher(store, smtp, reviewkit_clock).run()
+        smtp.close()
+    if offered:
+        assert (report.sent, report.failed) == (2, 0)
+        _, rcpts, raw = handler.messages[1]
+        assert rcpts == ["łucja@example.com"]
+        # A mail client reads the UTF-8 header as text (RFC 6532).
+        text = Parser(policy=policy.SMTPUTF8).parsestr(raw.decode("utf-8"))
+        assert text["To"].addresses[0].username == "łucja"
+        return
+    assert (report.sent, report.failed) == (1, 1)
+    (failed,) = service.deliveries(actor, "reviews", {D.FAILED})
+    assert failed.last_error == (
+        "łucja@example.com has a non-ASCII local part, which needs SMTPUTF8, and the server "
+        "does not offer it"
+    )

@@ -72,7 +72,8 @@ _PLAIN_ADDRESS = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]
 def encode_address(value: str, message: OutgoingMessage, header: str = "To") -> str:
     """Return *value* (``"Name <user@domain>"`` or a bare address) ready for a header.
 
-    :raises PermanentSendError: for a line break, a missing address or a non-ASCII local part.
+    :raises PermanentSendError: for a line break, a missing address or a domain that is not a
+        valid IDN. A non-ASCII local part is kept in UTF-8: see :func:`needs_smtputf8`.
     """
     if _PLAIN_ADDRESS.match(value):  # the common case, without the cost of parsing
         return value
@@ -89,15 +90,26 @@ def _encode_address(value: str) -> str:
     if "@" not in address:
         raise ValueError(f"{value!r} has no address")
     local, _, domain = address.rpartition("@")
-    if not local.isascii():
-        raise ValueError(f"{address!r} has a non-ASCII local part, which needs SMTPUTF8")
+    # A non-ASCII local part stays UTF-8 (RFC 6532); sending it needs SMTPUTF8 (RFC 6531).
     if not domain.isascii():
         try:
             domain = domain.encode("idna").decode("ascii")
         except UnicodeError as exc:
             raise ValueError(f"domain {domain!r} is not a valid IDN: {exc}") from None
     address = f"{local}@{domain}"
-    return formataddr((name, address), charset="utf-8") if name else address
+    if not name:
+        return address
+    if local.isascii():
+        return formataddr((name, address), charset="utf-8")
+    # formataddr encodes the address as ASCII too: quote or encode the name alone.
+    shown = formataddr((name, "x@x"), charset="utf-8").removesuffix(" <x@x>")
+    return f"{shown} <{address}>"
+
+
+def needs_smtputf8(address: str) -> bool:
+    """Whether mail to or from *address* needs the SMTPUTF8 extension (RFC 6531): its local
+    part, the text before the ``@``, is not ASCII. (A non-ASCII domain is sent as IDNA.)"""
+    return not parseaddr(address)[1].rpartition("@")[0].isascii()
 
 
 def address_only(value: str, message: OutgoingMessage) -> str:
@@ -140,6 +152,9 @@ def build_email_bytes(
 ) -> bytes:
     """Build the message as CRLF-terminated bytes, ready for SMTP.
 
+    Headers are ASCII (encoded words for other text), except an address whose local part
+    is not ASCII, which is written in UTF-8 as RFC 6532 has it.
+
     :param sender: the ``From`` header, overriding ``message.sender`` (an account's address).
     :param reply_to: a ``Reply-To`` header.
     :raises PermanentSendError: when a header value from data is unusable.
@@ -168,7 +183,7 @@ def build_email_bytes(
     text_headers, text_body = _body(message.text, "plain")
     if message.html is None:
         head = _CRLF.join(lines + text_headers) + _CRLF + _CRLF
-        return head.encode("ascii") + text_body
+        return head.encode("utf-8") + text_body
     boundary = (
         "=_rk_" + hashlib.sha1(message.message_id.encode(), usedforsecurity=False).hexdigest()
     )
@@ -176,7 +191,7 @@ def build_email_bytes(
     lines.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"')
     head = _CRLF.join(lines) + _CRLF + _CRLF
     parts = [
-        head.encode("ascii"),
+        head.encode("utf-8"),  # ASCII but for a UTF-8 address (RFC 6532)
         f"--{boundary}\r\n{_CRLF.join(text_headers)}\r\n\r\n".encode("ascii"),
         text_body,
         f"--{boundary}\r\n{_CRLF.join(html_headers)}\r\n\r\n".encode("ascii"),

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import attrs
 
-from reviewkit.adapters.mime import MessageHook, address_only, build_email_bytes
+from reviewkit.adapters.mime import MessageHook, address_only, build_email_bytes, needs_smtputf8
 from reviewkit.domain.accounts import Secret, Security, SenderAccount
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.messages import OutgoingMessage
@@ -80,12 +80,22 @@ class _RefusedError(Exception):
 
 
 def _mail_transaction(smtp: smtplib.SMTP, sender: str, recipient: str, raw: bytes) -> None:
-    """MAIL FROM, RCPT TO and DATA on an open connection.
+    """MAIL FROM, RCPT TO and DATA on an open connection; with ``SMTPUTF8`` (and
+    ``BODY=8BITMIME``) when an address has a non-ASCII local part.
 
     :raises _RefusedError: naming the stage (``sender``, ``recipient``, ``data``) that failed.
+    :raises PermanentSendError: an address needs SMTPUTF8 and the server does not offer it.
     """
+    options: list[str] = []
+    if needs_smtputf8(sender) or needs_smtputf8(recipient):
+        if not smtp.has_extn("smtputf8"):
+            raise PermanentSendError(
+                f"{recipient if needs_smtputf8(recipient) else sender} has a non-ASCII local "
+                "part, which needs SMTPUTF8, and the server does not offer it"
+            )
+        options = ["SMTPUTF8", *(["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else [])]
     steps: tuple[tuple[str, Callable[[], tuple[int, bytes]], tuple[int, ...]], ...] = (
-        ("sender", lambda: smtp.mail(sender), (250,)),
+        ("sender", lambda: smtp.mail(sender, options), (250,)),
         ("recipient", lambda: smtp.rcpt(recipient), (250, 251)),
         ("data", lambda: smtp.data(raw), (250,)),
     )
