@@ -100,7 +100,13 @@ def library_import(source: Path, target: Path, workers: int | None) -> tuple[flo
         service = rk.CampaignService(store, rk.ManualClock(NOW))
         start = time.perf_counter()
         result = import_csv(
-            service, rk.Actor.system(), "bench", source, default_region="PL", workers=workers
+            service,
+            rk.Actor.system(),
+            "bench",
+            source,
+            default_region="PL",
+            workers=workers,
+            create=True,
         )
         elapsed = time.perf_counter() - start
     assert result.rejected == 0, result.errors[:3]

@@ -256,7 +256,10 @@ def test_requests_from_the_shell(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "ewa@example.com;Z-3;;vip;maybe;\n",
         encoding="utf-8",
     )
-    assert main(["import", str(source), "--campaign", "c", "--default-region", "PL", *db]) == 0
+    assert (
+        main(["import", str(source), "--campaign", "c", "--create", "--default-region", "PL", *db])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "3 rows: 2 accepted, 1 rejected" in out
     assert "consent:marketing" not in out

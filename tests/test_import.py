@@ -46,6 +46,7 @@ def test_spreadsheet_export_is_imported_and_every_row_accounted_for(
         field_types={"PESEL": "pesel"},
         default_region="PL",
         errors_to=errors,
+        create=True,
     )
     assert (result.rows, result.accepted, result.rejected, result.duplicates) == (5, 2, 2, 1)
     assert result.accepted + result.rejected + result.duplicates == result.rows
@@ -69,8 +70,8 @@ def test_importing_the_same_file_twice_adds_nothing(
 ) -> None:
     """A second import of one file only finds duplicates."""
     source = write(tmp_path / "o.csv", HEADER + ROWS, "utf-8")
-    import_csv(service, actor, "twice", source)
-    again = import_csv(service, actor, "twice", source)
+    import_csv(service, actor, "twice", source, create=True)
+    again = import_csv(service, actor, "twice", source, create=True)
     assert again.accepted == 0
     assert again.duplicates == 3  # ala, olek and ala again; ewa's row passes without types
 
@@ -88,6 +89,7 @@ def test_fixed_errors_file_can_be_imported(
         field_types={"PESEL": "pesel"},
         errors_to=errors,
         default_region="PL",
+        create=True,
     )
     fixed = errors.read_text(encoding="utf-8").replace("zły-adres", "zly@example.com")
     fixed = fixed.replace("44051401358", "44051401359")
@@ -97,6 +99,7 @@ def test_fixed_errors_file_can_be_imported(
         "fix",
         write(tmp_path / "fixed.csv", fixed, "utf-8"),
         field_types={"PESEL": "pesel"},
+        create=True,
     )
     assert (result.accepted, result.rejected) == (2, 0)
 
@@ -106,7 +109,13 @@ def test_missing_address_column_is_refused_before_anything_is_added(
 ) -> None:
     """A file without an e-mail column is refused whole, with the columns it has."""
     with pytest.raises(rk.ValidationError, match="no email address column among"):
-        import_csv(service, actor, "c", write(tmp_path / "x.csv", "name,order\nAla,1\n", "utf-8"))
+        import_csv(
+            service,
+            actor,
+            "c",
+            write(tmp_path / "x.csv", "name,order\nAla,1\n", "utf-8"),
+            create=True,
+        )
 
 
 cell = st.text(
@@ -130,7 +139,12 @@ def test_generated_csv_never_crashes_and_accounts_for_every_row(
     non_empty = sum(1 for r in rows if any(c.strip() for c in r))
     name = f"gen{len(rows)}{delimiter!r}{hash(tuple(map(tuple, rows)))}"
     result = import_csv(
-        service, actor, name, io.BytesIO(buffer.getvalue().encode("utf-8")), delimiter=delimiter
+        service,
+        actor,
+        name,
+        io.BytesIO(buffer.getvalue().encode("utf-8")),
+        delimiter=delimiter,
+        create=True,
     )
     assert result.rows == non_empty
     assert result.accepted + result.rejected + result.duplicates == result.rows
@@ -148,6 +162,7 @@ def test_cli_import(tmp_path: Path) -> None:
             "orders.csv",
             "--campaign",
             "old orders",
+            "--create",
             "--encoding",
             "cp1250",
             "--errors",
@@ -184,7 +199,9 @@ def test_segment_consents_and_dates_are_read(
         "jan@example.com;Z-4;;;;31.02.2026\n",
         "utf-8",
     )
-    result = import_csv(service, actor, "c", source, field_types={"data zakupu": "date"})
+    result = import_csv(
+        service, actor, "c", source, field_types={"data zakupu": "date"}, create=True
+    )
     assert (result.accepted, result.rejected) == (2, 2)
     assert [(e.row, e.column) for e in result.errors] == [
         (4, "zgoda na publikację"),
@@ -228,6 +245,7 @@ def test_checking_in_worker_processes_gives_the_same_result(
             workers=workers,
             errors_to=tmp_path / f"errors{workers}.csv",
             progress=lambda done: seen.append(done.rows),
+            create=True,
         )
     one, two = results[1], results[2]
     # 37 broken addresses (every 97th row); the last 50 rows repeat orders Z-0..Z-49, but
@@ -245,7 +263,7 @@ def test_checking_in_worker_processes_gives_the_same_result(
     assert stored[0] == stored[1]
     assert seen[-1] == 3_500
     with pytest.raises(rk.ValidationError, match="workers must be at least 1"):
-        import_csv(service, actor, "w0", source, workers=0)
+        import_csv(service, actor, "w0", source, workers=0, create=True)
 
 
 def test_recipients_survive_pickling_whole() -> None:
@@ -295,11 +313,14 @@ def test_an_interrupted_import_leaves_whole_batches_and_resumes(
             default_region="PL",
             workers=workers,
             progress=stop_after_two_batches,
+            create=True,
         )
     stored = len(list(service.deliveries(actor, "big")))
     assert stored % 1_000 == 0
     assert 1_000 <= stored <= 3_000
-    again = import_csv(service, actor, "big", source, default_region="PL", workers=workers)
+    again = import_csv(
+        service, actor, "big", source, default_region="PL", workers=workers, create=True
+    )
     assert again.accepted == 4_450 - stored  # 50 repeated orders in the file
     assert again.duplicates == 50 + stored
     assert len(list(service.deliveries(actor, "big"))) == 4_450
@@ -315,12 +336,62 @@ def test_a_chat_campaign_takes_its_addresses_from_the_chat_id_column(
         "psid,phone,order\np-1,+48500100200,Z-1\n,+48500100201,Z-2\n",
         "utf-8",
     )
-    result = import_csv(service, actor, "chat", source)
+    result = import_csv(service, actor, "chat", source, create=True)
     assert (result.accepted, result.rejected) == (1, 1)
     assert result.errors[0].column == "psid"
     (delivery,) = service.deliveries(actor, "chat")
     assert (delivery.address, delivery.recipient.chat_id) == ("p-1", "p-1")
     with pytest.raises(rk.ValidationError, match="no chat address column among"):
         import_csv(
-            service, actor, "chat", write(tmp_path / "x.csv", "phone\n+48500100200\n", "utf-8")
+            service,
+            actor,
+            "chat",
+            write(tmp_path / "x.csv", "phone\n+48500100200\n", "utf-8"),
+            create=True,
         )
+
+
+def test_a_campaign_name_that_matches_none_is_an_error_naming_similar_ones(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
+) -> None:
+    """A typo does not create an empty draft: it is refused, with the likely campaign."""
+    service.create(actor, name="Listopad")
+    source = write(tmp_path / "x.csv", "email\nala@example.com\n", "utf-8")
+    with pytest.raises(rk.NotFoundError, match=r"no campaign 'listopad'; did you mean 'Listopad'"):
+        import_csv(service, actor, "listopad", source)
+    with pytest.raises(rk.NotFoundError, match=r"--create"):
+        import_csv(service, actor, "grudzień", source)
+    assert [c.name for c in service.list(actor)] == ["Listopad"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00\x01\x02binary\xff\xfe\x00garbage",  # not text at all
+        b"",  # empty
+        b"name,order\nAla,1\n",  # no address column
+    ],
+)
+def test_a_failed_import_with_create_leaves_no_draft_behind(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path, content: bytes
+) -> None:
+    """A file that cannot be imported changes nothing, not even the campaign list."""
+    source = tmp_path / "bad.csv"
+    source.write_bytes(content)
+    with pytest.raises(rk.ValidationError):
+        import_csv(service, actor, "new one", source, create=True)
+    assert service.list(actor) == []
+
+
+def test_cli_import_refuses_a_missing_campaign_without_create(tmp_path: Path) -> None:
+    """`reviewkit import` into a campaign that does not exist exits 1 and creates nothing."""
+    write(tmp_path / "orders.csv", "email\nala@example.com\n", "utf-8")
+    db = tmp_path / "db.sqlite3"
+    result = subprocess.run(
+        [sys.executable, "-m", "reviewkit", "import", "orders.csv", "--campaign", "nope",
+         "--db", str(db)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "no campaign 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr

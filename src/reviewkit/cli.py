@@ -189,11 +189,15 @@ def _parser() -> argparse.ArgumentParser:
         "import",
         parents=[common],
         help="add recipients from a CSV file",
-        description="Add recipients from a CSV file to a campaign (created as a draft if it "
-        "does not exist). Every row is checked; rejected rows can be written to --errors.",
+        description="Add recipients from a CSV file to a campaign (with --create, a campaign "
+        "that does not exist is created as a draft). Every row is checked; rejected rows can "
+        "be written to --errors. A file that cannot be read changes nothing.",
     )
     imp.add_argument("file", type=Path, metavar="FILE")
     imp.add_argument("--campaign", required=True, metavar="NAME")
+    imp.add_argument(
+        "--create", action="store_true", help="create the campaign as a draft if there is none"
+    )
     imp.add_argument("--encoding", metavar="ENC", help="e.g. cp1250 (detected when not given)")
     imp.add_argument("--delimiter", metavar="C", help="; , or tab (sniffed when not given)")
     imp.add_argument("--default-region", metavar="CC", help="for phone numbers, e.g. PL")
@@ -513,6 +517,7 @@ def _import(args: argparse.Namespace) -> int:
             field_types=types,
             errors_to=args.errors,
             progress=progress,
+            create=args.create,
         )
     if show:
         print(file=sys.stderr)

@@ -17,6 +17,7 @@ request, also for old orders).
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import itertools
 import multiprocessing
@@ -207,8 +208,9 @@ def import_csv(
     errors_to: str | os.PathLike[str] | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
     workers: int | None = None,
+    create: bool = False,
 ) -> ImportResult:
-    """Import recipients from a CSV file into *campaign* (created as a draft if missing).
+    """Import recipients from a CSV file into *campaign*.
 
     :param field_types: custom column → ``"pesel"``, ``"nip"``, ``"regon"`` or ``"date"``.
     :param required: columns (mapped names or custom fields) that must not be empty.
@@ -216,12 +218,56 @@ def import_csv(
     :param progress: called every 1,000 rows, and at the end, with an :class:`ImportProgress`.
     :param workers: processes to check rows in; by default every core (up to 4) for a file
         of 4 MiB or more, one otherwise. Rows are stored in file order either way.
-    :raises ValidationError: for an unreadable file or header (nothing is imported then).
+    :param create: create *campaign* as a draft when there is none of that name; without
+        it a name that matches no campaign (a typo) is an error.
+    :raises NotFoundError: no such campaign and *create* is false; the message names
+        campaigns with a similar name.
+    :raises ValidationError: for an unreadable file or header. Nothing is imported then,
+        and a campaign this call created is removed again.
     """
     try:
         existing = service.get(actor, campaign)
     except NotFoundError:
+        if not create:
+            raise _no_campaign(service, actor, campaign) from None
         existing = service.create(actor, name=campaign)
+        try:
+            return _import_into(service, actor, existing, source, encoding, delimiter,
+                                default_region, field_types, required, errors_to, progress,
+                                workers)  # fmt: skip
+        except BaseException:
+            if not sum(service.counts(actor, existing.id).values()):
+                service.store.delete_campaign(existing.id)  # nothing was stored: undo it all
+            raise
+    return _import_into(service, actor, existing, source, encoding, delimiter, default_region,
+                        field_types, required, errors_to, progress, workers)  # fmt: skip
+
+
+def _no_campaign(service: CampaignService, actor: Actor, name: str) -> NotFoundError:
+    names = [c.name for c in service.list(actor)]
+    alike = [n for n in names if n.casefold() == name.casefold()]
+    alike += difflib.get_close_matches(name, [n for n in names if n not in alike], n=3)
+    hint = f"; did you mean {' or '.join(map(repr, alike))}?" if alike else "."
+    return NotFoundError(
+        f"no campaign {name!r}{hint} To create it as a draft, import with create=True "
+        "(reviewkit import --create)"
+    )
+
+
+def _import_into(
+    service: CampaignService,
+    actor: Actor,
+    existing: Campaign,
+    source: str | os.PathLike[str] | IO[bytes],
+    encoding: str | None,
+    delimiter: str | None,
+    default_region: str | None,
+    field_types: Mapping[str, str] | None,
+    required: tuple[str, ...],
+    errors_to: str | os.PathLike[str] | None,
+    progress: Callable[[ImportProgress], None] | None,
+    workers: int | None,
+) -> ImportResult:
     # Permission, status and sender are checked once, before a row is read.
     target = service._open_for_adding(actor, existing.name, None)
     types = {k.lower(): v.lower() for k, v in (field_types or {}).items()}
