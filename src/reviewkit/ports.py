@@ -45,7 +45,7 @@ class Clock(Protocol):
 
 @runtime_checkable
 class ContactSource(Protocol):
-    """Where the host's own customers come from (seed 001: recipients from the CRM).
+    """Where the host's own customers come from (recipients from the CRM).
 
     A host wraps its CRM or order database in a class with this method;
     :meth:`reviewkit.CampaignService.add_from_source` turns what it yields into requests.

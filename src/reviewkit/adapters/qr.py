@@ -1,4 +1,4 @@
-"""QR codes (seed 000): a printed code in the shop that leads to the review form.
+"""QR codes: a printed code in the shop that leads to the review form.
 
 Made with `segno <https://segno.readthedocs.io/>`_, as SVG or PNG.
 """

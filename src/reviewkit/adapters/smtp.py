@@ -349,7 +349,7 @@ def verify_account(
     ssl_context: ssl.SSLContext | None = None,
     message: OutgoingMessage | None = None,
 ) -> None:
-    """Connect, authenticate and send a test message to *to* (seed 001's test message).
+    """Connect, authenticate and send a test message to *to*.
 
     :raises AccountVerificationError: naming the stage that failed — ``connect`` (DNS,
         refused, timeout), ``tls``, ``auth``, ``sender``, ``recipient`` or ``data``.

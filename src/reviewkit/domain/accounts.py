@@ -133,7 +133,7 @@ def _check_header_text(
 
 @attrs.frozen(kw_only=True)
 class SenderAccount:
-    """An SMTP account messages are sent from (seed 001's "SMTP accounts").
+    """An SMTP account messages are sent from.
 
     :param name: how campaigns refer to it (``Campaign.sender``).
     :param host: the SMTP server.

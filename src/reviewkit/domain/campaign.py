@@ -74,7 +74,7 @@ class CampaignStatus(enum.StrEnum):
     """Where a campaign is in its life."""
 
     DRAFT = "draft"
-    """Being prepared; nothing is sent. (Seed 001's *Planned*.)"""
+    """Being prepared (planned); nothing is sent."""
     SCHEDULED = "scheduled"
     """Ready: the dispatcher picks it up from its start time on."""
     SENDING = "sending"
@@ -251,7 +251,7 @@ def _to_names(value: object) -> tuple[str, ...]:
 
 @attrs.frozen(kw_only=True)
 class Reminder:
-    """Follow-up messages for requests nobody answered (seed 000's reminders).
+    """Follow-up messages for requests nobody answered (reminders).
 
     The first reminder goes *after* this long since the request was sent, the next one
     *after* as long again, at most *count* in all; never once the request is answered or
@@ -288,7 +288,7 @@ class Campaign:
     :param channel: e-mail or SMS.
     :param sender: the default sender account (an account name, or an address).
     :param senders: other accounts a request of this campaign may be sent from, chosen when
-        it is added (seed 002: several sender mailboxes, one default).
+        it is added (several sender mailboxes, one default).
     :param subject: the subject template (e-mail only).
     :param body: the plain-text body template (the whole text for SMS).
     :param html: an optional HTML body template (e-mail only), autoescaped.
@@ -299,7 +299,7 @@ class Campaign:
     :param respect_recipient_timezone: read the window in each recipient's own zone when it
         has one.
     :param send_delay: how long a request waits after it is added before it may be sent;
-        until then an operator can still withdraw it (seed 002).
+        until then an operator can still withdraw it.
     :param default_region: the country (``"PL"``) phone numbers without a country code are
         read in.
     :param unsubscribe_url: where unsubscribing happens, with ``{token}`` where the signed

@@ -1,4 +1,4 @@
-"""The collection view (seed 000): which requests to show, in pages.
+"""The collection view: which requests to show, in pages.
 
 A :class:`RequestQuery` is a filter: a date range on the scheduled or the sent time,
 customer segments, categories, channels, a campaign, and a search by e-mail, phone or

@@ -1,4 +1,4 @@
-"""Consents: what a customer agreed to, when and how (seed 000: publication consent and
+"""Consents: what a customer agreed to, when and how (publication consent and
 other consents, shown beside every request).
 
 A recipient carries its consents by name. :data:`PUBLICATION` is the one review platforms

@@ -60,7 +60,7 @@ class DeliveryStatus(enum.StrEnum):
 
 
 class RequestCategory(enum.StrEnum):
-    """How the collection view groups requests (seed 000)."""
+    """How the collection view groups requests."""
 
     PENDING = "pending"
     """Not sent yet (Pending, or being sent)."""

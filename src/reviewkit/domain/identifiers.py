@@ -1,4 +1,4 @@
-"""Polish identifiers checked by their checksums (seed 002's typed record fields).
+"""Polish identifiers checked by their checksums (typed record fields).
 
 - PESEL: 11 digits, a person; weights 1-3-7-9…, and the birth date it encodes must exist.
 - NIP: 10 digits (dashes and a ``PL`` prefix allowed), a taxpayer; weights 6-5-7-2-3-4-5-6-7.

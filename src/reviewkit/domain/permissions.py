@@ -1,7 +1,7 @@
 """Who may do what: permissions the host grants, checked by reviewkit.
 
 The host application knows its users; it passes an :class:`Actor` to every service call,
-and the service checks the permission the action needs (seed 001's access list).
+and the service checks the permission the action needs (its access list).
 """
 
 from __future__ import annotations

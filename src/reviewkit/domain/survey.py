@@ -1,4 +1,4 @@
-"""Survey definitions (seed 003): NPS, CSAT and CES.
+"""Survey definitions: NPS, CSAT and CES.
 
 The type fixes the scale, its end labels and the default question; English and Polish texts
 are shipped, other languages come from the host (``question``, ``labels``). A survey is
@@ -134,7 +134,7 @@ class Survey:
     :param labels: override the scale's end labels, ``(low, high)``.
     :param comment: whether a free-text comment may follow the score; its prompt is
         ``comment_prompt``.
-    :param comment_author: whose name the host shows on the answer (seed 003).
+    :param comment_author: whose name the host shows on the answer.
     :param language: ``"en"`` or ``"pl"`` for the shipped texts; another language needs
         ``question``, ``labels`` and ``button_text``.
     :param ces_points: 7 (default) or 5, for CES only.

@@ -1,4 +1,4 @@
-"""Trigger rules (seed 003): send a survey when something happens in the host's system.
+"""Trigger rules: send a survey when something happens in the host's system.
 
 The host reports events — ``task.closed``, ``status.changed`` (with ``old_status`` and
 ``new_status``), ``purchase.delivered`` — with attributes. A rule names an event type,

@@ -242,7 +242,7 @@ class CampaignService:
         at: datetime | None = None,
         sender: str | None = None,
     ) -> Delivery:
-        """Make one request by hand (seed 000's manual request): to *recipient*, about its
+        """Make one request by hand : to *recipient*, about its
         transaction, now or at *at*. A campaign that does not exist yet is created as a draft.
 
         :returns: the stored request.
@@ -288,7 +288,7 @@ class CampaignService:
         *,
         since: datetime | None = None,
     ) -> AddResult:
-        """Add the contacts the host's CRM lists (seed 001: recipients from the CRM).
+        """Add the contacts the host's CRM lists.
 
         Contacts already requested (same transaction, or same address without one) are
         skipped, so the same source can be read again after new orders arrive.
@@ -523,7 +523,7 @@ class CampaignService:
 
 def _due_at(campaign: Campaign, now: datetime, at: datetime | None) -> datetime | None:
     """When a request made *now* (for *at*, if given) may go: not before the campaign's
-    send delay (seed 002: until then it can still be withdrawn); ``None`` for at once."""
+    send delay (until then it can still be withdrawn); ``None`` for at once."""
     earliest = now + campaign.send_delay if campaign.send_delay else None
     if at is None:
         return earliest

@@ -1,4 +1,4 @@
-"""The collection view (seed 000): requests filtered, paged and exported.
+"""The collection view: requests filtered, paged and exported.
 
 ::
 

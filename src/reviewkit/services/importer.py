@@ -1,4 +1,4 @@
-"""Importing recipients from CSV files as spreadsheets really export them (seed 000's bulk
+"""Importing recipients from CSV files as spreadsheets really export them (bulk
 request, also for old orders).
 
 - Encoding: a UTF-8 BOM, UTF-8, or the legacy Windows code page (cp1250) when the bytes are

@@ -1,4 +1,4 @@
-"""Scores (seed 004): NPS, CSAT and CES by any dimension a request carries and by period.
+"""Scores: NPS, CSAT and CES by any dimension a request carries and by period.
 
 ::
 

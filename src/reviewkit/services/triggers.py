@@ -1,4 +1,4 @@
-"""Trigger service: turn the host's events into survey requests by its rules (seed 003).
+"""Trigger service: turn the host's events into survey requests by its rules.
 
 ::
 
