@@ -22,6 +22,7 @@ from reviewkit.domain.templates import (
     check_template,
     render_template,
     required_fields,
+    sample_render_problem,
 )
 from reviewkit.errors import TemplateError, ValidationError
 
@@ -197,12 +198,9 @@ def _render_sample(label: str, source: str, html: bool) -> None:
         "links": dict.fromkeys(("unsubscribe", "answer", "open"), "https://example.com/t"),
         "survey": _NO_SURVEY,
     }
-    try:
-        render_template(label, source, context, html=html)
-    except TemplateError:
-        raise
-    except (ArithmeticError, TypeError, ValueError, LookupError):
-        pass
+    problem = sample_render_problem(label, source, context, html=html)
+    if problem is not None:
+        raise problem
 
 
 def render_message(

@@ -429,6 +429,16 @@ class Dispatcher:
             self._release(delivery, now, None, error=str(exc))
             state.released += 1
             raise
+        except Exception as exc:  # whatever one request raises, it fails alone
+            error = f"unexpected {type(exc).__name__}: {exc}"
+            log.error("request %s of campaign %s failed: %s", delivery.id, campaign.name, error)
+            log.debug("the request's traceback", exc_info=True)
+            if reminder:
+                self._finish(delivery, DeliveryStatus.SENT, now, f"reminder: {error}", None)
+            else:
+                self._finish(delivery, DeliveryStatus.FAILED, now, error, None)
+                state.failed += 1
+            return
         sent = delivery.reminders_sent + (1 if reminder else 0)
         follow_up = campaign.reminder
         remind_at = now + follow_up.after if follow_up and sent < follow_up.count else None
