@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import socket
 import ssl
@@ -36,6 +37,7 @@ class Handler:
         self.mail_replies: collections.deque[str] = collections.deque()
         self.data_replies: collections.deque[str] = collections.deque()
         self.sessions: set[int] = set()
+        self.data_delay = 0.0
         self.lock = threading.Lock()
 
     async def handle_MAIL(
@@ -57,6 +59,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)  # a slow, tarpitting server
         if self.data_replies:
             reply = self.data_replies.popleft()
             if reply == "drop":

@@ -129,3 +129,33 @@ def test_an_unexpected_error_in_the_transport_fails_that_request_only(
     assert (report.sent, report.failed) == (2, 1)
     (failed,) = service.deliveries(actor, "reviews", {rk.DeliveryStatus.FAILED})
     assert (failed.last_error or "").startswith("unexpected UnicodeEncodeError:")
+
+
+def test_a_worker_stopped_mid_batch_gives_back_what_it_did_not_try(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """Interrupted on its second send, a worker releases the rest of its batch at once:
+    they are Pending and due again, not held until the lease runs out."""
+
+    class Interrupted(rk.InMemoryTransport):
+        def send(self, message: rk.OutgoingMessage) -> None:
+            if len(self.sent) == 1:
+                raise KeyboardInterrupt
+            super().send(message)
+
+    from .conftest import make_campaign
+
+    make_campaign(service, actor, recipients=5, interval=timedelta(0))
+    with pytest.raises(KeyboardInterrupt):
+        rk.Dispatcher(store, Interrupted(), reviewkit_clock, worker_id="a").run()
+    counts = service.counts(actor, "reviews")
+    assert counts[rk.DeliveryStatus.SENT] == 1
+    assert counts[rk.DeliveryStatus.CLAIMED] == 1  # the one in flight keeps its lease
+    assert counts[rk.DeliveryStatus.PENDING] == 3
+    report = rk.Dispatcher(store, rk.InMemoryTransport(), reviewkit_clock, worker_id="b").run(
+        max_wait=timedelta(seconds=1)
+    )
+    assert report.sent == 3

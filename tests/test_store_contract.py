@@ -206,6 +206,32 @@ class TestClaims:
         numbers = [d.recipient.transaction_id for d in got]
         assert numbers == ["T1", "T4", "T3", "T6", "T2", "T5"]
 
+    def test_renewal_extends_only_the_holders_claims(self, store: rk.Store) -> None:
+        """A worker renews what it still holds, also after its lease ran out unnoticed;
+        a claim another worker took over is not renewed and stays theirs."""
+        c = _campaign(store)
+        store.add_deliveries([_delivery(c, n) for n in range(3)])
+        mine = store.claim_deliveries(
+            c.id, now=NOW, limit=3, worker_id="a", lease_until=NOW + timedelta(seconds=5)
+        )
+        later = NOW + timedelta(seconds=10)  # a's lease ran out; b takes one over
+        (taken,) = store.claim_deliveries(
+            c.id, now=later, limit=1, worker_id="b", lease_until=later + timedelta(minutes=5)
+        )
+        ids = [d.id for d in mine]
+        renewed = store.renew_leases(ids, worker_id="a", lease_until=later + timedelta(minutes=1))
+        assert renewed == set(ids) - {taken.id}
+        assert store.get_delivery(taken.id).claimed_by == "b"
+        for delivery_id in renewed:
+            assert store.get_delivery(delivery_id).lease_until == later + timedelta(minutes=1)
+        assert (
+            store.claim_deliveries(
+                c.id, now=later, limit=3, worker_id="c", lease_until=later + timedelta(minutes=5)
+            )
+            == []
+        )  # renewed claims are not due to anyone else
+        assert store.renew_leases([], worker_id="a", lease_until=later) == set()
+
     def test_finish_records_outcome_once(self, store: rk.Store) -> None:
         """The holder records the outcome; a second finish is a lost lease."""
         c = _campaign(store)

@@ -165,3 +165,47 @@ def test_pacing_slot_is_taken_by_one_worker_only(tmp_path: Path) -> None:
         clock.advance(timedelta(seconds=1))
         assert b.dispatch_due().sent + a.dispatch_due().sent == 1
         assert one.count_deliveries(campaign_id)[rk.DeliveryStatus.SENT] == 2
+
+
+def test_slow_sends_against_short_leases_never_send_twice(tmp_path: Path) -> None:
+    """Two workers, a 1 s lease, a server taking 0.3 s per message and batches of 10: leases
+    are renewed while a batch is sent, so every message arrives exactly once."""
+    from .smtp_server import smtp_server
+
+    db = tmp_path / "db.sqlite3"
+    prepare(db, 40, sender="opinie@sklep.example")
+    with smtp_server() as (handler, port):
+        handler.data_delay = 0.3
+        url = f"smtp+insecure://127.0.0.1:{port}?from=opinie@sklep.example"
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "reviewkit",
+                    "dispatch",
+                    "--db",
+                    str(db),
+                    "--smtp",
+                    url,
+                    "--worker-id",
+                    f"w{i}",
+                    "--until-idle",
+                    "--max-wait",
+                    "3s",
+                    "--lease",
+                    "1s",
+                    "--batch-size",
+                    "10",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(2)
+        ]
+        for process in workers:
+            finish(process)
+        recipients = Counter(r for _, rcpts, _ in handler.messages for r in rcpts)
+    assert len(recipients) == 40
+    assert recipients.most_common(1)[0][1] == 1, recipients.most_common(3)

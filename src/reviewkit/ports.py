@@ -206,8 +206,21 @@ class Store(Protocol):
         """Atomically claim up to *limit* due deliveries of a campaign for *worker_id*.
 
         Due means Pending with ``due_at`` at or before *now*, or Claimed with an expired lease
-        (a worker that died). Earliest ``due_at`` first. The returned deliveries are Claimed
-        by *worker_id* until *lease_until*.
+        (a worker that died), or Sent with a reminder due. Returned in claim order: those
+        without a due time first, then by the time they became due, ties in the order they
+        were added. The returned deliveries are Claimed by *worker_id* until *lease_until*.
+        """
+        ...
+
+    def renew_leases(
+        self, delivery_ids: Collection[str], *, worker_id: str, lease_until: datetime
+    ) -> set[str]:
+        """Extend *worker_id*'s claims on *delivery_ids* to *lease_until*, atomically.
+
+        A claim is renewed only while *worker_id* still holds it (Claimed, ``claimed_by`` the
+        same), also when its lease ran out but nobody took it over yet.
+
+        :returns: the ids renewed; the others are no longer this worker's to send.
         """
         ...
 

@@ -308,6 +308,22 @@ class InMemoryStore:
                 claimed.append(taken)
             return claimed
 
+    def renew_leases(
+        self, delivery_ids: Collection[str], *, worker_id: str, lease_until: datetime
+    ) -> set[str]:
+        renewed = set()
+        with self._lock:
+            for delivery_id in delivery_ids:
+                d = self._deliveries.get(delivery_id)
+                if (
+                    d is not None
+                    and d.status is DeliveryStatus.CLAIMED
+                    and d.claimed_by == worker_id
+                ):
+                    self._deliveries[delivery_id] = attrs.evolve(d, lease_until=lease_until)
+                    renewed.add(delivery_id)
+        return renewed
+
     def finish_delivery(
         self,
         delivery_id: str,

@@ -149,6 +149,7 @@ class Dispatcher:
         self.links = links
         self._outcomes: list[Outcome] = []
         self._outcomes_at: datetime | None = None
+        self._send_time = timedelta(0)
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -241,7 +242,7 @@ class Dispatcher:
                 claimed = self.store.claim_deliveries(
                     campaign.id,
                     now=now,
-                    limit=1 if paced else self.batch_size,
+                    limit=1 if paced else self._batch_limit(),
                     worker_id=self.worker_id,
                     lease_until=now + self.lease,
                 )
@@ -295,20 +296,63 @@ class Dispatcher:
     def _send_claimed(
         self, campaign: Campaign, claimed: list[Delivery], now: datetime, state: _Pass
     ) -> None:
-        for index, delivery in enumerate(claimed):
-            try:
+        """Send a batch of claims, renewing their lease as it goes: a delivery is sent only
+        while this worker still holds it, with enough lease left to outlive the send."""
+        lease_end = min((d.lease_until for d in claimed if d.lease_until), default=now)
+        lost: set[str] = set()
+        index = 0
+        try:
+            for index, delivery in enumerate(claimed):
+                at = as_utc(self.clock.now())
+                if at + self._lease_margin() > lease_end:
+                    lease_end = at + self.lease
+                    rest = [d.id for d in claimed[index:] if d.id not in lost]
+                    kept = self.store.renew_leases(
+                        rest, worker_id=self.worker_id, lease_until=lease_end
+                    )
+                    for gone in set(rest) - kept:
+                        log.warning("lease lost on delivery %s before sending; skipped", gone)
+                        lost.add(gone)
+                if delivery.id in lost:
+                    continue
                 self._send_one(campaign, delivery, now, state)
-            except AccountError as exc:
-                for left in claimed[index + 1 :]:
+                self._observe_send(at)
+        except AccountError as exc:
+            for left in claimed[index + 1 :]:
+                if left.id not in lost:
                     self._release(left, now, None)
                     state.released += 1
-                self._flush()
-                campaign = self.store.get_campaign(campaign.id)
-                if campaign.status in ACTIVE:
-                    self.store.save_campaign(campaign.apply(CampaignEvent.FAIL, reason=str(exc)))
-                state.failed_campaigns.append(campaign.name)
-                log.error("campaign %s failed: %s", campaign.name, exc)
-                return
+            self._flush()
+            campaign = self.store.get_campaign(campaign.id)
+            if campaign.status in ACTIVE:
+                self.store.save_campaign(campaign.apply(CampaignEvent.FAIL, reason=str(exc)))
+            state.failed_campaigns.append(campaign.name)
+            log.error("campaign %s failed: %s", campaign.name, exc)
+        except BaseException:
+            # Stopped mid-batch (SIGTERM, Ctrl-C, a storage fault): what was not tried yet goes
+            # back at once instead of waiting for the lease to run out.
+            for left in claimed[index + 1 :]:
+                if left.id not in lost:
+                    self._release(left, as_utc(self.clock.now()), None)
+            self._flush()
+            raise
+
+    def _lease_margin(self) -> timedelta:
+        """How much lease a send must have left: half the lease, or three sends' time."""
+        return max(self.lease / 2, 3 * self._send_time)
+
+    def _observe_send(self, started: datetime) -> None:
+        took = as_utc(self.clock.now()) - started
+        # An exponential average: a slow server shows within a few messages.
+        self._send_time = took if not self._send_time else (self._send_time * 3 + took) / 4
+
+    def _batch_limit(self) -> int:
+        """Claims per pass: the batch size, fewer when sends are slow for the lease, so a
+        batch is sent well inside one lease (renewal covers the rest)."""
+        if not self._send_time:
+            return self.batch_size
+        fits = int(self.lease / (2 * self._send_time))
+        return max(1, min(self.batch_size, fits))
 
     def _plan_wakeup(
         self,

@@ -73,6 +73,13 @@ RETURNING {DELIVERY_COLUMNS}
 
 # The first send time stays; a reminder is only scheduled while nobody answered or
 # unsubscribed (either may have happened while the reminder was being sent).
+# Renew a worker's claims: only rows it still holds, whatever their lease says now.
+RENEW_LEASES = """
+UPDATE deliveries SET lease_until = :lease, available_at = :lease
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'claimed' AND claimed_by = :worker
+RETURNING id
+"""
+
 FINISH_DELIVERY = f"""
 UPDATE deliveries
 SET status = :status, attempts = attempts + :counted, last_error = :error,

@@ -341,6 +341,22 @@ class SQLiteStore:
         claimed.sort(key=lambda d: order[d.id])
         return claimed
 
+    def renew_leases(
+        self, delivery_ids: Collection[str], *, worker_id: str, lease_until: datetime
+    ) -> set[str]:
+        if not delivery_ids:
+            return set()
+        with self.transaction():
+            rows = self._db.execute(
+                q.RENEW_LEASES,
+                {
+                    "lease": _to_us(lease_until),
+                    "ids": json.dumps(list(delivery_ids)),
+                    "worker": worker_id,
+                },
+            ).fetchall()
+        return {row[0] for row in rows}
+
     def finish_delivery(
         self,
         delivery_id: str,
