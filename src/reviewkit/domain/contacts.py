@@ -18,9 +18,19 @@ def normalize_email(address: str) -> str:
     """
     address = address.strip()
     try:
-        return _fast(address) or _full(address)
+        normalized = _fast(address) or _full(address)
     except ValueError as exc:  # email_validator.EmailNotValidError is a ValueError
         raise ValidationError(f"e-mail address {address!r} is not valid: {exc}") from None
+    local = normalized.rpartition("@")[0]
+    if len(local.encode("utf-8")) > _LOCAL_MAX:  # RFC 5321 4.5.3.1.1: servers may refuse more
+        raise ValidationError(
+            f"e-mail address {address[:80]!r} is not valid: the part before the @ is "
+            f"{len(local.encode('utf-8'))} bytes long; at most {_LOCAL_MAX}"
+        )
+    return normalized
+
+
+_LOCAL_MAX = 64
 
 
 @cache

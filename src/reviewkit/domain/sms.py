@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 
 import attrs
 
@@ -64,15 +65,26 @@ def sms_segments(text: str) -> SmsSegments:
     return SmsSegments(encoding, units, math.ceil(units / multi), multi)
 
 
-def normalize_phone(number: str, default_region: str | None = None) -> str:
+_PHONE_TEXT = re.compile(r"\(?\+?[0-9 ().\-/]+")
+
+
+def normalize_phone(number: str, default_region: str | None = None, *, mobile: bool = False) -> str:
     """Return *number* in E.164 (``+48500100200``), read with *default_region* when it has
     no country code.
 
-    :raises ValidationError: when it does not parse or is not a valid number.
+    :param mobile: require a number that can receive SMS (mobile, or a number plan that
+        does not tell mobile from fixed line); landlines, toll-free and premium-rate numbers
+        are refused.
+    :raises ValidationError: when it does not parse, is not a valid number, holds anything
+        but digits, separators and one leading ``+``, or is not mobile when asked.
     """
     # Imported here: phonenumbers' metadata costs about 30 ms to import, needed only here.
     import phonenumbers
 
+    if not _PHONE_TEXT.fullmatch(number.strip()):
+        raise ValidationError(
+            f"phone number {number!r} may hold only digits, spaces, - . ( ) / and one leading +"
+        )
     region = default_region.upper() if default_region else None
     try:
         parsed = phonenumbers.parse(number, region)
@@ -82,4 +94,17 @@ def normalize_phone(number: str, default_region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(parsed):
         where = f" for region {region}" if region else ""
         raise ValidationError(f"phone number {number!r} is not a valid number{where}")
+    if mobile:
+        kind = phonenumbers.number_type(parsed)
+        sms_capable = (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
+        if kind not in sms_capable:
+            names = {v: k.lower().replace("_", " ") for k, v in vars(
+                phonenumbers.PhoneNumberType).items() if k.isupper()}  # fmt: skip
+            raise ValidationError(
+                f"phone number {number!r} is a {names.get(kind, 'non-mobile')} number; an SMS "
+                "needs a mobile number"
+            )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

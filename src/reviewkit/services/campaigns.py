@@ -545,7 +545,12 @@ def checked_recipient(recipient: Recipient, campaign: Campaign) -> tuple[Recipie
             f"(recipient.fields.{missing[0]})"
         )
     email = normalize_email(recipient.email) if recipient.email else None
-    phone = normalize_phone(recipient.phone, campaign.default_region) if recipient.phone else None
+    sms = campaign.channel is Channel.SMS
+    phone = (
+        normalize_phone(recipient.phone, campaign.default_region, mobile=sms)
+        if recipient.phone
+        else None
+    )
     if (email, phone) != (recipient.email, recipient.phone):
         recipient = attrs.evolve(recipient, email=email, phone=phone)
     return recipient, recipient.address_for(campaign.channel)

@@ -522,7 +522,9 @@ class _RowRules:
                 raise _RowError(column, "is required but empty")
         email = _checked("email", normalize_email, record.pop("email", ""))
         phone = _checked(
-            "phone", lambda n: normalize_phone(n, self.region), record.pop("phone", "")
+            "phone",
+            lambda n: normalize_phone(n, self.region, mobile=self.channel is Channel.SMS),
+            record.pop("phone", ""),
         )
         chat_id = record.pop("chat_id", "") or None
         column = _ADDRESS_COLUMNS[self.channel]
