@@ -209,3 +209,48 @@ def test_slow_sends_against_short_leases_never_send_twice(tmp_path: Path) -> Non
         recipients = Counter(r for _, rcpts, _ in handler.messages for r in rcpts)
     assert len(recipients) == 40
     assert recipients.most_common(1)[0][1] == 1, recipients.most_common(3)
+
+
+def test_sigterm_mid_batch_releases_untried_claims_and_exits_cleanly(tmp_path: Path) -> None:
+    """A worker stopped with SIGTERM while sending a batch exits 143 without a traceback,
+    and what it had claimed but not tried is Pending again at once (one in flight at most)."""
+    import signal
+    import time
+
+    from .smtp_server import smtp_server
+
+    db = tmp_path / "db.sqlite3"
+    campaign_id = prepare(db, 30, sender="opinie@sklep.example")
+    with smtp_server() as (handler, port):
+        handler.data_delay = 0.2
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reviewkit",
+                "dispatch",
+                "--db",
+                str(db),
+                "--smtp",
+                f"smtp+insecure://127.0.0.1:{port}?from=opinie@sklep.example",
+                "--until-idle",
+                "--batch-size",
+                "30",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while len(handler.messages) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert "stopped by SIGTERM" in err
+    with SQLiteStore(db) as store:
+        counts = store.count_deliveries(campaign_id)
+    assert counts[rk.DeliveryStatus.CLAIMED] <= 1
+    assert counts[rk.DeliveryStatus.PENDING] >= 30 - len(handler.messages) - 1
+    assert sum(counts.values()) == 30

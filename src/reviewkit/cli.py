@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -748,10 +749,29 @@ def _dispatch(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             links=_link_signer(args.link_keys_env),
         )
-        report = dispatcher.run(
-            until_idle=args.until_idle,
-            max_wait=parse_interval(args.max_wait) if args.until_idle else None,
-        )
+        stopped_by: list[int] = []
+
+        def stop(signum: int, frame: object) -> None:
+            stopped_by.append(signum)
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, stop)
+        try:
+            report = dispatcher.run(
+                until_idle=args.until_idle,
+                max_wait=parse_interval(args.max_wait) if args.until_idle else None,
+            )
+        except KeyboardInterrupt:
+            # The dispatcher has given back the claims it had not tried yet.
+            signum = stopped_by[0] if stopped_by else signal.SIGINT
+            print(
+                f"reviewkit: dispatch stopped by {signal.Signals(signum).name}; requests not "
+                "yet tried were released for other workers",
+                file=sys.stderr,
+            )
+            return 128 + signum
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         reasons = {
             name: store.get_campaign(name).failure_reason for name in report.failed_campaigns
         }
