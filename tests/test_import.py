@@ -395,3 +395,35 @@ def test_cli_import_refuses_a_missing_campaign_without_create(tmp_path: Path) ->
     assert result.returncode == 1
     assert "no campaign 'nope'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_utf16_and_utf32_files_are_read_by_their_byte_order_mark(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path, encoding: str
+) -> None:
+    """Spreadsheet programs' "Unicode text" exports import like UTF-8 ones."""
+    service.create(actor, name="u")
+    text = "email,Imię\nłucja@example.com,Łucja\nola@example.com,Ola\n"
+    bom = {"utf-16-be": "\ufeff", "utf-32-be": "\ufeff"}.get(encoding, "")
+    source = tmp_path / "u.csv"
+    source.write_bytes((bom + text).encode(encoding))
+    result = import_csv(service, actor, "u", source)
+    assert (result.accepted, result.rejected) == (2, 0)
+    names = sorted(d.recipient.name or "" for d in service.deliveries(actor, "u"))
+    assert names == ["Ola", "Łucja"]
+
+
+def test_a_cell_over_the_field_limit_is_a_row_error_and_the_rest_is_read(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
+) -> None:
+    """A 10 MB cell rejects its row with the reason; the rows after it are imported."""
+    service.create(actor, name="big")
+    source = tmp_path / "big.csv"
+    source.write_text(
+        "email,note\na@example.com,ok\nb@example.com," + "x" * 10_000_000 + "\nc@example.com,ok\n",
+        encoding="utf-8",
+    )
+    result = import_csv(service, actor, "big", source)
+    assert (result.rows, result.accepted, result.rejected) == (3, 2, 1)
+    assert result.errors[0].row == 3
+    assert "field larger than field limit" in result.errors[0].reason

@@ -16,6 +16,7 @@ request, also for old orders).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -168,6 +169,11 @@ class ImportResult:
 def _detect_encoding(head: bytes) -> str:
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    # UTF-32 first: its little-endian mark begins with UTF-16's. The codecs read the mark.
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -483,8 +489,27 @@ def _chain(sample: str, rest: IO[str]) -> Iterator[str]:
     yield from rest
 
 
+class _Unreadable(list[str]):
+    """A row the CSV parser refused (a cell over the field limit): it keeps its row number
+    and becomes a row error; the rows after it are read on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[_Unreadable], tuple[str]]:
+        return (_Unreadable, (self.reason,))
+
+
 def _records(reader: Iterator[list[str]]) -> Iterator[list[str]]:
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield _Unreadable(f"the CSV parser refused this row: {exc}")
+            continue
         if any(v.strip() for v in values):  # spreadsheets leave empty lines at the end
             yield values
 
@@ -512,6 +537,8 @@ class _RowRules:
 
         :raises _RowError: naming the column and the reason.
         """
+        if isinstance(values, _Unreadable):
+            raise _RowError(None, values.reason)
         if len(values) > len(keys):
             raise _RowError(None, f"{len(values)} values but the header has {len(keys)} columns")
         record = {
