@@ -550,23 +550,16 @@ def test_cli_dispatch_exits_1_and_says_why_when_a_campaign_failed(
     server: tuple[Handler, int], tmp_path: Path
 ) -> None:
     """A failed campaign is not a successful dispatch: exit status 1 and the reason."""
-    from .test_workers import prepare
+    from .test_workers import dispatch_process, prepare, smtp_url
 
     _, port = server
     db = tmp_path / "db.sqlite3"
     prepare(db, 2, sender="news@elsewhere.example")
-    url = f"smtp+insecure://{USER}@127.0.0.1:{port}?from=opinie@sklep.example"
-    result = subprocess.run(
-        [sys.executable, "-m", "reviewkit", "dispatch", "--db", str(db), "--smtp", url,
-         "--until-idle", "--max-wait", "5s"],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, PASSWORD_ENV: PASSWORD},
-    )  # fmt: skip
-    assert result.returncode == 1
-    assert "campaign 'load' failed: the campaign's sender 'news@elsewhere.example'" in (
-        result.stderr
-    )
-    assert "Traceback" not in result.stderr
+    process = dispatch_process(db, "--smtp", smtp_url(port), "--max-wait", "5s")
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert "campaign 'load' failed: the campaign's sender 'news@elsewhere.example'" in stderr
+    assert "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("offered", [True, False])

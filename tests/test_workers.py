@@ -50,26 +50,22 @@ def prepare(
         return campaign.id
 
 
-def worker(db: Path, outbox: Path, name: str, *extra: str) -> subprocess.Popen[str]:
+def dispatch_process(db: Path, *args: str) -> subprocess.Popen[str]:
+    """`reviewkit dispatch --db DB --until-idle ARGS…` as a separate process."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reviewkit",
-            "dispatch",
-            "--db",
-            str(db),
-            "--outbox",
-            str(outbox),
-            "--worker-id",
-            name,
-            "--until-idle",
-            *extra,
-        ],
+        [sys.executable, "-m", "reviewkit", "dispatch", "--db", str(db), "--until-idle", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def worker(db: Path, outbox: Path, name: str, *extra: str) -> subprocess.Popen[str]:
+    return dispatch_process(db, "--outbox", str(outbox), "--worker-id", name, *extra)
+
+
+def smtp_url(port: int) -> str:
+    return f"smtp+insecure://127.0.0.1:{port}?from=opinie@sklep.example"
 
 
 def message_ids(outbox: Path) -> Counter[str]:
@@ -176,32 +172,9 @@ def test_slow_sends_against_short_leases_never_send_twice(tmp_path: Path) -> Non
     prepare(db, 40, sender="opinie@sklep.example")
     with smtp_server() as (handler, port):
         handler.data_delay = 0.3
-        url = f"smtp+insecure://127.0.0.1:{port}?from=opinie@sklep.example"
+        lease = ("--max-wait", "3s", "--lease", "1s", "--batch-size", "10")
         workers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "reviewkit",
-                    "dispatch",
-                    "--db",
-                    str(db),
-                    "--smtp",
-                    url,
-                    "--worker-id",
-                    f"w{i}",
-                    "--until-idle",
-                    "--max-wait",
-                    "3s",
-                    "--lease",
-                    "1s",
-                    "--batch-size",
-                    "10",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            dispatch_process(db, "--smtp", smtp_url(port), "--worker-id", f"w{i}", *lease)
             for i in range(2)
         ]
         for process in workers:
@@ -223,24 +196,7 @@ def test_sigterm_mid_batch_releases_untried_claims_and_exits_cleanly(tmp_path: P
     campaign_id = prepare(db, 30, sender="opinie@sklep.example")
     with smtp_server() as (handler, port):
         handler.data_delay = 0.2
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reviewkit",
-                "dispatch",
-                "--db",
-                str(db),
-                "--smtp",
-                f"smtp+insecure://127.0.0.1:{port}?from=opinie@sklep.example",
-                "--until-idle",
-                "--batch-size",
-                "30",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = dispatch_process(db, "--smtp", smtp_url(port), "--batch-size", "30")
         deadline = time.monotonic() + 60
         while len(handler.messages) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -115,19 +115,10 @@ class InMemoryStore:
         """Forget everything: campaigns, requests, answers, suppressions, pacing slots and
         trigger firings."""
         with self._lock:
-            for mapping in self._tables():
-                mapping.clear()
-
-    def _tables(self) -> tuple[dict[Any, Any], ...]:
-        return (
-            self._campaigns,
-            self._deliveries,
-            self._keys,
-            self._suppressions,
-            self._slots,
-            self._answers,
-            self._firings,
-        )
+            # Every table is a journaled dict: a table added later is emptied too.
+            for table in vars(self).values():
+                if isinstance(table, _JournaledDict):
+                    table.clear()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

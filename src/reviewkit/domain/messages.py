@@ -174,15 +174,20 @@ class _SampleFields(dict[str, str]):
         return "sample"
 
 
-_SAMPLE_RECIPIENT = SimpleNamespace(
-    name="Sample",
-    email="sample@example.com",
-    phone="+48500100200",
-    transaction_id="SAMPLE-1",
-    timezone="Europe/Warsaw",
-    segment="sample",
-    fields=_SampleFields(),
-)
+_SAMPLE_CONTEXT: dict[str, Any] = {
+    "recipient": SimpleNamespace(
+        name="Sample",
+        email="sample@example.com",
+        phone="+48500100200",
+        transaction_id="SAMPLE-1",
+        timezone="Europe/Warsaw",
+        segment="sample",
+        fields=_SampleFields(),
+    ),
+    "campaign": {"name": "sample"},
+    "links": dict.fromkeys(("unsubscribe", "answer", "open"), "https://example.com/t"),
+    "survey": _NO_SURVEY,
+}
 
 
 def _render_sample(label: str, source: str, html: bool) -> None:
@@ -192,13 +197,7 @@ def _render_sample(label: str, source: str, html: bool) -> None:
     Errors that depend on real data (arithmetic on a field, say) are left to the send: the
     sample's values are not the customer's.
     """
-    context = {
-        "recipient": _SAMPLE_RECIPIENT,
-        "campaign": {"name": "sample"},
-        "links": dict.fromkeys(("unsubscribe", "answer", "open"), "https://example.com/t"),
-        "survey": _NO_SURVEY,
-    }
-    problem = sample_render_problem(label, source, context, html=html)
+    problem = sample_render_problem(label, source, _SAMPLE_CONTEXT, html=html)
     if problem is not None:
         raise problem
 

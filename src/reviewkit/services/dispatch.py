@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -84,6 +85,12 @@ def _wants_reminder(campaign: Campaign, delivery: Delivery) -> bool:
         and delivery.answered_at is None
         and delivery.unsubscribed_at is None
     )
+
+
+def _window_opens(after: datetime, campaign: Campaign, zone: ZoneInfo) -> datetime:
+    """The first instant at or after *after* inside *campaign*'s window read in *zone*, in
+    UTC (``next_send_time`` gives it in the zone, for display)."""
+    return as_utc(next_send_time(after, campaign.window, zone))
 
 
 def default_worker_id() -> str:
@@ -230,7 +237,7 @@ class Dispatcher:
         if not campaign.respect_recipient_timezone and not campaign.window.contains(now, zone):
             if campaign.status is not CampaignStatus.WAITING:
                 campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_CLOSED))
-            state.wakeups.append(as_utc(next_send_time(now, campaign.window, zone)))
+            state.wakeups.append(_window_opens(now, campaign, zone))
             return
         if campaign.status is not CampaignStatus.SENDING:
             campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_OPENED))
@@ -365,7 +372,7 @@ class Dispatcher:
         wake = max(as_utc(due), now if gap is None else now + gap)
         zone = load_zone(campaign.timezone)
         if not campaign.respect_recipient_timezone and not campaign.window.contains(wake, zone):
-            wake = as_utc(next_send_time(wake, campaign.window, zone))
+            wake = _window_opens(wake, campaign, zone)
         state.wakeups.append(wake)
 
     def _complete(self, campaign: Campaign, state: _Pass) -> None:
@@ -400,7 +407,7 @@ class Dispatcher:
         if campaign.respect_recipient_timezone:
             zone = load_zone(delivery.recipient.timezone or campaign.timezone)
             if not campaign.window.contains(now, zone):
-                self._release(delivery, now, as_utc(next_send_time(now, campaign.window, zone)))
+                self._release(delivery, now, _window_opens(now, campaign, zone))
                 state.released += 1
                 return
         why = self._suppressed(campaign, delivery, reminder)

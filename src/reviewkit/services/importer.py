@@ -231,22 +231,21 @@ def import_csv(
     :raises ValidationError: for an unreadable file or header. Nothing is imported then,
         and a campaign this call created is removed again.
     """
+    created = False
     try:
         existing = service.get(actor, campaign)
     except NotFoundError:
         if not create:
             raise _no_campaign(service, actor, campaign) from None
-        existing = service.create(actor, name=campaign)
-        try:
-            return _import_into(service, actor, existing, source, encoding, delimiter,
-                                default_region, field_types, required, errors_to, progress,
-                                workers)  # fmt: skip
-        except BaseException:
-            if not sum(service.counts(actor, existing.id).values()):
-                service.store.delete_campaign(existing.id)  # nothing was stored: undo it all
-            raise
-    return _import_into(service, actor, existing, source, encoding, delimiter, default_region,
-                        field_types, required, errors_to, progress, workers)  # fmt: skip
+        existing, created = service.create(actor, name=campaign), True
+    try:
+        return _import_into(service, actor, existing, source, encoding, delimiter,
+                            default_region, field_types, required, errors_to, progress,
+                            workers)  # fmt: skip
+    except BaseException:
+        if created and not sum(service.counts(actor, existing.id).values()):
+            service.store.delete_campaign(existing.id)  # nothing was stored: undo it all
+        raise
 
 
 def _no_campaign(service: CampaignService, actor: Actor, name: str) -> NotFoundError:
