@@ -1,7 +1,9 @@
 """The ``reviewkit`` command line: the services, for operators and shell scripts.
 
-Every command takes ``--db PATH`` (default ``reviewkit.sqlite3`` in the working directory).
-Errors print one line to standard error and exit with status 1; usage errors exit with 2.
+Every command takes ``--db PATH`` (default ``$REVIEWKIT_DB``, else ``reviewkit.sqlite3`` in
+the working directory) and ``--busy-timeout SECONDS``. Commands that only read open the
+database read-only and refuse a file that does not exist. Errors print one line to standard
+error and exit with status 1; usage errors exit with 2; Ctrl-C exits with 130.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import os
 import re
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,6 +57,7 @@ from reviewkit.services.scores import ScoreRow, ScoreService
 __all__ = ["main", "parse_interval"]
 
 DEFAULT_DB = "reviewkit.sqlite3"
+DB_ENV = "REVIEWKIT_DB"
 LINK_KEYS_ENV = "REVIEWKIT_LINK_KEYS"
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -87,7 +92,17 @@ def _parse_start(text: str, timezone: str) -> datetime:
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--db", default=DEFAULT_DB, metavar="PATH", help=f"SQLite database (default {DEFAULT_DB})"
+        "--db",
+        default=os.environ.get(DB_ENV) or DEFAULT_DB,
+        metavar="PATH",
+        help=f"SQLite database (${DB_ENV}, else {DEFAULT_DB})",
+    )
+    common.add_argument(
+        "--busy-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for another process's write lock (30)",
     )
     parser = argparse.ArgumentParser(
         prog="reviewkit", description="Plan and send review and survey requests."
@@ -353,8 +368,7 @@ def _view_query(args: argparse.Namespace, store: SQLiteStore) -> RequestQuery:
 
 
 def _requests_list(args: argparse.Namespace) -> int:
-    store = SQLiteStore(args.db)
-    with store:
+    with _store(args, readonly=True) as store:
         view = CollectionService(store, SystemClock())
         query = _view_query(args, store)
         page = view.page_number(Actor.system(), query, args.page, page_size=args.page_size)
@@ -384,8 +398,7 @@ def _short(cell: str) -> str:
 
 
 def _requests_export(args: argparse.Namespace) -> int:
-    store = SQLiteStore(args.db)
-    with store:
+    with _store(args, readonly=True) as store:
         view = CollectionService(store, SystemClock())
         count = view.export(Actor.system(), _view_query(args, store), args.output)
     print(f"{count} requests written to {args.output}")
@@ -427,7 +440,7 @@ _SCORE_COLUMNS = ("type", "period", "group", "n", "score", "low", "high", "mean"
 def _scores(args: argparse.Namespace) -> int:
     since = _parse_start(args.since, args.timezone) if args.since else None
     until = _parse_start(args.until, args.timezone) if args.until else None
-    with SQLiteStore(args.db) as store:
+    with _store(args, readonly=True) as store:
         service = ScoreService(store)
         rows = []
         for kind in args.type or [t.value for t in SurveyType]:
@@ -506,20 +519,29 @@ def _import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise ValidationError(f"no such file: {args.file}")
     store, service, actor = _open(args)
-    with store:
-        result = import_csv(
-            service,
-            actor,
-            args.campaign,
-            args.file,
-            encoding=args.encoding,
-            delimiter=delimiter,
-            default_region=args.default_region,
-            field_types=types,
-            errors_to=args.errors,
-            progress=progress,
-            create=args.create,
+    try:
+        with store:
+            result = import_csv(
+                service,
+                actor,
+                args.campaign,
+                args.file,
+                encoding=args.encoding,
+                delimiter=delimiter,
+                default_region=args.default_region,
+                field_types=types,
+                errors_to=args.errors,
+                progress=progress,
+                create=args.create,
+            )
+    except KeyboardInterrupt as exc:
+        status, name = _signal_name(exc)
+        print(
+            f"{chr(10) if show else ''}reviewkit: import stopped by {name}; the rows stored so "
+            "far stay, and running the same import again adds the rest",
+            file=sys.stderr,
         )
+        return status
     if show:
         print(file=sys.stderr)
     print(
@@ -572,26 +594,65 @@ def _accounts_verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so every command unwinds as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+def _signal_name(exc: KeyboardInterrupt) -> tuple[int, str]:
+    signum = exc.signum if isinstance(exc, _Stopped) else signal.SIGINT
+    return 128 + signum, signal.Signals(signum).name
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="reviewkit: %(levelname)s: %(message)s")
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stop) if in_main else None
     try:
         return handler(args)
     except ReviewkitError as exc:
         print(f"reviewkit: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the environment: a full disk, a missing folder, permissions
+        print(f"reviewkit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:
+        status, name = _signal_name(exc)
+        print(f"reviewkit: {args.command} stopped by {name}", file=sys.stderr)
+        return status
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
-def _open(args: argparse.Namespace) -> tuple[SQLiteStore, CampaignService, Actor]:
-    store = SQLiteStore(args.db)
+def _store(args: argparse.Namespace, *, readonly: bool = False) -> SQLiteStore:
+    if args.busy_timeout < 0:
+        raise ValidationError("--busy-timeout must not be negative")
+    return SQLiteStore(args.db, timeout=args.busy_timeout, readonly=readonly)
+
+
+def _open(
+    args: argparse.Namespace, *, readonly: bool = False
+) -> tuple[SQLiteStore, CampaignService, Actor]:
+    store = _store(args, readonly=readonly)
     return store, CampaignService(store, SystemClock()), Actor.system()
 
 
 def _demo(args: argparse.Namespace) -> int:
     if args.recipients < 1:
         raise ValidationError("--recipients must be at least 1")
-    with SQLiteStore(args.db) as store:
+    with _store(args) as store:
         result = run_demo(store, args.outbox, args.recipients)
     campaign = result.campaign
     print(f"campaign {campaign.name!r}: {campaign.status.value}")
@@ -650,7 +711,7 @@ def _read(path: Path) -> str:
 
 
 def _campaign_action(args: argparse.Namespace) -> int:
-    store, service, actor = _open(args)
+    store, service, actor = _open(args, readonly=args.action == "show")
     with store:
         if args.action == "show":
             campaign = service.get(actor, args.name)
@@ -727,7 +788,7 @@ def _link_signer(variable: str) -> LinkSigner | None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    with SQLiteStore(args.db) as store:
+    with _store(args) as store:
         email: Transport
         if args.outbox:
             email = MaildirTransport(args.outbox)
@@ -749,29 +810,20 @@ def _dispatch(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             links=_link_signer(args.link_keys_env),
         )
-        stopped_by: list[int] = []
-
-        def stop(signum: int, frame: object) -> None:
-            stopped_by.append(signum)
-            raise KeyboardInterrupt
-
-        previous = signal.signal(signal.SIGTERM, stop)
         try:
             report = dispatcher.run(
                 until_idle=args.until_idle,
                 max_wait=parse_interval(args.max_wait) if args.until_idle else None,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             # The dispatcher has given back the claims it had not tried yet.
-            signum = stopped_by[0] if stopped_by else signal.SIGINT
+            status, name = _signal_name(exc)
             print(
-                f"reviewkit: dispatch stopped by {signal.Signals(signum).name}; requests not "
-                "yet tried were released for other workers",
+                f"reviewkit: dispatch stopped by {name}; requests not yet tried were "
+                "released for other workers",
                 file=sys.stderr,
             )
-            return 128 + signum
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+            return status
         reasons = {
             name: store.get_campaign(name).failure_reason for name in report.failed_campaigns
         }

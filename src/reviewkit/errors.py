@@ -16,6 +16,9 @@
      ├── DeliveryStateError         an action the delivery's status forbids
      ├── LeaseLostError             a worker records an outcome for a claim it no longer holds
      ├── StorageError               the database cannot be used (newer schema, not a database)
+     │    ├── StorageBusyError       another process held the write lock past the busy timeout
+     │    ├── StorageFullError       the disk is full; the change was not written
+     │    └── StorageReadOnlyError   the file, its folder or the store is read-only
      ├── AccountVerificationError   verifying a sender account failed, at a named stage
      └── TransportError             sending failed (raised by transports, caught by the dispatcher)
           ├── TransientSendError     try again later (4xx, dropped connection, timeout)
@@ -41,7 +44,10 @@ __all__ = [
     "PermanentSendError",
     "PermissionDeniedError",
     "ReviewkitError",
+    "StorageBusyError",
     "StorageError",
+    "StorageFullError",
+    "StorageReadOnlyError",
     "SurveyClosedError",
     "TemplateError",
     "TokenError",
@@ -155,7 +161,33 @@ class SurveyClosedError(ValidationError):
 
 
 class StorageError(ReviewkitError):
-    """The database cannot be used: a newer schema, a corrupt file, a locked database."""
+    """The database cannot be used: a newer schema, a corrupt file, a locked database.
+
+    A storage error is raised before anything of the failed call is kept: the call's
+    transaction is rolled back and what was stored before stays as it was.
+
+    :ivar transient: ``True`` when the same call may succeed later unchanged (a lock held by
+        another process, a full disk that is cleared); workers wait and retry these.
+    """
+
+    transient = False
+
+
+class StorageBusyError(StorageError):
+    """Another process held the database's write lock for longer than the busy timeout."""
+
+    transient = True
+
+
+class StorageFullError(StorageError):
+    """The disk holding the database (or its write-ahead log) is full."""
+
+    transient = True
+
+
+class StorageReadOnlyError(StorageError):
+    """A write to a database that cannot be written: a read-only file, folder or mount, or a
+    store opened with ``readonly=True``."""
 
 
 class AccountVerificationError(ReviewkitError):

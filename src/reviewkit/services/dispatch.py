@@ -31,6 +31,7 @@ from reviewkit.errors import (
     ConflictError,
     IllegalTransitionError,
     PermanentSendError,
+    StorageError,
     TemplateError,
     TransientSendError,
 )
@@ -43,6 +44,8 @@ log = logging.getLogger("reviewkit.dispatch")
 # Sleeps longer than this close the transport's connections first; shorter pacing gaps keep
 # them (RFC 5321 asks servers to wait at least five minutes before dropping an idle client).
 _IDLE_CLOSE = timedelta(minutes=1)
+# Waits after a transient storage fault (a lock held by another process, a full disk).
+_STORAGE_BACKOFF = (timedelta(seconds=1), timedelta(minutes=1))
 
 
 @attrs.frozen
@@ -157,6 +160,7 @@ class Dispatcher:
         self._outcomes: list[Outcome] = []
         self._outcomes_at: datetime | None = None
         self._send_time = timedelta(0)
+        self._pass = _Pass()  # the pass under way, for its report when a fault cuts it short
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -178,10 +182,22 @@ class Dispatcher:
         """
         total = DispatchReport()
         passes = 0
+        backoff = _STORAGE_BACKOFF[0]
         try:
             while max_passes is None or passes < max_passes:
                 passes += 1
-                report = self.dispatch_due()
+                try:
+                    self._flush()  # outcomes a storage fault kept from being recorded
+                    report = self.dispatch_due()
+                except StorageError as exc:
+                    if not exc.transient:
+                        raise
+                    total = total + self._report(self._pass)  # what the pass did before
+                    log.warning("storage fault, trying again in %s: %s", backoff, exc)
+                    self.clock.sleep_until(as_utc(self.clock.now()) + backoff)
+                    backoff = min(backoff * 2, _STORAGE_BACKOFF[1])
+                    continue
+                backoff = _STORAGE_BACKOFF[0]
                 total = total + report
                 now = as_utc(self.clock.now())
                 wake = report.next_wakeup
@@ -198,6 +214,7 @@ class Dispatcher:
                     self.clock.sleep_until(wake)
         finally:
             self.transport.close()
+            self._flush_before_exit()
         return total
 
     def dispatch_due(self) -> DispatchReport:
@@ -205,13 +222,18 @@ class Dispatcher:
         # Every instant below is UTC: a gap, a lease or a backoff added to a local time would
         # be wall-clock arithmetic and lose or repeat an hour at a DST change.
         now = as_utc(self.clock.now())
-        state = _Pass()
+        state = self._pass = _Pass()
         for campaign in self.store.list_campaigns(ACTIVE):
             try:
                 self._dispatch_campaign(campaign, now, state)
             except (ConflictError, IllegalTransitionError):
                 # Another worker or an operator changed the campaign; look again soon.
                 state.wakeups.append(now)
+        self._pass = _Pass()
+        return self._report(state)
+
+    @staticmethod
+    def _report(state: _Pass) -> DispatchReport:
         return DispatchReport(
             sent=state.sent,
             failed=state.failed,
@@ -338,10 +360,13 @@ class Dispatcher:
         except BaseException:
             # Stopped mid-batch (SIGTERM, Ctrl-C, a storage fault): what was not tried yet goes
             # back at once instead of waiting for the lease to run out.
-            for left in claimed[index + 1 :]:
-                if left.id not in lost:
-                    self._release(left, as_utc(self.clock.now()), None)
-            self._flush()
+            try:
+                for left in claimed[index + 1 :]:
+                    if left.id not in lost:
+                        self._release(left, as_utc(self.clock.now()), None)
+                self._flush()
+            except StorageError as exc:  # the first exception is the one to report
+                log.warning("untried claims not released (%s); they wait for their lease", exc)
             raise
 
     def _lease_margin(self) -> timedelta:
@@ -480,6 +505,8 @@ class Dispatcher:
             self._release(delivery, now, None, error=str(exc))
             state.released += 1
             raise
+        except StorageError:  # the store's fault, not the request's
+            raise
         except Exception as exc:  # whatever one request raises, it fails alone
             error = f"unexpected {type(exc).__name__}: {exc}"
             log.error("request %s of campaign %s failed: %s", delivery.id, campaign.name, error)
@@ -493,13 +520,13 @@ class Dispatcher:
         sent = delivery.reminders_sent + (1 if reminder else 0)
         follow_up = campaign.reminder
         remind_at = now + follow_up.after if follow_up and sent < follow_up.count else None
-        self._finish(
-            delivery, DeliveryStatus.SENT, now, None, None, remind_at=remind_at, reminded=reminder
-        )
-        if reminder:
+        if reminder:  # counted first: recording may meet a storage fault, the send happened
             state.reminded += 1
         else:
             state.sent += 1
+        self._finish(
+            delivery, DeliveryStatus.SENT, now, None, None, remind_at=remind_at, reminded=reminder
+        )
 
     def _suppressed(
         self, campaign: Campaign, delivery: Delivery, reminder: bool
@@ -602,9 +629,28 @@ class Dispatcher:
         if not self._outcomes or self._outcomes_at is None:
             return
         outcomes, self._outcomes = self._outcomes, []
-        lost = self.store.finish_deliveries(
-            outcomes, worker_id=self.worker_id, now=self._outcomes_at
-        )
+        try:
+            lost = self.store.finish_deliveries(
+                outcomes, worker_id=self.worker_id, now=self._outcomes_at
+            )
+        except BaseException:
+            # Kept to be recorded later: a sent message whose outcome is lost would be sent
+            # again once its lease runs out.
+            self._outcomes = outcomes + self._outcomes
+            raise
         for delivery_id in lost:
             # Our lease ran out and another worker owns the delivery now; its outcome wins.
             log.warning("lease lost on delivery %s; outcome not recorded", delivery_id)
+
+    def _flush_before_exit(self) -> None:
+        try:
+            self._flush()
+        except StorageError as exc:
+            ids = ", ".join(o.delivery_id for o in self._outcomes)
+            log.error(
+                "the outcomes of %d deliveries could not be recorded (%s); they stay claimed "
+                "until their lease runs out, and those already sent may then be sent again: %s",
+                len(self._outcomes),
+                exc,
+                ids,
+            )

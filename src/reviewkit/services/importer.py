@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import ctypes
 import difflib
 import io
 import itertools
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -405,6 +407,7 @@ class _Rejected:
 
 
 _Checked = tuple[int, "tuple[Recipient, str] | _Rejected", list[str]]
+_PR_SET_PDEATHSIG = 1  # prctl(2) option: a signal for this process when its parent dies
 _PARALLEL_FROM = 4 * 1024 * 1024  # bytes: smaller files are checked faster in one process
 
 
@@ -436,7 +439,25 @@ def _checking_pool(workers: int | None, size: int | None) -> tuple[ProcessPoolEx
     if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
         return None
     context = multiprocessing.get_context("fork")
-    return ProcessPoolExecutor(workers, mp_context=context), workers
+    executor = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_checker_start, initargs=(os.getpid(),)
+    )
+    return executor, workers
+
+
+def _checker_start(parent: int) -> None:
+    """Set up a checking process: it dies with the importing process, whatever kills that
+    (a SIGKILL leaves no chance to stop it), and leaves Ctrl-C to the importing process,
+    which stops the pool itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent's shutdown stops the pool
+        pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
 
 
 def _checked_chunks(

@@ -7,12 +7,16 @@
   ``BEGIN IMMEDIATE … COMMIT`` (rolled back if the block raises).
 - Several processes may share one file: claims are a single ``UPDATE … RETURNING`` under
   SQLite's write lock, so two workers never hold the same delivery.
+- Faults of the file system or of other processes (a full disk, a read-only file, a write lock
+  held past the busy timeout) raise :class:`~reviewkit.errors.StorageError` subclasses after
+  the call's transaction is rolled back; ``sqlite3`` errors never escape.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -39,7 +43,10 @@ from reviewkit.errors import (
     ConflictError,
     LeaseLostError,
     NotFoundError,
+    StorageBusyError,
     StorageError,
+    StorageFullError,
+    StorageReadOnlyError,
     ValidationError,
 )
 from reviewkit.serialization import structure, unstructure
@@ -62,6 +69,58 @@ SCHEMA_VERSION = max(number for number, _ in _migrations())
 """The schema version this reviewkit writes."""
 
 
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
+
+
+def _storage_error(
+    exc: sqlite3.Error, path: str, timeout: float, *, opening: bool = False
+) -> StorageError:
+    """The reviewkit error for an ``sqlite3`` error on the database at *path*."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StorageBusyError(
+            f"database {path} is locked: another process held its write lock for longer "
+            f"than the {timeout:g} s busy timeout; nothing was changed, try again"
+        )
+    if primary == _SQLITE_FULL:
+        return StorageFullError(
+            f"database {path}: the disk is full ({exc}); nothing of this change was written, "
+            "free some space and try again"
+        )
+    if primary == _SQLITE_READONLY:
+        return StorageReadOnlyError(
+            f"database {path} cannot be written ({exc}): check the permissions of the file "
+            "and of its folder, which must allow creating the -wal and -shm files beside it"
+        )
+    if primary == _SQLITE_IOERR:
+        free = _free_bytes(path)
+        if free is not None and free < 1024 * 1024:
+            return StorageFullError(
+                f"database {path}: an I/O error with {free} bytes left on its disk ({exc}); "
+                "free some space and try again"
+            )
+        return StorageError(f"database {path}: I/O error ({exc}); nothing was changed")
+    if primary == _SQLITE_CANTOPEN:
+        return StorageError(
+            f"cannot open reviewkit database {path} ({exc}): check that its folder exists "
+            "and can be written (the -wal and -shm files are created beside it)"
+        )
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return StorageError(f"{path} is not a reviewkit database or is damaged ({exc})")
+    if opening:
+        return StorageError(f"cannot open reviewkit database {path}: {exc}")
+    return StorageError(f"database {path}: {exc}")
+
+
+def _free_bytes(path: str) -> int | None:
+    try:
+        return shutil.disk_usage(Path(path).resolve().parent).free
+    except OSError:
+        return None
+
+
 def _to_us(value: datetime | None) -> int | None:
     return None if value is None else epoch_micros(value)
 
@@ -76,31 +135,78 @@ class SQLiteStore:
     """Campaigns and deliveries in the SQLite database at *path* (created if missing).
 
     :param path: a file path, or ``":memory:"`` for a private in-memory database.
-    :param timeout: how long to wait for another process's write lock, in seconds.
+    :param timeout: how long to wait for another process's write lock, in seconds; past it
+        a call raises :class:`~reviewkit.errors.StorageBusyError`.
+    :param readonly: open an existing database for reading only: nothing is created or
+        upgraded, every write raises :class:`~reviewkit.errors.StorageReadOnlyError`, and a
+        file on a read-only folder or mount can be read. A missing file raises
+        :class:`~reviewkit.errors.NotFoundError`.
 
     One store object may be shared by threads (calls are serialised); for parallelism use
     several processes, each with its own store on the same file.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, readonly: bool = False
+    ) -> None:
         self.path = str(path) if str(path) == ":memory:" else str(Path(path))
+        self.readonly = readonly
+        self._timeout = timeout
         self._lock = threading.RLock()
         self._depth = 0
         try:
-            self._db = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
+            self._db = self._connect()
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._db.execute("PRAGMA foreign_keys = ON")
             # 64 MiB of page cache (the default is 2 MiB): a million requests carry ten
             # indexes, and inserts into them thrash a small cache.
             self._db.execute("PRAGMA cache_size = -65536")
+            if readonly:
+                self._check_readable()
+                return
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"cannot open reviewkit database {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, self.path, timeout, opening=True) from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        def connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+            return sqlite3.connect(
+                target,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=uri,
+            )
+
+        if not self.readonly or self.path == ":memory:":
+            return connect(self.path)
+        if not Path(self.path).is_file():
+            raise NotFoundError(f"no reviewkit database at {self.path}")
+        base = Path(self.path).resolve().as_uri()
+        try:
+            db = connect(f"{base}?mode=ro", uri=True)
+            db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.OperationalError:
+            # A database in WAL mode needs its -shm file; on a read-only folder or mount that
+            # cannot be created, and nothing can be writing there, so read it as immutable.
+            db = connect(f"{base}?mode=ro&immutable=1", uri=True)
+        return db
+
+    def _check_readable(self) -> None:
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise StorageError(
+                f"database {self.path} has schema version {current}, newer than this "
+                f"reviewkit's {SCHEMA_VERSION}: upgrade reviewkit to open it"
+            )
+        if current < SCHEMA_VERSION:
+            raise StorageError(
+                f"database {self.path} has schema version {current} and needs upgrading to "
+                f"{SCHEMA_VERSION}, which a read-only open cannot do: open it once for writing"
+            )
 
     def close(self) -> None:
         """Close the database connection."""
@@ -140,7 +246,7 @@ class SQLiteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._lock:
+        with self._lock, self._faults():
             if self._depth:
                 self._depth += 1
                 try:
@@ -148,16 +254,33 @@ class SQLiteStore:
                 finally:
                     self._depth -= 1
                 return
+            if self.readonly:
+                raise StorageReadOnlyError(f"database {self.path} was opened read-only")
             self._db.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield
+                self._db.execute("COMMIT")
             except BaseException:
-                self._depth = 0
-                self._db.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (a full disk).
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._depth = 0
-            self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    @contextmanager
+    def _faults(self) -> Iterator[None]:
+        """Raise ``sqlite3`` errors from the block as reviewkit storage errors."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, self.path, self._timeout) from exc
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        with self._lock, self._faults():
+            yield
 
     # -- campaigns ------------------------------------------------------------------------
 
@@ -182,7 +305,7 @@ class SQLiteStore:
         return stored
 
     def get_campaign(self, key: str) -> Campaign:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(q.GET_CAMPAIGN, (key,)).fetchone()
             if row is None:
                 row = self._db.execute(q.GET_CAMPAIGN_BY_NAME, (key,)).fetchone()
@@ -222,7 +345,7 @@ class SQLiteStore:
                 raise NotFoundError(f"no campaign with id {campaign_id!r}")
 
     def list_campaigns(self, statuses: Collection[CampaignStatus] | None = None) -> list[Campaign]:
-        with self._lock:
+        with self._reading():
             if statuses is None:
                 rows = self._db.execute(q.LIST_CAMPAIGNS).fetchall()
             else:
@@ -245,7 +368,7 @@ class SQLiteStore:
             return self._db.total_changes - before
 
     def get_delivery(self, delivery_id: str) -> Delivery:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(q.GET_DELIVERY, (delivery_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no delivery with id {delivery_id!r}")
@@ -259,7 +382,7 @@ class SQLiteStore:
         wanted = None if statuses is None else {s.value for s in statuses}
         last = 0
         while True:
-            with self._lock:
+            with self._reading():
                 rows = self._db.execute(q.ITER_DELIVERIES, (campaign_id, last, 1000)).fetchall()
             if not rows:
                 return
@@ -270,7 +393,7 @@ class SQLiteStore:
 
     def count_deliveries(self, campaign_id: str) -> dict[DeliveryStatus, int]:
         counts = dict.fromkeys(DeliveryStatus, 0)
-        with self._lock:
+        with self._reading():
             for status, count in self._db.execute(q.COUNT_DELIVERIES, (campaign_id,)):
                 counts[DeliveryStatus(status)] = count
         return counts
@@ -430,7 +553,7 @@ class SQLiteStore:
     ) -> RequestPage:
         parts = _split(query)
         rows = []
-        with self._lock:
+        with self._reading():
             # Several categories or segments would make SQLite sort the whole match: one
             # index walk per (category, segment) pair, merged, reads only a page from each.
             for part in parts:
@@ -453,7 +576,7 @@ class SQLiteStore:
             time, where, params = _query_where(part, None)
             params["limit"] = limit + 1
             sql = q.QUERY_DELIVERIES.format(time=time, where=where)
-            with self._lock:
+            with self._reading():
                 lines += [row[3] for row in self._db.execute("EXPLAIN QUERY PLAN " + sql, params)]
         return lines
 
@@ -469,7 +592,7 @@ class SQLiteStore:
         return attrs.evolve(answer, current=True)
 
     def answers_for(self, delivery_id: str) -> list[Answer]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(q.ANSWERS_FOR, (delivery_id,)).fetchall()
         return [_answer_from_row(row) for row in rows]
 
@@ -506,7 +629,7 @@ class SQLiteStore:
         )
         result: dict[tuple[str | None, int | None], AnswerStats] = {}
         sums = q.ANSWER_SUMS
-        with self._lock:
+        with self._reading():
             if by == "segment":
                 # One range of the (type, segment, time, score) index per segment and period,
                 # summed without sorting anything.
@@ -559,14 +682,14 @@ class SQLiteStore:
         return found
 
     def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
-        with self._lock:
+        with self._reading():
             first, last = self._db.execute(q.ANSWER_SPAN, (SurveyType(kind).value,)).fetchone()
         if first is None:
             return None
         return _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last)
 
     def due_answer_hooks(self, now: datetime, limit: int) -> list[Answer]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(q.DUE_HOOKS, (_to_us(now), limit)).fetchall()
         return [_answer_from_row(row) for row in rows]
 
@@ -623,7 +746,7 @@ class SQLiteStore:
             )
 
     def get_suppression(self, channel: Channel, address: str) -> Suppression | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 q.GET_SUPPRESSION, (channel.value, address.casefold())
             ).fetchone()
@@ -645,7 +768,7 @@ class SQLiteStore:
             return cursor.rowcount > 0
 
     def next_due_at(self, campaign_id: str) -> datetime | None:
-        with self._lock:
+        with self._reading():
             (value,) = self._db.execute(q.NEXT_DUE, (campaign_id,)).fetchone()
         return _from_us(value)
 
