@@ -229,6 +229,8 @@ class SQLiteStore:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
+        if self.schema_version == SCHEMA_VERSION:
+            return  # opening needs no write lock: a worker may start while another writes
         with self.transaction():
             current = self.schema_version
             if current > SCHEMA_VERSION:
