@@ -17,17 +17,29 @@ readers. Standard library only: mount it in any WSGI server, or inside Flask or 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import html
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from reviewkit.errors import ReviewkitError, SurveyClosedError, TokenError, ValidationError
+from reviewkit.errors import (
+    NotFoundError,
+    ReviewkitError,
+    StorageError,
+    SurveyClosedError,
+    TokenError,
+    ValidationError,
+)
 from reviewkit.services.answers import AnswerService, SurveyPage
 from reviewkit.services.tracking import PIXEL_GIF, TrackingService
 
 __all__ = ["make_app"]
+
+log = logging.getLogger("reviewkit.web")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -44,8 +56,10 @@ _TEXTS = {
         "unsubscribe_confirm": "Do you want to stop receiving review requests at this address?",
         "unsubscribed": "You will not receive such messages any more.",
         "closed": "This survey is closed.",
+        "gone": "This request no longer exists.",
         "invalid": "This link is not valid.",
         "chosen": "Your current answer",
+        "busy": "Please try again in a minute.",
     },
     "pl": {
         "send": "Wyślij",
@@ -57,8 +71,10 @@ _TEXTS = {
         "unsubscribe_confirm": "Czy chcesz przestać otrzymywać prośby o opinię na ten adres?",
         "unsubscribed": "Nie będziesz już otrzymywać takich wiadomości.",
         "closed": "Ta ankieta jest już zamknięta.",
+        "gone": "Ta prośba już nie istnieje.",
         "invalid": "Ten link jest nieprawidłowy.",
         "chosen": "Twoja obecna odpowiedź",
+        "busy": "Spróbuj ponownie za minutę.",
     },
 }
 
@@ -78,6 +94,18 @@ textarea{width:100%;min-height:6rem;font:inherit;box-sizing:border-box}
 button{font:inherit;font-size:1.1rem;padding:.6rem 1.4rem;margin-top:1rem;min-height:2.75rem}
 .error{color:#a00000;font-weight:600}
 """
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode("utf-8")).digest()).decode("ascii")
+# Nothing but this page's own style and form: no scripts, no plug-ins, no framing.
+_CSP = (
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class _BadBodyError(ValidationError):
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
 
 
 def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
@@ -111,7 +139,7 @@ def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
                 chosen = page.score if asked is None else asked
                 return _answer_page(start_response, page, token, chosen, None, None)
             if route == "a" and token and method == "POST":
-                form = _read_form(environ)
+                form = _read_form(environ)  # before the token: the body is read either way
                 page = answers.page(token)  # a bad token or a closed survey: handled below
                 try:
                     answers.answer(
@@ -125,7 +153,9 @@ def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
                 location = environ.get("SCRIPT_NAME", "").rstrip("/") + "/thanks"
                 if page.survey.language in _TEXTS:
                     location += f"?lang={page.survey.language}"
-                start_response("303 See Other", [("Location", location)])
+                start_response(
+                    "303 See Other", [("Location", location), ("Content-Length", "0"), *_SAFETY]
+                )
                 return [b""]
             if route == "u" and token and method == "GET":
                 texts = default
@@ -136,12 +166,26 @@ def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
                 )
                 return _page(start_response, "200 OK", texts["unsubscribe"], body, language)
             if route == "u" and token and method == "POST":
+                _read_form(environ)  # RFC 8058 sends "List-Unsubscribe=One-Click"; unused
                 tracking.unsubscribed(token)
                 body = f"<h1>{_e(default['unsubscribed'])}</h1>"
                 return _page(start_response, "200 OK", default["unsubscribed"], body, language)
         except SurveyClosedError as exc:
             body = f"<h1>{_e(default['closed'])}</h1><p>{_e(str(exc))}</p>"
             return _page(start_response, "410 Gone", default["closed"], body, language)
+        except NotFoundError:
+            # The request (or its whole campaign) was deleted after the message was sent.
+            title = default["closed"] if route == "a" else default["gone"]
+            return _page(start_response, "410 Gone", title, f"<h1>{_e(title)}</h1>", language)
+        except _BadBodyError as exc:
+            body = f"<h1>{_e(default['invalid'])}</h1><p>{_e(str(exc))}</p>"
+            return _page(start_response, exc.status, default["invalid"], body, language)
+        except StorageError as exc:
+            log.error("answer page: %s", exc)
+            body = f"<h1>{_e(default['busy'])}</h1>"
+            return _page(
+                start_response, "503 Service Unavailable", default["busy"], body, language
+            )
         except (TokenError, ValidationError) as exc:
             body = f"<h1>{_e(default['invalid'])}</h1><p>{_e(str(exc))}</p>"
             return _page(start_response, "400 Bad Request", default["invalid"], body, language)
@@ -217,21 +261,36 @@ def _respond(
         [
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "no-referrer"),
+            *_SAFETY,
+            *([("Retry-After", "60")] if status.startswith("503") else []),
         ],
     )
     return [body]
 
 
+_SAFETY = [
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", _CSP),
+]
+
+
 def _read_form(environ: dict[str, Any]) -> dict[str, str]:
+    """The url-encoded form of a POST: at most :data:`_MAX_BODY` bytes are ever read, whatever
+    the request's headers say."""
+    declared = environ.get("CONTENT_LENGTH") or "0"
     try:
-        length = min(int(environ.get("CONTENT_LENGTH") or 0), _MAX_BODY)
+        length = int(declared)
     except ValueError:
-        length = 0
+        raise _BadBodyError("400 Bad Request", f"bad Content-Length {declared[:20]!r}") from None
+    if length < 0:
+        raise _BadBodyError("400 Bad Request", f"bad Content-Length {length}")
+    if length > _MAX_BODY:
+        raise _BadBodyError("413 Content Too Large", f"the form is over {_MAX_BODY} bytes")
     raw = environ["wsgi.input"].read(length) if length else b""
-    fields = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+    fields = parse_qs(raw[:_MAX_BODY].decode("utf-8", errors="replace"), keep_blank_values=True)
     return {key: values[0] for key, values in fields.items()}
 
 

@@ -60,3 +60,18 @@ class Suppression:
     def key(self) -> tuple[Channel, str]:
         """What identifies it: the channel and the case-folded address."""
         return (self.channel, self.address.casefold())
+
+
+def unsubscribe_extra(channel: Channel, address: str) -> str:
+    """What an unsubscribe token carries besides its request: ``channel:address``."""
+    return f"{Channel(channel).value}:{address}"
+
+
+def unsubscribe_target(extra: str | None) -> tuple[Channel, str] | None:
+    """The channel and address an unsubscribe token carries, or ``None`` (older tokens)."""
+    if not extra:
+        return None
+    channel, sep, address = extra.partition(":")
+    if not sep or not address or channel not in {c.value for c in Channel}:
+        return None
+    return Channel(channel), address

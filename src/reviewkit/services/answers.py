@@ -32,7 +32,7 @@ from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.errors import SurveyClosedError, ValidationError
 from reviewkit.ports import Clock, Store
 
-__all__ = ["AnswerHook", "AnswerService", "SurveyPage"]
+__all__ = ["MAX_ANSWERS", "AnswerHook", "AnswerService", "SurveyPage"]
 
 log = logging.getLogger("reviewkit.answers")
 
@@ -40,6 +40,9 @@ AnswerHook = Callable[[Answer, Delivery, Survey], None]
 """Called with each new answer, its request and the survey (for ``comment_author``)."""
 
 _MAX_COMMENT = 2_000
+MAX_ANSWERS = 20
+"""The most answers kept for one request (the current one and those it replaced); past it,
+a change is refused and the last answer stays."""
 
 
 @attrs.frozen
@@ -167,6 +170,15 @@ class AnswerService:
             segment=page.delivery.recipient.segment,
         )
         with self.store.transaction():
+            history = self.store.answers_for(page.delivery.id)
+            current = next((a for a in history if a.current), None)
+            if current is not None and (current.score, current.comment) == (chosen, text):
+                return current  # the same answer again (a reload, a double click)
+            if len(history) >= MAX_ANSWERS:
+                raise ValidationError(
+                    f"this request has been answered {len(history)} times, the most it takes; "
+                    "the last answer stays"
+                )
             stored = self.store.add_answer(answer)
             self.store.record_engagement(page.delivery.id, Engagement.ANSWERED, now)
         if self._hooks:

@@ -23,7 +23,7 @@ from reviewkit.domain.instants import as_utc
 from reviewkit.domain.messages import render_message
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import sms_segments
-from reviewkit.domain.suppression import SuppressionReason
+from reviewkit.domain.suppression import SuppressionReason, unsubscribe_extra
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import (
@@ -578,7 +578,14 @@ class Dispatcher:
         for purpose, template in templates.items():
             if template is not None:
                 ttl = answer_ttl if purpose is TokenPurpose.ANSWER else None
-                token = self.links.sign(purpose, delivery.id, now=now, ttl=ttl)
+                # An unsubscribe link carries its address: it works even after the request
+                # (or its whole campaign) is deleted.
+                extra = (
+                    unsubscribe_extra(delivery.channel, delivery.address)
+                    if purpose is TokenPurpose.UNSUBSCRIBE
+                    else None
+                )
+                token = self.links.sign(purpose, delivery.id, now=now, ttl=ttl, extra=extra)
                 links[purpose.name.lower()] = template.replace("{token}", token)
         score_links = {}
         if survey is not None and campaign.answer_url is not None:

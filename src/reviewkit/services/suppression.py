@@ -5,8 +5,9 @@ from __future__ import annotations
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.delivery import Engagement
 from reviewkit.domain.instants import as_utc
-from reviewkit.domain.suppression import Suppression, SuppressionReason
+from reviewkit.domain.suppression import Suppression, SuppressionReason, unsubscribe_target
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
+from reviewkit.errors import NotFoundError
 from reviewkit.ports import Clock, Store
 
 __all__ = ["SuppressionService"]
@@ -49,24 +50,36 @@ class SuppressionService:
     def unsubscribe(self, token: str, links: LinkSigner) -> Suppression:
         """Unsubscribe the address an unsubscribe link was sent to (one click, RFC 8058).
 
-        Works once and is idempotent after: a repeat returns the existing suppression.
+        Works once and is idempotent after: a repeat returns the existing suppression. The
+        token carries the address it was sent to, so the address is suppressed even when the
+        request, or its whole campaign, has been deleted since.
 
         :raises TokenError: the token is malformed, tampered with or expired.
-        :raises NotFoundError: the delivery it names no longer exists.
+        :raises NotFoundError: the request no longer exists and the token does not carry its
+            address (tokens signed by earlier development versions carried only the request).
         """
         now = as_utc(self.clock.now())
         found = links.verify(token, purpose=TokenPurpose.UNSUBSCRIBE, now=now)
         with self.store.transaction():
-            # The request shows as unsubscribed in the view, and its reminders stop.
-            delivery = self.store.record_engagement(found.delivery_id, Engagement.UNSUBSCRIBED, now)
-            existing = self.store.get_suppression(delivery.channel, delivery.address)
+            try:
+                # The request shows as unsubscribed in the view, and its reminders stop.
+                delivery = self.store.record_engagement(
+                    found.delivery_id, Engagement.UNSUBSCRIBED, now
+                )
+            except NotFoundError:
+                target = unsubscribe_target(found.extra)
+                if target is None:  # an older token, which does not carry its address
+                    raise
+                channel, address = target
+                note = f"unsubscribe link of deleted request {found.delivery_id}"
+            else:
+                channel, address = delivery.channel, delivery.address
+                note = f"unsubscribe link of request {delivery.id}"
+            existing = self.store.get_suppression(channel, address)
             if existing is not None and existing.reason is SuppressionReason.UNSUBSCRIBED:
                 return existing
             return self.suppress(
-                delivery.address,
-                channel=delivery.channel,
-                reason=SuppressionReason.UNSUBSCRIBED,
-                note=f"unsubscribe link of request {delivery.id}",
+                address, channel=channel, reason=SuppressionReason.UNSUBSCRIBED, note=note
             )
 
     def check(self, address: str, *, channel: Channel = Channel.EMAIL) -> Suppression | None:
