@@ -117,6 +117,9 @@ def test_a_customer_answers_in_a_real_browser(
     )
     label = browser.find_element(By.CSS_SELECTOR, "label[for=comment]").text
     assert label == "Chcesz coś dodać? (opcjonalnie)"
+    # The page's own style is allowed by its Content-Security-Policy (by its hash).
+    scale_label = browser.find_element(By.CSS_SELECTOR, "label[for=score-9]")
+    assert scale_label.value_of_css_property("border-top-width") == "2px"
 
     browser.find_element(By.CSS_SELECTOR, "label[for=score-9]").click()  # changes their mind
     assert browser.find_element(By.ID, "score-9").is_selected()

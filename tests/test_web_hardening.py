@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import re
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ from reviewkit.services.answers import MAX_ANSWERS
 from reviewkit.web import make_app
 
 from .conftest import make_campaign
-from .test_web import SIGNER, call
+from .test_web import SIGNER, call, setup  # noqa: F401 - the fixture
 
 
 class _CountingInput(io.BytesIO):
@@ -56,33 +55,10 @@ def post_raw(app: Any, path: str, length: str | None, body: bytes) -> tuple[str,
 
 
 @pytest.fixture
-def sent(
-    service: rk.CampaignService,
-    actor: rk.Actor,
-    store: rk.Store,
-    reviewkit_transport: rk.InMemoryTransport,
-    reviewkit_clock: rk.ManualClock,
-) -> tuple[Any, dict[str, str], rk.Delivery]:
+def sent(setup: Any, store: rk.Store) -> tuple[Any, dict[str, str], rk.Delivery]:  # noqa: F811
     """One survey request sent; the app, its links by name, the request."""
-    make_campaign(
-        service,
-        actor,
-        recipients=1,
-        interval=timedelta(0),
-        body="{% for o in survey.options %}{{ o.score }} {{ o.url }}\n{% endfor %}"
-        "u {{ links.unsubscribe }}",
-        answer_url="https://shop.example/feedback/a/{token}",
-        unsubscribe_url="https://shop.example/feedback/u/{token}",
-        survey=rk.Survey(
-            type="csat", privacy_url="https://shop.example/privacy", expiry_days=5, comment=True
-        ),
-    )
-    rk.Dispatcher(store, reviewkit_transport, reviewkit_clock, links=SIGNER).run()
-    (message,) = reviewkit_transport.sent
-    links = dict(re.findall(r"^(\w+) https://shop\.example/feedback(\S+)$", message.text, re.M))
-    delivery = next(iter(store.iter_deliveries(store.get_campaign("reviews").id)))
-    app = make_app(rk.AnswerService(store, reviewkit_clock, SIGNER))
-    return app, links, delivery
+    app, links, delivery_id, _ = setup
+    return app, links, store.get_delivery(delivery_id)
 
 
 # -- a deleted campaign -----------------------------------------------------------------------

@@ -535,13 +535,13 @@ def _import(args: argparse.Namespace) -> int:
                 create=args.create,
             )
     except KeyboardInterrupt as exc:
-        status, name = _signal_name(exc)
-        print(
-            f"{chr(10) if show else ''}reviewkit: import stopped by {name}; the rows stored so "
-            "far stay, and running the same import again adds the rest",
-            file=sys.stderr,
+        if show:
+            print(file=sys.stderr)
+        return _stopped(
+            exc,
+            "import",
+            "the rows stored so far stay, and running the same import again adds the rest",
         )
-        return status
     if show:
         print(file=sys.stderr)
     print(
@@ -606,9 +606,12 @@ def _stop(signum: int, frame: object) -> None:
     raise _Stopped(signum)
 
 
-def _signal_name(exc: KeyboardInterrupt) -> tuple[int, str]:
+def _stopped(exc: KeyboardInterrupt, command: str, consequence: str | None = None) -> int:
+    """Say which signal stopped *command* (and what that left); return the exit status."""
     signum = exc.signum if isinstance(exc, _Stopped) else signal.SIGINT
-    return 128 + signum, signal.Signals(signum).name
+    line = f"reviewkit: {command} stopped by {signal.Signals(signum).name}"
+    print(line + (f"; {consequence}" if consequence else ""), file=sys.stderr)
+    return 128 + signum
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -628,9 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reviewkit: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
-        status, name = _signal_name(exc)
-        print(f"reviewkit: {args.command} stopped by {name}", file=sys.stderr)
-        return status
+        return _stopped(exc, args.command)
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
@@ -817,13 +818,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
         except KeyboardInterrupt as exc:
             # The dispatcher has given back the claims it had not tried yet.
-            status, name = _signal_name(exc)
-            print(
-                f"reviewkit: dispatch stopped by {name}; requests not yet tried were "
-                "released for other workers",
-                file=sys.stderr,
-            )
-            return status
+            return _stopped(exc, "dispatch", "requests not yet tried were released for others")
         reasons = {
             name: store.get_campaign(name).failure_reason for name in report.failed_campaigns
         }

@@ -183,9 +183,7 @@ def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
         except StorageError as exc:
             log.error("answer page: %s", exc)
             body = f"<h1>{_e(default['busy'])}</h1>"
-            return _page(
-                start_response, "503 Service Unavailable", default["busy"], body, language
-            )
+            return _page(start_response, "503 Service Unavailable", default["busy"], body, language)
         except (TokenError, ValidationError) as exc:
             body = f"<h1>{_e(default['invalid'])}</h1><p>{_e(str(exc))}</p>"
             return _page(start_response, "400 Bad Request", default["invalid"], body, language)
