@@ -112,7 +112,8 @@ def _library_claim_and_mark(store: SQLiteStore, campaign_id: str, *, batched: bo
             assert not store.finish_deliveries(outcomes, worker_id="w", now=NOW)
         else:
             for d in claimed:
-                store.finish_delivery(d.id, worker_id="w", status=sent, now=NOW)
+                outcome = rk.Outcome(delivery_id=d.id, status=sent)
+                assert not store.finish_deliveries([outcome], worker_id="w", now=NOW)
         done += len(claimed)
 
 

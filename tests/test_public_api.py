@@ -66,7 +66,6 @@ def test_exported_members_are_pinned() -> None:
             "IllegalTransitionError",
             "InMemoryStore",
             "InMemoryTransport",
-            "LeaseLostError",
             "LinkSigner",
             "LinkToken",
             "MaildirTransport",

@@ -1,13 +1,14 @@
-"""The storage contract: every store adapter passes these tests (see the ``store`` fixture)."""
+"""The storage contract (:class:`reviewkit.testing.StoreContract`) run on every store
+reviewkit ships, and what only SQLite has."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
-import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ import reviewkit as rk
 from reviewkit.adapters.sqlite import SCHEMA_VERSION, SQLiteStore
 from reviewkit.adapters.sqlite.store import StorageError
 from reviewkit.serialization import unstructure
+from reviewkit.testing import StoreContract
 
 D = rk.DeliveryStatus
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -36,312 +38,39 @@ def _delivery(campaign: rk.Campaign, n: int, **kw: object) -> rk.Delivery:
     )
 
 
-class TestCampaigns:
-    def test_round_trip_keeps_every_setting(self, store: rk.Store) -> None:
-        """What is stored is what comes back, window, zone, pacing and times included."""
-        campaign = rk.Campaign(
-            name="Grudzień",
-            channel=rk.Channel.SMS,
-            sender="Sklep",
-            subject="s",
-            body="Oceń zakup {{ recipient.transaction_id }}",
-            html="<p>x</p>",
-            timezone="Europe/Warsaw",
-            window=rk.SendWindow(
-                weekdays="mon-fri",
-                hours="09:00-12:00,13:00-17:00",
-                holidays=rk.HolidayCalendar("PL", extra_dates={datetime(2026, 1, 2).date()}),  # noqa: DTZ001
-            ),
-            interval=timedelta(seconds=45),
-            start_at=NOW,
-            respect_recipient_timezone=True,
-            created_at=NOW,
-        )
-        stored = store.add_campaign(campaign)
-        assert stored == attrs.evolve(campaign, version=1)
-        assert store.get_campaign(campaign.id) == stored
-        assert store.get_campaign("Grudzień") == stored
-
-    def test_missing_campaign_is_not_found(self, store: rk.Store) -> None:
-        """Looking up an unknown name raises NotFoundError naming it."""
-        with pytest.raises(rk.NotFoundError, match="nope"):
-            store.get_campaign("nope")
-
-    def test_save_bumps_version_and_refuses_stale(self, store: rk.Store) -> None:
-        """Each save increments the version; saving from a stale copy is a conflict."""
-        first = _campaign(store)
-        second = store.save_campaign(first.edit(subject="x"))
-        assert second.version == first.version + 1
-        assert store.get_campaign(first.id).subject == "x"
-        with pytest.raises(rk.ConflictError):
-            store.save_campaign(first.edit(subject="y"))
-        assert store.get_campaign(first.id).subject == "x"
-
-    def test_rename_onto_taken_name_is_a_conflict(self, store: rk.Store) -> None:
-        """Two campaigns never share a name, also after a rename."""
-        _campaign(store, "a")
-        b = _campaign(store, "b")
-        with pytest.raises(rk.ConflictError, match="'a'"):
-            store.save_campaign(b.edit(name="a"))
-
-    def test_delete_removes_deliveries(self, store: rk.Store) -> None:
-        """Deleting a campaign deletes its deliveries; a second delete is not found."""
-        c = _campaign(store)
-        store.add_deliveries([_delivery(c, 1)])
-        d = next(store.iter_deliveries(c.id))
-        store.delete_campaign(c.id)
-        with pytest.raises(rk.NotFoundError):
-            store.get_delivery(d.id)
-        with pytest.raises(rk.NotFoundError):
-            store.delete_campaign(c.id)
-
-    def test_list_filters_by_status(self, store: rk.Store) -> None:
-        """list_campaigns returns all, or only the statuses asked for."""
-        a = _campaign(store, "a")
-        _campaign(store, "b")
-        store.save_campaign(a.apply(rk.CampaignEvent.CANCEL))
-        assert {c.name for c in store.list_campaigns()} == {"a", "b"}
-        assert [c.name for c in store.list_campaigns({rk.CampaignStatus.CANCELLED})] == ["a"]
+class TestInMemoryStore(StoreContract):
+    @pytest.fixture
+    def store(self) -> rk.Store:
+        return rk.InMemoryStore()
 
 
-class TestDeliveries:
-    def test_duplicates_by_key_are_skipped(self, store: rk.Store) -> None:
-        """The same campaign, channel and address (any case) is added once."""
-        c = _campaign(store)
-        assert store.add_deliveries([_delivery(c, 1), _delivery(c, 2)]) == 2
-        twin = attrs.evolve(_delivery(c, 1), address="R1@EXAMPLE.COM")
-        assert store.add_deliveries([twin, _delivery(c, 3)]) == 1
-        assert store.count_deliveries(c.id)[D.PENDING] == 3
-
-    def test_round_trip_and_insertion_order(self, store: rk.Store) -> None:
-        """Deliveries come back equal, in the order they were added."""
-        c = _campaign(store)
-        made = [_delivery(c, n, due_at=NOW + timedelta(minutes=n)) for n in range(5)] + [
-            rk.Delivery(
-                campaign_id=c.id,
-                recipient=rk.Recipient(
-                    email="z@example.com",
-                    phone="+48500100200",
-                    name="Zoë",
-                    timezone="Asia/Tokyo",
-                    fields={"store": "Kraków", "vip": True, "n": 3},
-                ),
-                channel=rk.Channel.EMAIL,
-                address="z@example.com",
-                sender="complaints",
-            )
-        ]
-        store.add_deliveries(made)
-        assert list(store.iter_deliveries(c.id)) == made
-        assert store.get_delivery(made[-1].id) == made[-1]
-
-    def test_unknown_campaign_is_refused_and_nothing_added(self, store: rk.Store) -> None:
-        """Deliveries for a campaign that does not exist are refused, none kept."""
-        c = _campaign(store)
-        ghost = attrs.evolve(_delivery(c, 9), campaign_id="ghost")
-        with pytest.raises(rk.NotFoundError):
-            store.add_deliveries([_delivery(c, 1), ghost])
-        assert sum(store.count_deliveries(c.id).values()) == 0
-
-    def test_set_status_by_ids_and_from_statuses(self, store: rk.Store) -> None:
-        """Only matching deliveries change; the count says how many."""
-        c = _campaign(store)
-        ds = [_delivery(c, n) for n in range(4)]
-        store.add_deliveries(ds)
-        changed = store.set_delivery_status(
-            c.id,
-            ids=[ds[0].id, ds[1].id],
-            from_statuses={D.PENDING},
-            to_status=D.CANCELLED,
-            error="removed",
-        )
-        assert changed == 2
-        assert store.get_delivery(ds[0].id).last_error == "removed"
-        assert store.set_delivery_status(c.id, from_statuses={D.SENT}, to_status=D.PENDING) == 0
-        assert store.count_deliveries(c.id)[D.CANCELLED] == 2
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[rk.Store]:
+        with SQLiteStore(tmp_path / "contract.sqlite3") as store:
+            yield store
 
 
-class TestClaims:
-    def test_claim_takes_due_oldest_first_up_to_limit(self, store: rk.Store) -> None:
-        """Claims take due deliveries only, earliest due first, at most the limit."""
-        c = _campaign(store)
-        later = _delivery(c, 1, due_at=NOW + timedelta(hours=1))
-        early = _delivery(c, 2, due_at=NOW - timedelta(hours=1))
-        soon = _delivery(c, 3, due_at=NOW)
-        store.add_deliveries([later, early, soon])
-        got = store.claim_deliveries(
-            c.id, now=NOW, limit=1, worker_id="w", lease_until=NOW + timedelta(minutes=5)
-        )
-        assert [d.id for d in got] == [early.id]
-        assert got[0].status is D.CLAIMED
-        assert got[0].claimed_by == "w"
-        got = store.claim_deliveries(
-            c.id, now=NOW, limit=10, worker_id="w", lease_until=NOW + timedelta(minutes=5)
-        )
-        assert [d.id for d in got] == [soon.id]
-        assert store.next_due_at(c.id) == NOW + timedelta(minutes=5)
+def test_service_call_interrupted_leaves_nothing_half_written(
+    store: rk.Store,
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancel changes the campaign and its deliveries together or not at all."""
+    from .conftest import make_campaign
 
-    def test_claim_order_is_due_time_then_insertion(self, store: rk.Store) -> None:
-        """Requests without a due time come first, in the order added; then by due time,
-        ties in the order added; an expired claim counts from its lease's end."""
-        c = _campaign(store)
-        # 6 is claimed by a worker whose lease ran out 20 minutes ago.
-        store.add_deliveries([_delivery(c, 6, due_at=NOW - timedelta(hours=2))])
-        store.claim_deliveries(
-            c.id, now=NOW - timedelta(hours=1), limit=1, worker_id="gone",
-            lease_until=NOW - timedelta(minutes=20),
-        )  # fmt: skip
-        store.add_deliveries(
-            [
-                _delivery(c, 1),
-                _delivery(c, 2, due_at=NOW - timedelta(minutes=10)),
-                _delivery(c, 3, due_at=NOW - timedelta(minutes=30)),
-                _delivery(c, 4),
-                _delivery(c, 5, due_at=NOW - timedelta(minutes=10)),
-            ]
-        )
-        got = store.claim_deliveries(
-            c.id, now=NOW, limit=10, worker_id="w", lease_until=NOW + timedelta(minutes=5)
-        )
-        numbers = [d.recipient.transaction_id for d in got]
-        assert numbers == ["T1", "T4", "T3", "T6", "T2", "T5"]
+    make_campaign(service, actor)
 
-    def test_renewal_extends_only_the_holders_claims(self, store: rk.Store) -> None:
-        """A worker renews what it still holds, also after its lease ran out unnoticed;
-        a claim another worker took over is not renewed and stays theirs."""
-        c = _campaign(store)
-        store.add_deliveries([_delivery(c, n) for n in range(3)])
-        mine = store.claim_deliveries(
-            c.id, now=NOW, limit=3, worker_id="a", lease_until=NOW + timedelta(seconds=5)
-        )
-        later = NOW + timedelta(seconds=10)  # a's lease ran out; b takes one over
-        (taken,) = store.claim_deliveries(
-            c.id, now=later, limit=1, worker_id="b", lease_until=later + timedelta(minutes=5)
-        )
-        ids = [d.id for d in mine]
-        renewed = store.renew_leases(ids, worker_id="a", lease_until=later + timedelta(minutes=1))
-        assert renewed == set(ids) - {taken.id}
-        assert store.get_delivery(taken.id).claimed_by == "b"
-        for delivery_id in renewed:
-            assert store.get_delivery(delivery_id).lease_until == later + timedelta(minutes=1)
-        assert (
-            store.claim_deliveries(
-                c.id, now=later, limit=3, worker_id="c", lease_until=later + timedelta(minutes=5)
-            )
-            == []
-        )  # renewed claims are not due to anyone else
-        assert store.renew_leases([], worker_id="a", lease_until=later) == set()
+    def boom(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("disk full")
 
-    def test_finish_records_outcome_once(self, store: rk.Store) -> None:
-        """The holder records the outcome; a second finish is a lost lease."""
-        c = _campaign(store)
-        store.add_deliveries([_delivery(c, 1)])
-        (d,) = store.claim_deliveries(
-            c.id, now=NOW, limit=5, worker_id="w", lease_until=NOW + timedelta(minutes=5)
-        )
-        sent = store.finish_delivery(d.id, worker_id="w", status=D.SENT, now=NOW)
-        assert (sent.status, sent.attempts, sent.sent_at, sent.claimed_by) == (D.SENT, 1, NOW, None)
-        with pytest.raises(rk.LeaseLostError):
-            store.finish_delivery(d.id, worker_id="w", status=D.FAILED, now=NOW)
-        assert store.next_due_at(c.id) is None
-
-    def test_released_delivery_is_due_again_at_its_new_time(self, store: rk.Store) -> None:
-        """A retry puts the delivery back to pending, due at the backoff time."""
-        c = _campaign(store)
-        store.add_deliveries([_delivery(c, 1)])
-        (d,) = store.claim_deliveries(
-            c.id, now=NOW, limit=5, worker_id="w", lease_until=NOW + timedelta(minutes=5)
-        )
-        again = NOW + timedelta(minutes=2)
-        back = store.finish_delivery(
-            d.id, worker_id="w", status=D.PENDING, now=NOW, error="451", due_at=again
-        )
-        assert (back.status, back.attempts, back.due_at) == (D.PENDING, 1, again)
-        assert store.next_due_at(c.id) == again
-        assert (
-            store.claim_deliveries(c.id, now=NOW, limit=5, worker_id="w", lease_until=again) == []
-        )
-        assert (
-            len(store.claim_deliveries(c.id, now=again, limit=5, worker_id="w", lease_until=again))
-            == 1
-        )
-
-    def test_finish_many_records_held_and_reports_lost(self, store: rk.Store) -> None:
-        """Batch outcomes are recorded for held claims; others come back as lost."""
-        c = _campaign(store)
-        store.add_deliveries([_delivery(c, n) for n in range(3)])
-        lease = NOW + timedelta(minutes=5)
-        a, b = store.claim_deliveries(c.id, now=NOW, limit=2, worker_id="w", lease_until=lease)
-        (other,) = store.claim_deliveries(c.id, now=NOW, limit=2, worker_id="x", lease_until=lease)
-        lost = store.finish_deliveries(
-            [
-                rk.Outcome(delivery_id=a.id, status=D.SENT),
-                rk.Outcome(delivery_id=b.id, status=D.PENDING, error="451", due_at=lease),
-                rk.Outcome(delivery_id=other.id, status=D.SENT),
-            ],
-            worker_id="w",
-            now=NOW,
-        )
-        assert lost == [other.id]
-        assert store.get_delivery(a.id).status is D.SENT
-        assert store.get_delivery(b.id).due_at == lease
-        assert store.get_delivery(other.id).claimed_by == "x"
-
-
-class TestPacing:
-    def test_slots_are_taken_all_or_nothing(self, store: rk.Store) -> None:
-        """Reserving several keys takes all of them, or reports when the busiest frees."""
-        gap = timedelta(seconds=30)
-        assert store.reserve_slots({"campaign:a": gap, "account:x": gap * 2}, now=NOW) is None
-        later = NOW + gap
-        # account:x is still busy: campaign:b must not be taken either.
-        assert (
-            store.reserve_slots({"campaign:b": gap, "account:x": gap}, now=later) == NOW + gap * 2
-        )
-        assert store.reserve_slots({"campaign:b": gap}, now=later) is None
-        assert store.reserve_slots({"campaign:a": gap}, now=later) is None
-        assert store.reserve_slots({"campaign:a": gap}, now=later) == later + gap
-
-
-class TestTransactions:
-    def test_exception_between_two_writes_rolls_both_back(self, store: rk.Store) -> None:
-        """A failure inside a transaction leaves the store as it was before it."""
-        c = _campaign(store)
-        store.add_deliveries([_delivery(c, 1)])
-
-        def interrupted() -> None:
-            with store.transaction():
-                store.save_campaign(c.edit(subject="changed"))
-                store.add_deliveries([_delivery(c, 2)])
-                raise RuntimeError("crash between writes")
-
-        with pytest.raises(RuntimeError):
-            interrupted()
-        assert store.get_campaign(c.id).subject == ""
-        assert store.get_campaign(c.id).version == c.version
-        assert sum(store.count_deliveries(c.id).values()) == 1
-
-    def test_service_call_interrupted_leaves_nothing_half_written(
-        self,
-        store: rk.Store,
-        service: rk.CampaignService,
-        actor: rk.Actor,
-        monkeypatch: pytest.MonkeyPatch,
-    ) -> None:
-        """Cancel changes the campaign and its deliveries together or not at all."""
-        from .conftest import make_campaign
-
-        make_campaign(service, actor)
-
-        def boom(*args: object, **kwargs: object) -> int:
-            raise RuntimeError("disk full")
-
-        monkeypatch.setattr(store, "set_delivery_status", boom)
-        with pytest.raises(RuntimeError):
-            service.cancel(actor, "reviews")
-        monkeypatch.undo()
-        assert store.get_campaign("reviews").status is rk.CampaignStatus.SCHEDULED
-        assert service.counts(actor, "reviews")[D.PENDING] == 3
+    monkeypatch.setattr(store, "set_delivery_status", boom)
+    with pytest.raises(RuntimeError):
+        service.cancel(actor, "reviews")
+    monkeypatch.undo()
+    assert store.get_campaign("reviews").status is rk.CampaignStatus.SCHEDULED
+    assert service.counts(actor, "reviews")[D.PENDING] == 3
 
 
 @settings(max_examples=40)

@@ -14,7 +14,6 @@
      │    ├── IllegalTransitionError a status change the state machine has no edge for
      │    └── CampaignReadOnlyError  an edit of a Completed or Cancelled campaign
      ├── DeliveryStateError         an action the delivery's status forbids
-     ├── LeaseLostError             a worker records an outcome for a claim it no longer holds
      ├── StorageError               the database cannot be used (newer schema, not a database)
      │    ├── StorageBusyError       another process held the write lock past the busy timeout
      │    ├── StorageFullError       the disk is full; the change was not written
@@ -39,7 +38,6 @@ __all__ = [
     "ConflictError",
     "DeliveryStateError",
     "IllegalTransitionError",
-    "LeaseLostError",
     "NotFoundError",
     "PermanentSendError",
     "PermissionDeniedError",
@@ -119,10 +117,6 @@ class CampaignReadOnlyError(CampaignStateError):
 
 class DeliveryStateError(ReviewkitError):
     """The delivery's status does not allow the requested action."""
-
-
-class LeaseLostError(ReviewkitError):
-    """A worker tried to record an outcome for a delivery it no longer holds a claim on."""
 
 
 class TransportError(ReviewkitError):

@@ -1,6 +1,11 @@
 """Every edge of reviewkit, as a :class:`typing.Protocol`.
 
 A user's class satisfies a port by having the methods; it need not inherit from anything.
+
+Storage is split by role — :class:`UnitOfWork`, :class:`CampaignRepository`,
+:class:`RequestRepository`, :class:`RequestQueue`, :class:`AnswerRepository`,
+:class:`SuppressionList`, :class:`TriggerLog` — and :class:`Store` is all of them in one
+object, as a store adapter provides it. A service asks only for the roles it uses.
 reviewkit ships reference adapters for each (``reviewkit.adapters``), the in-memory ones
 included, and every adapter of a port passes the same contract test suite.
 
@@ -23,7 +28,20 @@ from reviewkit.domain.scoring import AnswerStats
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
 
-__all__ = ["Clock", "ContactSource", "RateLimitedTransport", "Store", "Transport"]
+__all__ = [
+    "AnswerRepository",
+    "CampaignRepository",
+    "Clock",
+    "ContactSource",
+    "RateLimitedTransport",
+    "RequestQueue",
+    "RequestRepository",
+    "Store",
+    "SuppressionList",
+    "Transport",
+    "TriggerLog",
+    "UnitOfWork",
+]
 
 
 @runtime_checkable
@@ -92,22 +110,18 @@ class RateLimitedTransport(Transport, Protocol):
 
 
 @runtime_checkable
-class Store(Protocol):
-    """Where campaigns and deliveries live.
-
-    Writes are atomic one by one; :meth:`transaction` groups several into one unit that is
-    committed together or not at all. Claims are leased: a delivery claimed by one worker
-    cannot be claimed by another until its lease expires, and only the claim holder can
-    record its outcome. The design maps to ``SELECT … FOR UPDATE SKIP LOCKED`` on a server
-    database.
-    """
+class UnitOfWork(Protocol):
+    """Groups writes: what is written inside :meth:`transaction` commits together."""
 
     def transaction(self) -> AbstractContextManager[None]:
         """Return a context manager: everything written inside commits together on exit,
         or is rolled back if the block raises. Nested use joins the outer transaction."""
         ...
 
-    # -- campaigns ------------------------------------------------------------------------
+
+@runtime_checkable
+class CampaignRepository(Protocol):
+    """Campaigns: stored whole, saved with optimistic concurrency (a version)."""
 
     def add_campaign(self, campaign: Campaign) -> Campaign:
         """Store a new campaign and return it as stored.
@@ -145,7 +159,11 @@ class Store(Protocol):
         """Return campaigns (with one of *statuses*, if given), oldest first."""
         ...
 
-    # -- deliveries -----------------------------------------------------------------------
+
+@runtime_checkable
+class RequestRepository(Protocol):
+    """Requests (deliveries) of campaigns: added, read, counted, moved between statuses in bulk,
+    marked with what the customer did, and queried for the collection view."""
 
     def add_deliveries(self, deliveries: Iterable[Delivery]) -> int:
         """Store new deliveries, skipping any whose :attr:`Delivery.key` is already stored.
@@ -194,6 +212,31 @@ class Store(Protocol):
         """
         ...
 
+    def record_engagement(self, delivery_id: str, what: Engagement, at: datetime) -> Delivery:
+        """Record that the customer did *what* with a request, at *at*; the first time
+        stays. A click or an answer also counts as opened; an answer or an unsubscribe ends
+        the request's reminders.
+
+        :raises reviewkit.errors.NotFoundError: no such delivery.
+        """
+        ...
+
+    def query_deliveries(
+        self, query: RequestQuery, *, limit: int, after: str | None = None
+    ) -> RequestPage:
+        """Return up to *limit* requests matching *query*, newest first by the query's time
+        (ties by insertion order), starting after the cursor *after* of a previous page.
+
+        :raises reviewkit.errors.ValidationError: *after* is not a cursor of this store.
+        """
+        ...
+
+
+@runtime_checkable
+class RequestQueue(Protocol):
+    """The send queue: leased claims, their renewal, outcomes recorded by the claim holder,
+    pacing slots. The design maps to ``SELECT … FOR UPDATE SKIP LOCKED`` on a server database."""
+
     def claim_deliveries(
         self,
         campaign_id: str,
@@ -224,66 +267,44 @@ class Store(Protocol):
         """
         ...
 
-    def finish_delivery(
-        self,
-        delivery_id: str,
-        *,
-        worker_id: str,
-        status: DeliveryStatus,
-        now: datetime,
-        error: str | None = None,
-        due_at: datetime | None = None,
-        count_attempt: bool = True,
-        reason: str | None = None,
-        remind_at: datetime | None = None,
-        reminded: bool = False,
-    ) -> Delivery:
-        """Record the outcome of a claimed delivery and release the claim.
-
-        :param status: Sent, Failed, Suppressed, or Pending to retry at *due_at*. The first
-            Sent sets ``sent_at``; later ones (reminders) keep it.
-        :param count_attempt: whether this try counts toward the retry limit.
-        :param reason: for Suppressed, why (kept in ``reason``).
-        :param remind_at: for Sent, when a reminder is due — ignored once the request is
-            answered or unsubscribed.
-        :param reminded: this outcome is a reminder that went out (``reminders_sent`` + 1).
-        :raises reviewkit.errors.LeaseLostError: the delivery is not claimed by *worker_id*
-            (its lease expired and another worker took it).
-        """
-        ...
-
     def finish_deliveries(
         self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
     ) -> list[str]:
-        """Record many outcomes in one transaction (see :meth:`finish_delivery`).
+        """Record the outcomes of claimed deliveries and release their claims, in one
+        transaction.
+
+        Each :class:`~reviewkit.domain.delivery.Outcome` gives the new status: Sent, Failed,
+        Suppressed (with its ``reason``), or Pending to retry at ``due_at``. The first Sent
+        sets ``sent_at``; later ones (reminders) keep it. ``count_attempt`` says whether the
+        try counts toward the retry limit; ``remind_at`` when a reminder is due (ignored once
+        the request is answered or unsubscribed); ``reminded`` that a reminder went out.
 
         :returns: the ids of deliveries *worker_id* no longer held; their outcomes were not
             recorded. The others were.
         """
         ...
 
-    # -- engagement and the collection view -----------------------------------------------
+    def next_due_at(self, campaign_id: str) -> datetime | None:
+        """Return the earliest instant a delivery of the campaign becomes claimable.
 
-    def record_engagement(self, delivery_id: str, what: Engagement, at: datetime) -> Delivery:
-        """Record that the customer did *what* with a request, at *at*; the first time
-        stays. A click or an answer also counts as opened; an answer or an unsubscribe ends
-        the request's reminders.
-
-        :raises reviewkit.errors.NotFoundError: no such delivery.
+        ``None`` exactly when no delivery is Pending or Claimed (the campaign can complete).
         """
         ...
 
-    def query_deliveries(
-        self, query: RequestQuery, *, limit: int, after: str | None = None
-    ) -> RequestPage:
-        """Return up to *limit* requests matching *query*, newest first by the query's time
-        (ties by insertion order), starting after the cursor *after* of a previous page.
+    def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
+        """Take a pacing slot on every key at once, or on none.
 
-        :raises reviewkit.errors.ValidationError: *after* is not a cursor of this store.
+        :param gaps: for each key (``"campaign:<id>"``, ``"account:<name>"``), how long after
+            *now* its next slot opens once this one is taken.
+        :returns: ``None`` when every key was free at *now* and is now reserved; otherwise the
+            instant the last busy key frees, and nothing is changed.
         """
         ...
 
-    # -- answers --------------------------------------------------------------------------
+
+@runtime_checkable
+class AnswerRepository(Protocol):
+    """Survey answers with their history, their sums for scores, and the answer hook's state."""
 
     def add_answer(self, answer: Answer) -> Answer:
         """Store *answer* as its request's current answer; an earlier current answer of the
@@ -332,26 +353,10 @@ class Store(Protocol):
         """Record a hook call: *done*, or failed with *error* and to be retried at *next_at*."""
         ...
 
-    # -- triggers -------------------------------------------------------------------------
 
-    def record_firing(self, rule_id: str, entity_id: str, at: datetime) -> bool:
-        """Record that a trigger rule fired for an entity; ``False`` if it already had (and
-        nothing is changed)."""
-        ...
-
-    # -- pacing ---------------------------------------------------------------------------
-
-    def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
-        """Take a pacing slot on every key at once, or on none.
-
-        :param gaps: for each key (``"campaign:<id>"``, ``"account:<name>"``), how long after
-            *now* its next slot opens once this one is taken.
-        :returns: ``None`` when every key was free at *now* and is now reserved; otherwise the
-            instant the last busy key frees, and nothing is changed.
-        """
-        ...
-
-    # -- suppression ----------------------------------------------------------------------
+@runtime_checkable
+class SuppressionList(Protocol):
+    """Addresses that must never be sent to, per channel."""
 
     def add_suppression(self, suppression: Suppression) -> None:
         """Suppress an address on a channel, replacing an earlier entry for it."""
@@ -365,9 +370,35 @@ class Store(Protocol):
         """Lift a suppression; return whether there was one."""
         ...
 
-    def next_due_at(self, campaign_id: str) -> datetime | None:
-        """Return the earliest instant a delivery of the campaign becomes claimable.
 
-        ``None`` exactly when no delivery is Pending or Claimed (the campaign can complete).
-        """
+@runtime_checkable
+class TriggerLog(Protocol):
+    """Which trigger rule fired for which entity, so each fires once."""
+
+    def record_firing(self, rule_id: str, entity_id: str, at: datetime) -> bool:
+        """Record that a trigger rule fired for an entity; ``False`` if it already had (and
+        nothing is changed)."""
         ...
+
+
+@runtime_checkable
+class Store(
+    UnitOfWork,
+    CampaignRepository,
+    RequestRepository,
+    RequestQueue,
+    AnswerRepository,
+    SuppressionList,
+    TriggerLog,
+    Protocol,
+):
+    """Where campaigns, their requests and everything about them live: every role in one
+    object, as a store adapter provides it.
+
+    Writes are atomic one by one; :meth:`transaction` groups several into one unit that is
+    committed together or not at all. Claims are leased: a delivery claimed by one worker
+    cannot be claimed by another until its lease expires, and only the claim holder can
+    record its outcome. Services take the roles they use (:class:`ScoreService` only an
+    :class:`AnswerRepository`, for example); every store adapter passes the contract suite
+    in :mod:`reviewkit.testing`.
+    """

@@ -19,7 +19,13 @@ from reviewkit.adapters.mime import build_email_bytes
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome
+from reviewkit.domain.delivery import (
+    Delivery,
+    DeliveryStatus,
+    Engagement,
+    Outcome,
+    apply_outcome,
+)
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression
@@ -28,7 +34,6 @@ from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     AccountError,
     ConflictError,
-    LeaseLostError,
     NotFoundError,
     PermanentSendError,
     TransientSendError,
@@ -306,76 +311,22 @@ class InMemoryStore:
         with self._lock:
             for delivery_id in delivery_ids:
                 d = self._deliveries.get(delivery_id)
-                if (
-                    d is not None
-                    and d.status is DeliveryStatus.CLAIMED
-                    and d.claimed_by == worker_id
-                ):
+                if d is not None and d.held_by(worker_id):
                     self._deliveries[delivery_id] = attrs.evolve(d, lease_until=lease_until)
                     renewed.add(delivery_id)
         return renewed
-
-    def finish_delivery(
-        self,
-        delivery_id: str,
-        *,
-        worker_id: str,
-        status: DeliveryStatus,
-        now: datetime,
-        error: str | None = None,
-        due_at: datetime | None = None,
-        count_attempt: bool = True,
-        reason: str | None = None,
-        remind_at: datetime | None = None,
-        reminded: bool = False,
-    ) -> Delivery:
-        with self._lock:
-            current = self.get_delivery(delivery_id)
-            if current.status is not DeliveryStatus.CLAIMED or current.claimed_by != worker_id:
-                raise LeaseLostError(
-                    f"worker {worker_id!r} no longer holds delivery {delivery_id!r} "
-                    f"(it is {current.status.value}"
-                    + (f", claimed by {current.claimed_by!r})" if current.claimed_by else ")")
-                )
-            sent = status is DeliveryStatus.SENT
-            still_open = current.answered_at is None and current.unsubscribed_at is None
-            done = attrs.evolve(
-                current,
-                status=status,
-                attempts=current.attempts + (1 if count_attempt else 0),
-                last_error=error,
-                sent_at=current.sent_at or (now if sent else None),
-                due_at=due_at if due_at is not None else current.due_at,
-                reason=reason if reason is not None else current.reason,
-                remind_at=remind_at if sent and still_open else None,
-                reminders_sent=current.reminders_sent + (1 if reminded else 0),
-                claimed_by=None,
-                lease_until=None,
-            )
-            self._deliveries[delivery_id] = done
-            return done
 
     def finish_deliveries(
         self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
     ) -> list[str]:
         lost = []
         with self.transaction():
-            for o in outcomes:
-                try:
-                    self.finish_delivery(
-                        o.delivery_id,
-                        worker_id=worker_id,
-                        status=o.status,
-                        now=now,
-                        error=o.error,
-                        due_at=o.due_at,
-                        count_attempt=o.count_attempt,
-                        reason=o.reason,
-                        remind_at=o.remind_at,
-                        reminded=o.reminded,
-                    )
-                except LeaseLostError:
-                    lost.append(o.delivery_id)
+            for outcome in outcomes:
+                current = self._deliveries.get(outcome.delivery_id)
+                if current is None or not current.held_by(worker_id):
+                    lost.append(outcome.delivery_id)
+                    continue
+                self._deliveries[current.id] = apply_outcome(current, outcome, now)
         return lost
 
     def record_engagement(self, delivery_id: str, what: Engagement, at: datetime) -> Delivery:

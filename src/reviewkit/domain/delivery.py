@@ -39,6 +39,7 @@ __all__ = [
     "Recipient",
     "RequestCategory",
     "RetryPolicy",
+    "apply_outcome",
 ]
 
 
@@ -247,6 +248,11 @@ class Delivery:
         """The Message-ID local part / idempotency key: the same on every attempt."""
         return f"{self.id}.{self.campaign_id[:12]}"
 
+    def held_by(self, worker_id: str) -> bool:
+        """Whether *worker_id* holds this delivery's claim (its lease may have run out while
+        nobody took it over)."""
+        return self.status is DeliveryStatus.CLAIMED and self.claimed_by == worker_id
+
     @property
     def claimable_at(self) -> datetime | None:
         """When a worker may claim it: Pending from ``due_at`` (at once when unset), Claimed
@@ -312,6 +318,26 @@ class Outcome:
     reason: str | None = None
     remind_at: datetime | None = None
     reminded: bool = False
+
+
+def apply_outcome(delivery: Delivery, outcome: Outcome, now: datetime) -> Delivery:
+    """The delivery once *outcome* is recorded at *now* and its claim released: the rules
+    every store applies (a SQL store in one statement)."""
+    sent = outcome.status is DeliveryStatus.SENT
+    still_open = delivery.answered_at is None and delivery.unsubscribed_at is None
+    return attrs.evolve(
+        delivery,
+        status=outcome.status,
+        attempts=delivery.attempts + (1 if outcome.count_attempt else 0),
+        last_error=outcome.error,
+        sent_at=delivery.sent_at or (now if sent else None),
+        due_at=outcome.due_at if outcome.due_at is not None else delivery.due_at,
+        reason=outcome.reason if outcome.reason is not None else delivery.reason,
+        remind_at=outcome.remind_at if sent and still_open else None,
+        reminders_sent=delivery.reminders_sent + (1 if outcome.reminded else 0),
+        claimed_by=None,
+        lease_until=None,
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -30,7 +30,7 @@ from reviewkit.domain.delivery import Delivery
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.errors import ValidationError
-from reviewkit.ports import Clock, Store
+from reviewkit.ports import Clock, RequestRepository
 
 __all__ = ["CollectionService"]
 
@@ -40,7 +40,7 @@ _EXPORT_BATCH = 500
 class CollectionService:
     """Read the requests of every campaign as the collection view shows them."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: RequestRepository, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 

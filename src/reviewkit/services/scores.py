@@ -22,7 +22,7 @@ from reviewkit.domain.scoring import Bucket, Period, Score, buckets, score_of
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import ValidationError
-from reviewkit.ports import Store
+from reviewkit.ports import AnswerRepository
 
 __all__ = ["ScoreRow", "ScoreService"]
 
@@ -46,7 +46,7 @@ class ScoreRow:
 class ScoreService:
     """Compute scores from the answers in a store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: AnswerRepository) -> None:
         self.store = store
 
     def scores(

@@ -80,7 +80,9 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'claimed' AND claim
 RETURNING id
 """
 
-FINISH_DELIVERY = f"""
+# Record a claim holder's outcome (the rules of reviewkit.domain.delivery.apply_outcome);
+# no row changes when the worker no longer holds the claim.
+FINISH_DELIVERY = """
 UPDATE deliveries
 SET status = :status, attempts = attempts + :counted, last_error = :error,
     sent_at = coalesce(sent_at, :sent_at), due_at = coalesce(:due_at, due_at),
@@ -92,12 +94,7 @@ SET status = :status, attempts = attempts + :counted, last_error = :error,
     END,
     claimed_by = NULL, lease_until = NULL
 WHERE id = :id AND status = 'claimed' AND claimed_by = :worker
-RETURNING {DELIVERY_COLUMNS}
 """
-
-FINISH_DELIVERY_QUIETLY = FINISH_DELIVERY.split("RETURNING")[0]
-
-DELIVERY_HOLDER = "SELECT status, claimed_by FROM deliveries WHERE id = ?"
 
 NEXT_DUE = (
     "SELECT min(available_at) FROM deliveries WHERE campaign_id = ? AND available_at IS NOT NULL"

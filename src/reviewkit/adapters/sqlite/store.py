@@ -41,7 +41,6 @@ from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     ConflictError,
-    LeaseLostError,
     NotFoundError,
     StorageBusyError,
     StorageError,
@@ -482,46 +481,6 @@ class SQLiteStore:
             ).fetchall()
         return {row[0] for row in rows}
 
-    def finish_delivery(
-        self,
-        delivery_id: str,
-        *,
-        worker_id: str,
-        status: DeliveryStatus,
-        now: datetime,
-        error: str | None = None,
-        due_at: datetime | None = None,
-        count_attempt: bool = True,
-        reason: str | None = None,
-        remind_at: datetime | None = None,
-        reminded: bool = False,
-    ) -> Delivery:
-        params = _finish_params(
-            Outcome(
-                delivery_id=delivery_id,
-                status=status,
-                error=error,
-                due_at=due_at,
-                count_attempt=count_attempt,
-                reason=reason,
-                remind_at=remind_at,
-                reminded=reminded,
-            ),
-            worker_id,
-            now,
-        )
-        with self.transaction():
-            row = self._db.execute(q.FINISH_DELIVERY, params).fetchone()
-            if row is None:
-                holder = self._db.execute(q.DELIVERY_HOLDER, (delivery_id,)).fetchone()
-                if holder is None:
-                    raise NotFoundError(f"no delivery with id {delivery_id!r}")
-                raise LeaseLostError(
-                    f"worker {worker_id!r} no longer holds delivery {delivery_id!r} "
-                    f"(it is {holder[0]}" + (f", claimed by {holder[1]!r})" if holder[1] else ")")
-                )
-        return _delivery_from_row(row)
-
     def finish_deliveries(
         self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
     ) -> list[str]:
@@ -529,7 +488,7 @@ class SQLiteStore:
         with self.transaction():
             for outcome in outcomes:
                 params = _finish_params(outcome, worker_id, now)
-                if self._db.execute(q.FINISH_DELIVERY_QUIETLY, params).rowcount == 0:
+                if self._db.execute(q.FINISH_DELIVERY, params).rowcount == 0:
                     lost.append(outcome.delivery_id)
         return lost
 

@@ -12,6 +12,10 @@ these fixtures are available in any test suite without an import:
     an :class:`~reviewkit.adapters.memory.InMemoryTransport` recording every message; make it
     fail with ``fail_next``.
 
+Adapter authors: :class:`StoreContract` and :class:`TransportContract` (in
+:mod:`reviewkit.testing.contracts`) are the suites every store and transport passes;
+subclass one and give it your adapter.
+
 Mark a test ``@pytest.mark.reviewkit_now("2026-03-29T01:30:00+01:00")`` to start the clock
 at another instant. The clock shows its instants in Europe/Warsaw unless the marker names a
 zone, with ``zone="America/New_York"`` or the bracketed suffix of RFC 9557
@@ -31,6 +35,7 @@ from reviewkit.adapters.clock import ManualClock
 from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import ValidationError
+from reviewkit.testing.contracts import Received, StoreContract, TransportContract
 
 __all__ = [
     "DEFAULT_NOW",
@@ -38,6 +43,9 @@ __all__ = [
     "InMemoryStore",
     "InMemoryTransport",
     "ManualClock",
+    "Received",
+    "StoreContract",
+    "TransportContract",
     "clock_at",
     "reviewkit_clock",
     "reviewkit_store",

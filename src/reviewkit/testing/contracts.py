@@ -1,0 +1,530 @@
+"""The contract suites every store and every transport must pass.
+
+Subclass one in your own test module, give it the fixture it asks for, and pytest runs every
+test of the contract against your adapter::
+
+    import pytest
+    from reviewkit.testing import StoreContract
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store(self, tmp_path):
+            store = MyStore(tmp_path / "data")
+            yield store
+            store.close()
+
+reviewkit's own stores and transports run these same classes. A store that needs a server
+(a database service) can skip in its fixture with the reason when the server is absent:
+``pytest.skip("no PostgreSQL at $REVIEWKIT_PG")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from reviewkit.domain.answers import Answer
+from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel
+from reviewkit.domain.collection import RequestQuery
+from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
+from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.suppression import Suppression, SuppressionReason
+from reviewkit.domain.survey import Survey, SurveyType
+from reviewkit.domain.window import HolidayCalendar, SendWindow
+from reviewkit.errors import ConflictError, NotFoundError, PermanentSendError
+from reviewkit.ports import Store, Transport
+
+__all__ = ["Received", "StoreContract", "TransportContract"]
+
+D = DeliveryStatus
+NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+LEASE = NOW + timedelta(minutes=5)
+
+Received = Callable[[], list[str]]
+"""Returns the ``delivery_id`` of every message that has arrived at the far end, in order."""
+
+
+def _campaign(store: Store, name: str = "c") -> Campaign:
+    return store.add_campaign(Campaign(name=name, created_at=NOW))
+
+
+def _request(campaign: Campaign, n: int, **kw: Any) -> Delivery:
+    recipient = Recipient(email=f"r{n}@example.com", transaction_id=f"T{n}")
+    return Delivery(
+        campaign_id=campaign.id,
+        recipient=recipient,
+        channel=Channel.EMAIL,
+        address=recipient.email or "",
+        **kw,
+    )
+
+
+def _claim(store: Store, campaign: Campaign, limit: int = 10, worker: str = "w") -> list[Delivery]:
+    return store.claim_deliveries(
+        campaign.id, now=NOW, limit=limit, worker_id=worker, lease_until=LEASE
+    )
+
+
+class StoreContract:
+    """What every :class:`~reviewkit.ports.Store` does. Provide a ``store`` fixture that
+    yields a new, empty store for each test."""
+
+    @pytest.fixture
+    def store(self) -> Store:
+        raise NotImplementedError("define a `store` fixture yielding a new, empty store")
+
+    # -- campaigns ------------------------------------------------------------------------
+
+    def test_a_campaign_comes_back_with_every_setting(self, store: Store) -> None:
+        """What is stored is what comes back, window, zone, pacing and times included."""
+        campaign = Campaign(
+            name="Grudzień",
+            channel=Channel.SMS,
+            sender="Sklep",
+            subject="s",
+            body="Oceń zakup {{ recipient.transaction_id }}",
+            html="<p>x</p>",
+            timezone="Europe/Warsaw",
+            window=SendWindow(
+                weekdays="mon-fri",
+                hours="09:00-12:00,13:00-17:00",
+                holidays=HolidayCalendar(
+                    "PL", extra_dates={datetime(2026, 1, 2, tzinfo=UTC).date()}
+                ),
+            ),
+            interval=timedelta(seconds=45),
+            start_at=NOW,
+            respect_recipient_timezone=True,
+            created_at=NOW,
+        )
+        stored = store.add_campaign(campaign)
+        assert stored == attrs.evolve(campaign, version=1)
+        assert store.get_campaign(campaign.id) == stored
+        assert store.get_campaign("Grudzień") == stored
+
+    def test_an_unknown_campaign_is_not_found(self, store: Store) -> None:
+        """Looking up an unknown name raises NotFoundError naming it."""
+        with pytest.raises(NotFoundError, match="nope"):
+            store.get_campaign("nope")
+
+    def test_a_save_bumps_the_version_and_a_stale_one_is_refused(self, store: Store) -> None:
+        """Each save increments the version; saving from a stale copy is a conflict."""
+        first = _campaign(store)
+        second = store.save_campaign(first.edit(subject="x"))
+        assert second.version == first.version + 1
+        with pytest.raises(ConflictError):
+            store.save_campaign(first.edit(subject="y"))
+        assert store.get_campaign(first.id).subject == "x"
+
+    def test_two_campaigns_never_share_a_name(self, store: Store) -> None:
+        """A second campaign of one name, or a rename onto a taken one, is a conflict."""
+        _campaign(store, "a")
+        b = _campaign(store, "b")
+        with pytest.raises(ConflictError, match="'a'"):
+            store.save_campaign(b.edit(name="a"))
+        with pytest.raises(ConflictError):
+            _campaign(store, "a")
+
+    def test_deleting_a_campaign_deletes_its_requests(self, store: Store) -> None:
+        """Its requests go with it; a second delete is not found."""
+        c = _campaign(store)
+        store.add_deliveries([_request(c, 1)])
+        d = next(store.iter_deliveries(c.id))
+        store.delete_campaign(c.id)
+        with pytest.raises(NotFoundError):
+            store.get_delivery(d.id)
+        with pytest.raises(NotFoundError):
+            store.delete_campaign(c.id)
+
+    def test_campaigns_are_listed_by_status(self, store: Store) -> None:
+        """list_campaigns returns all, or only the statuses asked for."""
+        a = _campaign(store, "a")
+        _campaign(store, "b")
+        store.save_campaign(a.apply(CampaignEvent.CANCEL))
+        assert {c.name for c in store.list_campaigns()} == {"a", "b"}
+        assert [c.name for c in store.list_campaigns({CampaignStatus.CANCELLED})] == ["a"]
+
+    # -- requests -------------------------------------------------------------------------
+
+    def test_a_request_key_is_stored_once(self, store: Store) -> None:
+        """The same campaign, channel and request key (any case) is added once."""
+        c = _campaign(store)
+        assert store.add_deliveries([_request(c, 1), _request(c, 2)]) == 2
+        twin = attrs.evolve(_request(c, 1), address="R1@EXAMPLE.COM")
+        assert store.add_deliveries([twin, _request(c, 3)]) == 1
+        assert store.count_deliveries(c.id)[D.PENDING] == 3
+
+    def test_requests_come_back_equal_in_the_order_added(self, store: Store) -> None:
+        """Every field comes back, and iteration is in insertion order."""
+        c = _campaign(store)
+        made = [_request(c, n, due_at=NOW + timedelta(minutes=n)) for n in range(5)]
+        made.append(
+            Delivery(
+                campaign_id=c.id,
+                recipient=Recipient(
+                    email="z@example.com",
+                    phone="+48500100200",
+                    name="Zoë",
+                    timezone="Asia/Tokyo",
+                    fields={"store": "Kraków", "vip": True, "n": 3},
+                ),
+                channel=Channel.EMAIL,
+                address="z@example.com",
+                sender="complaints",
+            )
+        )
+        store.add_deliveries(made)
+        assert list(store.iter_deliveries(c.id)) == made
+        assert store.get_delivery(made[-1].id) == made[-1]
+
+    def test_requests_of_an_unknown_campaign_are_refused_all(self, store: Store) -> None:
+        """One request naming a campaign that does not exist refuses the whole batch."""
+        c = _campaign(store)
+        ghost = attrs.evolve(_request(c, 9), campaign_id="ghost")
+        with pytest.raises(NotFoundError):
+            store.add_deliveries([_request(c, 1), ghost])
+        assert sum(store.count_deliveries(c.id).values()) == 0
+
+    def test_statuses_change_in_bulk_only_where_they_match(self, store: Store) -> None:
+        """Only matching requests change; the count says how many."""
+        c = _campaign(store)
+        ds = [_request(c, n) for n in range(4)]
+        store.add_deliveries(ds)
+        changed = store.set_delivery_status(
+            c.id,
+            ids=[ds[0].id, ds[1].id],
+            from_statuses={D.PENDING},
+            to_status=D.CANCELLED,
+            error="removed",
+        )
+        assert changed == 2
+        assert store.get_delivery(ds[0].id).last_error == "removed"
+        assert store.set_delivery_status(c.id, from_statuses={D.SENT}, to_status=D.PENDING) == 0
+        assert store.count_deliveries(c.id)[D.CANCELLED] == 2
+
+    def test_engagement_keeps_its_first_time(self, store: Store) -> None:
+        """The first time of each event stays; an answer also counts as opened."""
+        c = _campaign(store)
+        d = _request(c, 1)
+        store.add_deliveries([d])
+        store.record_engagement(d.id, Engagement.ANSWERED, NOW)
+        again = store.record_engagement(d.id, Engagement.ANSWERED, NOW + timedelta(hours=1))
+        assert (again.answered_at, again.opened_at) == (NOW, NOW)
+        with pytest.raises(NotFoundError):
+            store.record_engagement("0" * 32, Engagement.OPENED, NOW)
+
+    def test_a_query_pages_every_request_once(self, store: Store) -> None:
+        """Pages of the collection view cover each matching request exactly once."""
+        c = _campaign(store)
+        store.add_deliveries([_request(c, n, due_at=NOW) for n in range(7)])
+        query = RequestQuery(since=NOW - timedelta(days=1), until=NOW + timedelta(days=1))
+        seen: list[str] = []
+        after = None
+        while True:
+            page = store.query_deliveries(query, limit=3, after=after)
+            seen += [d.id for d in page.items]
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        assert sorted(seen) == sorted(d.id for d in store.iter_deliveries(c.id))
+
+    # -- the send queue -------------------------------------------------------------------
+
+    def test_a_claim_takes_what_is_due_up_to_the_limit(self, store: Store) -> None:
+        """Claims take due requests only, earliest due first, at most the limit."""
+        c = _campaign(store)
+        later = _request(c, 1, due_at=NOW + timedelta(hours=1))
+        early = _request(c, 2, due_at=NOW - timedelta(hours=1))
+        soon = _request(c, 3, due_at=NOW)
+        store.add_deliveries([later, early, soon])
+        got = _claim(store, c, limit=1)
+        assert [d.id for d in got] == [early.id]
+        assert (got[0].status, got[0].claimed_by) == (D.CLAIMED, "w")
+        assert [d.id for d in _claim(store, c)] == [soon.id]
+        assert store.next_due_at(c.id) == NOW + timedelta(minutes=5)
+
+    def test_the_claim_order_is_due_time_then_insertion(self, store: Store) -> None:
+        """Requests without a due time first, in the order added; then by due time, ties in
+        the order added; an expired claim counts from its lease's end."""
+        c = _campaign(store)
+        store.add_deliveries([_request(c, 6, due_at=NOW - timedelta(hours=2))])
+        store.claim_deliveries(
+            c.id,
+            now=NOW - timedelta(hours=1),
+            limit=1,
+            worker_id="gone",
+            lease_until=NOW - timedelta(minutes=20),
+        )
+        store.add_deliveries(
+            [
+                _request(c, 1),
+                _request(c, 2, due_at=NOW - timedelta(minutes=10)),
+                _request(c, 3, due_at=NOW - timedelta(minutes=30)),
+                _request(c, 4),
+                _request(c, 5, due_at=NOW - timedelta(minutes=10)),
+            ]
+        )
+        got = _claim(store, c)
+        assert [d.recipient.transaction_id for d in got] == ["T1", "T4", "T3", "T6", "T2", "T5"]
+
+    def test_renewal_extends_only_the_holders_claims(self, store: Store) -> None:
+        """A worker renews what it still holds, also after its lease ran out unnoticed; a
+        claim another worker took over is not renewed and stays theirs."""
+        c = _campaign(store)
+        store.add_deliveries([_request(c, n) for n in range(3)])
+        mine = store.claim_deliveries(
+            c.id, now=NOW, limit=3, worker_id="a", lease_until=NOW + timedelta(seconds=5)
+        )
+        later = NOW + timedelta(seconds=10)
+        (taken,) = store.claim_deliveries(
+            c.id, now=later, limit=1, worker_id="b", lease_until=later + timedelta(minutes=5)
+        )
+        ids = [d.id for d in mine]
+        renewed = store.renew_leases(ids, worker_id="a", lease_until=later + timedelta(minutes=1))
+        assert renewed == set(ids) - {taken.id}
+        assert store.get_delivery(taken.id).claimed_by == "b"
+        for delivery_id in renewed:
+            assert store.get_delivery(delivery_id).lease_until == later + timedelta(minutes=1)
+        assert store.renew_leases([], worker_id="a", lease_until=later) == set()
+
+    def test_only_the_holder_records_an_outcome(self, store: Store) -> None:
+        """Outcomes are recorded for held claims; others come back as lost, unchanged."""
+        c = _campaign(store)
+        store.add_deliveries([_request(c, n) for n in range(3)])
+        a, b = _claim(store, c, limit=2, worker="w")
+        (other,) = _claim(store, c, limit=2, worker="x")
+        lost = store.finish_deliveries(
+            [
+                Outcome(delivery_id=a.id, status=D.SENT),
+                Outcome(delivery_id=b.id, status=D.PENDING, error="451", due_at=LEASE),
+                Outcome(delivery_id=other.id, status=D.SENT),
+            ],
+            worker_id="w",
+            now=NOW,
+        )
+        assert lost == [other.id]
+        sent = store.get_delivery(a.id)
+        assert (sent.status, sent.attempts, sent.sent_at, sent.claimed_by) == (D.SENT, 1, NOW, None)
+        assert store.get_delivery(other.id).claimed_by == "x"
+        # A second outcome for the same claim is lost too: the claim was released.
+        assert store.finish_deliveries(
+            [Outcome(delivery_id=a.id, status=D.FAILED)], worker_id="w", now=NOW
+        ) == [a.id]
+        assert store.get_delivery(a.id).status is D.SENT
+
+    def test_a_retry_is_due_again_at_its_backoff_time(self, store: Store) -> None:
+        """Pending with a due time: not claimable before it, claimable from it."""
+        c = _campaign(store)
+        store.add_deliveries([_request(c, 1)])
+        (d,) = _claim(store, c)
+        again = NOW + timedelta(minutes=2)
+        store.finish_deliveries(
+            [Outcome(delivery_id=d.id, status=D.PENDING, error="451", due_at=again)],
+            worker_id="w",
+            now=NOW,
+        )
+        back = store.get_delivery(d.id)
+        assert (back.status, back.attempts, back.due_at) == (D.PENDING, 1, again)
+        assert store.next_due_at(c.id) == again
+        assert _claim(store, c) == []
+        got = store.claim_deliveries(c.id, now=again, limit=5, worker_id="w", lease_until=again)
+        assert len(got) == 1
+
+    def test_nothing_due_when_every_request_is_finished(self, store: Store) -> None:
+        """next_due_at is None exactly when nothing is Pending or Claimed."""
+        c = _campaign(store)
+        store.add_deliveries([_request(c, 1)])
+        (d,) = _claim(store, c)
+        assert store.next_due_at(c.id) is not None
+        store.finish_deliveries(
+            [Outcome(delivery_id=d.id, status=D.FAILED)], worker_id="w", now=NOW
+        )
+        assert store.next_due_at(c.id) is None
+
+    def test_pacing_slots_are_taken_all_or_none(self, store: Store) -> None:
+        """Reserving several keys takes all of them, or reports when the busiest frees."""
+        gap = timedelta(seconds=30)
+        assert store.reserve_slots({"campaign:a": gap, "account:x": gap * 2}, now=NOW) is None
+        later = NOW + gap
+        busy = store.reserve_slots({"campaign:b": gap, "account:x": gap}, now=later)
+        assert busy == NOW + gap * 2
+        assert store.reserve_slots({"campaign:b": gap}, now=later) is None
+        assert store.reserve_slots({"campaign:a": gap}, now=later) is None
+        assert store.reserve_slots({"campaign:a": gap}, now=later) == later + gap
+
+    # -- answers, suppressions, triggers --------------------------------------------------
+
+    def test_a_new_answer_replaces_the_current_one_and_keeps_history(self, store: Store) -> None:
+        """One current answer per request; the replaced one stays, not current."""
+        c = store.add_campaign(
+            Campaign(
+                name="s",
+                created_at=NOW,
+                survey=Survey(type="nps", privacy_url="https://shop.example/p"),
+            )
+        )
+        d = _request(c, 1)
+        store.add_deliveries([d])
+
+        def answer(score: int, at: datetime) -> Answer:
+            return Answer(
+                delivery_id=d.id,
+                campaign_id=c.id,
+                kind=SurveyType.NPS,
+                score=score,
+                comment=None,
+                at=at,
+                channel=Channel.EMAIL,
+                segment=None,
+            )
+
+        store.add_answer(answer(3, NOW))
+        store.add_answer(answer(9, NOW + timedelta(minutes=1)))
+        history = store.answers_for(d.id)
+        assert [(a.score, a.current) for a in history] == [(3, False), (9, True)]
+        stats = store.answer_stats(SurveyType.NPS)
+        ((group, stat),) = stats.items()
+        assert (group, stat.n) == ((None, None), 1)
+        assert store.answer_span(SurveyType.NPS) == (
+            NOW + timedelta(minutes=1),
+            NOW + timedelta(minutes=1),
+        )
+
+    def test_suppressions_match_any_letter_case_and_can_be_lifted(self, store: Store) -> None:
+        """A suppression is found by its address in any case, replaced, and removed."""
+        store.add_suppression(
+            Suppression(
+                channel=Channel.EMAIL,
+                address="Ala@Example.com",
+                reason=SuppressionReason.UNSUBSCRIBED,
+                at=NOW,
+            )
+        )
+        found = store.get_suppression(Channel.EMAIL, "ala@example.COM")
+        assert found is not None
+        assert found.reason is SuppressionReason.UNSUBSCRIBED
+        assert store.get_suppression(Channel.SMS, "ala@example.com") is None
+        assert store.remove_suppression(Channel.EMAIL, "ALA@example.com")
+        assert not store.remove_suppression(Channel.EMAIL, "ala@example.com")
+
+    def test_a_trigger_fires_once_per_entity(self, store: Store) -> None:
+        """record_firing is True the first time for a rule and entity, False after."""
+        assert store.record_firing("rule", "order-1", NOW)
+        assert not store.record_firing("rule", "order-1", NOW + timedelta(hours=1))
+        assert store.record_firing("rule", "order-2", NOW)
+        assert store.record_firing("other", "order-1", NOW)
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def test_a_failed_transaction_leaves_nothing_behind(self, store: Store) -> None:
+        """A failure between two writes rolls both back."""
+        c = _campaign(store)
+        store.add_deliveries([_request(c, 1)])
+
+        def interrupted() -> None:
+            with store.transaction():
+                store.save_campaign(c.edit(subject="changed"))
+                store.add_deliveries([_request(c, 2)])
+                raise RuntimeError("crash between writes")
+
+        with pytest.raises(RuntimeError):
+            interrupted()
+        assert store.get_campaign(c.id).subject == ""
+        assert store.get_campaign(c.id).version == c.version
+        assert sum(store.count_deliveries(c.id).values()) == 1
+
+    def test_nested_transactions_join_the_outer_one(self, store: Store) -> None:
+        """An inner block's writes are rolled back with the outer block."""
+        c = _campaign(store)
+
+        def nested() -> None:
+            with store.transaction():
+                with store.transaction():
+                    store.add_deliveries([_request(c, 1)])
+                raise RuntimeError("outer fails")
+
+        with pytest.raises(RuntimeError):
+            nested()
+        assert sum(store.count_deliveries(c.id).values()) == 0
+
+
+def _message(n: int, channel: Channel, **overrides: Any) -> OutgoingMessage:
+    fields: dict[str, Any] = {
+        "message_id": f"d{n}.c1",
+        "channel": channel,
+        "sender": "shop@shop.example",
+        "to": {
+            Channel.EMAIL: f"c{n}@example.com",
+            Channel.SMS: f"+4850010020{n}",
+            Channel.CHAT: f"psid-{n}",
+        }[channel],
+        "subject": f"Zamówienie {n}" if channel is Channel.EMAIL else "",
+        "text": "Dzień dobry",
+        "html": "<p>Dzień dobry</p>" if channel is Channel.EMAIL else None,
+        "created_at": datetime(2026, 1, 5, 9, 0, n, tzinfo=UTC),
+        "campaign_id": "c1",
+        "delivery_id": f"d{n}",
+    }
+    if channel is Channel.CHAT:
+        fields["survey"] = Survey(
+            type="nps", privacy_url="https://shop.example/p", title="How did we do?"
+        )
+    fields.update(overrides)
+    return OutgoingMessage(**fields)
+
+
+class TransportContract:
+    """What every :class:`~reviewkit.ports.Transport` does. Set :attr:`channel` and provide a
+    ``transport`` fixture yielding ``(transport, received)``, where ``received()`` returns
+    the ``delivery_id`` of every message that arrived at the far end, in order."""
+
+    channel = Channel.EMAIL
+    """The channel of the messages the suite sends."""
+
+    @pytest.fixture
+    def transport(self) -> tuple[Transport, Received]:
+        raise NotImplementedError("define a `transport` fixture yielding (transport, received)")
+
+    def test_each_message_arrives_once(self, transport: tuple[Transport, Received]) -> None:
+        """What is sent arrives, once each, in order."""
+        sender, received = transport
+        for n in range(3):
+            sender.send(_message(n, self.channel))
+        sender.close()
+        assert received() == ["d0", "d1", "d2"]
+
+    def test_a_send_after_close_works(self, transport: tuple[Transport, Received]) -> None:
+        """close() releases connections; the next send opens them again."""
+        sender, received = transport
+        sender.send(_message(1, self.channel))
+        sender.close()
+        sender.send(_message(2, self.channel))
+        sender.close()
+        assert received() == ["d1", "d2"]
+
+    def test_close_without_sending_is_harmless(self, transport: tuple[Transport, Received]) -> None:
+        """A worker closes its transport on exit whether or not it sent anything."""
+        sender, received = transport
+        sender.close()
+        sender.close()
+        assert received() == []
+
+    def test_a_header_injection_is_refused_and_nothing_arrives(
+        self, transport: tuple[Transport, Received]
+    ) -> None:
+        """A line break in an e-mail header is a PermanentSendError (other channels have no
+        headers: the message goes out with the text as given)."""
+        sender, received = transport
+        if self.channel is not Channel.EMAIL:
+            sender.send(_message(1, self.channel, text="line one\r\nline two"))
+            sender.close()
+            assert received() == ["d1"]
+            return
+        with pytest.raises(PermanentSendError):
+            sender.send(_message(1, self.channel, subject="Hi\r\nBcc: all@example.com"))
+        sender.close()
+        assert received() == []
