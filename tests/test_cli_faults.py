@@ -326,3 +326,31 @@ def test_the_checking_processes_die_with_a_killed_import(
     assert stored(db) == (rows, rows)
     with SQLiteStore(db, readonly=True) as store:
         assert store.get_campaign("load").name == "load"
+
+
+def test_a_worker_without_link_keys_stops_clearly_and_blames_no_campaign(tmp_path: Path) -> None:
+    db, outbox = str(tmp_path / "r.sqlite3"), str(tmp_path / "outbox")
+    steps = [
+        ("campaign", "create", "--name", "links", "--from", "shop@example.com",
+         "--subject", "Hi", "--unsubscribe-url", "https://shop.example/u/{token}",
+         "--start", "2020-01-01T00:00"),
+        ("campaign", "add-recipient", "links", "--email", "ala@example.com"),
+        ("campaign", "schedule", "links"),
+    ]  # fmt: skip
+    body = tmp_path / "body.txt"
+    body.write_text("Hello {{ links.unsubscribe }}")
+    for step in steps:
+        extra = ("--body-file", str(body)) if step[1] == "create" else ()
+        done = reviewkit(*step, *extra, "--db", db)
+        assert done.returncode == 0, done.stderr
+    env = {k: v for k, v in os.environ.items() if k != "REVIEWKIT_LINK_KEYS"}
+    result = subprocess.run(
+        [sys.executable, "-m", "reviewkit", "dispatch", "--db", db, "--outbox", outbox,
+         "--until-idle"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert_one_clear_line(result.stderr, "no LinkSigner", "'links'")
+    show = reviewkit("campaign", "show", "links", "--db", db)
+    assert "failure" not in show.stdout
+    assert "pending 1" in show.stdout

@@ -60,3 +60,21 @@ def test_letters_or_a_second_plus_are_never_a_phone_number(
     if plus:
         with pytest.raises(rk.ValidationError, match="one leading"):
             normalize_phone(f"++48{digits}", "PL")
+
+
+@given(text=st.text(max_size=12))
+def test_yes_no_is_one_vocabulary_for_every_door(text: str) -> None:
+    """The importer's consent columns and the command line read yes/no with one function:
+    a yes word, a no word, empty (unknown), or a clear error — nothing else."""
+    from reviewkit.domain.consent import NO_WORDS, YES_WORDS, parse_yes_no
+
+    word = text.strip().lower()
+    if word and word not in YES_WORDS | NO_WORDS:
+        with pytest.raises(rk.ValidationError, match="is not yes/no"):
+            parse_yes_no(text)
+        return
+    answer = parse_yes_no(text)
+    if not word:
+        assert answer is None
+    else:
+        assert answer is (word in YES_WORDS)

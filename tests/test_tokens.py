@@ -110,15 +110,22 @@ def test_messages_carry_one_click_unsubscribe_and_it_works_once(
         suppressions.unsubscribe(token[:-1] + "x", signer)
 
 
-def test_unsubscribe_url_without_signer_fails_the_campaign_clearly(
-    service: rk.CampaignService, actor: rk.Actor, dispatcher: rk.Dispatcher
+def test_a_dispatcher_without_link_keys_is_a_configuration_error(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    dispatcher: rk.Dispatcher,
+    reviewkit_transport: rk.InMemoryTransport,
 ) -> None:
-    """A campaign with an unsubscribe URL and no LinkSigner stops with a reason that says so."""
+    """A campaign with an unsubscribe URL and a dispatcher without a LinkSigner: the worker
+    stops before claiming anything, and the campaign is not blamed."""
     make_campaign(service, actor, unsubscribe_url="https://shop.example/u/{token}")
-    dispatcher.run()
+    with pytest.raises(rk.ConfigurationError, match="no LinkSigner"):
+        dispatcher.run()
     campaign = service.get(actor, "reviews")
-    assert campaign.status is rk.CampaignStatus.FAILED
-    assert "LinkSigner" in (campaign.failure_reason or "")
+    assert campaign.status in (rk.CampaignStatus.SCHEDULED, rk.CampaignStatus.SENDING)
+    assert campaign.failure_reason is None
+    assert reviewkit_transport.sent == []
+    assert service.counts(actor, "reviews")[rk.DeliveryStatus.PENDING] == 3
 
 
 @pytest.mark.parametrize(

@@ -38,13 +38,13 @@ from reviewkit.demo import run_demo
 from reviewkit.domain.accounts import Secret, SenderAccount
 from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
 from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
-from reviewkit.domain.consent import Consent
+from reviewkit.domain.consent import Consent, parse_yes_no
 from reviewkit.domain.delivery import DeliveryStatus, Recipient, RequestCategory
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.scoring import Period
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tokens import LinkSigner
-from reviewkit.domain.window import HolidayCalendar, SendWindow, load_zone
+from reviewkit.domain.window import WEEKDAY_NAMES, HolidayCalendar, SendWindow, load_zone
 from reviewkit.errors import ReviewkitError, ValidationError
 from reviewkit.ports import Transport
 from reviewkit.serialization import unstructure
@@ -409,11 +409,13 @@ def _request_send(args: argparse.Namespace) -> int:
     consents = {}
     for item in args.consent:
         name, sep, value = item.partition("=")
-        if not sep or value.lower() not in ("yes", "no", "tak", "nie"):
+        try:
+            granted = parse_yes_no(value) if sep else None
+        except ValidationError as exc:
+            raise ValidationError(f"--consent {item!r}: {exc}; write NAME=yes or NAME=no") from exc
+        if granted is None:
             raise ValidationError(f"--consent {item!r}: write NAME=yes or NAME=no")
-        consents[name] = Consent(
-            granted=value.lower() in ("yes", "tak"), at=SystemClock().now(), source="reviewkit CLI"
-        )
+        consents[name] = Consent(granted=granted, at=SystemClock().now(), source="reviewkit CLI")
     recipient = Recipient(
         email=args.email,
         phone=args.phone,
@@ -738,9 +740,7 @@ def _show(campaign: Campaign, counts: dict[DeliveryStatus, int], fmt: str) -> No
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
     w = campaign.window
-    days = ",".join(
-        ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d] for d in sorted(w.weekdays)
-    )
+    days = ",".join(WEEKDAY_NAMES[d] for d in sorted(w.weekdays))
     print(f"campaign {campaign.name!r}")
     print(f"  status     {campaign.status.value}")
     if campaign.failure_reason:

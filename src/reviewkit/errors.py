@@ -9,6 +9,8 @@
      │    └── TokenError             a link token that is forged, tampered with or expired
      ├── NotFoundError              no campaign / delivery with that name or id
      ├── ConflictError              the thing already exists (a second campaign of one name)
+     │    └── StaleVersionError      the campaign was saved by someone else since it was read
+     ├── ConfigurationError         reviewkit is set up wrongly (a dispatcher without link keys)
      ├── PermissionDeniedError      the acting user lacks a permission
      ├── CampaignStateError         an action the campaign's status forbids
      │    ├── IllegalTransitionError a status change the state machine has no edge for
@@ -35,6 +37,7 @@ __all__ = [
     "AccountVerificationError",
     "CampaignReadOnlyError",
     "CampaignStateError",
+    "ConfigurationError",
     "ConflictError",
     "DeliveryStateError",
     "IllegalTransitionError",
@@ -42,6 +45,7 @@ __all__ = [
     "PermanentSendError",
     "PermissionDeniedError",
     "ReviewkitError",
+    "StaleVersionError",
     "StorageBusyError",
     "StorageError",
     "StorageFullError",
@@ -97,6 +101,17 @@ class NotFoundError(ReviewkitError, LookupError):
 
 class ConflictError(ReviewkitError):
     """The object to create already exists (for example a campaign with the same name)."""
+
+
+class StaleVersionError(ConflictError):
+    """A campaign was saved by another operator or worker since this copy was read: read it
+    again and repeat the change."""
+
+
+class ConfigurationError(ReviewkitError):
+    """reviewkit is set up wrongly for what it was asked to do — a setting of the host, not
+    a fault of a campaign or a request (for example a dispatcher without the link keys a
+    campaign's links need)."""
 
 
 class PermissionDeniedError(ReviewkitError):

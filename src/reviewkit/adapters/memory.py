@@ -36,6 +36,7 @@ from reviewkit.errors import (
     ConflictError,
     NotFoundError,
     PermanentSendError,
+    StaleVersionError,
     TransientSendError,
     TransportError,
     ValidationError,
@@ -182,7 +183,7 @@ class InMemoryStore:
             if current is None:
                 raise NotFoundError(f"no campaign with id {campaign.id!r}")
             if current.version != campaign.version:
-                raise ConflictError(
+                raise StaleVersionError(
                     f"campaign {campaign.name!r} was changed meanwhile "
                     f"(version {current.version}, not {campaign.version}): reload and retry"
                 )

@@ -18,7 +18,15 @@ import attrs
 
 from reviewkit.errors import ValidationError
 
-__all__ = ["PUBLICATION", "Consent", "consents_from", "missing_consents"]
+__all__ = [
+    "NO_WORDS",
+    "PUBLICATION",
+    "YES_WORDS",
+    "Consent",
+    "consents_from",
+    "missing_consents",
+    "parse_yes_no",
+]
 
 PUBLICATION = "publication"
 """The consent to publish the customer's review."""
@@ -47,6 +55,29 @@ def _check_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip() or any(c in name for c in "\r\n,"):
         raise ValidationError(f"consent name {name!r} must be non-empty text without commas")
     return name.strip()
+
+
+YES_WORDS = frozenset({"yes", "y", "tak", "t", "1", "true", "x", "prawda"})
+"""Words that grant a consent (any letter case): English and Polish, and spreadsheet marks."""
+
+NO_WORDS = frozenset({"no", "n", "nie", "0", "false", "fałsz", "falsz"})
+"""Words that refuse a consent (any letter case)."""
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """Read a consent's answer: ``True`` for a yes word, ``False`` for a no word, ``None`` for
+    an empty text (unknown).
+
+    :raises ValidationError: any other text.
+    """
+    value = text.strip().lower()
+    if not value:
+        return None
+    if value in YES_WORDS:
+        return True
+    if value in NO_WORDS:
+        return False
+    raise ValidationError(f"{text!r} is not yes/no (tak/nie, 1/0)")
 
 
 def consents_from(value: Mapping[str, Consent | bool] | None) -> Mapping[str, Consent]:

@@ -41,7 +41,7 @@ from reviewkit.errors import (
 )
 from reviewkit.ports import Clock, ContactSource, Store, Transport
 
-__all__ = ["AddResult", "CampaignService", "Preview"]
+__all__ = ["AddResult", "CampaignService", "Preview", "checked_recipient"]
 
 
 @attrs.frozen
@@ -222,7 +222,7 @@ class CampaignService:
         :raises ValidationError: a recipient has no address for the campaign's channel
             (the message names which one, by position).
         """
-        campaign = self._open_for_adding(actor, name, sender)
+        campaign = self.open_for_adding(actor, name, sender)
 
         def addressed() -> Iterator[tuple[Recipient, str]]:
             for position, recipient in enumerate(recipients, start=1):
@@ -231,7 +231,7 @@ class CampaignService:
                 except ValidationError as exc:
                     raise ValidationError(f"recipient #{position}: {exc}") from None
 
-        return self._add_requests(campaign, addressed(), sender)
+        return self.add_checked(campaign, addressed(), sender)
 
     def request(
         self,
@@ -253,10 +253,10 @@ class CampaignService:
         if at is not None:
             at = as_utc(at, "the request time")
         try:
-            campaign = self._open_for_adding(actor, name, sender)
+            campaign = self.open_for_adding(actor, name, sender)
         except NotFoundError:
             self.create(actor, name=name)
-            campaign = self._open_for_adding(actor, name, sender)
+            campaign = self.open_for_adding(actor, name, sender)
         checked, address = checked_recipient(recipient, campaign)
         now = as_utc(self.clock.now())
         delivery = Delivery(
@@ -295,8 +295,15 @@ class CampaignService:
         """
         return self.add_recipients(actor, name, source.contacts(since=since))
 
-    def _open_for_adding(self, actor: Actor, name: str, sender: str | None) -> Campaign:
-        """The campaign requests may be added to, checking permission, status and sender."""
+    def open_for_adding(self, actor: Actor, name: str, sender: str | None = None) -> Campaign:
+        """Return the campaign *name* for adding requests to it, after checking that *actor*
+        may add recipients, that the campaign takes them, and that it sends from *sender*
+        (when given). A bulk loader calls this once, then :meth:`add_checked` per batch.
+
+        :raises PermissionDeniedError: *actor* may not add recipients.
+        :raises CampaignReadOnlyError: the campaign is Completed or Cancelled.
+        :raises ValidationError: the campaign does not send from *sender*.
+        """
         actor.require(Permission.ADD_RECIPIENT, "add recipients")
         campaign = self.store.get_campaign(name)
         _check_writable(campaign)
@@ -307,14 +314,16 @@ class CampaignService:
             )
         return campaign
 
-    def _add_requests(
+    def add_checked(
         self,
         campaign: Campaign,
         addressed: Iterable[tuple[Recipient, str]],
-        sender: str | None,
+        sender: str | None = None,
     ) -> AddResult:
-        """Store one request per (recipient, checked address); the importer calls this with
-        addresses it has already checked row by row, so none is validated twice."""
+        """Store one request per ``(recipient, address)`` pair already checked with
+        :func:`checked_recipient` for *campaign* (as returned by
+        :meth:`open_for_adding`); nothing is checked again, so a bulk loader that checked its
+        rows in parallel does not pay for it twice. Duplicates are skipped."""
         seen = 0
         now = as_utc(self.clock.now())
         due_at = _due_at(campaign, now, None)

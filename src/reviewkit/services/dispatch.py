@@ -28,9 +28,10 @@ from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import (
     AccountError,
-    ConflictError,
+    ConfigurationError,
     IllegalTransitionError,
     PermanentSendError,
+    StaleVersionError,
     StorageError,
     TemplateError,
     TransientSendError,
@@ -88,6 +89,10 @@ def _wants_reminder(campaign: Campaign, delivery: Delivery) -> bool:
         and delivery.answered_at is None
         and delivery.unsubscribed_at is None
     )
+
+
+def _has_links(campaign: Campaign) -> bool:
+    return any((campaign.unsubscribe_url, campaign.answer_url, campaign.open_url))
 
 
 def _window_opens(after: datetime, campaign: Campaign, zone: ZoneInfo) -> datetime:
@@ -226,7 +231,7 @@ class Dispatcher:
         for campaign in self.store.list_campaigns(ACTIVE):
             try:
                 self._dispatch_campaign(campaign, now, state)
-            except (ConflictError, IllegalTransitionError):
+            except (StaleVersionError, IllegalTransitionError):
                 # Another worker or an operator changed the campaign; look again soon.
                 state.wakeups.append(now)
         self._pass = _Pass()
@@ -249,6 +254,13 @@ class Dispatcher:
     # -- one campaign ---------------------------------------------------------------------
 
     def _dispatch_campaign(self, campaign: Campaign, now: datetime, state: _Pass) -> None:
+        if self.links is None and _has_links(campaign):
+            # The worker's setup, not the campaign, is wrong: stop before claiming anything.
+            raise ConfigurationError(
+                f"campaign {campaign.name!r} has link URLs (unsubscribe, answer or open) but "
+                "this dispatcher has no LinkSigner to sign them: pass links=LinkSigner(...) "
+                "(on the command line: $REVIEWKIT_LINK_KEYS, or the variable --link-keys-env names)"
+            )
         if campaign.start_at is not None and campaign.start_at > now:
             state.wakeups.append(as_utc(campaign.start_at))
             return
@@ -564,13 +576,8 @@ class Dispatcher:
             TokenPurpose.ANSWER: campaign.answer_url,
             TokenPurpose.OPEN: campaign.open_url,
         }
-        if not any(templates.values()):
+        if not any(templates.values()) or self.links is None:  # checked before claiming
             return {}, {}, {}
-        if self.links is None:
-            raise AccountError(
-                f"campaign {campaign.name!r} has link URLs (unsubscribe, answer or open) but "
-                "this dispatcher has no LinkSigner to sign them: pass links=LinkSigner(...)"
-            )
         links: dict[str, str] = {}
         survey = campaign.survey
         # A survey's answer links live as long as the survey accepts answers.

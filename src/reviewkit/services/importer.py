@@ -35,7 +35,7 @@ from typing import IO, Any, TypeVar
 import attrs
 
 from reviewkit.domain.campaign import Campaign, Channel
-from reviewkit.domain.consent import Consent
+from reviewkit.domain.consent import Consent, parse_yes_no
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.delivery import Recipient
 from reviewkit.domain.identifiers import check_nip, check_pesel, check_regon
@@ -92,8 +92,6 @@ A column named ``consent:NAME`` or ``zgoda:NAME`` is the consent *NAME*: ``yes``
 unknown. Consents imported this way record the file as their source.
 """
 
-_YES = frozenset({"yes", "y", "tak", "t", "1", "true", "x", "prawda"})
-_NO = frozenset({"no", "n", "nie", "0", "false", "fałsz", "falsz"})
 _CONSENT_PREFIXES = ("consent:", "zgoda:")
 
 
@@ -276,7 +274,7 @@ def _import_into(
     workers: int | None,
 ) -> ImportResult:
     # Permission, status and sender are checked once, before a row is read.
-    target = service._open_for_adding(actor, existing.name, None)
+    target = service.open_for_adding(actor, existing.name)
     types = {k.lower(): v.lower() for k, v in (field_types or {}).items()}
     for column, kind in types.items():
         if kind not in _CHECKS:
@@ -380,7 +378,7 @@ def _import_rows(
                     writer.writerow([*original, f"row {line_number}, {column}: {checked.reason}"])
             if batch:
                 # Rows were checked one by one; the service stores them without re-checking.
-                written.append(storing.submit(service._add_requests, target, batch, None))
+                written.append(storing.submit(service.add_checked, target, batch))
                 collect(keep=2)
             if progress is not None:
                 progress(ImportProgress(rows, _position(text), size))
@@ -586,12 +584,10 @@ class _RowRules:
         segment = record.pop("segment", "") or None
         consents: dict[str, Consent] = {}
         for column in [c for c in record if c.lower().startswith(_CONSENT_PREFIXES)]:
-            value = record.pop(column).lower()
             consent = column.split(":", 1)[1].strip().lower()
-            if value in _YES or value in _NO:
-                consents[consent] = Consent(granted=value in _YES, at=self.now, source=self.source)
-            elif value:
-                raise _RowError(column, f"{value!r} is not yes/no (tak/nie, 1/0)")
+            granted = _checked(column, parse_yes_no, record.pop(column))
+            if granted is not None:
+                consents[consent] = Consent(granted=granted, at=self.now, source=self.source)
         fields: dict[str, str] = {}
         for column, value in record.items():
             kind = self.types.get(column.lower())

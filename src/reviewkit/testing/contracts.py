@@ -35,7 +35,12 @@ from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import Survey, SurveyType
 from reviewkit.domain.window import HolidayCalendar, SendWindow
-from reviewkit.errors import ConflictError, NotFoundError, PermanentSendError
+from reviewkit.errors import (
+    ConflictError,
+    NotFoundError,
+    PermanentSendError,
+    StaleVersionError,
+)
 from reviewkit.ports import Store, Transport
 
 __all__ = ["Received", "StoreContract", "TransportContract"]
@@ -116,7 +121,7 @@ class StoreContract:
         first = _campaign(store)
         second = store.save_campaign(first.edit(subject="x"))
         assert second.version == first.version + 1
-        with pytest.raises(ConflictError):
+        with pytest.raises(StaleVersionError):
             store.save_campaign(first.edit(subject="y"))
         assert store.get_campaign(first.id).subject == "x"
 

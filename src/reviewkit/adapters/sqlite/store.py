@@ -42,6 +42,7 @@ from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     ConflictError,
     NotFoundError,
+    StaleVersionError,
     StorageBusyError,
     StorageError,
     StorageFullError,
@@ -334,7 +335,7 @@ class SQLiteStore:
                 row = self._db.execute(q.CAMPAIGN_VERSION, (campaign.id,)).fetchone()
                 if row is None:
                     raise NotFoundError(f"no campaign with id {campaign.id!r}")
-                raise ConflictError(
+                raise StaleVersionError(
                     f"campaign {campaign.name!r} was changed meanwhile "
                     f"(version {row[0]}, not {campaign.version}): reload and retry"
                 )
