@@ -4,6 +4,7 @@ reviewkit ships, and what only SQLite has."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -204,3 +205,44 @@ class TestSQLiteSpecifics:
                 {"worker": "w", "lease": 0, "seqs": "[1, 2]"},
             ).fetchall()
             assert not any(row[-1].startswith("SCAN deliveries") for row in plan), plan
+
+
+class TestQueriesFile:
+    """Every statement of the SQLite store lives in queries.sql: named, described, used."""
+
+    def test_every_block_is_described_and_used(self) -> None:
+        from reviewkit.adapters.sqlite import queries, store
+
+        source = Path(store.__file__).read_text(encoding="utf-8")
+        used = {name.lower() for name in re.findall(r"\bq\.([A-Z_]+)\b", source)}
+        assert used <= set(queries.STATEMENTS), used - set(queries.STATEMENTS)
+        assert set(queries.STATEMENTS) <= used, set(queries.STATEMENTS) - used
+        for name, description in queries.DESCRIPTIONS.items():
+            assert len(description) > 10, name
+        # No statement text is written in the store's code itself.
+        assert not re.search(r'"(SELECT|UPDATE|INSERT|DELETE) ', source)
+
+    def test_every_statement_is_valid_sql_for_the_schema(self, tmp_path: Path) -> None:
+        from reviewkit.adapters.sqlite import queries
+
+        fills = {
+            "marks": "?",
+            "column": "opened_at",
+            "opened": "",
+            "time": "scheduled_at",
+            "where": "1",
+            "group": "a.segment",
+            "join": "",
+        }
+        SQLiteStore(tmp_path / "r.sqlite3").close()
+        with sqlite3.connect(tmp_path / "r.sqlite3") as raw:
+            for sql in queries.STATEMENTS.values():
+                filled = sql.format(**fills)
+                raw.execute("EXPLAIN " + filled, _no_params(filled))
+
+
+def _no_params(sql: str) -> dict[str, None] | list[None]:
+    named = re.findall(r":(\w+)", sql)
+    if named:
+        return dict.fromkeys(named)
+    return [None] * sql.count("?")

@@ -413,15 +413,8 @@ class SQLiteStore:
         if not from_statuses or (ids is not None and not ids):
             return 0
         pending = to_status is DeliveryStatus.PENDING
-        sql = (
-            "UPDATE deliveries SET status = ?, due_at = coalesce(?, due_at), "
-            "last_error = coalesce(?, last_error), claimed_by = NULL, lease_until = NULL, "
-            + (
-                "attempts = 0, available_at = coalesce(?, due_at, 0) "
-                if pending
-                else "available_at = ? "
-            )
-            + f"WHERE campaign_id = ? AND status IN ({_marks(from_statuses)})"
+        sql = (q.SET_STATUS_PENDING if pending else q.SET_STATUS).format(
+            marks=_marks(from_statuses)
         )
         due = _to_us(due_at)
         params: list[Any] = [to_status.value, due, error, due if pending else None, campaign_id]
@@ -590,7 +583,6 @@ class SQLiteStore:
             else [(index, start, end) for index, (start, end) in enumerate(periods)]
         )
         result: dict[tuple[str | None, int | None], AnswerStats] = {}
-        sums = q.ANSWER_SUMS
         with self._reading():
             if by == "segment":
                 # One range of the (type, segment, time, score) index per segment and period,
@@ -602,7 +594,7 @@ class SQLiteStore:
                         if start is not None and end is not None:
                             clauses += ["a.at >= :start", "a.at < :end"]
                             params.update(start=_to_us(start), end=_to_us(end))
-                        sql = f"SELECT {sums} FROM answers AS a WHERE {' AND '.join(clauses)}"
+                        sql = q.ANSWER_SUMS.format(where=" AND ".join(clauses))
                         n, total, squares, high, low = self._db.execute(sql, params).fetchone()
                         if n:
                             result[(segment, index)] = AnswerStats(
@@ -616,12 +608,14 @@ class SQLiteStore:
                 if start is not None and end is not None:
                     clauses += ["a.at >= :start", "a.at < :end"]
                     params.update(start=_to_us(start), end=_to_us(end))
-                sql = (
-                    f"SELECT {group or 'NULL'}, {sums} "
-                    f"FROM answers AS a{join} WHERE {' AND '.join(clauses)}"
-                    + (f" GROUP BY {group}" if group else "")
-                )
-                for key, n, total, squares, high, low in self._db.execute(sql, params):
+                where_sql = " AND ".join(clauses)
+                if group is None:
+                    sql = q.ANSWER_SUMS.format(where=where_sql)
+                    rows = [(None, *self._db.execute(sql, params).fetchone())]
+                else:
+                    sql = q.ANSWER_SUMS_GROUPED.format(group=group, join=join, where=where_sql)
+                    rows = self._db.execute(sql, params).fetchall()
+                for key, n, total, squares, high, low in rows:
                     if n:
                         label = None if key is None else str(key)
                         result[(label, index)] = AnswerStats(
@@ -632,15 +626,13 @@ class SQLiteStore:
     def _answer_segments(self, kind: str) -> list[str | None]:
         """The segments answers of *kind* have, by skipping along the index (a handful of
         lookups, not a scan)."""
-        base = "FROM answers WHERE kind = ? AND current = 1"
         found: list[str | None] = []
-        if self._db.execute(f"SELECT 1 {base} AND segment IS NULL LIMIT 1", (kind,)).fetchone():
+        if self._db.execute(q.ANSWER_SEGMENT_NULL, (kind,)).fetchone():
             found.append(None)
-        row = self._db.execute(f"SELECT min(segment) {base}", (kind,)).fetchone()
+        row = self._db.execute(q.ANSWER_SEGMENT_FIRST, (kind,)).fetchone()
         while row[0] is not None:
             found.append(row[0])
-            row = self._db.execute(f"SELECT min(segment) {base} AND segment > ?", (kind, row[0]))
-            row = row.fetchone()
+            row = self._db.execute(q.ANSWER_SEGMENT_NEXT, (kind, row[0])).fetchone()
         return found
 
     def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
@@ -667,11 +659,7 @@ class SQLiteStore:
 
     def record_firing(self, rule_id: str, entity_id: str, at: datetime) -> bool:
         with self.transaction():
-            cursor = self._db.execute(
-                "INSERT INTO trigger_firings (rule_id, entity_id, at) VALUES (?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (rule_id, entity_id, _to_us(at)),
-            )
+            cursor = self._db.execute(q.RECORD_FIRING, (rule_id, entity_id, _to_us(at)))
             return cursor.rowcount == 1
 
     # -- pacing ---------------------------------------------------------------------------

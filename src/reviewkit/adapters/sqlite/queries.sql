@@ -1,0 +1,228 @@
+-- Every SQL statement the SQLite store runs, each a named, described block.
+--
+-- A block starts with "-- name: NAME", then its description as comment lines, then the
+-- statement, up to the next block. When the file is loaded, {delivery_columns},
+-- {delivery_marks}, {answer_columns} and {answer_marks} are filled in; other names in
+-- braces are filled where the store runs the statement, as the block's description says.
+-- Another database's adapter has a file like this one beside its own code.
+
+-- name: insert_campaign
+-- Store a new campaign: its settings as JSON, and the name, status and version as columns.
+INSERT INTO campaigns (id, name, status, version, created_at, data)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: get_campaign
+-- One campaign by id.
+SELECT id, name, status, version, created_at, data FROM campaigns WHERE id = ?;
+
+-- name: get_campaign_by_name
+-- One campaign by its unique name.
+SELECT id, name, status, version, created_at, data FROM campaigns WHERE name = ?;
+
+-- name: update_campaign
+-- Save a campaign if nobody saved it since it was read (its version is still the one read).
+UPDATE campaigns SET name = ?, status = ?, version = version + 1, data = ?
+WHERE id = ? AND version = ?;
+
+-- name: campaign_version
+-- The stored version, to tell a stale save from a missing campaign.
+SELECT version FROM campaigns WHERE id = ?;
+
+-- name: delete_campaign
+-- Delete a campaign; its requests and their answers go with it (ON DELETE CASCADE).
+DELETE FROM campaigns WHERE id = ?;
+
+-- name: list_campaigns
+-- Every campaign, oldest first.
+SELECT id, name, status, version, created_at, data FROM campaigns ORDER BY created_at, rowid;
+
+-- name: list_campaigns_in
+-- Campaigns in some statuses ({marks}: one ? per status). Completed campaigns pile up over
+-- the years: the dispatcher asks only for active ones.
+SELECT id, name, status, version, created_at, data FROM campaigns
+WHERE status IN ({marks}) ORDER BY created_at, rowid;
+
+-- name: insert_delivery
+-- Add a request; one already stored with the same campaign, channel and request key is
+-- skipped (the unique index), so re-importing a file adds only what is new.
+INSERT INTO deliveries ({delivery_columns})
+VALUES ({delivery_marks})
+ON CONFLICT DO NOTHING;
+
+-- name: get_delivery
+-- One request by id.
+SELECT {delivery_columns} FROM deliveries WHERE id = ?;
+
+-- name: iter_deliveries
+-- A campaign's requests in insertion order, a page at a time after the last seq seen.
+SELECT seq, {delivery_columns} FROM deliveries WHERE campaign_id = ? AND seq > ?
+ORDER BY seq LIMIT ?;
+
+-- name: count_deliveries
+-- How many requests a campaign has in each status.
+SELECT status, count(*) FROM deliveries WHERE campaign_id = ? GROUP BY status;
+
+-- name: set_status
+-- Move a campaign's requests in some statuses ({marks}) to another status, releasing any
+-- claim; not to Pending (see set_status_pending). The store appends "AND id IN (…)" to
+-- move only some.
+UPDATE deliveries SET status = ?, due_at = coalesce(?, due_at),
+    last_error = coalesce(?, last_error), claimed_by = NULL, lease_until = NULL,
+    available_at = ?
+WHERE campaign_id = ? AND status IN ({marks});
+
+-- name: set_status_pending
+-- Move requests back to Pending (a retry of failed ones): attempts start again and the
+-- request is claimable from its due time.
+UPDATE deliveries SET status = ?, due_at = coalesce(?, due_at),
+    last_error = coalesce(?, last_error), claimed_by = NULL, lease_until = NULL,
+    attempts = 0, available_at = coalesce(?, due_at, 0)
+WHERE campaign_id = ? AND status IN ({marks});
+
+-- name: due_for_claim
+-- The first of a claim's two statements in one write transaction: the due requests, by the
+-- partial index, in claim order (earliest claimable first, then insertion).
+SELECT seq, id FROM deliveries
+WHERE campaign_id = :campaign AND available_at IS NOT NULL AND available_at <= :now
+ORDER BY available_at, seq
+LIMIT :limit;
+
+-- name: claim_deliveries
+-- The second: those requests taken for a worker until its lease ends. RETURNING gives rows
+-- in no promised order, so the store puts them back in the first statement's.
+UPDATE deliveries
+SET status = 'claimed', claimed_by = :worker, lease_until = :lease, available_at = :lease
+WHERE seq IN (SELECT value FROM json_each(:seqs))
+RETURNING {delivery_columns};
+
+-- name: renew_leases
+-- Extend a worker's claims: only rows it still holds, whatever their lease says now.
+UPDATE deliveries SET lease_until = :lease, available_at = :lease
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'claimed' AND claimed_by = :worker
+RETURNING id;
+
+-- name: finish_delivery
+-- Record a claim holder's outcome (the rules of reviewkit.domain.delivery.apply_outcome):
+-- the first send time stays; a reminder is scheduled only while nobody answered or
+-- unsubscribed (either may have happened while it was being sent). No row changes when the
+-- worker no longer holds the claim.
+UPDATE deliveries
+SET status = :status, attempts = attempts + :counted, last_error = :error,
+    sent_at = coalesce(sent_at, :sent_at), due_at = coalesce(:due_at, due_at),
+    reason = coalesce(:reason, reason), reminders_sent = reminders_sent + :reminded,
+    remind_at = CASE WHEN answered_at IS NULL AND unsubscribed_at IS NULL THEN :remind_at END,
+    available_at = CASE
+        WHEN :pending THEN coalesce(:due_at, due_at, 0)
+        WHEN answered_at IS NULL AND unsubscribed_at IS NULL THEN :remind_at
+    END,
+    claimed_by = NULL, lease_until = NULL
+WHERE id = :id AND status = 'claimed' AND claimed_by = :worker;
+
+-- name: next_due
+-- When a campaign's next request becomes claimable; NULL when none is Pending or Claimed.
+SELECT min(available_at) FROM deliveries WHERE campaign_id = ? AND available_at IS NOT NULL;
+
+-- name: record_engagement
+-- What a customer did ({column}: opened_at, clicked_at, answered_at or unsubscribed_at; the
+-- first time stays; {opened}: also set opened_at for a click or an answer). An answer or an
+-- unsubscribe also ends the reminders of a sent request.
+UPDATE deliveries
+SET {column} = coalesce({column}, :at){opened},
+    remind_at = CASE WHEN :stop THEN NULL ELSE remind_at END,
+    available_at = CASE WHEN :stop AND status = 'sent' THEN NULL ELSE available_at END
+WHERE id = :id
+RETURNING {delivery_columns};
+
+-- name: query_deliveries
+-- The collection view: newest first by ({time}, seq), the next page after a cursor; {time}
+-- is scheduled_at or sent_at, {where} the view's filters joined with AND.
+SELECT seq, {time}, {delivery_columns} FROM deliveries
+WHERE {where}
+ORDER BY {time} DESC, seq DESC
+LIMIT :limit;
+
+-- name: upsert_suppression
+-- Suppress an address on a channel (its case-folded key), replacing an earlier entry.
+INSERT INTO suppressions (channel, address_key, address, reason, at, note)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (channel, address_key) DO UPDATE SET
+    address = excluded.address, reason = excluded.reason, at = excluded.at, note = excluded.note;
+
+-- name: get_suppression
+-- The suppression of an address on a channel.
+SELECT channel, address, reason, at, note FROM suppressions
+WHERE channel = ? AND address_key = ?;
+
+-- name: delete_suppression
+-- Lift a suppression.
+DELETE FROM suppressions WHERE channel = ? AND address_key = ?;
+
+-- name: slot_next
+-- When a pacing key's next slot opens.
+SELECT next_at FROM pacing WHERE key = ?;
+
+-- name: slot_set
+-- Take a pacing key's slot: its next one opens at the given instant.
+INSERT INTO pacing (key, next_at) VALUES (?, ?)
+ON CONFLICT (key) DO UPDATE SET next_at = excluded.next_at;
+
+-- name: record_firing
+-- A trigger rule fired for an entity; nothing changes if it already had.
+INSERT INTO trigger_firings (rule_id, entity_id, at) VALUES (?, ?, ?)
+ON CONFLICT DO NOTHING;
+
+-- name: retire_answers
+-- The request's current answer becomes history before a new one is stored.
+UPDATE answers SET current = 0 WHERE delivery_id = ? AND current = 1;
+
+-- name: insert_answer
+-- Store an answer.
+INSERT INTO answers ({answer_columns}) VALUES ({answer_marks});
+
+-- name: answers_for
+-- A request's answers, oldest first.
+SELECT {answer_columns} FROM answers WHERE delivery_id = ? ORDER BY seq;
+
+-- name: answer_span
+-- The first and last time of the current answers of one survey type.
+SELECT min(at), max(at) FROM answers WHERE kind = ? AND current = 1;
+
+-- name: answer_sums
+-- The sums of one group of current answers ({where}: the type, the group and the period,
+-- joined with AND), read from one range of the (type, segment, time, score) index.
+SELECT count(*), total(score), total(score * score), total(score >= :top),
+    total(score <= :bottom)
+FROM answers AS a WHERE {where};
+
+-- name: answer_sums_grouped
+-- The sums of current answers for each value of {group} ({join}: the join the group needs,
+-- e.g. to a request's custom fields; {where}: the filters joined with AND).
+SELECT {group}, count(*), total(score), total(score * score), total(score >= :top),
+    total(score <= :bottom)
+FROM answers AS a{join} WHERE {where}
+GROUP BY {group};
+
+-- name: answer_segment_null
+-- Whether any current answer of a type has no segment.
+SELECT 1 FROM answers WHERE kind = ? AND current = 1 AND segment IS NULL LIMIT 1;
+
+-- name: answer_segment_first
+-- The first segment answers of a type have (one index lookup).
+SELECT min(segment) FROM answers WHERE kind = ? AND current = 1;
+
+-- name: answer_segment_next
+-- The next segment after one: stepping along the index finds every segment in a handful of
+-- lookups instead of a scan.
+SELECT min(segment) FROM answers WHERE kind = ? AND current = 1 AND segment > ?;
+
+-- name: due_hooks
+-- Answers the host's hook has not taken yet and whose retry time has come, oldest first.
+SELECT {answer_columns} FROM answers
+WHERE hook_done = 0 AND coalesce(hook_next_at, 0) <= ?
+ORDER BY seq LIMIT ?;
+
+-- name: finish_hook
+-- Record a hook call: done, or failed and to be retried at a time.
+UPDATE answers SET hook_done = ?, hook_error = ?, hook_next_at = ?,
+    hook_attempts = hook_attempts + ?
+WHERE id = ?;
