@@ -29,9 +29,10 @@ import attrs
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.consent import Consent, consents_from
 from reviewkit.domain.window import load_zone
-from reviewkit.errors import ValidationError
+from reviewkit.errors import DeliveryStateError, ValidationError
 
 __all__ = [
+    "DELIVERY_TRANSITIONS",
     "Delivery",
     "DeliveryStatus",
     "Engagement",
@@ -320,9 +321,33 @@ class Outcome:
     reminded: bool = False
 
 
+_S = DeliveryStatus
+
+DELIVERY_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    _S.PENDING: frozenset({_S.CLAIMED, _S.CANCELLED}),
+    _S.CLAIMED: frozenset({_S.SENT, _S.FAILED, _S.SUPPRESSED, _S.PENDING, _S.CANCELLED}),
+    _S.SENT: frozenset({_S.CLAIMED}),  # a reminder is due
+    _S.FAILED: frozenset({_S.PENDING, _S.CANCELLED}),  # retried by an operator
+    _S.SUPPRESSED: frozenset(),
+    _S.CANCELLED: frozenset(),
+}
+"""The statuses a request may move to from each status: the requests' state machine, beside
+the campaigns' ``TRANSITIONS``. A claim ends in one of the outcome statuses; a Sent request is
+claimed again only for a reminder, whose outcome keeps it Sent."""
+
+
 def apply_outcome(delivery: Delivery, outcome: Outcome, now: datetime) -> Delivery:
     """The delivery once *outcome* is recorded at *now* and its claim released: the rules
-    every store applies (a SQL store in one statement)."""
+    every store applies (a SQL store in one statement).
+
+    :raises DeliveryStateError: the delivery is not Claimed, or the outcome's status is not
+        one a claim may end in.
+    """
+    if delivery.status is not _S.CLAIMED or outcome.status not in DELIVERY_TRANSITIONS[_S.CLAIMED]:
+        raise DeliveryStateError(
+            f"request {delivery.id} is {delivery.status.value}; a claim cannot end "
+            f"{outcome.status.value}"
+        )
     sent = outcome.status is DeliveryStatus.SENT
     still_open = delivery.answered_at is None and delivery.unsubscribed_at is None
     return attrs.evolve(

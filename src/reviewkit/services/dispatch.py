@@ -20,7 +20,8 @@ from reviewkit.domain.campaign import ACTIVE, Campaign, CampaignEvent, CampaignS
 from reviewkit.domain.consent import missing_consents
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome, RetryPolicy
 from reviewkit.domain.instants import as_utc
-from reviewkit.domain.messages import render_message
+from reviewkit.domain.messages import OutgoingMessage, render_message
+from reviewkit.domain.outcomes import Attempt, Result, decide, released, wants_reminder
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import sms_segments
 from reviewkit.domain.suppression import SuppressionReason, unsubscribe_extra
@@ -79,16 +80,6 @@ class _SlotTakenError(Exception):
     def __init__(self, until: datetime) -> None:
         super().__init__(until.isoformat())
         self.until = until
-
-
-def _wants_reminder(campaign: Campaign, delivery: Delivery) -> bool:
-    follow_up = campaign.reminder
-    return (
-        follow_up is not None
-        and delivery.reminders_sent < follow_up.count
-        and delivery.answered_at is None
-        and delivery.unsubscribed_at is None
-    )
 
 
 def _has_links(campaign: Campaign) -> bool:
@@ -432,113 +423,76 @@ class Dispatcher:
     def _send_one(
         self, campaign: Campaign, delivery: Delivery, now: datetime, state: _Pass
     ) -> None:
-        """Send one claimed delivery (or its reminder) and record its outcome.
+        """Look at one claimed request (or its reminder), send it if it may go, and record
+        the outcome :func:`~reviewkit.domain.outcomes.decide` gives.
 
-        :raises AccountError: after releasing the delivery, when the account cannot send.
+        :raises AccountError: after releasing the request, when the account cannot send.
         """
-        # A Sent request claimed again is due for a reminder.
-        reminder = delivery.sent_at is not None
-        if reminder and not _wants_reminder(campaign, delivery):
-            self._finish(delivery, DeliveryStatus.SENT, now, delivery.last_error, None, count=False)
-            return
+        attempt = self._attempt(campaign, delivery, now)
+        decision = decide(delivery, campaign, attempt, now, self.retry)
+        if decision.counted is not None:
+            # Counted first: recording may meet a storage fault; the send has happened.
+            counter = decision.counted.value
+            setattr(state, counter, getattr(state, counter) + 1)
+        self._record(decision.outcome, now)
+        if attempt.result is Result.ACCOUNT:
+            raise AccountError(attempt.error or "the sender account cannot send")
+
+    def _attempt(self, campaign: Campaign, delivery: Delivery, now: datetime) -> Attempt:
+        """Whether the request may go now, and if so what the transport said."""
+        reminder = delivery.sent_at is not None  # a Sent request claimed again: a reminder
+        if reminder and not wants_reminder(campaign, delivery):
+            return Attempt(Result.NO_REMINDER)
         if campaign.respect_recipient_timezone:
             zone = load_zone(delivery.recipient.timezone or campaign.timezone)
             if not campaign.window.contains(now, zone):
-                self._release(delivery, now, _window_opens(now, campaign, zone))
-                state.released += 1
-                return
+                return Attempt(Result.NOT_NOW, until=_window_opens(now, campaign, zone))
         why = self._suppressed(campaign, delivery, reminder)
         if why is not None:
-            if reminder:  # it was sent; only the reminders stop
-                self._finish(delivery, DeliveryStatus.SENT, now, why[1], None, count=False)
-            else:
-                self._finish(
-                    delivery,
-                    DeliveryStatus.SUPPRESSED,
-                    now,
-                    why[1],
-                    None,
-                    count=False,
-                    reason=why[0],
-                )
-                state.suppressed += 1
-            return
+            return Attempt(Result.SUPPRESSED, error=why[1], reason=why[0])
         try:
-            links, headers, score_links = self._links(campaign, delivery, now)
-            message = render_message(
-                campaign,
-                delivery.recipient,
-                to=delivery.address,
-                message_id=delivery.message_id
-                + (f".r{delivery.reminders_sent + 1}" if reminder else ""),
-                now=now,
-                delivery=delivery,
-                links=links,
-                headers=headers,
-                sender=delivery.sender,
-                reminder=reminder,
-                score_links=score_links,
-            )
-            if campaign.channel is Channel.SMS and campaign.max_sms_segments is not None:
-                cost = sms_segments(message.text)
-                if cost.segments > campaign.max_sms_segments:
-                    raise PermanentSendError(
-                        f"text is {cost.segments} SMS segments ({cost.encoding.value}, "
-                        f"{cost.units} units); the campaign allows {campaign.max_sms_segments}"
-                    )
-            self.transport.send(message)
+            self.transport.send(self._message(campaign, delivery, now, reminder))
         except (TemplateError, PermanentSendError) as exc:
-            if reminder:
-                self._finish(delivery, DeliveryStatus.SENT, now, f"reminder: {exc}", None)
-            else:
-                self._finish(delivery, DeliveryStatus.FAILED, now, str(exc), None)
-                state.failed += 1
-            return
+            return Attempt(Result.PERMANENT, error=str(exc))
         except TransientSendError as exc:
-            attempts = delivery.attempts + 1
-            again = now + self.retry.backoff(attempts)
-            if reminder:
-                # Retried within the request's attempt budget; then its reminders stop.
-                retry_at = None if self.retry.gives_up(attempts) else again
-                self._finish(
-                    delivery, DeliveryStatus.SENT, now, f"reminder: {exc}", None, remind_at=retry_at
-                )
-                state.retried += retry_at is not None
-                return
-            if self.retry.gives_up(attempts):
-                error = f"gave up after {attempts} attempts: {exc}"
-                self._finish(delivery, DeliveryStatus.FAILED, now, error, None)
-                state.failed += 1
-                return
-            self._finish(delivery, DeliveryStatus.PENDING, now, str(exc), again)
-            state.retried += 1
-            return
+            return Attempt(Result.TRANSIENT, error=str(exc))
         except AccountError as exc:
-            self._release(delivery, now, None, error=str(exc))
-            state.released += 1
-            raise
+            return Attempt(Result.ACCOUNT, error=str(exc))
         except StorageError:  # the store's fault, not the request's
             raise
         except Exception as exc:  # whatever one request raises, it fails alone
             error = f"unexpected {type(exc).__name__}: {exc}"
             log.error("request %s of campaign %s failed: %s", delivery.id, campaign.name, error)
             log.debug("the request's traceback", exc_info=True)
-            if reminder:
-                self._finish(delivery, DeliveryStatus.SENT, now, f"reminder: {error}", None)
-            else:
-                self._finish(delivery, DeliveryStatus.FAILED, now, error, None)
-                state.failed += 1
-            return
-        sent = delivery.reminders_sent + (1 if reminder else 0)
-        follow_up = campaign.reminder
-        remind_at = now + follow_up.after if follow_up and sent < follow_up.count else None
-        if reminder:  # counted first: recording may meet a storage fault, the send happened
-            state.reminded += 1
-        else:
-            state.sent += 1
-        self._finish(
-            delivery, DeliveryStatus.SENT, now, None, None, remind_at=remind_at, reminded=reminder
+            return Attempt(Result.PERMANENT, error=error)
+        return Attempt(Result.SENT)
+
+    def _message(
+        self, campaign: Campaign, delivery: Delivery, now: datetime, reminder: bool
+    ) -> OutgoingMessage:
+        links, headers, score_links = self._links(campaign, delivery, now)
+        message = render_message(
+            campaign,
+            delivery.recipient,
+            to=delivery.address,
+            message_id=delivery.message_id
+            + (f".r{delivery.reminders_sent + 1}" if reminder else ""),
+            now=now,
+            delivery=delivery,
+            links=links,
+            headers=headers,
+            sender=delivery.sender,
+            reminder=reminder,
+            score_links=score_links,
         )
+        if campaign.channel is Channel.SMS and campaign.max_sms_segments is not None:
+            cost = sms_segments(message.text)
+            if cost.segments > campaign.max_sms_segments:
+                raise PermanentSendError(
+                    f"text is {cost.segments} SMS segments ({cost.encoding.value}, "
+                    f"{cost.units} units); the campaign allows {campaign.max_sms_segments}"
+                )
+        return message
 
     def _suppressed(
         self, campaign: Campaign, delivery: Delivery, reminder: bool
@@ -560,13 +514,7 @@ class Dispatcher:
         self, delivery: Delivery, now: datetime, at: datetime | None, *, error: str | None = None
     ) -> None:
         """Give a claimed delivery back untried, to be claimed again at *at* (or at once)."""
-        if delivery.sent_at is not None:  # a reminder: the request stays Sent
-            again = at or delivery.remind_at or now
-            self._finish(
-                delivery, DeliveryStatus.SENT, now, error, None, count=False, remind_at=again
-            )
-        else:
-            self._finish(delivery, DeliveryStatus.PENDING, now, error, at, count=False)
+        self._record(released(delivery, now, until=at, error=error), now)
 
     def _links(
         self, campaign: Campaign, delivery: Delivery, now: datetime
@@ -610,31 +558,8 @@ class Dispatcher:
             }
         return links, headers, score_links
 
-    def _finish(
-        self,
-        delivery: Delivery,
-        status: DeliveryStatus,
-        now: datetime,
-        error: str | None,
-        due_at: datetime | None,
-        *,
-        count: bool = True,
-        reason: str | None = None,
-        remind_at: datetime | None = None,
-        reminded: bool = False,
-    ) -> None:
-        self._outcomes.append(
-            Outcome(
-                delivery_id=delivery.id,
-                status=status,
-                error=error,
-                due_at=due_at,
-                count_attempt=count,
-                reason=reason,
-                remind_at=remind_at,
-                reminded=reminded,
-            )
-        )
+    def _record(self, outcome: Outcome, now: datetime) -> None:
+        self._outcomes.append(outcome)
         self._outcomes_at = now
         if len(self._outcomes) >= self.record_every:
             self._flush()
