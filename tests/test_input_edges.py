@@ -78,3 +78,19 @@ def test_yes_no_is_one_vocabulary_for_every_door(text: str) -> None:
         assert answer is None
     else:
         assert answer is (word in YES_WORDS)
+
+
+def test_holiday_calendars_and_link_keys_are_read_by_the_domain() -> None:
+    """The command line parses nothing itself: the domain reads "DE-BY" and "id:secret"."""
+    assert rk.HolidayCalendar.parse("de-by") == rk.HolidayCalendar("DE", "BY")
+    assert rk.HolidayCalendar.parse("PL") == rk.HolidayCalendar("PL")
+    with pytest.raises(rk.WindowError):
+        rk.HolidayCalendar.parse("XX")
+    with pytest.raises(rk.WindowError):
+        rk.HolidayCalendar.parse("-BY")
+    signer = rk.LinkSigner.from_text("k2:second-secret-0123456789, k1:first-secret-0123456789")
+    assert list(signer.keys) == ["k2", "k1"]
+    with pytest.raises(rk.ValidationError, match=r"\$KEYS: write link keys as id:secret"):
+        rk.LinkSigner.from_text("no-colon-here", source="$KEYS")
+    with pytest.raises(rk.ValidationError, match="too short"):
+        rk.LinkSigner.from_text("k1:short")

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeAlias
 
 from reviewkit import __version__
 from reviewkit.adapters.clock import SystemClock
@@ -35,7 +36,7 @@ from reviewkit.adapters.smtp import (
 )
 from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.demo import run_demo
-from reviewkit.domain.accounts import Secret, SenderAccount
+from reviewkit.domain.accounts import SenderAccount
 from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
 from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
 from reviewkit.domain.consent import Consent, parse_yes_no
@@ -89,6 +90,10 @@ def _parse_start(text: str, timezone: str) -> datetime:
     return value
 
 
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""The object ``add_subparsers()`` returns, where each command group adds its parsers."""
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -109,7 +114,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"reviewkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _configure_demo(commands, common)
+    _configure_campaign(commands, common)
+    _configure_dispatch(commands, common)
+    _configure_import(commands, common)
+    _configure_qr(commands)
+    _configure_requests(commands, common)
+    _configure_request(commands, common)
+    _configure_scores(commands, common)
+    _configure_accounts(commands, common)
+    return parser
 
+
+def _configure_demo(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``demo`` command."""
     demo = commands.add_parser(
         "demo",
         parents=[common],
@@ -121,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--recipients", type=int, default=300, metavar="N", help="how many (300)")
     demo.set_defaults(handler=_demo)
 
+
+def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``campaign`` command group."""
     campaign = commands.add_parser("campaign", help="create and steer campaigns")
     actions = campaign.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", parents=[common], help="create a draft campaign")
@@ -173,6 +194,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--timezone")
     add.set_defaults(handler=_campaign_add_recipient)
 
+
+def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``dispatch`` command."""
     dispatch = commands.add_parser(
         "dispatch", parents=[common], help="send what is due, as one worker"
     )
@@ -201,6 +225,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     dispatch.set_defaults(handler=_dispatch)
 
+
+def _configure_import(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``import`` command."""
     imp = commands.add_parser(
         "import",
         parents=[common],
@@ -227,6 +254,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(handler=_import)
 
+
+def _configure_qr(commands: _Commands) -> None:
+    """The ``qr`` command."""
     qr = commands.add_parser(
         "qr",
         help="write a QR code leading to a URL",
@@ -238,6 +268,9 @@ def _parser() -> argparse.ArgumentParser:
     qr.add_argument("--error", default="m", choices=["l", "m", "q", "h"], help="correction (m)")
     qr.set_defaults(handler=_qr)
 
+
+def _configure_requests(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``requests`` command group."""
     requests = commands.add_parser("requests", help="the collection view: list and export")
     views = requests.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = views.add_parser(
@@ -265,6 +298,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", required=True, type=Path, metavar="FILE.csv")
     export.set_defaults(handler=_requests_export)
 
+
+def _configure_request(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``request`` command group."""
     request = commands.add_parser("request", help="a single request")
     request_actions = request.add_subparsers(dest="action", required=True, metavar="ACTION")
     send = request_actions.add_parser(
@@ -292,6 +328,9 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--timezone", default="UTC", help="for --at without an offset (UTC)")
     send.set_defaults(handler=_request_send)
 
+
+def _configure_scores(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``scores`` command."""
     scores = commands.add_parser(
         "scores",
         parents=[common],
@@ -312,6 +351,9 @@ def _parser() -> argparse.ArgumentParser:
     scores.add_argument("--format", choices=["table", "csv", "json"], default="table")
     scores.set_defaults(handler=_scores)
 
+
+def _configure_accounts(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``accounts`` command group."""
     accounts = commands.add_parser("accounts", help="sender accounts")
     account_actions = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = account_actions.add_parser(
@@ -326,7 +368,6 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--account", metavar="NAME", help="which account of --accounts (all)")
     verify.add_argument("--to", required=True, metavar="ADDRESS", help="where the test goes")
     verify.set_defaults(handler=_accounts_verify)
-    return parser
 
 
 def _add_view_filters(sub: argparse.ArgumentParser) -> None:
@@ -676,11 +717,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _campaign_create(args: argparse.Namespace) -> int:
-    country, _, subdivision = (args.holidays or "").partition("-")
     window = SendWindow(
         weekdays=args.days,
         hours=args.hours,
-        holidays=HolidayCalendar(country.upper(), subdivision or None) if country else None,
+        holidays=HolidayCalendar.parse(args.holidays) if args.holidays else None,
     )
     store, service, actor = _open(args)
     with store:
@@ -777,15 +817,7 @@ def _campaign_add_recipient(args: argparse.Namespace) -> int:
 
 def _link_signer(variable: str) -> LinkSigner | None:
     value = os.environ.get(variable)
-    if not value:
-        return None
-    keys: dict[str, Secret | str] = {}
-    for item in value.split(","):
-        kid, sep, secret = item.strip().partition(":")
-        if not sep:
-            raise ValidationError(f"${variable}: write link keys as id:secret[,id:secret]")
-        keys[kid] = Secret(secret)
-    return LinkSigner(keys)
+    return LinkSigner.from_text(value, source=f"${variable}") if value else None
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -100,6 +100,22 @@ class LinkSigner:
         if self.current is not None and self.current not in self.keys:
             raise ValidationError(f"current link key {self.current!r} is not among the keys")
 
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "link keys") -> LinkSigner:
+        """A signer from ``id:secret[,id:secret…]`` (as kept in one environment variable);
+        the first key signs, all verify.
+
+        :param source: where the text came from, for the error message.
+        :raises ValidationError: an item without ``id:``, a bad id or a short secret.
+        """
+        keys: dict[str, Secret | str] = {}
+        for item in text.split(","):
+            kid, sep, secret = item.strip().partition(":")
+            if not sep:
+                raise ValidationError(f"{source}: write link keys as id:secret[,id:secret]")
+            keys[kid] = Secret(secret)
+        return cls(keys)
+
     def sign(
         self,
         purpose: TokenPurpose,

@@ -170,6 +170,17 @@ class HolidayCalendar:
         if self.country is not None:
             _public_holidays(self.country, self.subdivision, 2000)  # fail early on a bad code
 
+    @classmethod
+    def parse(cls, text: str) -> HolidayCalendar:
+        """A country's calendar from ``"PL"`` or, with a subdivision, ``"DE-BY"`` (any case).
+
+        :raises WindowError: an unknown country or subdivision.
+        """
+        country, _, subdivision = text.strip().partition("-")
+        if not country:
+            raise WindowError(f"holidays {text!r}: write a country code, e.g. PL or DE-BY")
+        return cls(country.upper(), subdivision.upper() or None)
+
     def is_holiday(self, day: date) -> bool:
         """Return whether nothing may be sent on the local date *day*."""
         if day in self.extra_dates:
