@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import reviewkit as rk
+from reviewkit.services.tracking import PIXEL_GIF
 
 BASE = "http://127.0.0.1:{port}"
 Start = Callable[[str, list[tuple[str, str]]], Any]
@@ -37,7 +38,7 @@ def tracking_app(
             if kind == "o":  # the open pixel: always answer with the image
                 tracking.opened(token)
                 start("200 OK", [("Content-Type", "image/gif"), ("Cache-Control", "no-store")])
-                return [rk.PIXEL_GIF]
+                return [PIXEL_GIF]
             if kind == "c":  # a tracked link
                 start("302 Found", [("Location", tracking.clicked(token))])
                 return [b""]
@@ -105,7 +106,7 @@ def main() -> None:
 
     assert ala.html is not None
     status, _, body = fetch("GET", link(ala.html, "o"))  # the mail program loads the pixel
-    assert (status, body) == (200, rk.PIXEL_GIF)
+    assert (status, body) == (200, PIXEL_GIF)
     (delivery,) = [d for d in store.deliveries if d.address == "ala@example.com"]
     click = tracking.click_link(base + "/c/{token}", delivery.id, "https://shop.example/p/7")
     status, headers, _ = fetch("GET", click)

@@ -10,7 +10,14 @@ def test_exported_members_are_pinned() -> None:
     """Adding or removing a public name is a deliberate change to this list."""
     assert sorted(reviewkit.__all__) == sorted(
         [
-            "PIXEL_GIF",
+            "SMTPTransport",
+            "SQLiteStore",
+            "RateLimit",
+            "Secret",
+            "Security",
+            "SenderAccount",
+            "ImportResult",
+            "import_csv",
             "Condition",
             "HostEvent",
             "Operator",
@@ -41,7 +48,6 @@ def test_exported_members_are_pinned() -> None:
             "RequestQuery",
             "Search",
             "TrackingService",
-            "neutralize_cell",
             "parse_search",
             "AccountVerificationError",
             "Actor",
@@ -128,3 +134,19 @@ def test_reference_adapters_satisfy_the_ports(tmp_path: object) -> None:
     assert isinstance(reviewkit.MaildirTransport(f"{tmp_path}/box"), ports.Transport)
     assert isinstance(reviewkit.SystemClock(), ports.Clock)
     assert isinstance(reviewkit.ManualClock(datetime(2026, 1, 1, tzinfo=UTC)), ports.Clock)
+
+
+def test_names_moved_out_of_the_top_level_still_resolve_with_a_warning() -> None:
+    """Internals left the top level; old imports keep working for a release, and say where
+    the name lives now."""
+    import pytest
+
+    from reviewkit.domain.collection import neutralize_cell
+    from reviewkit.services.tracking import PIXEL_GIF
+
+    with pytest.warns(DeprecationWarning, match=r"reviewkit\.services\.tracking"):
+        assert reviewkit.PIXEL_GIF == PIXEL_GIF
+    with pytest.warns(DeprecationWarning, match=r"reviewkit\.domain\.collection"):
+        assert reviewkit.neutralize_cell is neutralize_cell
+    with pytest.raises(AttributeError):
+        _ = reviewkit.no_such_name

@@ -11,6 +11,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 import reviewkit as rk
+from reviewkit.services.tracking import PIXEL_GIF
 from reviewkit.web import make_app
 
 from .conftest import make_campaign
@@ -112,9 +113,9 @@ def test_closed_tampered_unsubscribe_pixel_and_unknown(
     assert status == "400 Bad Request"
     assert "tampered" in page
     status, headers, pixel = call(app, "GET", links["o"])
-    assert (status, headers["Content-Type"], pixel) == ("200 OK", "image/gif", rk.PIXEL_GIF)
+    assert (status, headers["Content-Type"], pixel) == ("200 OK", "image/gif", PIXEL_GIF)
     assert store.get_delivery(delivery_id).opened_at is not None
-    assert call(app, "GET", "/o/garbage")[2] == rk.PIXEL_GIF  # still an image
+    assert call(app, "GET", "/o/garbage")[2] == PIXEL_GIF  # still an image
     status, _, page = call(app, "GET", links["u"])
     assert '<form method="post">' in page
     assert store.get_delivery(delivery_id).unsubscribed_at is None  # a GET changes nothing

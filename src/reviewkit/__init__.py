@@ -11,6 +11,9 @@ from __future__ import annotations
 from reviewkit.adapters.clock import ManualClock, SystemClock
 from reviewkit.adapters.maildir import MaildirTransport
 from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
+from reviewkit.adapters.smtp import SMTPTransport
+from reviewkit.adapters.sqlite import SQLiteStore
+from reviewkit.domain.accounts import RateLimit, Secret, Security, SenderAccount
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import (
     TRANSITIONS,
@@ -26,7 +29,6 @@ from reviewkit.domain.collection import (
     RequestPage,
     RequestQuery,
     Search,
-    neutralize_cell,
     parse_search,
 )
 from reviewkit.domain.consent import PUBLICATION, Consent
@@ -79,15 +81,15 @@ from reviewkit.services.answers import AnswerService, SurveyPage
 from reviewkit.services.campaigns import AddResult, CampaignService
 from reviewkit.services.collection import CollectionService
 from reviewkit.services.dispatch import Dispatcher, DispatchReport
+from reviewkit.services.importer import ImportResult, import_csv
 from reviewkit.services.scores import ScoreRow, ScoreService
 from reviewkit.services.suppression import SuppressionService
-from reviewkit.services.tracking import PIXEL_GIF, TrackingService
+from reviewkit.services.tracking import TrackingService
 from reviewkit.services.triggers import TriggerService
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
-    "PIXEL_GIF",
     "PUBLICATION",
     "TRANSITIONS",
     "AccountError",
@@ -122,6 +124,7 @@ __all__ = [
     "HostEvent",
     "HourRange",
     "IllegalTransitionError",
+    "ImportResult",
     "InMemoryStore",
     "InMemoryTransport",
     "LinkSigner",
@@ -137,6 +140,7 @@ __all__ = [
     "Permission",
     "PermissionDeniedError",
     "PlanRun",
+    "RateLimit",
     "Recipient",
     "Reminder",
     "RequestCategory",
@@ -144,13 +148,18 @@ __all__ = [
     "RequestQuery",
     "RetryPolicy",
     "ReviewkitError",
+    "SMTPTransport",
+    "SQLiteStore",
     "Scale",
     "Score",
     "ScoreRow",
     "ScoreService",
     "Search",
+    "Secret",
+    "Security",
     "SendPlan",
     "SendWindow",
+    "SenderAccount",
     "StaleVersionError",
     "StorageBusyError",
     "StorageError",
@@ -177,9 +186,30 @@ __all__ = [
     "ValidationError",
     "WindowError",
     "__version__",
+    "import_csv",
     "load_zone",
-    "neutralize_cell",
     "next_send_time",
     "parse_search",
     "plan_send_times",
 ]
+
+
+_MOVED = {
+    "PIXEL_GIF": "reviewkit.services.tracking",
+    "neutralize_cell": "reviewkit.domain.collection",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Names that moved out of the top level still resolve, with a DeprecationWarning."""
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"reviewkit.{name} is deprecated; import it from {_MOVED[name]}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module 'reviewkit' has no attribute {name!r}")
