@@ -120,3 +120,24 @@ def test_every_decision_is_a_transition_of_the_state_machine(
     if reminder:
         assert after.status is D.SENT
         assert after.sent_at == delivery.sent_at  # the first send time stays
+
+
+@given(
+    value=st.one_of(st.integers(-20, 20), st.text(max_size=4)), kind=st.sampled_from(rk.SurveyType)
+)
+def test_a_surveys_own_rules_decide_a_score(value: int | str, kind: rk.SurveyType) -> None:
+    """The answer service and the chat webhook read scores with the survey's one rule."""
+    survey = rk.Survey(type=kind, privacy_url="https://shop.example/p", comment=True)
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number not in survey.scale:
+        with pytest.raises(rk.ValidationError):
+            survey.checked_score(value)
+    else:
+        assert survey.checked_score(value) == number
+    assert survey.closes_at(NOW) - NOW == timedelta(days=survey.expiry_days)
+    assert survey.checked_comment("  ") is None
+    with pytest.raises(rk.ValidationError, match="at most"):
+        survey.checked_comment("x" * 401, chat=True)

@@ -249,6 +249,11 @@ class Delivery:
         """The Message-ID local part / idempotency key: the same on every attempt."""
         return f"{self.id}.{self.campaign_id[:12]}"
 
+    @property
+    def asked_at(self) -> datetime:
+        """When the customer was asked: the first send, else when the request was made."""
+        return self.sent_at or self.created_at or self.scheduled_at
+
     def held_by(self, worker_id: str) -> bool:
         """Whether *worker_id* holds this delivery's claim (its lease may have run out while
         nobody took it over)."""

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import attrs
 
 from reviewkit.errors import ValidationError
 
-__all__ = ["CHAT_LIMITS", "Scale", "Survey", "SurveyType"]
+__all__ = ["CHAT_LIMITS", "MAX_COMMENT", "Scale", "Survey", "SurveyType"]
+
+MAX_COMMENT = 2_000
+"""The longest comment an answer may carry (outside the chat channel's own limit)."""
 
 
 class SurveyType(enum.StrEnum):
@@ -200,6 +204,47 @@ class Survey:
     def button(self) -> str:
         """The button's text."""
         return self.button_text or self._texts()[3]
+
+    @property
+    def open_for(self) -> timedelta:
+        """How long after a request is sent its survey takes answers (its links live as long)."""
+        return timedelta(days=self.expiry_days)
+
+    def closes_at(self, asked_at: datetime) -> datetime:
+        """When a survey asked at *asked_at* stops taking answers."""
+        return asked_at + self.open_for
+
+    def checked_score(self, value: int | str) -> int:
+        """*value* as a score on this survey's scale.
+
+        :raises ValidationError: not a whole number, or off the scale.
+        """
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValidationError(f"score {value!r} is not a whole number") from None
+        if number not in self.scale:
+            raise ValidationError(
+                f"score {number} is not on the {self.type.name} scale "
+                f"{self.scale.low} to {self.scale.high}"
+            )
+        return number
+
+    def checked_comment(self, comment: str | None, *, chat: bool = False) -> str | None:
+        """*comment* trimmed (``None`` when empty), if this survey takes it.
+
+        :param chat: the answer came from the chat channel, whose comments are shorter.
+        :raises ValidationError: the survey takes no comment, or the comment is too long.
+        """
+        text = (comment or "").strip() or None
+        if text is None:
+            return None
+        if not self.comment:
+            raise ValidationError("this survey does not take a comment")
+        limit = CHAT_LIMITS["comment"][1] if chat else MAX_COMMENT
+        if len(text) > limit:
+            raise ValidationError(f"the comment is {len(text)} characters; at most {limit}")
+        return text
 
     def check_for_chat(self) -> None:
         """Check the limits of a Messenger-style feedback template (:data:`CHAT_LIMITS`).

@@ -27,7 +27,7 @@ from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, Channel
 from reviewkit.domain.delivery import Delivery, Engagement, RetryPolicy
 from reviewkit.domain.instants import as_utc
-from reviewkit.domain.survey import CHAT_LIMITS, Survey
+from reviewkit.domain.survey import Survey
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.errors import SurveyClosedError, ValidationError
 from reviewkit.ports import Clock, Store
@@ -39,7 +39,6 @@ log = logging.getLogger("reviewkit.answers")
 AnswerHook = Callable[[Answer, Delivery, Survey], None]
 """Called with each new answer, its request and the survey (for ``comment_author``)."""
 
-_MAX_COMMENT = 2_000
 MAX_ANSWERS = 20
 """The most answers kept for one request (the current one and those it replaced); past it,
 a change is refused and the last answer stays."""
@@ -114,13 +113,12 @@ class AnswerService:
         if campaign.survey is None:
             raise ValidationError(f"request {delivery.id} is not a survey request")
         survey = campaign.survey
-        opened = delivery.sent_at or delivery.created_at or delivery.scheduled_at
-        closes_at = opened + timedelta(days=survey.expiry_days)
+        closes_at = survey.closes_at(delivery.asked_at)
         if now >= closes_at:
             raise SurveyClosedError(f"the survey closed at {closes_at.isoformat()}")
         score = None
         if extra is not None:
-            score = self._score(survey, extra)
+            score = survey.checked_score(extra)
         current = next((a for a in self.store.answers_for(delivery.id) if a.current), None)
         return SurveyPage(delivery, campaign, survey, score, current, closes_at)
 
@@ -146,18 +144,10 @@ class AnswerService:
         :raises ValidationError: as :meth:`record`.
         """
         survey = page.survey
-        chosen = self._score(survey, score) if score not in (None, "") else page.score
+        chosen = survey.checked_score(score) if score not in (None, "") else page.score
         if chosen is None:
             raise ValidationError(f"choose a score from {survey.scale.low} to {survey.scale.high}")
-        text = (comment or "").strip() or None
-        if text is not None:
-            if not survey.comment:
-                raise ValidationError("this survey does not take a comment")
-            limit = (
-                CHAT_LIMITS["comment"][1] if page.delivery.channel is Channel.CHAT else _MAX_COMMENT
-            )
-            if len(text) > limit:
-                raise ValidationError(f"the comment is {len(text)} characters; at most {limit}")
+        text = survey.checked_comment(comment, chat=page.delivery.channel is Channel.CHAT)
         now = as_utc(self.clock.now())
         answer = Answer(
             delivery_id=page.delivery.id,
@@ -217,16 +207,3 @@ class AnswerService:
             return False
         self.store.finish_answer_hook(answer.id, done=True, error=None, next_at=None)
         return True
-
-    @staticmethod
-    def _score(survey: Survey, value: int | str) -> int:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ValidationError(f"score {value!r} is not a whole number") from None
-        scale = survey.scale
-        if number not in scale:
-            raise ValidationError(
-                f"score {number} is not on the {survey.type.name} scale {scale.low} to {scale.high}"
-            )
-        return number

@@ -529,7 +529,7 @@ class Dispatcher:
         links: dict[str, str] = {}
         survey = campaign.survey
         # A survey's answer links live as long as the survey accepts answers.
-        answer_ttl = timedelta(days=survey.expiry_days) if survey is not None else None
+        answer_ttl = survey.open_for if survey is not None else None
         for purpose, template in templates.items():
             if template is not None:
                 ttl = answer_ttl if purpose is TokenPurpose.ANSWER else None
