@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ from reviewkit.domain.consent import missing_consents
 from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome, RetryPolicy
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.messages import OutgoingMessage, render_message
-from reviewkit.domain.outcomes import Attempt, Result, decide, released, wants_reminder
+from reviewkit.domain.outcomes import Attempt, Counted, Result, decide, released, wants_reminder
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import sms_segments
 from reviewkit.domain.suppression import SuppressionReason, unsubscribe_extra
@@ -99,12 +100,7 @@ def default_worker_id() -> str:
 
 @attrs.define
 class _Pass:
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    released: int = 0
-    suppressed: int = 0
-    reminded: int = 0
+    counts: Counter[Counted] = attrs.field(factory=Counter)
     completed: list[str] = attrs.field(factory=list)
     failed_campaigns: list[str] = attrs.field(factory=list)
     wakeups: list[datetime] = attrs.field(factory=list)
@@ -231,12 +227,7 @@ class Dispatcher:
     @staticmethod
     def _report(state: _Pass) -> DispatchReport:
         return DispatchReport(
-            sent=state.sent,
-            failed=state.failed,
-            retried=state.retried,
-            released=state.released,
-            suppressed=state.suppressed,
-            reminded=state.reminded,
+            **{kind.value: state.counts[kind] for kind in Counted},
             completed=tuple(state.completed),
             failed_campaigns=tuple(state.failed_campaigns),
             next_wakeup=min(state.wakeups, default=None),
@@ -353,7 +344,7 @@ class Dispatcher:
             for left in claimed[index + 1 :]:
                 if left.id not in lost:
                     self._release(left, now, None)
-                    state.released += 1
+                    state.counts[Counted.RELEASED] += 1
             self._flush()
             campaign = self.store.get_campaign(campaign.id)
             if campaign.status in ACTIVE:
@@ -432,8 +423,7 @@ class Dispatcher:
         decision = decide(delivery, campaign, attempt, now, self.retry)
         if decision.counted is not None:
             # Counted first: recording may meet a storage fault; the send has happened.
-            counter = decision.counted.value
-            setattr(state, counter, getattr(state, counter) + 1)
+            state.counts[decision.counted] += 1
         self._record(decision.outcome, now)
         if attempt.result is Result.ACCOUNT:
             raise AccountError(attempt.error or "the sender account cannot send")
