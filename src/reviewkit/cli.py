@@ -481,6 +481,7 @@ _SCORE_COLUMNS = ("type", "period", "group", "n", "score", "low", "high", "mean"
 
 
 def _scores(args: argparse.Namespace) -> int:
+    load_zone(args.timezone)  # a zone that does not exist is an error even with no answers
     since = _parse_start(args.since, args.timezone) if args.since else None
     until = _parse_start(args.until, args.timezone) if args.until else None
     with _store(args, readonly=True) as store:

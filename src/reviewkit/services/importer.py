@@ -281,6 +281,15 @@ def _import_into(
             raise ValidationError(
                 f"field type {kind!r} for {column!r}: use pesel, nip, regon or date"
             )
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValidationError(
+                f"unknown encoding {encoding!r}: use e.g. utf-8, cp1250 or iso-8859-2"
+            ) from None
+    if delimiter is not None and len(delimiter) != 1:
+        raise ValidationError(f"delimiter {delimiter!r} must be one character, e.g. ; or ,")
     label = source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "")
     rules = _RowRules(
         target.channel,
@@ -329,6 +338,12 @@ def _import_rows(
         raise ValidationError(
             f"the campaign's templates read recipient.fields.{absent[0]}, but the file has no "
             f"{absent[0]!r} column (columns: {names})"
+        )
+    typed_absent = sorted(set(rules.types) - {k.lower() for k in keys})
+    if typed_absent:
+        raise ValidationError(
+            f"a field type is given for {typed_absent[0]!r}, but the file has no such column "
+            f"(columns: {names})"
         )
     address_column = _ADDRESS_COLUMNS[rules.channel]
     if address_column not in keys:
