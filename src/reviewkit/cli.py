@@ -170,8 +170,22 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     create.add_argument("--max-sms-segments", type=int, metavar="N", help="cap on SMS length")
     create.set_defaults(handler=_campaign_create)
 
+    listing = actions.add_parser(
+        "list", parents=[common], help="every campaign: status, counts, next due request"
+    )
+    listing.add_argument("--format", choices=["table", "json"], default="table")
+    listing.set_defaults(handler=_campaign_list)
+    retry = actions.add_parser(
+        "retry-failed", parents=[common], help="send failed requests again (all, or some)"
+    )
+    retry.add_argument("name", metavar="NAME")
+    retry.add_argument(
+        "--request", action="append", default=[], metavar="ID", help="only this one (repeatable)"
+    )
+    retry.set_defaults(handler=_campaign_retry)
     for name, verb in (
-        ("show", "show settings and counts"),
+        ("show", "show settings, counts and why requests failed"),
+        ("delete", "delete a campaign and all its requests"),
         ("schedule", "schedule a draft"),
         ("pause", "pause sending"),
         ("resume", "resume a paused or failed campaign"),
@@ -182,6 +196,8 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
         sub.add_argument("name", metavar="NAME")
         if name == "show":
             sub.add_argument("--format", choices=["text", "json"], default="text")
+        if name == "schedule":
+            sub.add_argument("--start", metavar="ISO-DATETIME", help="from this time on")
         sub.set_defaults(handler=_campaign_action)
 
     add = actions.add_parser("add-recipient", parents=[common], help="add one recipient")
@@ -760,7 +776,17 @@ def _campaign_action(args: argparse.Namespace) -> int:
         if args.action == "show":
             campaign = service.get(actor, args.name)
             counts = service.counts(actor, args.name)
-            _show(campaign, counts, args.format)
+            _show(campaign, counts, service.failure_reasons(actor, args.name), args.format)
+            return 0
+        if args.action == "delete":
+            total = sum(service.counts(actor, args.name).values())
+            service.delete(actor, args.name)
+            print(f"deleted campaign {args.name!r} and its {total} requests")
+            return 0
+        if args.action == "schedule" and args.start:
+            timezone = service.get(actor, args.name).timezone
+            campaign = service.schedule(actor, args.name, _parse_start(args.start, timezone))
+            print(f"campaign {campaign.name!r} is {campaign.status.value}")
             return 0
         steer = {
             "schedule": service.schedule,
@@ -774,10 +800,75 @@ def _campaign_action(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(campaign: Campaign, counts: dict[DeliveryStatus, int], fmt: str) -> None:
+def _campaign_list(args: argparse.Namespace) -> int:
+    store, service, actor = _open(args, readonly=True)
+    with store:
+        rows = []
+        for campaign in service.list(actor):
+            counts = service.counts(actor, campaign.id)
+            due = service.next_due(actor, campaign.id)
+            shown = due.astimezone(load_zone(campaign.timezone)) if due else None
+            rows.append((campaign, counts, shown))
+    if args.format == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": c.id,
+                        "name": c.name,
+                        "status": c.status.value,
+                        "mode": c.mode.value,
+                        "channel": c.channel.value,
+                        "counts": {s.value: n for s, n in counts.items()},
+                        "next_due": due.isoformat() if due else None,
+                    }
+                    for c, counts, due in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    table = [["name", "status", "channel", "pending", "sent", "failed", "next due"]]
+    for c, counts, due in rows:
+        pending = counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.CLAIMED]
+        table.append(
+            [
+                c.name,
+                c.status.value,
+                c.channel.value,
+                str(pending),
+                str(counts[DeliveryStatus.SENT]),
+                str(counts[DeliveryStatus.FAILED]),
+                f"{due:%Y-%m-%d %H:%M %Z}" if due else "-",
+            ]
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+def _campaign_retry(args: argparse.Namespace) -> int:
+    store, service, actor = _open(args)
+    with store:
+        count = service.retry_failed(actor, args.name, args.request or None)
+        campaign = service.get(actor, args.name)
+    print(f"{count} failed requests back in the queue; campaign {campaign.name!r} is "
+          f"{campaign.status.value}")  # fmt: skip
+    return 0
+
+
+def _show(
+    campaign: Campaign,
+    counts: dict[DeliveryStatus, int],
+    reasons: tuple[tuple[DeliveryStatus, str, int], ...],
+    fmt: str,
+) -> None:
     if fmt == "json":
         data = unstructure(campaign)
         data["counts"] = {s.value: n for s, n in counts.items()}
+        data["reasons"] = [{"status": s.value, "reason": r, "count": n} for s, r, n in reasons]
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
     w = campaign.window
@@ -794,6 +885,10 @@ def _show(campaign: Campaign, counts: dict[DeliveryStatus, int], fmt: str) -> No
     shown = start.astimezone(load_zone(campaign.timezone)).isoformat() if start else "(not set)"
     print(f"  start      {shown}")
     print("  requests   " + ", ".join(f"{s.value} {n}" for s, n in counts.items()))
+    if reasons:
+        print("  why requests did not go out:")
+        for status, why, n in reasons:
+            print(f"    {n:>6}  {status.value:<10} {why}")
 
 
 def _campaign_add_recipient(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 
@@ -106,6 +107,23 @@ class CampaignService:
         """Yield the campaign's deliveries (in *statuses*, if given)."""
         campaign = self.get(actor, name)
         return self.store.iter_deliveries(campaign.id, statuses)
+
+    def failure_reasons(
+        self, actor: Actor, name: str, *, limit: int = 10
+    ) -> tuple[tuple[DeliveryStatus, str, int], ...]:
+        """Why the campaign's requests did not go out: ``(status, reason, how many)`` for
+        its Failed, Suppressed and Cancelled requests, the most frequent first."""
+        found: Counter[tuple[DeliveryStatus, str]] = Counter()
+        ended = (DeliveryStatus.FAILED, DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED)
+        for delivery in self.deliveries(actor, name, ended):
+            why = delivery.last_error or delivery.reason or "no reason recorded"
+            found[(delivery.status, why)] += 1
+        return tuple((status, why, n) for (status, why), n in found.most_common(limit))
+
+    def next_due(self, actor: Actor, name: str) -> datetime | None:
+        """When the campaign's next request becomes due in the queue (``None``: nothing is
+        Pending or Claimed); its window and pacing may make the send later."""
+        return self.store.next_due_at(self.get(actor, name).id)
 
     # -- creating and editing -------------------------------------------------------------
 

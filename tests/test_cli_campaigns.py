@@ -1,0 +1,73 @@
+"""Campaigns from the shell alone: list, show why requests failed, retry them, delete."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .smtp_server import smtp_server
+
+
+def reviewkit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reviewkit", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def ok(*args: str) -> str:
+    done = reviewkit(*args)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout
+
+
+def test_list_show_reasons_retry_and_delete_from_the_shell(tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "r.sqlite3")]
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "email,name\nala@example.com,Ala\nola@example.com,Ola\nghost@example.com,Ghost\n",
+        encoding="utf-8",
+    )
+    body = tmp_path / "body.txt"
+    body.write_text("Hello {{ recipient.name }}")
+    settings = ["--from", "opinie@sklep.example", "--subject", "How was it?"]
+    settings += ["--body-file", str(body), "--timezone", "Europe/Warsaw"]
+    ok("campaign", "create", "--name", "spring", *settings, *db)
+    ok("import", str(rows), "--campaign", "spring", *db)
+    ok("campaign", "schedule", "spring", "--start", "2020-01-01T09:00", *db)
+    with smtp_server() as (handler, port):
+        handler.rcpt_replies["ghost@example.com"] = "550 5.1.1 no such user"
+        url = f"smtp+insecure://127.0.0.1:{port}?from=opinie@sklep.example"
+        out = ok("dispatch", "--smtp", url, "--until-idle", *db)
+        assert "sent 2, failed 1" in out
+        assert len(handler.messages) == 2
+
+        listed = json.loads(ok("campaign", "list", "--format", "json", *db))
+        (spring,) = listed
+        assert (spring["name"], spring["status"]) == ("spring", "completed")
+        assert (spring["counts"]["sent"], spring["counts"]["failed"]) == (2, 1)
+        assert spring["next_due"] is None
+        table = ok("campaign", "list", *db)
+        assert table.splitlines()[0].split()[:3] == ["name", "status", "channel"]
+        assert "spring" in table.splitlines()[1]
+
+        shown = ok("campaign", "show", "spring", *db)
+        assert "why requests did not go out:" in shown
+        assert "1  failed" in shown
+        assert "550 5.1.1 no such user" in shown
+        reasons = json.loads(ok("campaign", "show", "spring", "--format", "json", *db))["reasons"]
+        assert reasons == [{"status": "failed", "reason": reasons[0]["reason"], "count": 1}]
+        assert "550" in reasons[0]["reason"]
+
+        handler.rcpt_replies.clear()  # the mailbox exists now
+        out = ok("campaign", "retry-failed", "spring", *db)
+        assert "1 failed requests back in the queue" in out
+        out = ok("dispatch", "--smtp", url, "--until-idle", *db)
+        assert "sent 1, failed 0" in out
+        assert len(handler.messages) == 3
+
+    out = ok("campaign", "delete", "spring", *db)
+    assert "deleted campaign 'spring' and its 3 requests" in out
+    assert json.loads(ok("campaign", "list", "--format", "json", *db)) == []
