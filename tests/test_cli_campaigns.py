@@ -71,3 +71,29 @@ def test_list_show_reasons_retry_and_delete_from_the_shell(tmp_path: Path) -> No
     out = ok("campaign", "delete", "spring", *db)
     assert "deleted campaign 'spring' and its 3 requests" in out
     assert json.loads(ok("campaign", "list", "--format", "json", *db)) == []
+
+
+def test_requests_list_and_export_say_why_a_request_failed(tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "r.sqlite3")]
+    body = tmp_path / "body.txt"
+    body.write_text("Hello")
+    ok("campaign", "create", "--name", "c", "--from", "opinie@sklep.example", "--subject", "Hi",
+       "--body-file", str(body), "--start", "2020-01-01T00:00", *db)  # fmt: skip
+    ok("campaign", "add-recipient", "c", "--email", "ghost@example.com", *db)
+    ok("campaign", "add-recipient", "c", "--email", "ala@example.com", *db)
+    ok("campaign", "schedule", "c", *db)
+    with smtp_server() as (handler, port):
+        handler.rcpt_replies["ghost@example.com"] = "550 5.1.1 no such user"
+        ok("dispatch", "--smtp", f"smtp+insecure://127.0.0.1:{port}?from=opinie@sklep.example",
+           "--until-idle", *db)  # fmt: skip
+    since = ["--since", "2000-01-01", "--category", "all"]
+    table = ok("requests", "list", *since, *db)
+    assert table.splitlines()[0].split()[-1] == "reason"
+    assert "550 5.1.1 no such user" in table
+    rows = json.loads(ok("requests", "list", *since, "--format", "json", *db))["rows"]
+    reasons = {row["email"]: row["reason"] for row in rows}
+    assert "550 5.1.1 no such user" in reasons["ghost@example.com"]
+    assert reasons["ala@example.com"] == ""
+    ok("requests", "export", *since, "--output", str(tmp_path / "out.csv"), *db)
+    exported = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+    assert "550 5.1.1 no such user" in exported

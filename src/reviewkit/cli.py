@@ -435,7 +435,7 @@ def _requests_list(args: argparse.Namespace) -> int:
         return 0
     columns = [
         *("transaction_id", "email", "phone", "channel", "category", "opened", "answered"),
-        *("scheduled_at", "sent_at", "publication_consent", "other_consents"),
+        *("scheduled_at", "sent_at", "publication_consent", "other_consents", "reason"),
     ]
     table = [[c.replace("_at", "").replace("_", " ") for c in columns]]
     table += [[_short(row[c]) for c in columns] for row in rows]

@@ -286,7 +286,8 @@ def export_row(delivery: Delivery) -> Mapping[str, str]:
         "other_consents": others,
         "segment": r.segment or "",
         "campaign_id": delivery.campaign_id,
-        "reason": delivery.reason or "",
+        # Why it is where it is: the server's reply, "no consent: …", "unsubscribed".
+        "reason": delivery.last_error or delivery.reason or "",
     }
 
 
