@@ -180,7 +180,7 @@ def test_cli_import(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # done, rows rejected
     assert "5 rows: 2 accepted, 2 rejected, 1 duplicates" in result.stdout
     assert (tmp_path / "bad.csv").exists()
 

@@ -3,7 +3,8 @@
 Every command takes ``--db PATH`` (default ``$REVIEWKIT_DB``, else ``reviewkit.sqlite3`` in
 the working directory) and ``--busy-timeout SECONDS``. Commands that only read open the
 database read-only and refuse a file that does not exist. Errors print one line to standard
-error and exit with status 1; usage errors exit with 2; Ctrl-C exits with 130.
+error and exit with status 1; usage errors exit with 2; an import that rejected rows and a
+dispatch in which requests failed exit with 3; Ctrl-C exits with 130, SIGTERM with 143.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ __all__ = ["main", "parse_interval"]
 
 DEFAULT_DB = "reviewkit.sqlite3"
 DB_ENV = "REVIEWKIT_DB"
+EXIT_PARTLY = 3
+"""The exit status of a command that did its work but not all of it went through: an import
+that rejected rows, a dispatch in which requests failed."""
 LINK_KEYS_ENV = "REVIEWKIT_LINK_KEYS"
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -612,7 +616,7 @@ def _import(args: argparse.Namespace) -> int:
         print(f"  row {error.row}, {error.column or 'row'}: {error.reason}")
     if result.rejected and args.errors:
         print(f"rejected rows written to {args.errors}")
-    return 0
+    return EXIT_PARTLY if result.rejected else 0
 
 
 def progress_bar(done: ImportProgress, width: int = 30) -> str:
@@ -956,7 +960,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     )
     for name, reason in reasons.items():
         print(f"reviewkit: campaign {name!r} failed: {reason}", file=sys.stderr)
-    return 1 if reasons else 0
+    if reasons:
+        return 1
+    return EXIT_PARTLY if report.failed else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
