@@ -288,7 +288,7 @@ def _read_form(environ: dict[str, Any]) -> dict[str, str]:
     if length > _MAX_BODY:
         raise _BadBodyError("413 Content Too Large", f"the form is over {_MAX_BODY} bytes")
     raw = environ["wsgi.input"].read(length) if length else b""
-    fields = parse_qs(raw[:_MAX_BODY].decode("utf-8", errors="replace"), keep_blank_values=True)
+    fields = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {key: values[0] for key, values in fields.items()}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from functools import partial
 
 import attrs
 
@@ -118,42 +119,47 @@ def decide(
     reminder = delivery.sent_at is not None
     result = attempt.result
 
-    def outcome(status: DeliveryStatus, **kw: object) -> Outcome:
-        return Outcome(delivery_id=delivery.id, status=status, **kw)  # type: ignore[arg-type]
+    outcome = partial(Outcome, delivery_id=delivery.id)
 
     if result is Result.NO_REMINDER:
-        return Decision(outcome(_S.SENT, error=delivery.last_error, count_attempt=False), None)
+        return Decision(
+            outcome(status=_S.SENT, error=delivery.last_error, count_attempt=False), None
+        )
     if result in (Result.NOT_NOW, Result.ACCOUNT):
         return Decision(
             released(delivery, now, until=attempt.until, error=attempt.error), Counted.RELEASED
         )
     if result is Result.SUPPRESSED:
         if reminder:  # it was sent; only the reminders stop
-            return Decision(outcome(_S.SENT, error=attempt.error, count_attempt=False), None)
+            return Decision(outcome(status=_S.SENT, error=attempt.error, count_attempt=False), None)
         suppressed = outcome(
-            _S.SUPPRESSED, error=attempt.error, count_attempt=False, reason=attempt.reason
+            status=_S.SUPPRESSED, error=attempt.error, count_attempt=False, reason=attempt.reason
         )
         return Decision(suppressed, Counted.SUPPRESSED)
     if result is Result.PERMANENT:
         if reminder:
-            return Decision(outcome(_S.SENT, error=f"reminder: {attempt.error}"), None)
-        return Decision(outcome(_S.FAILED, error=attempt.error), Counted.FAILED)
+            return Decision(outcome(status=_S.SENT, error=f"reminder: {attempt.error}"), None)
+        return Decision(outcome(status=_S.FAILED, error=attempt.error), Counted.FAILED)
     if result is Result.TRANSIENT:
         attempts = delivery.attempts + 1
         again = now + retry.backoff(attempts)
         if reminder:
             # Retried within the request's attempt budget; then its reminders stop.
             retry_at = None if retry.gives_up(attempts) else again
-            decided = outcome(_S.SENT, error=f"reminder: {attempt.error}", remind_at=retry_at)
+            decided = outcome(
+                status=_S.SENT, error=f"reminder: {attempt.error}", remind_at=retry_at
+            )
             return Decision(decided, Counted.RETRIED if retry_at is not None else None)
         if retry.gives_up(attempts):
             error = f"gave up after {attempts} attempts: {attempt.error}"
-            return Decision(outcome(_S.FAILED, error=error), Counted.FAILED)
-        return Decision(outcome(_S.PENDING, error=attempt.error, due_at=again), Counted.RETRIED)
+            return Decision(outcome(status=_S.FAILED, error=error), Counted.FAILED)
+        return Decision(
+            outcome(status=_S.PENDING, error=attempt.error, due_at=again), Counted.RETRIED
+        )
     sent = delivery.reminders_sent + (1 if reminder else 0)
     follow_up = campaign.reminder
     remind_at = now + follow_up.after if follow_up and sent < follow_up.count else None
-    decided = outcome(_S.SENT, remind_at=remind_at, reminded=reminder)
+    decided = outcome(status=_S.SENT, remind_at=remind_at, reminded=reminder)
     return Decision(decided, Counted.REMINDED if reminder else Counted.SENT)
 
 

@@ -186,27 +186,33 @@ class SQLiteStore:
         if not Path(self.path).is_file():
             raise NotFoundError(f"no reviewkit database at {self.path}")
         base = Path(self.path).resolve().as_uri()
+        db = connect(f"{base}?mode=ro", uri=True)
         try:
-            db = connect(f"{base}?mode=ro", uri=True)
             db.execute("PRAGMA schema_version").fetchone()
         except sqlite3.OperationalError:
             # A database in WAL mode needs its -shm file; on a read-only folder or mount that
             # cannot be created, and nothing can be writing there, so read it as immutable.
+            db.close()
             db = connect(f"{base}?mode=ro&immutable=1", uri=True)
         return db
 
     def _check_readable(self) -> None:
+        current = self._refuse_newer()
+        if current < SCHEMA_VERSION:
+            raise StorageError(
+                f"database {self.path} has schema version {current} and needs upgrading to "
+                f"{SCHEMA_VERSION}, which a read-only open cannot do: open it once for writing"
+            )
+
+    def _refuse_newer(self) -> int:
+        """The file's schema version, refused when a newer reviewkit wrote it."""
         current = self.schema_version
         if current > SCHEMA_VERSION:
             raise StorageError(
                 f"database {self.path} has schema version {current}, newer than this "
                 f"reviewkit's {SCHEMA_VERSION}: upgrade reviewkit to open it"
             )
-        if current < SCHEMA_VERSION:
-            raise StorageError(
-                f"database {self.path} has schema version {current} and needs upgrading to "
-                f"{SCHEMA_VERSION}, which a read-only open cannot do: open it once for writing"
-            )
+        return current
 
     def close(self) -> None:
         """Close the database connection."""
@@ -232,12 +238,7 @@ class SQLiteStore:
         if self.schema_version == SCHEMA_VERSION:
             return  # opening needs no write lock: a worker may start while another writes
         with self.transaction():
-            current = self.schema_version
-            if current > SCHEMA_VERSION:
-                raise StorageError(
-                    f"database {self.path} has schema version {current}, newer than this "
-                    f"reviewkit's {SCHEMA_VERSION}: upgrade reviewkit to open it"
-                )
+            current = self._refuse_newer()
             for number, script in _migrations():
                 if number > current:
                     for statement in _statements(script):
