@@ -88,7 +88,7 @@ def floor_import(source: Path, target: Path) -> float:
                 )  # fmt: skip
 
     db.execute("BEGIN")
-    db.executemany(q.INSERT_DELIVERY, rows())
+    db.executemany(q.INSERT_REQUEST, rows())
     db.execute("COMMIT")
     elapsed = time.perf_counter() - start
     db.close()

@@ -42,7 +42,7 @@ def _fill(path: Path, n: int) -> None:
     ids = [uuid.uuid4().hex for _ in range(n)]
     width = len(q.DELIVERY_COLUMNS.split(","))
 
-    def deliveries() -> Iterator[tuple[object, ...]]:
+    def requests() -> Iterator[tuple[object, ...]]:
         for i, id_ in enumerate(ids):
             row: list[object] = [None] * width
             row[:6] = [id_, "c", "email", f"a{i}@example.com", f"a:a{i}", "sent"]
@@ -64,7 +64,7 @@ def _fill(path: Path, n: int) -> None:
             )  # fmt: skip
 
     db.execute("BEGIN")
-    db.executemany(q.INSERT_DELIVERY, deliveries())
+    db.executemany(q.INSERT_REQUEST, requests())
     db.executemany(q.INSERT_ANSWER, answers())
     db.execute("COMMIT")
     db.execute("ANALYZE")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import reviewkit as rk
 from benchmarks.common import Row
+from reviewkit.adapters.accounts import SenderAccount
 from reviewkit.adapters.mime import build_email_bytes
 from reviewkit.adapters.smtp import SMTPTransport
 from reviewkit.adapters.sqlite import SQLiteStore
-from reviewkit.domain.accounts import SenderAccount
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Insert N deliveries into SQLite through the library, then claim and mark them all.
+"""Insert N requests into SQLite through the library, then claim and mark them all.
 
 Floors, in the same run and the same schema: a plain ``sqlite3`` ``executemany`` of the same
 rows in one transaction, and a bare ``UPDATE … WHERE id IN (…)`` loop over the same batches.
@@ -92,7 +92,7 @@ def _floor_insert(path: Path, n: int) -> tuple[float, sqlite3.Connection]:
     )
     start = time.perf_counter()
     db.execute("BEGIN")
-    db.executemany(q.INSERT_DELIVERY, floor_rows("c", n))
+    db.executemany(q.INSERT_REQUEST, floor_rows("c", n))
     db.execute("COMMIT")
     return time.perf_counter() - start, db
 
@@ -100,20 +100,20 @@ def _floor_insert(path: Path, n: int) -> tuple[float, sqlite3.Connection]:
 def _library_claim_and_mark(store: SQLiteStore, campaign_id: str, *, batched: bool) -> int:
     done = 0
     lease = NOW + timedelta(minutes=5)
-    sent = rk.DeliveryStatus.SENT
+    sent = rk.RequestStatus.SENT
     while True:
-        claimed = store.claim_deliveries(
+        claimed = store.claim_requests(
             campaign_id, now=NOW, limit=BATCH, worker_id="w", lease_until=lease
         )
         if not claimed:
             return done
         if batched:
-            outcomes = [rk.Outcome(delivery_id=d.id, status=sent) for d in claimed]
-            assert not store.finish_deliveries(outcomes, worker_id="w", now=NOW)
+            outcomes = [rk.Outcome(request_id=d.id, status=sent) for d in claimed]
+            assert not store.finish_requests(outcomes, worker_id="w", now=NOW)
         else:
             for d in claimed:
-                outcome = rk.Outcome(delivery_id=d.id, status=sent)
-                assert not store.finish_deliveries([outcome], worker_id="w", now=NOW)
+                outcome = rk.Outcome(request_id=d.id, status=sent)
+                assert not store.finish_requests([outcome], worker_id="w", now=NOW)
         done += len(claimed)
 
 
@@ -146,7 +146,7 @@ def run(n: int, repeat: int) -> list[Row]:
         start = time.perf_counter()
         assert _library_claim_and_mark(store, campaign_id, batched=True) == n
         lib_claim = time.perf_counter() - start
-        assert store.count_deliveries(campaign_id)[rk.DeliveryStatus.SENT] == n
+        assert store.count_requests(campaign_id)[rk.RequestStatus.SENT] == n
         # The same again, one transaction per outcome (the dispatcher's default, record_every=1).
         per_row_n = min(n, 20_000)
         _, store_b, campaign_b = _library_insert(folder / "lib-b.sqlite3", per_row_n)
@@ -170,7 +170,7 @@ def run(n: int, repeat: int) -> list[Row]:
             f"peak {mem_full / 1024:.0f} KiB (n={small:,}: {mem_small / 1024:.0f} KiB)",
         ),
         Row("sqlite claim+mark", f"floor: UPDATE IN, batches of {BATCH}", n, floor_claim),
-        Row("sqlite claim+mark", "reviewkit claim + finish_deliveries", n, lib_claim, floor_claim),
+        Row("sqlite claim+mark", "reviewkit claim + finish_requests", n, lib_claim, floor_claim),
         Row(
             "sqlite claim+mark",
             "reviewkit claim + finish per row",

@@ -41,8 +41,8 @@ def main() -> None:
     answers = rk.AnswerService(store, clock, signer)
     received: list[str] = []
     answers.on_answer(
-        lambda answer, delivery, survey: received.append(
-            f"{survey.comment_author} on {delivery.recipient.transaction_id}: "
+        lambda answer, request, survey: received.append(
+            f"{survey.comment_author} on {request.recipient.transaction_id}: "
             f"{answer.score} {answer.comment or ''}"
         )
     )
@@ -79,8 +79,8 @@ def main() -> None:
     assert (done.status_code, done.headers["Location"]) == (303, "/feedback/thanks?lang=en")
     assert "Thank you" in client.get(done.headers["Location"]).text
 
-    (delivery,) = store.deliveries
-    (answer,) = store.answers_for(delivery.id)
+    (request,) = store.requests
+    (answer,) = store.answers_for(request.id)
     print(f"answer {answer.score} with comment {answer.comment!r}")
     print("the hook received:", received)
     assert received == ["Customer care on Z-1: 10 Great service"]

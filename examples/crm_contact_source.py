@@ -85,7 +85,7 @@ def main() -> None:
     print(f"second read: {again.added} added, {again.duplicates} already there")
     assert (first.added, again.added, again.duplicates) == (2, 1, 1)
 
-    for d in service.deliveries(me, "crm reviews"):
+    for d in service.requests(me, "crm reviews"):
         publication = d.recipient.consents[rk.PUBLICATION].granted
         print(
             f"  {d.recipient.transaction_id} {d.address:<16} {d.recipient.phone or '-':<13}"

@@ -59,15 +59,13 @@ def main(folder: Path) -> None:
 
         counts = campaigns.counts(owner, "December orders")
         print({status.value: n for status, n in counts.items() if n})
-        sent = sorted(
-            d.sent_at for d in campaigns.deliveries(owner, "December orders") if d.sent_at
-        )
+        sent = sorted(d.sent_at for d in campaigns.requests(owner, "December orders") if d.sent_at)
         print(
             f"first {sent[0].astimezone(warsaw):%a %d %b %H:%M}, "
             f"last {sent[-1].astimezone(warsaw):%a %d %b %H:%M}"
         )
         assert campaigns.get(owner, "December orders").status is rk.CampaignStatus.COMPLETED
-        assert counts[rk.DeliveryStatus.SENT] == 20
+        assert counts[rk.RequestStatus.SENT] == 20
     print(f"messages in {folder / 'outbox'}")
 
 

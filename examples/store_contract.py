@@ -27,8 +27,8 @@ class AuditedStore(rk.InMemoryStore):
         super().__init__()
         self.audit: list[tuple[datetime, str, str]] = []
 
-    def claim_deliveries(self, campaign_id: str, **kwargs: Any) -> list[rk.Delivery]:
-        claimed = super().claim_deliveries(campaign_id, **kwargs)
+    def claim_requests(self, campaign_id: str, **kwargs: Any) -> list[rk.Request]:
+        claimed = super().claim_requests(campaign_id, **kwargs)
         self.audit += [(kwargs["now"], kwargs["worker_id"], d.id) for d in claimed]
         return claimed
 
@@ -56,15 +56,15 @@ class TestAuditedStore(StoreContract):
 
     def test_claims_are_audited(self, store: AuditedStore) -> None:
         campaign = store.add_campaign(rk.Campaign(name="audit"))
-        request = rk.Delivery(
+        request = rk.Request(
             campaign_id=campaign.id,
             recipient=rk.Recipient(email="ala@example.com"),
             channel=rk.Channel.EMAIL,
             address="ala@example.com",
         )
-        store.add_deliveries([request])
+        store.add_requests([request])
         now = datetime.now(UTC)
-        store.claim_deliveries(campaign.id, now=now, limit=5, worker_id="w1", lease_until=now)
+        store.claim_requests(campaign.id, now=now, limit=5, worker_id="w1", lease_until=now)
         assert store.audit == [(now, "w1", request.id)]
 
 
@@ -72,7 +72,7 @@ class TestOutboxTransport(TransportContract):
     @pytest.fixture
     def transport(self) -> tuple[rk.Transport, Received]:
         outbox = OutboxTransport()
-        return outbox, lambda: [str(m.delivery_id) for m in outbox.outbox]
+        return outbox, lambda: [str(m.request_id) for m in outbox.outbox]
 
 
 if __name__ == "__main__":

@@ -107,8 +107,8 @@ def main() -> None:
     assert ala.html is not None
     status, _, body = fetch("GET", link(ala.html, "o"))  # the mail program loads the pixel
     assert (status, body) == (200, PIXEL_GIF)
-    (delivery,) = [d for d in store.deliveries if d.address == "ala@example.com"]
-    click = tracking.click_link(base + "/c/{token}", delivery.id, "https://shop.example/p/7")
+    (request,) = [d for d in store.requests if d.address == "ala@example.com"]
+    click = tracking.click_link(base + "/c/{token}", request.id, "https://shop.example/p/7")
     status, headers, _ = fetch("GET", click)
     assert (status, headers["Location"]) == (302, "https://shop.example/p/7")
     status, _, body = fetch("GET", link(ala.text, "review"))
@@ -121,12 +121,12 @@ def main() -> None:
     assert status == 400
     server.shutdown()
 
-    for d in store.deliveries:
+    for d in store.requests:
         print(
             f"{d.recipient.transaction_id}: {d.category.value:<12} opened={d.opened_at is not None}"
             f" clicked={d.clicked_at is not None} answered={d.answered_at is not None}"
         )
-    by_tx = {d.recipient.transaction_id: d for d in store.deliveries}
+    by_tx = {d.recipient.transaction_id: d for d in store.requests}
     assert by_tx["Z-1"].answered_at is not None
     assert by_tx["Z-1"].clicked_at is not None
     assert by_tx["Z-1"].opened_at is not None

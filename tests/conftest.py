@@ -125,16 +125,16 @@ def add_answer(
     kind: rk.SurveyType = rk.SurveyType.NPS,
 ) -> rk.Answer:
     """Store a request to *address* and an answer to it (for score tests)."""
-    delivery = rk.Delivery(
+    request = rk.Request(
         campaign_id=campaign_id,
         recipient=rk.Recipient(email=address, segment=segment, fields=fields or {}),
         channel=rk.Channel.EMAIL,
         address=address,
     )
-    store.add_deliveries([delivery])
+    store.add_requests([request])
     return store.add_answer(
         rk.Answer(
-            delivery_id=delivery.id,
+            request_id=request.id,
             campaign_id=campaign_id,
             kind=kind,
             score=score,

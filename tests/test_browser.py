@@ -127,16 +127,16 @@ def test_a_customer_answers_in_a_real_browser(
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(browser, 10).until(expected_conditions.title_is("Dziękujemy za odpowiedź!"))
 
-    (delivery,) = store.iter_deliveries(store.get_campaign("reviews").id)
-    (answer,) = store.answers_for(delivery.id)
+    (request,) = store.iter_requests(store.get_campaign("reviews").id)
+    (answer,) = store.answers_for(request.id)
     assert (answer.score, answer.comment, answer.kind) == (
         9,
         "Szybka dostawa, miła obsługa",
         rk.SurveyType.NPS,
     )
-    assert store.get_delivery(delivery.id).answered_at == reviewkit_clock.now()
+    assert store.get_request(request.id).answered_at == reviewkit_clock.now()
 
     # A tampered link gets a clear page, and changes nothing.
     browser.get(links["3"][:-2] + "xx")
     assert browser.find_element(By.TAG_NAME, "h1").text == "This link is not valid."
-    assert len(store.answers_for(delivery.id)) == 1
+    assert len(store.answers_for(request.id)) == 1

@@ -93,7 +93,7 @@ def test_one_off_campaign_completes_and_can_be_reopened(
     service.schedule(actor, "reviews")
     assert dispatcher.run().sent == 1
     assert service.get(actor, "reviews").status is S.COMPLETED
-    assert service.counts(actor, "reviews")[rk.DeliveryStatus.SENT] == 3
+    assert service.counts(actor, "reviews")[rk.RequestStatus.SENT] == 3
 
 
 def test_reopen_refuses_a_campaign_that_is_not_completed(
@@ -152,7 +152,7 @@ def test_campaign_whose_every_request_failed_has_failed(
     assert campaign.failure_reason == "every request failed (3); none was sent"
     assert service.retry_failed(actor, "reviews") == 3
     assert dispatcher.run().completed == ("reviews",)
-    assert service.counts(actor, "reviews")[rk.DeliveryStatus.SENT] == 3
+    assert service.counts(actor, "reviews")[rk.RequestStatus.SENT] == 3
 
 
 def test_campaign_with_one_request_sent_completes_despite_failures(
@@ -167,7 +167,7 @@ def test_campaign_with_one_request_sent_completes_despite_failures(
     reviewkit_transport.fail_next(2, kind=rk.PermanentSendError)
     dispatcher = rk.Dispatcher(store, reviewkit_transport, reviewkit_clock, worker_id="w")
     assert dispatcher.run().completed == ("reviews",)
-    assert service.counts(actor, "reviews")[rk.DeliveryStatus.FAILED] == 2
+    assert service.counts(actor, "reviews")[rk.RequestStatus.FAILED] == 2
 
 
 def test_campaign_whose_every_request_was_suppressed_completes(

@@ -94,8 +94,8 @@ class TestScheduling:
         assert service.resume(actor, "reviews").status is S.SCHEDULED
         assert service.cancel(actor, "reviews").status is S.CANCELLED
         counts = service.counts(actor, "reviews")
-        assert counts[rk.DeliveryStatus.CANCELLED] == 3
-        assert counts[rk.DeliveryStatus.PENDING] == 0
+        assert counts[rk.RequestStatus.CANCELLED] == 3
+        assert counts[rk.RequestStatus.PENDING] == 0
         with pytest.raises(rk.IllegalTransitionError):
             service.resume(actor, "reviews")
         with pytest.raises(rk.CampaignReadOnlyError):

@@ -15,16 +15,16 @@ from hypothesis import strategies as st
 import reviewkit as rk
 from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.domain.collection import neutralize_cell
-from reviewkit.domain.delivery import category_of
+from reviewkit.domain.request import category_of
 
-D = rk.DeliveryStatus
+D = rk.RequestStatus
 C = rk.RequestCategory
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SEGMENTS = [None, "vip", "regular"]
 REASONS = [None, "unsubscribed", "no_consent", "blocklisted"]
 
 
-def _dataset(store: rk.Store) -> list[rk.Delivery]:
+def _dataset(store: rk.Store) -> list[rk.Request]:
     """A hundred-odd requests across two campaigns in every status, segment and channel."""
     first = store.add_campaign(rk.Campaign(name="first"))
     second = store.add_campaign(rk.Campaign(name="second", channel=rk.Channel.SMS))
@@ -34,7 +34,7 @@ def _dataset(store: rk.Store) -> list[rk.Delivery]:
         sms = i % 5 == 0
         campaign = second if sms else first
         made.append(
-            rk.Delivery(
+            rk.Request(
                 campaign_id=campaign.id,
                 recipient=rk.Recipient(
                     email="żaneta@example.com" if i % 40 == 39 else f"c{i % 40}@example.com",
@@ -54,16 +54,16 @@ def _dataset(store: rk.Store) -> list[rk.Delivery]:
                 claimed_by="w" if status is D.CLAIMED else None,
             )
         )
-    assert store.add_deliveries(made) == len(made)
+    assert store.add_requests(made) == len(made)
     return made
 
 
 @pytest.fixture
-def dataset(store: rk.Store) -> list[rk.Delivery]:
+def dataset(store: rk.Store) -> list[rk.Request]:
     return _dataset(store)
 
 
-def _expected(query: rk.RequestQuery, made: list[rk.Delivery]) -> list[str]:
+def _expected(query: rk.RequestQuery, made: list[rk.Request]) -> list[str]:
     order = {d.id: i for i, d in enumerate(made)}
     found = [d for d in made if query.matches(d)]
     found.sort(key=lambda d: (query.time_of(d), order[d.id]), reverse=True)
@@ -74,7 +74,7 @@ def _walk(store: rk.Store, query: rk.RequestQuery, size: int) -> list[str]:
     ids: list[str] = []
     cursor = None
     while True:
-        page = store.query_deliveries(query, limit=size, after=cursor)
+        page = store.query_requests(query, limit=size, after=cursor)
         assert len(page.items) <= size
         ids += [d.id for d in page.items]
         cursor = page.next_cursor
@@ -105,7 +105,7 @@ queries = st.builds(
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=queries, size=st.sampled_from([1, 7, 25]))
 def test_every_filter_matches_the_reference_and_pages_cover_it_once(
-    store: rk.Store, dataset: list[rk.Delivery], query: rk.RequestQuery, size: int
+    store: rk.Store, dataset: list[rk.Request], query: rk.RequestQuery, size: int
 ) -> None:
     """Any combination of filters gives exactly the requests the reference filter picks,
     newest first; walking the keyset pages yields each once, in the same order."""
@@ -117,7 +117,7 @@ def test_the_stores_category_equals_the_domains(store: rk.Store) -> None:
     reason and unsubscribe mark."""
     campaign = store.add_campaign(rk.Campaign(name="c"))
     made = [
-        rk.Delivery(
+        rk.Request(
             campaign_id=campaign.id,
             recipient=rk.Recipient(email=f"x{n}@example.com"),
             channel=rk.Channel.EMAIL,
@@ -130,9 +130,9 @@ def test_the_stores_category_equals_the_domains(store: rk.Store) -> None:
             (s, r, u) for s in D for r in REASONS for u in (False, True)
         )
     ]
-    store.add_deliveries(made)
+    store.add_requests(made)
     for category in C:
-        page = store.query_deliveries(rk.RequestQuery(categories=[category]), limit=100)
+        page = store.query_requests(rk.RequestQuery(categories=[category]), limit=100)
         got = {d.id for d in page.items}
         want = {
             d.id
@@ -178,8 +178,8 @@ def test_default_view_is_pending_of_the_last_seven_days(
     service.add_recipients(
         actor, "c", [rk.Recipient(email="new@example.com"), rk.Recipient(email="x@example.com")]
     )
-    (withdrawn,) = [d for d in service.deliveries(actor, "c") if d.address == "x@example.com"]
-    service.remove_recipients(actor, "c", [withdrawn.id])
+    (withdrawn,) = [d for d in service.requests(actor, "c") if d.address == "x@example.com"]
+    service.remove_requests(actor, "c", [withdrawn.id])
     page = view.page(actor)
     assert [d.address for d in page.items] == ["new@example.com"]
     assert page.next_cursor is None

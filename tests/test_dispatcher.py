@@ -11,7 +11,7 @@ import reviewkit as rk
 
 from .conftest import WARSAW, make_campaign
 
-D = rk.DeliveryStatus
+D = rk.RequestStatus
 
 
 def test_runs_to_completion_inside_the_window(
@@ -95,17 +95,17 @@ def test_transient_failures_retry_with_backoff_and_same_message_id(
     reviewkit_transport.fail_next(2)
     first = dispatcher.dispatch_due()
     assert first.retried == 1
-    delivery = next(service.deliveries(actor, "reviews"))
-    assert delivery.status is D.PENDING
-    assert delivery.attempts == 1
-    assert delivery.due_at == reviewkit_clock.now() + timedelta(minutes=1)
-    assert "451" in (delivery.last_error or "")
+    request = next(service.requests(actor, "reviews"))
+    assert request.status is D.PENDING
+    assert request.attempts == 1
+    assert request.due_at == reviewkit_clock.now() + timedelta(minutes=1)
+    assert "451" in (request.last_error or "")
     dispatcher.run()
-    delivery = next(service.deliveries(actor, "reviews"))
-    assert delivery.status is D.SENT
-    assert delivery.attempts == 3
+    request = next(service.requests(actor, "reviews"))
+    assert request.status is D.SENT
+    assert request.attempts == 3
     assert reviewkit_transport.attempts == 3
-    assert [m.message_id for m in reviewkit_transport.sent] == [delivery.message_id]
+    assert [m.message_id for m in reviewkit_transport.sent] == [request.message_id]
 
 
 def test_transient_failures_give_up_after_the_limit(
@@ -115,7 +115,7 @@ def test_transient_failures_give_up_after_the_limit(
     reviewkit_transport: rk.InMemoryTransport,
     reviewkit_clock: rk.ManualClock,
 ) -> None:
-    """After max_attempts transient failures the delivery is Failed; a campaign whose only
+    """After max_attempts transient failures the request is Failed; a campaign whose only
     request failed has failed too."""
     make_campaign(service, actor, recipients=1)
     reviewkit_transport.fail_next(10)
@@ -124,9 +124,9 @@ def test_transient_failures_give_up_after_the_limit(
     )
     report = dispatcher.run()
     assert (report.retried, report.failed) == (2, 1)
-    delivery = next(service.deliveries(actor, "reviews"))
-    assert delivery.status is D.FAILED
-    assert "gave up after 3 attempts" in (delivery.last_error or "")
+    request = next(service.requests(actor, "reviews"))
+    assert request.status is D.FAILED
+    assert "gave up after 3 attempts" in (request.last_error or "")
     campaign = service.get(actor, "reviews")
     assert campaign.status is rk.CampaignStatus.FAILED
     assert campaign.failure_reason == "every request failed (1); none was sent"
@@ -139,7 +139,7 @@ def test_permanent_failure_fails_only_that_delivery(
     dispatcher: rk.Dispatcher,
     reviewkit_transport: rk.InMemoryTransport,
 ) -> None:
-    """A 5xx for one recipient fails that delivery, no retry; the others are sent."""
+    """A 5xx for one recipient fails that request, no retry; the others are sent."""
     make_campaign(service, actor, recipients=3)
     reviewkit_transport.fail_next(1, kind=rk.PermanentSendError)
     report = dispatcher.run()
@@ -153,7 +153,7 @@ def test_account_error_fails_the_campaign_and_keeps_deliveries_pending(
     dispatcher: rk.Dispatcher,
     reviewkit_transport: rk.InMemoryTransport,
 ) -> None:
-    """Bad credentials fail the campaign with the reason; no delivery is lost or failed."""
+    """Bad credentials fail the campaign with the reason; no request is lost or failed."""
     make_campaign(service, actor, recipients=3)
     reviewkit_transport.fail_next(1, kind=rk.AccountError)
     report = dispatcher.run()
@@ -178,25 +178,25 @@ def test_expired_lease_is_taken_over_and_the_stale_worker_cannot_overwrite(
     """A claim past its lease goes to another worker; the first worker's late outcome is refused."""
     campaign = make_campaign(service, actor, recipients=1)
     now = reviewkit_clock.now()
-    (claim,) = store.claim_deliveries(
+    (claim,) = store.claim_requests(
         campaign.id, now=now, limit=5, worker_id="w1", lease_until=now + timedelta(minutes=5)
     )
     assert (
-        store.claim_deliveries(
+        store.claim_requests(
             campaign.id, now=now, limit=5, worker_id="w2", lease_until=now + timedelta(minutes=5)
         )
         == []
     )
     later = now + timedelta(minutes=6)
-    (taken,) = store.claim_deliveries(
+    (taken,) = store.claim_requests(
         campaign.id, now=later, limit=5, worker_id="w2", lease_until=later + timedelta(minutes=5)
     )
     assert taken.id == claim.id
-    failed = rk.Outcome(delivery_id=claim.id, status=D.FAILED)
-    assert store.finish_deliveries([failed], worker_id="w1", now=later) == [claim.id]
-    sent = rk.Outcome(delivery_id=taken.id, status=D.SENT)
-    assert store.finish_deliveries([sent], worker_id="w2", now=later) == []
-    assert store.get_delivery(taken.id).status is D.SENT
+    failed = rk.Outcome(request_id=claim.id, status=D.FAILED)
+    assert store.finish_requests([failed], worker_id="w1", now=later) == [claim.id]
+    sent = rk.Outcome(request_id=taken.id, status=D.SENT)
+    assert store.finish_requests([sent], worker_id="w2", now=later) == []
+    assert store.get_request(taken.id).status is D.SENT
 
 
 def test_recipient_timezone_window(
@@ -237,7 +237,7 @@ def test_test_send_goes_to_the_actor_and_touches_no_delivery(
     actor: rk.Actor,
     reviewkit_transport: rk.InMemoryTransport,
 ) -> None:
-    """A test send renders for the acting user, marks the subject, and changes no delivery."""
+    """A test send renders for the acting user, marks the subject, and changes no request."""
     make_campaign(service, actor, recipients=2, schedule=False)
     before = service.counts(actor, "reviews")
     message = service.send_test(actor, "reviews", reviewkit_transport)
@@ -281,8 +281,8 @@ def test_send_delay_lets_an_operator_withdraw_a_request(
     first = dispatcher.dispatch_due()
     assert first.sent == 0
     assert first.next_wakeup == reviewkit_clock.now() + timedelta(minutes=10)
-    withdrawn = next(service.deliveries(actor, "reviews"))
-    service.remove_recipients(actor, "reviews", [withdrawn.id])
+    withdrawn = next(service.requests(actor, "reviews"))
+    service.remove_requests(actor, "reviews", [withdrawn.id])
     dispatcher.run()
     assert len(reviewkit_transport.sent) == 2
     assert withdrawn.address not in {m.to for m in reviewkit_transport.sent}

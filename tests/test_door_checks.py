@@ -61,7 +61,7 @@ def test_fields_the_templates_read_are_required_when_adding(
     bad = rk.Recipient(email="b@example.com", fields={"Miasto": "Łódź"})
     with pytest.raises(rk.ValidationError, match=r"recipient #2: no field 'Sklep'"):
         service.add_recipients(actor, "reviews", [good, bad])
-    assert service.counts(actor, "reviews")[rk.DeliveryStatus.PENDING] == 0
+    assert service.counts(actor, "reviews")[rk.RequestStatus.PENDING] == 0
     with pytest.raises(rk.ValidationError, match="Sklep"):
         service.request(actor, "reviews", bad)
     assert service.add_recipients(actor, "reviews", [good]).added == 1
@@ -118,7 +118,7 @@ def test_a_field_missing_at_send_fails_that_request_with_a_clear_reason(
     service.schedule(actor, "reviews")
     report = dispatcher.run()
     assert (report.sent, report.failed) == (1, 2)
-    failed = list(service.deliveries(actor, "reviews", {rk.DeliveryStatus.FAILED}))
+    failed = list(service.requests(actor, "reviews", {rk.RequestStatus.FAILED}))
     assert {d.last_error for d in failed} == {
         "template subject: the recipient has no field 'Sklep', which the template reads "
         "(add it to the recipient, or read it with recipient.fields.get(...))"
@@ -169,7 +169,7 @@ def test_a_rendered_subject_with_a_line_break_refuses_that_message(
     service.schedule(actor, "reviews")
     report = dispatcher.run()
     assert (report.sent, report.failed) == (2, 1)
-    (failed,) = service.deliveries(actor, "reviews", {rk.DeliveryStatus.FAILED})
+    (failed,) = service.requests(actor, "reviews", {rk.RequestStatus.FAILED})
     assert "the rendered subject" in (failed.last_error or "")
     assert "line break" in (failed.last_error or "")
     assert all("Bcc" not in m.subject for m in reviewkit_transport.sent)

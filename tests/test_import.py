@@ -51,12 +51,12 @@ def test_spreadsheet_export_is_imported_and_every_row_accounted_for(
     assert (result.rows, result.accepted, result.rejected, result.duplicates) == (5, 2, 2, 1)
     assert result.accepted + result.rejected + result.duplicates == result.rows
     assert [(e.row, e.column) for e in result.errors] == [(4, "Adres e-mail"), (5, "PESEL")]
-    deliveries = {d.address: d for d in service.deliveries(actor, "import")}
-    ala = deliveries["ala@example.com"].recipient
+    requests = {d.address: d for d in service.requests(actor, "import")}
+    ala = requests["ala@example.com"].recipient
     assert (ala.name, ala.transaction_id, ala.phone) == ("Ala Żółw", "Z-1", "+48500100200")
     assert ala.fields == {"Sklep": "Kraków", "PESEL": "44051401359"}
     # The quoted line break stays inside its cell, and the next row is still row 4.
-    assert deliveries["olek@example.com"].recipient.fields["Sklep"] == "Gdańsk\r\nul. Długa 1"
+    assert requests["olek@example.com"].recipient.fields["Sklep"] == "Gdańsk\r\nul. Długa 1"
     # The errors file holds the original rows plus the reason, ready to fix and re-import.
     with errors.open(encoding="utf-8", newline="") as handle:
         rejected = list(csv.reader(handle))
@@ -207,7 +207,7 @@ def test_segment_consents_and_dates_are_read(
         (4, "zgoda na publikację"),
         (5, "data zakupu"),
     ]
-    ala, ola = service.deliveries(actor, "c")
+    ala, ola = service.requests(actor, "c")
     assert ala.recipient.segment == "vip"
     assert ala.recipient.fields == {"data zakupu": "2026-11-23"}
     publication = ala.recipient.consents[rk.PUBLICATION]
@@ -257,7 +257,7 @@ def test_checking_in_worker_processes_gives_the_same_result(
     assert two.errors == one.errors
     assert (tmp_path / "errors1.csv").read_text() == (tmp_path / "errors2.csv").read_text()
     stored = [
-        [(d.recipient.transaction_id, d.address) for d in service.deliveries(actor, f"w{w}")]
+        [(d.recipient.transaction_id, d.address) for d in service.requests(actor, f"w{w}")]
         for w in (1, 2)
     ]
     assert stored[0] == stored[1]
@@ -272,7 +272,7 @@ def test_recipients_survive_pickling_whole() -> None:
 
     import attrs
 
-    from reviewkit.domain.delivery import _PLAIN_RECIPIENT_FIELDS
+    from reviewkit.domain.request import _PLAIN_RECIPIENT_FIELDS
 
     names = [f.name for f in attrs.fields(rk.Recipient)]
     assert set(names) == {*_PLAIN_RECIPIENT_FIELDS, "consents", "fields"}
@@ -315,7 +315,7 @@ def test_an_interrupted_import_leaves_whole_batches_and_resumes(
             progress=stop_after_two_batches,
             create=True,
         )
-    stored = len(list(service.deliveries(actor, "big")))
+    stored = len(list(service.requests(actor, "big")))
     assert stored % 1_000 == 0
     assert 1_000 <= stored <= 3_000
     again = import_csv(
@@ -323,7 +323,7 @@ def test_an_interrupted_import_leaves_whole_batches_and_resumes(
     )
     assert again.accepted == 4_450 - stored  # 50 repeated orders in the file
     assert again.duplicates == 50 + stored
-    assert len(list(service.deliveries(actor, "big"))) == 4_450
+    assert len(list(service.requests(actor, "big"))) == 4_450
 
 
 def test_a_chat_campaign_takes_its_addresses_from_the_chat_id_column(
@@ -339,8 +339,8 @@ def test_a_chat_campaign_takes_its_addresses_from_the_chat_id_column(
     result = import_csv(service, actor, "chat", source, create=True)
     assert (result.accepted, result.rejected) == (1, 1)
     assert result.errors[0].column == "psid"
-    (delivery,) = service.deliveries(actor, "chat")
-    assert (delivery.address, delivery.recipient.chat_id) == ("p-1", "p-1")
+    (request,) = service.requests(actor, "chat")
+    assert (request.address, request.recipient.chat_id) == ("p-1", "p-1")
     with pytest.raises(rk.ValidationError, match="no chat address column among"):
         import_csv(
             service,
@@ -409,7 +409,7 @@ def test_utf16_and_utf32_files_are_read_by_their_byte_order_mark(
     source.write_bytes((bom + text).encode(encoding))
     result = import_csv(service, actor, "u", source)
     assert (result.accepted, result.rejected) == (2, 0)
-    names = sorted(d.recipient.name or "" for d in service.deliveries(actor, "u"))
+    names = sorted(d.recipient.name or "" for d in service.requests(actor, "u"))
     assert names == ["Ola", "Łucja"]
 
 

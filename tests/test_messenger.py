@@ -114,28 +114,28 @@ def test_feedback_template_round_trip(
     (question,) = payload["feedback_screens"][0]["questions"]
     assert (question["type"], question["score_option"]) == ("csat", "one_to_five")
     assert question["follow_up"] == {"type": "free_form", "placeholder": "Anything to add?"}
-    delivery_id = question["id"]
+    request_id = question["id"]
 
     answers = rk.AnswerService(store, reviewkit_clock, SIGNER)
-    hook = _webhook("psid-1", delivery_id, "4", "Fast reply")
+    hook = _webhook("psid-1", request_id, "4", "Fast reply")
     verify_signature(hook, _signed(hook), APP_SECRET)
     (chat,) = feedback_answers(json.loads(hook))
     answer = answers.record_chat(
-        chat.delivery_id, sender_id=chat.sender_id, score=chat.score, comment=chat.comment
+        chat.request_id, sender_id=chat.sender_id, score=chat.score, comment=chat.comment
     )
     assert (answer.score, answer.comment, answer.channel) == (4, "Fast reply", rk.Channel.CHAT)
 
     # Someone else answering that question, a forged signature, a late answer: refused.
     with pytest.raises(rk.ValidationError, match="not sent to chat user 'psid-2'"):
-        answers.record_chat(delivery_id, sender_id="psid-2", score=1)
+        answers.record_chat(request_id, sender_id="psid-2", score=1)
     with pytest.raises(rk.ValidationError, match="signature"):
         verify_signature(hook, _signed(hook + b" "), APP_SECRET)
     with pytest.raises(rk.ValidationError, match="at most 400"):
-        answers.record_chat(delivery_id, sender_id="psid-1", score=3, comment="x" * 401)
+        answers.record_chat(request_id, sender_id="psid-1", score=3, comment="x" * 401)
     reviewkit_clock.advance(timedelta(days=3))
     with pytest.raises(rk.SurveyClosedError):
-        answers.record_chat(delivery_id, sender_id="psid-1", score=1)
-    assert [a.score for a in store.answers_for(delivery_id)] == [4]
+        answers.record_chat(request_id, sender_id="psid-1", score=1)
+    assert [a.score for a in store.answers_for(request_id)] == [4]
 
 
 def test_send_api_errors_are_sorted(

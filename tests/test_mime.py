@@ -29,7 +29,7 @@ def make(**overrides: object) -> rk.OutgoingMessage:
         "html": "<p>Dzień dobry!</p>",
         "created_at": datetime(2026, 1, 5, 9, 0, tzinfo=WARSAW),
         "campaign_id": "c1",
-        "delivery_id": "d1",
+        "request_id": "d1",
     }
     fields.update(overrides)
     return rk.OutgoingMessage(**fields)  # type: ignore[arg-type]

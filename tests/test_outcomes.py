@@ -10,17 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reviewkit as rk
-from reviewkit.domain.delivery import apply_outcome
 from reviewkit.domain.outcomes import (
-    DELIVERY_TRANSITIONS,
+    REQUEST_TRANSITIONS,
     Attempt,
     Counted,
     Result,
     decide,
     released,
 )
+from reviewkit.domain.request import apply_outcome
 
-D = rk.DeliveryStatus
+D = rk.RequestStatus
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night the clocks go forward in Europe
 MINUTE = timedelta(minutes=1)
 RETRY = rk.RetryPolicy(max_attempts=3, base=timedelta(minutes=1))
@@ -29,8 +29,8 @@ CAMPAIGN = rk.Campaign(
 )
 
 
-def claimed(**kw: object) -> rk.Delivery:
-    d = rk.Delivery(
+def claimed(**kw: object) -> rk.Request:
+    d = rk.Request(
         campaign_id=CAMPAIGN.id,
         recipient=rk.Recipient(email="a@example.com"),
         channel=rk.Channel.EMAIL,
@@ -57,7 +57,7 @@ def claimed(**kw: object) -> rk.Delivery:
 def test_a_first_send(
     attempt: Attempt,
     attempts_before: int,
-    status: rk.DeliveryStatus,
+    status: rk.RequestStatus,
     counted: Counted,
     due_at: datetime | None,
 ) -> None:
@@ -104,22 +104,22 @@ def test_a_released_reminder_keeps_its_request_sent() -> None:
 def test_every_decision_is_a_transition_of_the_state_machine(
     result: Result, attempts: int, reminder: bool, reminders_sent: int, answered: bool
 ) -> None:
-    delivery = claimed(
+    request = claimed(
         attempts=attempts,
         sent_at=NOW - timedelta(days=3) if reminder else None,
         reminders_sent=reminders_sent if reminder else 0,
         answered_at=NOW if answered else None,
     )
-    decision = decide(delivery, CAMPAIGN, Attempt(result, "why"), NOW, RETRY)
-    assert decision.outcome.status in DELIVERY_TRANSITIONS[D.CLAIMED]
-    after = apply_outcome(delivery, decision.outcome, NOW)
+    decision = decide(request, CAMPAIGN, Attempt(result, "why"), NOW, RETRY)
+    assert decision.outcome.status in REQUEST_TRANSITIONS[D.CLAIMED]
+    after = apply_outcome(request, decision.outcome, NOW)
     assert after.claimed_by is None
     assert after.attempts <= attempts + 1
     if answered:
         assert after.remind_at is None  # an answer ends the reminders, whatever happened
     if reminder:
         assert after.status is D.SENT
-        assert after.sent_at == delivery.sent_at  # the first send time stays
+        assert after.sent_at == request.sent_at  # the first send time stays
 
 
 @given(

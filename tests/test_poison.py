@@ -96,7 +96,7 @@ def test_poison_rows_fail_alone_in_a_real_worker_process(tmp_path: Path) -> None
         me = rk.Actor.system()
         failed = {
             d.recipient.transaction_id: d.last_error or ""
-            for d in service.deliveries(me, "poisoned", {rk.DeliveryStatus.FAILED})
+            for d in service.requests(me, "poisoned", {rk.RequestStatus.FAILED})
         }
         assert set(failed) == {f"P{i}" for i in POISON_ROWS}
         assert "ZeroDivisionError" in failed["P3"]
@@ -104,7 +104,7 @@ def test_poison_rows_fail_alone_in_a_real_worker_process(tmp_path: Path) -> None
         assert "more than 100000 steps" in failed["P11"]
         assert "repeating a value 1000000000 times" in failed["P19"]
         assert service.get(me, "poisoned").status is rk.CampaignStatus.COMPLETED
-        assert service.counts(me, "later")[rk.DeliveryStatus.SENT] == 50
+        assert service.counts(me, "later")[rk.RequestStatus.SENT] == 50
 
 
 def test_an_unexpected_error_in_the_transport_fails_that_request_only(
@@ -127,7 +127,7 @@ def test_an_unexpected_error_in_the_transport_fails_that_request_only(
     outbox = Flaky()
     report = rk.Dispatcher(store, outbox, reviewkit_clock).run()
     assert (report.sent, report.failed) == (2, 1)
-    (failed,) = service.deliveries(actor, "reviews", {rk.DeliveryStatus.FAILED})
+    (failed,) = service.requests(actor, "reviews", {rk.RequestStatus.FAILED})
     assert (failed.last_error or "").startswith("unexpected UnicodeEncodeError:")
 
 
@@ -152,9 +152,9 @@ def test_a_worker_stopped_mid_batch_gives_back_what_it_did_not_try(
     with pytest.raises(KeyboardInterrupt):
         rk.Dispatcher(store, Interrupted(), reviewkit_clock, worker_id="a").run()
     counts = service.counts(actor, "reviews")
-    assert counts[rk.DeliveryStatus.SENT] == 1
-    assert counts[rk.DeliveryStatus.CLAIMED] == 1  # the one in flight keeps its lease
-    assert counts[rk.DeliveryStatus.PENDING] == 3
+    assert counts[rk.RequestStatus.SENT] == 1
+    assert counts[rk.RequestStatus.CLAIMED] == 1  # the one in flight keeps its lease
+    assert counts[rk.RequestStatus.PENDING] == 3
     report = rk.Dispatcher(store, rk.InMemoryTransport(), reviewkit_clock, worker_id="b").run(
         max_wait=timedelta(seconds=1)
     )

@@ -1,4 +1,4 @@
-"""Recipients and deliveries: adding, duplicates, removing, retrying, permissions."""
+"""Recipients and requests: adding, duplicates, removing, retrying, permissions."""
 
 from __future__ import annotations
 
@@ -55,13 +55,13 @@ def test_remove_only_pending(
     """Pending requests can be removed; a sent one cannot, and then nothing changes."""
     make_campaign(service, actor, recipients=3)
     dispatcher.dispatch_due()  # sends one (30 s pacing)
-    sent = next(service.deliveries(actor, "reviews", {rk.DeliveryStatus.SENT}))
-    pending = [d.id for d in service.deliveries(actor, "reviews", {rk.DeliveryStatus.PENDING})]
-    with pytest.raises(rk.DeliveryStateError, match="only pending"):
-        service.remove_recipients(actor, "reviews", [pending[0], sent.id])
-    assert service.counts(actor, "reviews")[rk.DeliveryStatus.PENDING] == 2
-    assert service.remove_recipients(actor, "reviews", pending) == 2
-    assert service.counts(actor, "reviews")[rk.DeliveryStatus.CANCELLED] == 2
+    sent = next(service.requests(actor, "reviews", {rk.RequestStatus.SENT}))
+    pending = [d.id for d in service.requests(actor, "reviews", {rk.RequestStatus.PENDING})]
+    with pytest.raises(rk.RequestStateError, match="only pending"):
+        service.remove_requests(actor, "reviews", [pending[0], sent.id])
+    assert service.counts(actor, "reviews")[rk.RequestStatus.PENDING] == 2
+    assert service.remove_requests(actor, "reviews", pending) == 2
+    assert service.counts(actor, "reviews")[rk.RequestStatus.CANCELLED] == 2
 
 
 def test_retry_failed_selected_and_all_reopens_completed(
@@ -75,13 +75,13 @@ def test_retry_failed_selected_and_all_reopens_completed(
     reviewkit_transport.fail_next(2, kind=rk.PermanentSendError)
     dispatcher.run()
     assert service.get(actor, "reviews").status is rk.CampaignStatus.COMPLETED
-    failed = [d.id for d in service.deliveries(actor, "reviews", {rk.DeliveryStatus.FAILED})]
+    failed = [d.id for d in service.requests(actor, "reviews", {rk.RequestStatus.FAILED})]
     assert len(failed) == 2
     assert service.retry_failed(actor, "reviews", [failed[0]]) == 1
     assert service.get(actor, "reviews").active
     assert service.retry_failed(actor, "reviews") == 1
     dispatcher.run()
-    assert service.counts(actor, "reviews")[rk.DeliveryStatus.SENT] == 3
+    assert service.counts(actor, "reviews")[rk.RequestStatus.SENT] == 3
     assert len(reviewkit_transport.sent) == 3
 
 
@@ -95,7 +95,7 @@ class TestPermissions:
             (rk.Permission.EDIT_CAMPAIGN, lambda s, a: s.pause(a, "reviews")),
             (rk.Permission.DELETE_CAMPAIGN, lambda s, a: s.delete(a, "reviews")),
             (rk.Permission.ADD_RECIPIENT, lambda s, a: s.add_recipients(a, "reviews", [])),
-            (rk.Permission.REMOVE_RECIPIENT, lambda s, a: s.remove_recipients(a, "reviews", [])),
+            (rk.Permission.REMOVE_RECIPIENT, lambda s, a: s.remove_requests(a, "reviews", [])),
         ],
     )
     def test_action_without_permission_is_denied(
@@ -161,7 +161,7 @@ def test_adding_batches_is_all_or_nothing(
             assert result.added == len(new)
             assert result.added + result.duplicates == len(batch)
             expected |= new
-        stored = {d.request_key for d in service.deliveries(actor, name)}
+        stored = {d.request_key for d in service.requests(actor, name)}
         assert stored == expected
 
 

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 import reviewkit as rk
 from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
-from reviewkit.domain.accounts import Secret
+from reviewkit.domain.secret import Secret
 from reviewkit.domain.sms import SmsEncoding, normalize_phone, sms_segments
 
-D = rk.DeliveryStatus
+D = rk.RequestStatus
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_numbers_are_normalised_and_deduplicated_on_add(
         actor, "sms", [rk.Recipient(phone="500 100 200"), rk.Recipient(phone="+48500100200")]
     )
     assert result == rk.AddResult(added=1, duplicates=1)
-    assert [d.address for d in service.deliveries(actor, "sms")] == ["+48500100200"]
+    assert [d.address for d in service.requests(actor, "sms")] == ["+48500100200"]
     with pytest.raises(rk.ValidationError, match="recipient #1: phone number '999'"):
         service.add_recipients(actor, "sms", [rk.Recipient(phone="999")])
 
@@ -117,7 +117,7 @@ def test_preview_shows_the_segment_cost(service: rk.CampaignService, actor: rk.A
 def test_segment_cap_stops_a_long_text(
     service: rk.CampaignService, actor: rk.Actor, store: rk.Store, reviewkit_clock: rk.ManualClock
 ) -> None:
-    """A text over the campaign's segment cap is not sent; the delivery says how long it was."""
+    """A text over the campaign's segment cap is not sent; the request says how long it was."""
     sms_campaign(
         service,
         actor,
@@ -130,7 +130,7 @@ def test_segment_cap_stops_a_long_text(
     transport = rk.InMemoryTransport()
     report = rk.Dispatcher(store, transport, reviewkit_clock).run()
     assert (report.sent, report.failed) == (1, 1)
-    (failed,) = service.deliveries(actor, "sms", {D.FAILED})
+    (failed,) = service.requests(actor, "sms", {D.FAILED})
     assert "2 SMS segments (UCS-2" in (failed.last_error or "")
 
 

@@ -17,6 +17,7 @@ import pytest
 import trustme
 
 import reviewkit as rk
+from reviewkit.adapters.accounts import RateLimit, SenderAccount, secret_from_env
 from reviewkit.adapters.smtp import (
     PASSWORD_ENV,
     AccountVerificationError,
@@ -25,12 +26,12 @@ from reviewkit.adapters.smtp import (
     accounts_from_file,
     verify_account,
 )
-from reviewkit.domain.accounts import RateLimit, Secret, SenderAccount
+from reviewkit.domain.secret import Secret
 
 from .conftest import make_campaign
 from .smtp_server import PASSWORD, USER, Handler, free_port, smtp_server
 
-D = rk.DeliveryStatus
+D = rk.RequestStatus
 
 
 def account(port: int, **overrides: object) -> SenderAccount:
@@ -164,12 +165,12 @@ def test_recipient_refused_fails_that_request_only(
     store: rk.Store,
     reviewkit_clock: rk.ManualClock,
 ) -> None:
-    """550 for one recipient fails that delivery, with the reply; the others are sent."""
+    """550 for one recipient fails that request, with the reply; the others are sent."""
     handler, _ = server
     handler.rcpt_replies["customer1@example.com"] = "550 5.1.1 no such user"
     report = run(service, actor, store, reviewkit_clock, transport)
     assert (report.sent, report.failed, report.retried) == (2, 1, 0)
-    (failed,) = service.deliveries(actor, "reviews", {D.FAILED})
+    (failed,) = service.requests(actor, "reviews", {D.FAILED})
     assert failed.address == "customer1@example.com"
     assert "550 5.1.1 no such user" in (failed.last_error or "")
 
@@ -227,7 +228,7 @@ def test_server_down_keeps_requests_pending_for_retry(
     make_campaign(service, actor, recipients=2, interval=timedelta(0), sender="main")
     report = rk.Dispatcher(store, smtp, reviewkit_clock).dispatch_due()
     assert (report.sent, report.retried) == (0, 2)
-    pending = list(service.deliveries(actor, "reviews", {D.PENDING}))
+    pending = list(service.requests(actor, "reviews", {D.PENDING}))
     assert len(pending) == 2
     assert all("cannot connect" in (d.last_error or "") for d in pending)
 
@@ -343,10 +344,10 @@ def test_secrets_never_show() -> None:
 def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A password can come from the environment; a missing variable is a clear error."""
     monkeypatch.setenv("SHOP_SMTP_PASSWORD", "pw")
-    assert Secret.from_env("SHOP_SMTP_PASSWORD").reveal() == "pw"
+    assert secret_from_env("SHOP_SMTP_PASSWORD").reveal() == "pw"
     monkeypatch.delenv("SHOP_SMTP_PASSWORD")
     with pytest.raises(rk.ValidationError, match="SHOP_SMTP_PASSWORD is not set"):
-        Secret.from_env("SHOP_SMTP_PASSWORD")
+        secret_from_env("SHOP_SMTP_PASSWORD")
 
 
 def test_account_picked_by_name_or_address_and_rate_limit_exposed() -> None:
@@ -587,7 +588,7 @@ def test_a_utf8_local_part_goes_out_with_smtputf8_where_the_server_offers_it(
         assert text["To"].addresses[0].username == "łucja"
         return
     assert (report.sent, report.failed) == (1, 1)
-    (failed,) = service.deliveries(actor, "reviews", {D.FAILED})
+    (failed,) = service.requests(actor, "reviews", {D.FAILED})
     assert failed.last_error == (
         "łucja@example.com has a non-ASCII local part, which needs SMTPUTF8, and the server "
         "does not offer it"

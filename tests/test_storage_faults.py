@@ -52,9 +52,9 @@ def campaign(store: rk.Store, name: str = "reviews", recipients: int = 3) -> rk.
     return service.schedule(actor, name)
 
 
-def requests(n: int, campaign_id: str, start: int = 0) -> list[rk.Delivery]:
+def requests(n: int, campaign_id: str, start: int = 0) -> list[rk.Request]:
     return [
-        rk.Delivery(
+        rk.Request(
             campaign_id=campaign_id,
             recipient=rk.Recipient(email=f"bulk{i}@example.com", name="x" * 200),
             channel=rk.Channel.EMAIL,
@@ -81,7 +81,7 @@ def test_a_held_write_lock_is_a_busy_error_and_changes_nothing(tmp_path: Path) -
             assert isinstance(caught.value, rk.StorageError)
             # Readers are not blocked by a writer (write-ahead log).
             assert [c.name for c in store.list_campaigns()] == ["reviews"]
-            assert store.count_deliveries(first.id)[rk.DeliveryStatus.PENDING] == 3
+            assert store.count_requests(first.id)[rk.RequestStatus.PENDING] == 3
         campaign(store, "second")  # works again once the lock is gone
         assert sorted(c.name for c in store.list_campaigns()) == ["reviews", "second"]
 
@@ -94,13 +94,13 @@ def test_a_busy_error_inside_a_grouping_transaction_rolls_all_of_it_back(tmp_pat
 
         def both() -> None:
             with store.transaction():
-                store.add_deliveries(requests(5, first.id))
-                other.add_deliveries(requests(5, first.id, start=5))  # waits for store's lock
+                store.add_requests(requests(5, first.id))
+                other.add_requests(requests(5, first.id, start=5))  # waits for store's lock
 
         with pytest.raises(rk.StorageBusyError):
             both()
         other.close()
-        assert sum(store.count_deliveries(first.id).values()) == 3
+        assert sum(store.count_requests(first.id).values()) == 3
 
 
 def test_the_dispatcher_waits_out_a_held_lock_and_sends_each_once(
@@ -122,11 +122,11 @@ def test_the_dispatcher_waits_out_a_held_lock_and_sends_each_once(
                 held = len(transport.sent)
             worker.join(timeout=60)
         assert not worker.is_alive()
-        counts = store.count_deliveries(store.get_campaign("reviews").id)
+        counts = store.count_requests(store.get_campaign("reviews").id)
     assert held == 0
     assert "storage fault" in caplog.text
     assert Counter(m.to for m in transport.sent) == {f"c{i}@example.com": 1 for i in range(20)}
-    assert counts[rk.DeliveryStatus.SENT] == 20
+    assert counts[rk.RequestStatus.SENT] == 20
     assert results[0].sent == 20
 
 
@@ -137,11 +137,11 @@ class _FlakyStore(rk.InMemoryStore):
         super().__init__()
         self.refusals = n
 
-    def finish_deliveries(self, *args: object, **kwargs: object) -> list[str]:
+    def finish_requests(self, *args: object, **kwargs: object) -> list[str]:
         if self.refusals:
             self.refusals -= 1
             raise rk.StorageBusyError("database is locked")
-        return super().finish_deliveries(*args, **kwargs)  # type: ignore[arg-type]
+        return super().finish_requests(*args, **kwargs)  # type: ignore[arg-type]
 
 
 def test_an_outcome_that_cannot_be_recorded_is_kept_and_recorded_later() -> None:
@@ -152,7 +152,7 @@ def test_an_outcome_that_cannot_be_recorded_is_kept_and_recorded_later() -> None
     report = rk.Dispatcher(store, transport, clock, worker_id="w").run(until_idle=True)
     # Nothing was sent twice although recording failed after a send, three times.
     assert Counter(m.to for m in transport.sent) == {f"c{i}@example.com": 1 for i in range(5)}
-    assert store.count_deliveries(store.get_campaign("reviews").id)[rk.DeliveryStatus.SENT] == 5
+    assert store.count_requests(store.get_campaign("reviews").id)[rk.RequestStatus.SENT] == 5
     assert report.sent == 5
     assert store.refusals == 0
 
@@ -168,7 +168,7 @@ def test_a_dispatcher_stopped_with_unrecorded_outcomes_names_them(
         rk.Dispatcher(store, transport, clock, worker_id="w").run(max_passes=3)
     assert len(transport.sent) == 1  # one send, then every pass fails to record it
     assert "could not be recorded" in caplog.text
-    ids = [d.id for d in store.iter_deliveries(store.get_campaign("reviews").id)]
+    ids = [d.id for d in store.iter_requests(store.get_campaign("reviews").id)]
     assert any(i in caplog.text for i in ids)
 
 
@@ -186,7 +186,7 @@ def test_a_full_disk_is_a_clear_error_keeps_whole_batches_and_recovers(tmp_path:
         def add_until_full() -> None:
             nonlocal added
             while True:
-                store.add_deliveries(requests(200, first.id, start=added))
+                store.add_requests(requests(200, first.id, start=added))
                 added += 200
 
         with pytest.raises(rk.StorageFullError, match="disk is full") as caught:
@@ -194,13 +194,13 @@ def test_a_full_disk_is_a_clear_error_keeps_whole_batches_and_recovers(tmp_path:
         assert caught.value.transient
         assert added > 0
         # The failed batch left nothing behind; every earlier batch is whole.
-        assert sum(store.count_deliveries(first.id).values()) == 3 + added
+        assert sum(store.count_requests(first.id).values()) == 3 + added
         spare.unlink()
-        store.add_deliveries(requests(200, first.id, start=added))
-        assert sum(store.count_deliveries(first.id).values()) == 3 + added + 200
+        store.add_requests(requests(200, first.id, start=added))
+        assert sum(store.count_requests(first.id).values()) == 3 + added + 200
         store.close()
         with SQLiteStore(disk / "r.sqlite3") as again:
-            assert sum(again.count_deliveries(first.id).values()) == 3 + added + 200
+            assert sum(again.count_requests(first.id).values()) == 3 + added + 200
 
 
 def test_a_database_cannot_be_created_on_a_full_disk(tmp_path: Path) -> None:
@@ -228,7 +228,7 @@ def test_a_read_only_folder_is_read_with_readonly_and_refused_for_writing(tmp_pa
             SQLiteStore(db)
         with SQLiteStore(db, readonly=True) as store:
             found = store.get_campaign("reviews")
-            assert store.count_deliveries(found.id)[rk.DeliveryStatus.PENDING] == 4
+            assert store.count_requests(found.id)[rk.RequestStatus.PENDING] == 4
             with pytest.raises(rk.StorageReadOnlyError, match="read-only"):
                 store.save_campaign(found.apply(rk.CampaignEvent.PAUSE))
         assert sorted(p.name for p in folder.iterdir()) == ["r.sqlite3"]
@@ -253,7 +253,7 @@ def test_a_readonly_store_sees_other_processes_writes(tmp_path: Path) -> None:
         campaign(writer, "two")
         assert sorted(c.name for c in reader.list_campaigns()) == ["one", "two"]
         with pytest.raises(rk.StorageReadOnlyError):
-            reader.add_deliveries([])
+            reader.add_requests([])
 
 
 def test_a_readonly_store_does_not_create_a_missing_database(tmp_path: Path) -> None:

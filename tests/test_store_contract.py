@@ -20,7 +20,7 @@ from reviewkit.adapters.sqlite.store import StorageError
 from reviewkit.serialization import unstructure
 from reviewkit.testing import StoreContract
 
-D = rk.DeliveryStatus
+D = rk.RequestStatus
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 
@@ -28,9 +28,9 @@ def _campaign(store: rk.Store, name: str = "c") -> rk.Campaign:
     return store.add_campaign(rk.Campaign(name=name, created_at=NOW))
 
 
-def _delivery(campaign: rk.Campaign, n: int, **kw: object) -> rk.Delivery:
+def _request(campaign: rk.Campaign, n: int, **kw: object) -> rk.Request:
     recipient = rk.Recipient(email=f"r{n}@example.com", transaction_id=f"T{n}")
-    return rk.Delivery(
+    return rk.Request(
         campaign_id=campaign.id,
         recipient=recipient,
         channel=rk.Channel.EMAIL,
@@ -58,7 +58,7 @@ def test_service_call_interrupted_leaves_nothing_half_written(
     actor: rk.Actor,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Cancel changes the campaign and its deliveries together or not at all."""
+    """Cancel changes the campaign and its requests together or not at all."""
     from .conftest import make_campaign
 
     make_campaign(service, actor)
@@ -66,7 +66,7 @@ def test_service_call_interrupted_leaves_nothing_half_written(
     def boom(*args: object, **kwargs: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "set_delivery_status", boom)
+    monkeypatch.setattr(store, "set_request_status", boom)
     with pytest.raises(RuntimeError):
         service.cancel(actor, "reviews")
     monkeypatch.undo()
@@ -91,14 +91,14 @@ def test_sqlite_round_trips_any_recipient_data(
     """Whatever text and numbers a recipient carries come back unchanged from SQLite."""
     with SQLiteStore(tmp_path_factory.mktemp("db") / "r.sqlite3") as store:
         c = _campaign(store)
-        d = rk.Delivery(
+        d = rk.Request(
             campaign_id=c.id,
             recipient=rk.Recipient(email="a@example.com", name=name, fields=fields),
             channel=rk.Channel.EMAIL,
             address="a@example.com",
         )
-        store.add_deliveries([d])
-        assert store.get_delivery(d.id) == d
+        store.add_requests([d])
+        assert store.get_request(d.id) == d
 
 
 class TestSQLiteSpecifics:
@@ -109,10 +109,10 @@ class TestSQLiteSpecifics:
         path = tmp_path / "db.sqlite3"
         with SQLiteStore(path) as first:
             c = _campaign(first)
-            first.add_deliveries([_delivery(c, 1)])
+            first.add_requests([_request(c, 1)])
         with SQLiteStore(path) as second:
             assert second.get_campaign("c").id == c.id
-            assert second.count_deliveries(c.id)[D.PENDING] == 1
+            assert second.count_requests(c.id)[D.PENDING] == 1
             assert second.schema_version == SCHEMA_VERSION
 
     def test_older_schema_is_upgraded_keeping_its_data(self, tmp_path: Path) -> None:
@@ -153,19 +153,19 @@ class TestSQLiteSpecifics:
             assert store.schema_version == SCHEMA_VERSION >= 5
             assert store.get_campaign("old").id == "c1"
             assert store.get_suppression(rk.Channel.EMAIL, "x@example.com") is None
-            kept = {d.id: d for d in store.iter_deliveries("c1")}
+            kept = {d.id: d for d in store.iter_requests("c1")}
             assert sorted(kept) == ["d1", "d2", "d3", "d4"]
             assert kept["d1"].sent_at == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
             assert kept["d1"].scheduled_at == kept["d1"].sent_at
             assert kept["d4"].category is rk.RequestCategory.UNDELIVERED
             # O-2 was unique: importing it again adds nothing; O-1 was split, keyed by address.
-            again = rk.Delivery(
+            again = rk.Request(
                 campaign_id="c1",
                 recipient=rk.Recipient(email="z@example.com", transaction_id="O-2"),
                 channel=rk.Channel.EMAIL,
                 address="z@example.com",
             )
-            assert store.add_deliveries([again]) == 0
+            assert store.add_requests([again]) == 0
 
     def test_newer_schema_is_refused(self, tmp_path: Path) -> None:
         """A database from a newer reviewkit is an error, never silently downgraded."""
@@ -201,7 +201,7 @@ class TestSQLiteSpecifics:
             assert any("deliveries_due" in row[-1] for row in plan), plan
             assert not any("TEMP B-TREE" in row[-1] for row in plan), plan
             plan = store._db.execute(
-                "EXPLAIN QUERY PLAN " + queries.CLAIM_DELIVERIES,
+                "EXPLAIN QUERY PLAN " + queries.CLAIM_REQUESTS,
                 {"worker": "w", "lease": 0, "seqs": "[1, 2]"},
             ).fetchall()
             assert not any(row[-1].startswith("SCAN deliveries") for row in plan), plan

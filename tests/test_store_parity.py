@@ -46,9 +46,9 @@ def scenario(store: rk.Store) -> list[Any]:
     service.add_recipients(ACTOR, "orders", [_recipient(n) for n in range(4, 9)])
     service.add_recipients(ACTOR, "orders", [_recipient(4)])  # a duplicate
     withdrawn = next(
-        d.id for d in service.deliveries(ACTOR, "orders") if d.recipient.transaction_id == "T8"
+        d.id for d in service.requests(ACTOR, "orders") if d.recipient.transaction_id == "T8"
     )
-    service.remove_recipients(ACTOR, "orders", [withdrawn])
+    service.remove_requests(ACTOR, "orders", [withdrawn])
     rk.SuppressionService(store, clock).suppress("c7@example.com")
     service.schedule(ACTOR, "orders")
     clock.set(FRIDAY)
@@ -64,7 +64,7 @@ def scenario(store: rk.Store) -> list[Any]:
     outbox.fail_next(1, kind=rk.PermanentSendError)
     seen.append(_report(dispatcher.run(max_passes=200)))
     seen.append([(m.to, m.subject, m.created_at) for m in outbox.sent])
-    for d in sorted(service.deliveries(ACTOR, "orders"), key=lambda d: d.created_at or FRIDAY):
+    for d in sorted(service.requests(ACTOR, "orders"), key=lambda d: d.created_at or FRIDAY):
         seen.append(
             (
                 d.recipient.transaction_id,
@@ -76,7 +76,7 @@ def scenario(store: rk.Store) -> list[Any]:
                 d.reminders_sent,
                 d.remind_at,
                 d.due_at,
-                d.message_id == next(iter(store.iter_deliveries(d.campaign_id))).message_id,
+                d.message_id == next(iter(store.iter_requests(d.campaign_id))).message_id,
             )
         )
     seen.append(service.counts(ACTOR, "orders"))
@@ -137,5 +137,5 @@ def test_reset_empties_the_memory_store(tmp_path: Path) -> None:
     store.reset()
     assert store.record_firing("rule", "T-1", FRIDAY)  # the firing was forgotten too
     assert store.campaigns == []
-    assert store.deliveries == []
+    assert store.requests == []
     assert scenario(store) == first

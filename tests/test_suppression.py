@@ -15,7 +15,7 @@ from reviewkit.adapters.sqlite import SQLiteStore
 from .conftest import make_campaign
 from .test_workers import finish, prepare, worker
 
-D = rk.DeliveryStatus
+D = rk.RequestStatus
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_suppressed_after_queueing_is_not_sent(
     report = dispatcher.run()
     assert (report.sent, report.suppressed) == (2, 1)
     assert "customer1@example.com" not in {m.to for m in reviewkit_transport.sent}
-    (held,) = service.deliveries(actor, "reviews", {D.SUPPRESSED})
+    (held,) = service.requests(actor, "reviews", {D.SUPPRESSED})
     assert held.address == "customer1@example.com"
     assert held.last_error == "unsubscribed: clicked unsubscribe"
     assert held.attempts == 0
@@ -87,4 +87,4 @@ def test_worker_process_skips_an_address_suppressed_after_queueing(tmp_path: Pat
     sent_to = {box.get_message(key)["To"] for key in box.iterkeys()}
     assert sent_to == {"c0@example.com", "c1@example.com", "c2@example.com", "c4@example.com"}
     with SQLiteStore(db) as store:
-        assert store.count_deliveries(campaign_id)[D.SUPPRESSED] == 1
+        assert store.count_requests(campaign_id)[D.SUPPRESSED] == 1

@@ -129,11 +129,11 @@ def test_a_survey_email_carries_the_scale_as_one_click_links(
     assert (page.score, page.current, page.survey.type) == (9, None, rk.SurveyType.NPS)
     answer = answers.record(links[9], comment="Szybko i miło")
     assert (answer.score, answer.comment, answer.kind) == (9, "Szybko i miło", rk.SurveyType.NPS)
-    assert store.get_delivery(answer.delivery_id).answered_at == reviewkit_clock.now()
+    assert store.get_request(answer.request_id).answered_at == reviewkit_clock.now()
     # The page's own form sends a score: it overrides the one the link carried.
     reviewkit_clock.advance(timedelta(days=2))
     second = answers.record(links[9], score="4")
-    history = store.answers_for(answer.delivery_id)
+    history = store.answers_for(answer.request_id)
     assert [(a.score, a.current) for a in history] == [(9, False), (4, True)]
     assert answers.page(links[0]).current == second
 
@@ -150,7 +150,7 @@ def test_bad_answers_are_refused_and_change_nothing(
     (links,) = _send_survey(
         service, actor, store, reviewkit_transport, reviewkit_clock, survey=survey
     )
-    delivery_id = answers.page(links[5]).delivery.id
+    request_id = answers.page(links[5]).request.id
     with pytest.raises(rk.ValidationError, match="score 6 is not on the CSAT scale 1 to 5"):
         answers.record(links[5], score=6)
     with pytest.raises(rk.ValidationError, match="not a whole number"):
@@ -161,12 +161,12 @@ def test_bad_answers_are_refused_and_change_nothing(
     with pytest.raises(rk.TokenError):
         answers.record(tampered)
     with pytest.raises(rk.TokenError, match="wrong purpose"):
-        answers.record(SIGNER.sign(rk.TokenPurpose.OPEN, delivery_id, now=reviewkit_clock.now()))
+        answers.record(SIGNER.sign(rk.TokenPurpose.OPEN, request_id, now=reviewkit_clock.now()))
     reviewkit_clock.advance(timedelta(days=3))
     with pytest.raises((rk.SurveyClosedError, rk.TokenError), match=r"closed|expired"):
         answers.record(links[5])
-    assert store.answers_for(delivery_id) == []
-    assert store.get_delivery(delivery_id).answered_at is None
+    assert store.answers_for(request_id) == []
+    assert store.get_request(request_id).answered_at is None
 
 
 def test_a_failing_hook_loses_nothing_and_is_retried(
@@ -181,7 +181,7 @@ def test_a_failing_hook_loses_nothing_and_is_retried(
     comments: list[str] = []
     failures = [RuntimeError("CRM is down"), RuntimeError("still down")]
 
-    def to_task(answer: rk.Answer, delivery: rk.Delivery, survey: rk.Survey) -> None:
+    def to_task(answer: rk.Answer, request: rk.Request, survey: rk.Survey) -> None:
         if failures:
             raise failures.pop(0)
         comments.append(f"{survey.comment_author}: {answer.score} {answer.comment or ''}")
@@ -193,14 +193,14 @@ def test_a_failing_hook_loses_nothing_and_is_retried(
     )
     answer = answers.record(links[10], comment="great")
     assert comments == []
-    assert store.answers_for(answer.delivery_id)[0].hook_error == "RuntimeError: CRM is down"
+    assert store.answers_for(answer.request_id)[0].hook_error == "RuntimeError: CRM is down"
     assert answers.deliver_hooks() == 0  # not due yet: it waits for its backoff
     reviewkit_clock.advance(timedelta(minutes=1))
     assert answers.deliver_hooks() == 0  # fails again, waits longer
     reviewkit_clock.advance(timedelta(minutes=2))
     assert answers.deliver_hooks() == 1
     assert comments == ["Support bot: 10 great"]
-    (stored,) = store.answers_for(answer.delivery_id)
+    (stored,) = store.answers_for(answer.request_id)
     assert (stored.hook_done, stored.hook_attempts) == (True, 2)
     assert answers.deliver_hooks() == 0  # delivered once
 

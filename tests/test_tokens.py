@@ -25,7 +25,7 @@ def test_round_trip_with_extra_value() -> None:
     """A token says what it was signed with."""
     token = signer.sign(rk.TokenPurpose.ANSWER, "d1", now=NOW, extra="9")
     found = signer.verify(token, purpose=rk.TokenPurpose.ANSWER, now=NOW)
-    assert (found.delivery_id, found.extra) == ("d1", "9")
+    assert (found.request_id, found.extra) == ("d1", "9")
     assert found.expires_at == NOW + timedelta(days=60)
 
 
@@ -57,7 +57,7 @@ def test_key_rotation() -> None:
     """New keys sign; old keys still verify until removed; unknown keys are refused."""
     old = signer.sign(U, "d1", now=NOW)
     rotated = rk.LinkSigner({"k2027": "n" * 32, "k2026": KEY}, current="k2027")
-    assert rotated.verify(old, purpose=U, now=NOW).delivery_id == "d1"
+    assert rotated.verify(old, purpose=U, now=NOW).request_id == "d1"
     new = rotated.sign(U, "d2", now=NOW)
     with pytest.raises(rk.TokenError, match="unknown key"):
         signer.verify(new, purpose=U, now=NOW)
@@ -125,7 +125,7 @@ def test_a_dispatcher_without_link_keys_is_a_configuration_error(
     assert campaign.status in (rk.CampaignStatus.SCHEDULED, rk.CampaignStatus.SENDING)
     assert campaign.failure_reason is None
     assert reviewkit_transport.sent == []
-    assert service.counts(actor, "reviews")[rk.DeliveryStatus.PENDING] == 3
+    assert service.counts(actor, "reviews")[rk.RequestStatus.PENDING] == 3
 
 
 @pytest.mark.parametrize(
@@ -140,12 +140,12 @@ def test_bad_unsubscribe_urls_are_refused(url: str) -> None:
 def test_compact_tokens_for_reviewkit_ids_are_short_and_checked_the_same() -> None:
     """A request's own id (32 hex digits) gets a compact token that fits an SMS; it is
     refused for the same reasons as the long form."""
-    delivery_id = "0f57fb8f24be4de3ad81513396473c66"
-    token = signer.sign(rk.TokenPurpose.ANSWER, delivery_id, now=NOW, extra="10")
+    request_id = "0f57fb8f24be4de3ad81513396473c66"
+    token = signer.sign(rk.TokenPurpose.ANSWER, request_id, now=NOW, extra="10")
     assert len(token) <= 64
     assert "." not in token
     found = signer.verify(token, purpose=rk.TokenPurpose.ANSWER, now=NOW)
-    assert (found.delivery_id, found.extra) == (delivery_id, "10")
+    assert (found.request_id, found.extra) == (request_id, "10")
     rotated = rk.LinkSigner({"k2027": "n" * 32, "k2026": KEY}, current="k2027")
     assert rotated.verify(token, purpose=rk.TokenPurpose.ANSWER, now=NOW).extra == "10"
     with pytest.raises(rk.TokenError, match="unknown key"):

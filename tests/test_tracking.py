@@ -13,7 +13,7 @@ import reviewkit as rk
 
 from .conftest import make_campaign
 
-D = rk.DeliveryStatus
+D = rk.RequestStatus
 C = rk.RequestCategory
 SIGNER = rk.LinkSigner({"k1": "a-long-random-secret-0123456789"})
 
@@ -96,7 +96,7 @@ def test_bad_tokens_change_nothing(
     linked_dispatcher.run()
     (message,) = reviewkit_transport.sent
     answer = _token(message.text, "review")
-    before = list(service.deliveries(actor, "reviews"))
+    before = list(service.requests(actor, "reviews"))
     tampered = answer[:-2] + ("A" if answer[-2] != "A" else "B") + answer[-1]
     with pytest.raises(rk.TokenError, match=r"tampered|not in its signed form"):
         tracking.answered(tampered)
@@ -107,7 +107,7 @@ def test_bad_tokens_change_nothing(
     reviewkit_clock.advance(timedelta(days=61))
     with pytest.raises(rk.TokenError, match="expired"):
         tracking.answered(answer)
-    assert list(service.deliveries(actor, "reviews")) == before
+    assert list(service.requests(actor, "reviews")) == before
 
     rotated = rk.LinkSigner(
         {"k2": "another-long-secret-0123456789", **SIGNER.keys},
@@ -158,7 +158,7 @@ def test_a_request_without_the_required_consent_is_rejected_at_send_time(
     assert {d.address for d in rejected.items} == {"no@example.com", "unknown@example.com"}
     assert {d.reason for d in rejected.items} == {"no_consent"}
     assert {d.last_error for d in rejected.items} == {"no consent: marketing"}
-    (kept,) = service.deliveries(actor, "c", {D.SENT})
+    (kept,) = service.requests(actor, "c", {D.SENT})
     assert kept.recipient.consents["marketing"] == rk.Consent(
         granted=True, at=when, source="checkout"
     )
@@ -205,7 +205,7 @@ def test_reminders_go_after_n_days_at_most_k_times_in_the_window(
     assert reminders[0].created_at - reviewkit_transport.sent[0].created_at >= timedelta(days=2)
     assert len({m.message_id for m in reviewkit_transport.sent}) == len(reviewkit_transport.sent)
     (ignored,) = [
-        d for d in service.deliveries(actor, "reviews") if d.address == "customer2@example.com"
+        d for d in service.requests(actor, "reviews") if d.address == "customer2@example.com"
     ]
     assert (ignored.status, ignored.reminders_sent, ignored.remind_at) == (D.SENT, 2, None)
     assert ignored.sent_at is not None
@@ -266,7 +266,7 @@ def test_contact_source_adds_new_orders_only_once(
     crm.orders.append(("a@example.com", "O-3", now + timedelta(days=1)))
     result = service.add_from_source(actor, "crm", crm, since=now - timedelta(days=1))
     assert result == rk.AddResult(added=1, duplicates=1)
-    assert {d.recipient.transaction_id for d in service.deliveries(actor, "crm")} == {
+    assert {d.recipient.transaction_id for d in service.requests(actor, "crm")} == {
         "O-1",
         "O-2",
         "O-3",

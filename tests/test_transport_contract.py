@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import reviewkit as rk
+from reviewkit.adapters.accounts import SenderAccount
 from reviewkit.adapters.messenger import MessengerTransport
 from reviewkit.adapters.sms import HttpSmsTransport, SmsFileTransport
 from reviewkit.adapters.smtp import SMTPTransport
-from reviewkit.domain.accounts import SenderAccount
 from reviewkit.testing import Received, TransportContract
 
 from .smtp_server import smtp_server
@@ -26,14 +26,14 @@ from .test_sms import Gateway
 Pair = tuple[rk.Transport, Received]
 
 
-def _delivery_ids(message_ids: list[str]) -> list[str]:
+def _request_ids(message_ids: list[str]) -> list[str]:
     """``<d1.c1@shop.example>`` or ``d1.c1`` → ``d1``."""
     return [m.strip("<>").split("@")[0].split(".")[0] for m in message_ids]
 
 
 def _ids_from_bytes(raws: list[bytes]) -> list[str]:
     parser = BytesParser(policy=policy.default)
-    return _delivery_ids([str(parser.parsebytes(raw)["Message-ID"]) for raw in raws])
+    return _request_ids([str(parser.parsebytes(raw)["Message-ID"]) for raw in raws])
 
 
 class TestInMemoryEmail(TransportContract):
@@ -51,7 +51,7 @@ class TestMaildir(TransportContract):
         def read() -> list[str]:
             md = mailbox.Maildir(folder, create=False)
             messages = sorted((md.get_message(k) for k in md.iterkeys()), key=lambda m: m["Date"])
-            return _delivery_ids([str(m["Message-ID"]) for m in messages])
+            return _request_ids([str(m["Message-ID"]) for m in messages])
 
         return rk.MaildirTransport(folder), read
 
@@ -82,7 +82,7 @@ class TestSMTP(TransportContract):
             to="c4@example.com",
             subject="s",
             text="t",
-            delivery_id="d4",
+            request_id="d4",
             campaign_id="c1",
             created_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
         )
@@ -100,7 +100,7 @@ class TestInMemorySms(TransportContract):
     @pytest.fixture
     def transport(self) -> Pair:
         memory = rk.InMemoryTransport()
-        return memory, lambda: [str(m.delivery_id) for m in memory.sent]
+        return memory, lambda: [str(m.request_id) for m in memory.sent]
 
 
 class TestSmsFile(TransportContract):
@@ -112,7 +112,7 @@ class TestSmsFile(TransportContract):
 
         def read() -> list[str]:
             lines = path.read_text().splitlines() if path.exists() else []
-            return _delivery_ids([json.loads(line)["message_id"] for line in lines])
+            return _request_ids([json.loads(line)["message_id"] for line in lines])
 
         return SmsFileTransport(path), read
 
@@ -126,7 +126,7 @@ class TestHttpSms(TransportContract):
         gateway.thread.start()
         yield (
             HttpSmsTransport(gateway.url),
-            lambda: _delivery_ids([str(body["reference"]) for _, body in gateway.requests]),
+            lambda: _request_ids([str(body["reference"]) for _, body in gateway.requests]),
         )
         gateway.server.shutdown()
         gateway.server.server_close()
@@ -138,7 +138,7 @@ class TestInMemoryChat(TransportContract):
     @pytest.fixture
     def transport(self) -> Pair:
         memory = rk.InMemoryTransport()
-        return memory, lambda: [str(m.delivery_id) for m in memory.sent]
+        return memory, lambda: [str(m.request_id) for m in memory.sent]
 
 
 class TestMessenger(TransportContract):

@@ -104,7 +104,7 @@ def test_each_rule_fires_once_per_entity_and_bad_events_leave_no_trace(
     )
     (made,) = triggers.report(actor, fixed)  # the failed attempt did not use up the rule
     assert made.address == "t9@example.com"
-    assert len(list(service.deliveries(actor, "support nps"))) == 1
+    assert len(list(service.requests(actor, "support nps"))) == 1
     missing = rk.TriggerRule(id="gone", event="task.closed", campaign="nowhere")
     triggers.add_rule(missing)
     with pytest.raises(rk.NotFoundError, match="'gone' names campaign 'nowhere'"):

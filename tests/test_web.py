@@ -66,8 +66,8 @@ def setup(
     (message,) = reviewkit_transport.sent
     links = dict(re.findall(r"^(\w+) https://shop\.example/feedback(\S+)$", message.text, re.M))
     answers = rk.AnswerService(store, reviewkit_clock, SIGNER)
-    delivery_id = next(iter(store.iter_deliveries(store.get_campaign("reviews").id))).id
-    return make_app(answers), links, delivery_id, answers
+    request_id = next(iter(store.iter_requests(store.get_campaign("reviews").id))).id
+    return make_app(answers), links, request_id, answers
 
 
 def test_answer_page_is_labelled_and_preselected(setup: Any) -> None:
@@ -86,47 +86,47 @@ def test_answer_page_is_labelled_and_preselected(setup: Any) -> None:
 
 
 def test_submit_records_and_thanks(setup: Any, store: rk.Store) -> None:
-    app, links, delivery_id, _ = setup
+    app, links, request_id, _ = setup
     status, headers, _ = call(app, "POST", links["4"], b"score=5&comment=Bardzo+dobrze")
     assert status == "303 See Other"
     assert headers["Location"] == "/feedback/thanks?lang=en"
     status, _, page = call(app, "GET", "/thanks", query="lang=en")
     assert "Thank you for your answer!" in page
-    (answer,) = store.answers_for(delivery_id)
+    (answer,) = store.answers_for(request_id)
     assert (answer.score, answer.comment) == (5, "Bardzo dobrze")
 
 
 def test_a_bad_submission_shows_the_form_again_with_the_reason(setup: Any, store: rk.Store) -> None:
-    app, links, delivery_id, _ = setup
+    app, links, request_id, _ = setup
     status, _, page = call(app, "POST", links["4"], b"score=9&comment=x")
     assert status == "422 Unprocessable Entity"
     assert 'role="alert">score 9 is not on the CSAT scale 1 to 5' in page
     assert "x</textarea>" in page  # what was typed is kept
-    assert store.answers_for(delivery_id) == []
+    assert store.answers_for(request_id) == []
 
 
 def test_closed_tampered_unsubscribe_pixel_and_unknown(
     setup: Any, store: rk.Store, reviewkit_clock: rk.ManualClock
 ) -> None:
-    app, links, delivery_id, _ = setup
+    app, links, request_id, _ = setup
     status, _, page = call(app, "GET", links["4"][:-3] + "abc")
     assert status == "400 Bad Request"
     assert "tampered" in page
     status, headers, pixel = call(app, "GET", links["o"])
     assert (status, headers["Content-Type"], pixel) == ("200 OK", "image/gif", PIXEL_GIF)
-    assert store.get_delivery(delivery_id).opened_at is not None
+    assert store.get_request(request_id).opened_at is not None
     assert call(app, "GET", "/o/garbage")[2] == PIXEL_GIF  # still an image
     status, _, page = call(app, "GET", links["u"])
     assert '<form method="post">' in page
-    assert store.get_delivery(delivery_id).unsubscribed_at is None  # a GET changes nothing
+    assert store.get_request(request_id).unsubscribed_at is None  # a GET changes nothing
     status, _, page = call(app, "POST", links["u"], b"List-Unsubscribe=One-Click")
     assert status == "200 OK"
-    assert store.get_delivery(delivery_id).unsubscribed_at is not None
+    assert store.get_request(request_id).unsubscribed_at is not None
     assert call(app, "GET", "/nothing/here")[0] == "404 Not Found"
     reviewkit_clock.advance(timedelta(days=5))
     status, _, page = call(app, "GET", links["4"])
     assert status in ("410 Gone", "400 Bad Request")  # the survey or its token expired
-    assert store.answers_for(delivery_id) == []
+    assert store.answers_for(request_id) == []
 
 
 def test_a_score_of_zero_in_the_address_is_preselected(

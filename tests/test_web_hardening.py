@@ -55,10 +55,10 @@ def post_raw(app: Any, path: str, length: str | None, body: bytes) -> tuple[str,
 
 
 @pytest.fixture
-def sent(setup: Any, store: rk.Store) -> tuple[Any, dict[str, str], rk.Delivery]:  # noqa: F811
+def sent(setup: Any, store: rk.Store) -> tuple[Any, dict[str, str], rk.Request]:  # noqa: F811
     """One survey request sent; the app, its links by name, the request."""
-    app, links, delivery_id, _ = setup
-    return app, links, store.get_delivery(delivery_id)
+    app, links, request_id, _ = setup
+    return app, links, store.get_request(request_id)
 
 
 # -- a deleted campaign -----------------------------------------------------------------------
@@ -72,7 +72,7 @@ def test_a_deleted_campaign_closes_the_page_and_still_takes_the_unsubscribe(
     reviewkit_transport: rk.InMemoryTransport,
     reviewkit_clock: rk.ManualClock,
 ) -> None:
-    app, links, delivery = sent
+    app, links, request = sent
     service.delete(actor, "reviews")
     status, _, page = call(app, "GET", links["4"])
     assert status == "410 Gone"
@@ -81,7 +81,7 @@ def test_a_deleted_campaign_closes_the_page_and_still_takes_the_unsubscribe(
     assert status == "410 Gone"
     status, _, page = call(app, "POST", links["u"], b"List-Unsubscribe=One-Click")
     assert status == "200 OK"
-    suppression = store.get_suppression(rk.Channel.EMAIL, delivery.address)
+    suppression = store.get_suppression(rk.Channel.EMAIL, request.address)
     assert suppression is not None
     assert suppression.reason is rk.SuppressionReason.UNSUBSCRIBED
     # A later campaign to the same address does not reach it.
@@ -90,14 +90,14 @@ def test_a_deleted_campaign_closes_the_page_and_still_takes_the_unsubscribe(
     rk.Dispatcher(store, reviewkit_transport, reviewkit_clock).run()
     assert [m.to for m in reviewkit_transport.sent] == []
     counts = service.counts(actor, "later")
-    assert counts[rk.DeliveryStatus.SUPPRESSED] == 1
+    assert counts[rk.RequestStatus.SUPPRESSED] == 1
 
 
 def test_an_unsubscribe_token_without_its_address_says_the_request_is_gone(
     sent: Any, service: rk.CampaignService, actor: rk.Actor, reviewkit_clock: rk.ManualClock
 ) -> None:
-    app, _, delivery = sent
-    bare = SIGNER.sign(rk.TokenPurpose.UNSUBSCRIBE, delivery.id, now=reviewkit_clock.now())
+    app, _, request = sent
+    bare = SIGNER.sign(rk.TokenPurpose.UNSUBSCRIBE, request.id, now=reviewkit_clock.now())
     service.delete(actor, "reviews")
     status, _, page = call(app, "POST", f"/u/{bare}", b"")
     assert status == "410 Gone"
@@ -107,11 +107,11 @@ def test_an_unsubscribe_token_without_its_address_says_the_request_is_gone(
 def test_the_unsubscribe_link_carries_only_its_own_address(
     sent: Any, reviewkit_clock: rk.ManualClock
 ) -> None:
-    _, links, delivery = sent
+    _, links, request = sent
     token = links["u"].rsplit("/", 1)[1]
     found = SIGNER.verify(token, purpose=rk.TokenPurpose.UNSUBSCRIBE, now=reviewkit_clock.now())
-    assert found.extra == f"email:{delivery.address}"
-    assert found.delivery_id == delivery.id
+    assert found.extra == f"email:{request.address}"
+    assert found.request_id == request.id
 
 
 # -- the request body -------------------------------------------------------------------------
@@ -203,17 +203,17 @@ def test_every_page_forbids_framing_and_scripts_and_allows_its_own_style(sent: A
 
 
 def test_repeated_posts_keep_a_bounded_history(sent: Any, store: rk.Store) -> None:
-    app, links, delivery = sent
+    app, links, request = sent
     for _ in range(5):  # a reload or a double click adds nothing
         assert call(app, "POST", links["4"], b"score=4")[0] == "303 See Other"
-    assert len(store.answers_for(delivery.id)) == 1
+    assert len(store.answers_for(request.id)) == 1
     for i in range(MAX_ANSWERS - 1):
         assert call(app, "POST", links["4"], f"score=4&comment=n{i}".encode())[0] == "303 See Other"
-    assert len(store.answers_for(delivery.id)) == MAX_ANSWERS
+    assert len(store.answers_for(request.id)) == MAX_ANSWERS
     status, _, page = call(app, "POST", links["4"], b"score=1&comment=again")
     assert status == "422 Unprocessable Entity"
     assert "the last answer stays" in page
-    history = store.answers_for(delivery.id)
+    history = store.answers_for(request.id)
     assert len(history) == MAX_ANSWERS
     (current,) = [a for a in history if a.current]
     assert current.comment == f"n{MAX_ANSWERS - 2}"
@@ -223,7 +223,7 @@ def test_repeated_posts_keep_a_bounded_history(sent: Any, store: rk.Store) -> No
 
 
 class _LockedStore(rk.InMemoryStore):
-    def get_delivery(self, delivery_id: str) -> rk.Delivery:
+    def get_request(self, request_id: str) -> rk.Request:
         raise rk.StorageBusyError("database is locked")
 
 

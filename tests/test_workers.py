@@ -81,7 +81,7 @@ def finish(process: subprocess.Popen[str]) -> str:
 
 
 def test_four_processes_send_every_delivery_exactly_once(tmp_path: Path) -> None:
-    """4 workers drain 10,000 due deliveries; the outbox holds each Message-ID exactly once."""
+    """4 workers drain 10,000 due requests; the outbox holds each Message-ID exactly once."""
     db, outbox = tmp_path / "db.sqlite3", tmp_path / "outbox"
     campaign_id = prepare(db, 10_000)
     workers = [worker(db, outbox, f"w{i}", "--max-wait", "1s") for i in range(4)]
@@ -90,7 +90,7 @@ def test_four_processes_send_every_delivery_exactly_once(tmp_path: Path) -> None
     assert len(ids) == 10_000
     assert max(ids.values()) == 1, [m for m, c in ids.items() if c > 1][:5]
     with SQLiteStore(db) as store:
-        assert store.count_deliveries(campaign_id)[rk.DeliveryStatus.SENT] == 10_000
+        assert store.count_requests(campaign_id)[rk.RequestStatus.SENT] == 10_000
         assert store.get_campaign(campaign_id).status is rk.CampaignStatus.COMPLETED
     sent_by = [int(out.split("sent ")[1].split(",")[0]) for out in outputs]
     assert sum(sent_by) == 10_000
@@ -111,7 +111,7 @@ def test_killed_worker_loses_nothing(tmp_path: Path, capsys: pytest.CaptureFixtu
     victim.send_signal(signal.SIGKILL)
     victim.communicate(timeout=30)
     with SQLiteStore(db) as store:
-        in_flight = store.count_deliveries(campaign_id)[rk.DeliveryStatus.CLAIMED]
+        in_flight = store.count_requests(campaign_id)[rk.RequestStatus.CLAIMED]
     rescuer = worker(db, outbox, "rescuer", "--lease", "3s", "--max-wait", "10s")
     finish(rescuer)
     ids = message_ids(outbox)
@@ -125,9 +125,9 @@ def test_killed_worker_loses_nothing(tmp_path: Path, capsys: pytest.CaptureFixtu
     # record_every=1: only a message sent but not yet recorded when the kill came can repeat.
     assert duplicates <= 1
     with SQLiteStore(db) as store:
-        counts = store.count_deliveries(campaign_id)
-        assert counts[rk.DeliveryStatus.SENT] == 2_000
-        assert counts[rk.DeliveryStatus.CLAIMED] == counts[rk.DeliveryStatus.PENDING] == 0
+        counts = store.count_requests(campaign_id)
+        assert counts[rk.RequestStatus.SENT] == 2_000
+        assert counts[rk.RequestStatus.CLAIMED] == counts[rk.RequestStatus.PENDING] == 0
 
 
 def test_pacing_holds_across_two_processes(tmp_path: Path) -> None:
@@ -138,9 +138,7 @@ def test_pacing_holds_across_two_processes(tmp_path: Path) -> None:
     for w in workers:
         finish(w)
     with SQLiteStore(db) as store:
-        sent = sorted(
-            d.sent_at for d in store.iter_deliveries(campaign_id) if d.sent_at is not None
-        )
+        sent = sorted(d.sent_at for d in store.iter_requests(campaign_id) if d.sent_at is not None)
     assert len(sent) == 6
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(sent)]
     assert min(gaps) >= 1.0, gaps
@@ -160,7 +158,7 @@ def test_pacing_slot_is_taken_by_one_worker_only(tmp_path: Path) -> None:
         assert a.dispatch_due().sent + b.dispatch_due().sent == 0
         clock.advance(timedelta(seconds=1))
         assert b.dispatch_due().sent + a.dispatch_due().sent == 1
-        assert one.count_deliveries(campaign_id)[rk.DeliveryStatus.SENT] == 2
+        assert one.count_requests(campaign_id)[rk.RequestStatus.SENT] == 2
 
 
 def test_slow_sends_against_short_leases_never_send_twice(tmp_path: Path) -> None:
@@ -206,7 +204,7 @@ def test_sigterm_mid_batch_releases_untried_claims_and_exits_cleanly(tmp_path: P
     assert "Traceback" not in err
     assert "stopped by SIGTERM" in err
     with SQLiteStore(db) as store:
-        counts = store.count_deliveries(campaign_id)
-    assert counts[rk.DeliveryStatus.CLAIMED] <= 1
-    assert counts[rk.DeliveryStatus.PENDING] >= 30 - len(handler.messages) - 1
+        counts = store.count_requests(campaign_id)
+    assert counts[rk.RequestStatus.CLAIMED] <= 1
+    assert counts[rk.RequestStatus.PENDING] >= 30 - len(handler.messages) - 1
     assert sum(counts.values()) == 30

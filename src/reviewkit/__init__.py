@@ -8,12 +8,12 @@ every edge), :mod:`reviewkit.services` (the application layer) and :mod:`reviewk
 
 from __future__ import annotations
 
+from reviewkit.adapters.accounts import RateLimit, Security, SenderAccount, secret_from_env
 from reviewkit.adapters.clock import ManualClock, SystemClock
 from reviewkit.adapters.maildir import MaildirTransport
 from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
 from reviewkit.adapters.smtp import SMTPTransport
 from reviewkit.adapters.sqlite import SQLiteStore
-from reviewkit.domain.accounts import RateLimit, Secret, Security, SenderAccount
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import (
     TRANSITIONS,
@@ -32,19 +32,21 @@ from reviewkit.domain.collection import (
     parse_search,
 )
 from reviewkit.domain.consent import PUBLICATION, Consent
-from reviewkit.domain.delivery import (
-    Delivery,
-    DeliveryStatus,
+from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.permissions import Actor, Permission
+from reviewkit.domain.renamed import RENAMED, warn_renamed
+from reviewkit.domain.request import (
     Engagement,
     Outcome,
     Recipient,
+    Request,
     RequestCategory,
+    RequestStatus,
     RetryPolicy,
 )
-from reviewkit.domain.messages import OutgoingMessage
-from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.schedule import PlanRun, SendPlan, next_send_time, plan_send_times
 from reviewkit.domain.scoring import Period, Score
+from reviewkit.domain.secret import Secret
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import Scale, Survey, SurveyType
 from reviewkit.domain.tokens import LinkSigner, LinkToken, TokenPurpose
@@ -57,11 +59,11 @@ from reviewkit.errors import (
     CampaignStateError,
     ConfigurationError,
     ConflictError,
-    DeliveryStateError,
     IllegalTransitionError,
     NotFoundError,
     PermanentSendError,
     PermissionDeniedError,
+    RequestStateError,
     ReviewkitError,
     StaleVersionError,
     StorageBusyError,
@@ -114,9 +116,6 @@ __all__ = [
     "Consent",
     "ContactSource",
     "DateField",
-    "Delivery",
-    "DeliveryStateError",
-    "DeliveryStatus",
     "DispatchReport",
     "Dispatcher",
     "Engagement",
@@ -143,9 +142,12 @@ __all__ = [
     "RateLimit",
     "Recipient",
     "Reminder",
+    "Request",
     "RequestCategory",
     "RequestPage",
     "RequestQuery",
+    "RequestStateError",
+    "RequestStatus",
     "RetryPolicy",
     "ReviewkitError",
     "SMTPTransport",
@@ -191,6 +193,7 @@ __all__ = [
     "next_send_time",
     "parse_search",
     "plan_send_times",
+    "secret_from_env",
 ]
 
 
@@ -202,6 +205,9 @@ _MOVED = {
 
 def __getattr__(name: str) -> object:
     """Names that moved out of the top level still resolve, with a DeprecationWarning."""
+    if RENAMED.get(name) in __all__:
+        warn_renamed(f"reviewkit.{name}", f"reviewkit.{RENAMED[name]}")
+        return globals()[RENAMED[name]]
     if name in _MOVED:
         import importlib
         import warnings

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from reviewkit import __version__
+from reviewkit.adapters.accounts import SenderAccount
 from reviewkit.adapters.clock import SystemClock
 from reviewkit.adapters.maildir import MaildirTransport
 from reviewkit.adapters.qr import write_qr
@@ -37,12 +38,11 @@ from reviewkit.adapters.smtp import (
 )
 from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.demo import run_demo
-from reviewkit.domain.accounts import SenderAccount
 from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
 from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
 from reviewkit.domain.consent import Consent, parse_yes_no
-from reviewkit.domain.delivery import DeliveryStatus, Recipient, RequestCategory
 from reviewkit.domain.permissions import Actor
+from reviewkit.domain.request import Recipient, RequestCategory, RequestStatus
 from reviewkit.domain.scoring import Period
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tokens import LinkSigner
@@ -835,15 +835,15 @@ def _campaign_list(args: argparse.Namespace) -> int:
         return 0
     table = [["name", "status", "channel", "pending", "sent", "failed", "next due"]]
     for c, counts, due in rows:
-        pending = counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.CLAIMED]
+        pending = counts[RequestStatus.PENDING] + counts[RequestStatus.CLAIMED]
         table.append(
             [
                 c.name,
                 c.status.value,
                 c.channel.value,
                 str(pending),
-                str(counts[DeliveryStatus.SENT]),
-                str(counts[DeliveryStatus.FAILED]),
+                str(counts[RequestStatus.SENT]),
+                str(counts[RequestStatus.FAILED]),
                 f"{due:%Y-%m-%d %H:%M %Z}" if due else "-",
             ]
         )
@@ -865,8 +865,8 @@ def _campaign_retry(args: argparse.Namespace) -> int:
 
 def _show(
     campaign: Campaign,
-    counts: dict[DeliveryStatus, int],
-    reasons: tuple[tuple[DeliveryStatus, str, int], ...],
+    counts: dict[RequestStatus, int],
+    reasons: tuple[tuple[RequestStatus, str, int], ...],
     fmt: str,
 ) -> None:
     if fmt == "json":

@@ -17,8 +17,8 @@ import attrs
 from reviewkit.adapters.clock import ManualClock
 from reviewkit.adapters.maildir import MaildirTransport
 from reviewkit.domain.campaign import Campaign
-from reviewkit.domain.delivery import DeliveryStatus, Recipient
 from reviewkit.domain.permissions import Actor
+from reviewkit.domain.request import Recipient, RequestStatus
 from reviewkit.domain.window import HolidayCalendar, SendWindow, load_zone
 from reviewkit.errors import NotFoundError
 from reviewkit.ports import Store
@@ -56,7 +56,7 @@ class DemoResult:
     """What the demo did."""
 
     campaign: Campaign
-    counts: dict[DeliveryStatus, int]
+    counts: dict[RequestStatus, int]
     first_sent: datetime | None
     last_sent: datetime | None
     outbox: Path
@@ -110,11 +110,11 @@ def run_demo(store: Store, outbox: str | Path, recipients: int = 300) -> DemoRes
     Dispatcher(store, transport, clock, worker_id="demo").run(until_idle=True)
 
     campaign = service.get(actor, DEMO_CAMPAIGN)
-    sent = [d.sent_at for d in store.iter_deliveries(campaign.id, {DeliveryStatus.SENT})]
+    sent = [d.sent_at for d in store.iter_requests(campaign.id, {RequestStatus.SENT})]
     times = sorted(t for t in sent if t is not None)
     return DemoResult(
         campaign=campaign,
-        counts=store.count_deliveries(campaign.id),
+        counts=store.count_requests(campaign.id),
         first_sent=times[0].astimezone(zone) if times else None,
         last_sent=times[-1].astimezone(zone) if times else None,
         outbox=outbox,

@@ -7,7 +7,7 @@
      │    ├── TemplateError          a template that does not parse or reads an unknown variable
      │    ├── WindowError            a send window or schedule that can never open
      │    └── TokenError             a link token that is forged, tampered with or expired
-     ├── NotFoundError              no campaign / delivery with that name or id
+     ├── NotFoundError              no campaign / request with that name or id
      ├── ConflictError              the thing already exists (a second campaign of one name)
      │    └── StaleVersionError      the campaign was saved by someone else since it was read
      ├── ConfigurationError         reviewkit is set up wrongly (a dispatcher without link keys)
@@ -15,7 +15,7 @@
      ├── CampaignStateError         an action the campaign's status forbids
      │    ├── IllegalTransitionError a status change the state machine has no edge for
      │    └── CampaignReadOnlyError  an edit of a Completed or Cancelled campaign
-     ├── DeliveryStateError         an action the delivery's status forbids
+     ├── RequestStateError          an action the request's status forbids
      ├── StorageError               the database cannot be used (newer schema, not a database)
      │    ├── StorageBusyError       another process held the write lock past the busy timeout
      │    ├── StorageFullError       the disk is full; the change was not written
@@ -39,11 +39,11 @@ __all__ = [
     "CampaignStateError",
     "ConfigurationError",
     "ConflictError",
-    "DeliveryStateError",
     "IllegalTransitionError",
     "NotFoundError",
     "PermanentSendError",
     "PermissionDeniedError",
+    "RequestStateError",
     "ReviewkitError",
     "StaleVersionError",
     "StorageBusyError",
@@ -130,8 +130,8 @@ class CampaignReadOnlyError(CampaignStateError):
     """Completed and Cancelled campaigns cannot be edited."""
 
 
-class DeliveryStateError(ReviewkitError):
-    """The delivery's status does not allow the requested action."""
+class RequestStateError(ReviewkitError):
+    """The request's status does not allow the requested action."""
 
 
 class TransportError(ReviewkitError):
@@ -139,17 +139,17 @@ class TransportError(ReviewkitError):
 
 
 class TransientSendError(TransportError):
-    """A failure that may go away: the dispatcher retries the delivery with backoff."""
+    """A failure that may go away: the dispatcher retries the request with backoff."""
 
 
 class PermanentSendError(TransportError):
-    """This recipient will not accept the message: the delivery fails, no retry."""
+    """This recipient will not accept the message: the request fails, no retry."""
 
 
 class AccountError(TransportError):
     """The sender account cannot send anything (bad credentials, disabled account).
 
-    The delivery is not at fault and stays pending; the campaign goes Failed with this reason.
+    The request is not at fault and stays pending; the campaign goes Failed with this reason.
     """
 
 
@@ -211,3 +211,13 @@ class AccountVerificationError(ReviewkitError):
         self.account = account
         self.stage = stage
         self.detail = detail
+
+
+def __getattr__(name: str) -> object:
+    """Former names still resolve, with a DeprecationWarning."""
+    if name == "DeliveryStateError":
+        from reviewkit.domain.renamed import warn_renamed
+
+        warn_renamed("reviewkit.errors.DeliveryStateError", "RequestStateError")
+        return RequestStateError
+    raise AttributeError(f"module 'reviewkit.errors' has no attribute {name!r}")

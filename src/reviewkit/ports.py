@@ -22,8 +22,8 @@ from typing import Protocol, runtime_checkable
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.scoring import AnswerStats
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
@@ -149,7 +149,7 @@ class CampaignRepository(Protocol):
         ...
 
     def delete_campaign(self, campaign_id: str) -> None:
-        """Delete a campaign and all its deliveries.
+        """Delete a campaign and all its requests.
 
         :raises reviewkit.errors.NotFoundError: no such campaign.
         """
@@ -162,66 +162,66 @@ class CampaignRepository(Protocol):
 
 @runtime_checkable
 class RequestRepository(Protocol):
-    """Requests (deliveries) of campaigns: added, read, counted, moved between statuses in bulk,
+    """Requests of campaigns: added, read, counted, moved between statuses in bulk,
     marked with what the customer did, and queried for the collection view."""
 
-    def add_deliveries(self, deliveries: Iterable[Delivery]) -> int:
-        """Store new deliveries, skipping any whose :attr:`Delivery.key` is already stored.
+    def add_requests(self, requests: Iterable[Request]) -> int:
+        """Store new requests, skipping any whose :attr:`Request.key` is already stored.
 
-        Consumes *deliveries* lazily; all are added in one transaction.
+        Consumes *requests* lazily; all are added in one transaction.
 
         :returns: how many were added.
         """
         ...
 
-    def get_delivery(self, delivery_id: str) -> Delivery:
-        """Return one delivery.
+    def get_request(self, request_id: str) -> Request:
+        """Return one request.
 
-        :raises reviewkit.errors.NotFoundError: no such delivery.
+        :raises reviewkit.errors.NotFoundError: no such request.
         """
         ...
 
-    def iter_deliveries(
+    def iter_requests(
         self,
         campaign_id: str,
-        statuses: Collection[DeliveryStatus] | None = None,
-    ) -> Iterator[Delivery]:
-        """Yield a campaign's deliveries (with one of *statuses*, if given) in insertion order."""
+        statuses: Collection[RequestStatus] | None = None,
+    ) -> Iterator[Request]:
+        """Yield a campaign's requests (with one of *statuses*, if given) in insertion order."""
         ...
 
-    def count_deliveries(self, campaign_id: str) -> dict[DeliveryStatus, int]:
-        """Return how many deliveries the campaign has in each status (every status present)."""
+    def count_requests(self, campaign_id: str) -> dict[RequestStatus, int]:
+        """Return how many requests the campaign has in each status (every status present)."""
         ...
 
-    def set_delivery_status(
+    def set_request_status(
         self,
         campaign_id: str,
         *,
-        from_statuses: Collection[DeliveryStatus],
-        to_status: DeliveryStatus,
+        from_statuses: Collection[RequestStatus],
+        to_status: RequestStatus,
         ids: Collection[str] | None = None,
         due_at: datetime | None = None,
         error: str | None = None,
     ) -> int:
-        """Move deliveries of a campaign in one of *from_statuses* to *to_status*.
+        """Move requests of a campaign in one of *from_statuses* to *to_status*.
 
-        :param ids: only these deliveries; ``None`` for all that match.
+        :param ids: only these requests; ``None`` for all that match.
         :param due_at: a new earliest send time, when given.
         :param error: recorded as ``last_error`` when given.
-        :returns: how many changed. Deliveries not in *from_statuses* are left alone.
+        :returns: how many changed. Requests not in *from_statuses* are left alone.
         """
         ...
 
-    def record_engagement(self, delivery_id: str, what: Engagement, at: datetime) -> Delivery:
+    def record_engagement(self, request_id: str, what: Engagement, at: datetime) -> Request:
         """Record that the customer did *what* with a request, at *at*; the first time
         stays. A click or an answer also counts as opened; an answer or an unsubscribe ends
         the request's reminders.
 
-        :raises reviewkit.errors.NotFoundError: no such delivery.
+        :raises reviewkit.errors.NotFoundError: no such request.
         """
         ...
 
-    def query_deliveries(
+    def query_requests(
         self, query: RequestQuery, *, limit: int, after: str | None = None
     ) -> RequestPage:
         """Return up to *limit* requests matching *query*, newest first by the query's time
@@ -237,7 +237,7 @@ class RequestQueue(Protocol):
     """The send queue: leased claims, their renewal, outcomes recorded by the claim holder,
     pacing slots. The design maps to ``SELECT … FOR UPDATE SKIP LOCKED`` on a server database."""
 
-    def claim_deliveries(
+    def claim_requests(
         self,
         campaign_id: str,
         *,
@@ -245,20 +245,20 @@ class RequestQueue(Protocol):
         limit: int,
         worker_id: str,
         lease_until: datetime,
-    ) -> list[Delivery]:
-        """Atomically claim up to *limit* due deliveries of a campaign for *worker_id*.
+    ) -> list[Request]:
+        """Atomically claim up to *limit* due requests of a campaign for *worker_id*.
 
         Due means Pending with ``due_at`` at or before *now*, or Claimed with an expired lease
         (a worker that died), or Sent with a reminder due. Returned in claim order: those
         without a due time first, then by the time they became due, ties in the order they
-        were added. The returned deliveries are Claimed by *worker_id* until *lease_until*.
+        were added. The returned requests are Claimed by *worker_id* until *lease_until*.
         """
         ...
 
     def renew_leases(
-        self, delivery_ids: Collection[str], *, worker_id: str, lease_until: datetime
+        self, request_ids: Collection[str], *, worker_id: str, lease_until: datetime
     ) -> set[str]:
-        """Extend *worker_id*'s claims on *delivery_ids* to *lease_until*, atomically.
+        """Extend *worker_id*'s claims on *request_ids* to *lease_until*, atomically.
 
         A claim is renewed only while *worker_id* still holds it (Claimed, ``claimed_by`` the
         same), also when its lease ran out but nobody took it over yet.
@@ -267,27 +267,27 @@ class RequestQueue(Protocol):
         """
         ...
 
-    def finish_deliveries(
+    def finish_requests(
         self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
     ) -> list[str]:
-        """Record the outcomes of claimed deliveries and release their claims, in one
+        """Record the outcomes of claimed requests and release their claims, in one
         transaction.
 
-        Each :class:`~reviewkit.domain.delivery.Outcome` gives the new status: Sent, Failed,
+        Each :class:`~reviewkit.domain.request.Outcome` gives the new status: Sent, Failed,
         Suppressed (with its ``reason``), or Pending to retry at ``due_at``. The first Sent
         sets ``sent_at``; later ones (reminders) keep it. ``count_attempt`` says whether the
         try counts toward the retry limit; ``remind_at`` when a reminder is due (ignored once
         the request is answered or unsubscribed); ``reminded`` that a reminder went out.
 
-        :returns: the ids of deliveries *worker_id* no longer held; their outcomes were not
+        :returns: the ids of requests *worker_id* no longer held; their outcomes were not
             recorded. The others were.
         """
         ...
 
     def next_due_at(self, campaign_id: str) -> datetime | None:
-        """Return the earliest instant a delivery of the campaign becomes claimable.
+        """Return the earliest instant a request of the campaign becomes claimable.
 
-        ``None`` exactly when no delivery is Pending or Claimed (the campaign can complete).
+        ``None`` exactly when no request is Pending or Claimed (the campaign can complete).
         """
         ...
 
@@ -310,11 +310,11 @@ class AnswerRepository(Protocol):
         """Store *answer* as its request's current answer; an earlier current answer of the
         same request stays, marked not current (the history).
 
-        :raises reviewkit.errors.NotFoundError: no such delivery.
+        :raises reviewkit.errors.NotFoundError: no such request.
         """
         ...
 
-    def answers_for(self, delivery_id: str) -> list[Answer]:
+    def answers_for(self, request_id: str) -> list[Answer]:
         """Return every answer to a request, oldest first (the last current one counts)."""
         ...
 
@@ -396,7 +396,7 @@ class Store(
     object, as a store adapter provides it.
 
     Writes are atomic one by one; :meth:`transaction` groups several into one unit that is
-    committed together or not at all. Claims are leased: a delivery claimed by one worker
+    committed together or not at all. Claims are leased: a request claimed by one worker
     cannot be claimed by another until its lease expires, and only the claim holder can
     record its outcome. Services take the roles they use (:class:`ScoreService` only an
     :class:`AnswerRepository`, for example); every store adapter passes the contract suite

@@ -19,14 +19,15 @@ from reviewkit.adapters.mime import build_email_bytes
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
-from reviewkit.domain.delivery import (
-    Delivery,
-    DeliveryStatus,
+from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.renamed import DeprecatedStoreNames, renamed_attribute
+from reviewkit.domain.request import (
     Engagement,
     Outcome,
+    Request,
+    RequestStatus,
     apply_outcome,
 )
-from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
@@ -86,18 +87,18 @@ class _JournaledDict(dict[Any, Any]):
         super().clear()
 
 
-class InMemoryStore:
+class InMemoryStore(DeprecatedStoreNames):
     """A store that keeps everything in dictionaries, guarded by one lock.
 
     Thread-safe; :meth:`transaction` rolls back every change made inside a failed block.
-    Inspect it in tests through :attr:`campaigns` and :attr:`deliveries`.
+    Inspect it in tests through :attr:`campaigns` and :attr:`requests`.
     """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._journal: _Journal | None = None
         self._campaigns: dict[str, Campaign] = _JournaledDict(self)
-        self._deliveries: dict[str, Delivery] = _JournaledDict(self)
+        self._requests: dict[str, Request] = _JournaledDict(self)
         self._keys: dict[tuple[str, str, str], str] = _JournaledDict(self)
         self._suppressions: dict[tuple[Channel, str], Suppression] = _JournaledDict(self)
         self._slots: dict[str, datetime] = _JournaledDict(self)
@@ -112,10 +113,12 @@ class InMemoryStore:
             return list(self._campaigns.values())
 
     @property
-    def deliveries(self) -> list[Delivery]:
-        """Every stored delivery, in insertion order (a copy of the list)."""
+    def requests(self) -> list[Request]:
+        """Every stored request, in insertion order (a copy of the list)."""
         with self._lock:
-            return list(self._deliveries.values())
+            return list(self._requests.values())
+
+    deliveries = renamed_attribute("deliveries", "requests")
 
     def reset(self) -> None:
         """Forget everything: campaigns, requests, answers, suppressions, pacing slots and
@@ -196,9 +199,9 @@ class InMemoryStore:
         with self._lock:
             if self._campaigns.pop(campaign_id, None) is None:
                 raise NotFoundError(f"no campaign with id {campaign_id!r}")
-            gone = [d.id for d in self._deliveries.values() if d.campaign_id == campaign_id]
-            for delivery_id in gone:
-                self._keys.pop(self._deliveries.pop(delivery_id).key, None)
+            gone = [d.id for d in self._requests.values() if d.campaign_id == campaign_id]
+            for request_id in gone:
+                self._keys.pop(self._requests.pop(request_id).key, None)
             for answer in [a for a in self._answers.values() if a.campaign_id == campaign_id]:
                 del self._answers[answer.id]
 
@@ -206,55 +209,55 @@ class InMemoryStore:
         with self._lock:
             return [c for c in self._campaigns.values() if statuses is None or c.status in statuses]
 
-    # -- deliveries -----------------------------------------------------------------------
+    # -- requests -----------------------------------------------------------------------
 
-    def add_deliveries(self, deliveries: Iterable[Delivery]) -> int:
+    def add_requests(self, requests: Iterable[Request]) -> int:
         added = 0
         with self.transaction():
-            for delivery in deliveries:
-                if delivery.campaign_id not in self._campaigns:
-                    raise NotFoundError(f"no campaign with id {delivery.campaign_id!r}")
-                if delivery.key in self._keys or delivery.id in self._deliveries:
+            for request in requests:
+                if request.campaign_id not in self._campaigns:
+                    raise NotFoundError(f"no campaign with id {request.campaign_id!r}")
+                if request.key in self._keys or request.id in self._requests:
                     continue
-                self._keys[delivery.key] = delivery.id
-                self._deliveries[delivery.id] = delivery
+                self._keys[request.key] = request.id
+                self._requests[request.id] = request
                 added += 1
         return added
 
-    def get_delivery(self, delivery_id: str) -> Delivery:
+    def get_request(self, request_id: str) -> Request:
         with self._lock:
             try:
-                return self._deliveries[delivery_id]
+                return self._requests[request_id]
             except KeyError:
-                raise NotFoundError(f"no delivery with id {delivery_id!r}") from None
+                raise NotFoundError(f"no request with id {request_id!r}") from None
 
-    def iter_deliveries(
+    def iter_requests(
         self,
         campaign_id: str,
-        statuses: Collection[DeliveryStatus] | None = None,
-    ) -> Iterator[Delivery]:
+        statuses: Collection[RequestStatus] | None = None,
+    ) -> Iterator[Request]:
         with self._lock:
             found = [
                 d
-                for d in self._deliveries.values()
+                for d in self._requests.values()
                 if d.campaign_id == campaign_id and (statuses is None or d.status in statuses)
             ]
         return iter(found)
 
-    def count_deliveries(self, campaign_id: str) -> dict[DeliveryStatus, int]:
-        counts = dict.fromkeys(DeliveryStatus, 0)
+    def count_requests(self, campaign_id: str) -> dict[RequestStatus, int]:
+        counts = dict.fromkeys(RequestStatus, 0)
         with self._lock:
-            for d in self._deliveries.values():
+            for d in self._requests.values():
                 if d.campaign_id == campaign_id:
                     counts[d.status] += 1
         return counts
 
-    def set_delivery_status(
+    def set_request_status(
         self,
         campaign_id: str,
         *,
-        from_statuses: Collection[DeliveryStatus],
-        to_status: DeliveryStatus,
+        from_statuses: Collection[RequestStatus],
+        to_status: RequestStatus,
         ids: Collection[str] | None = None,
         due_at: datetime | None = None,
         error: str | None = None,
@@ -262,24 +265,24 @@ class InMemoryStore:
         wanted = None if ids is None else set(ids)
         changed = 0
         with self._lock:
-            for d in list(self._deliveries.values()):
+            for d in list(self._requests.values()):
                 if d.campaign_id != campaign_id or d.status not in from_statuses:
                     continue
                 if wanted is not None and d.id not in wanted:
                     continue
-                self._deliveries[d.id] = attrs.evolve(
+                self._requests[d.id] = attrs.evolve(
                     d,
                     status=to_status,
                     due_at=due_at if due_at is not None else d.due_at,
                     last_error=error if error is not None else d.last_error,
                     claimed_by=None,
                     lease_until=None,
-                    attempts=0 if to_status is DeliveryStatus.PENDING else d.attempts,
+                    attempts=0 if to_status is RequestStatus.PENDING else d.attempts,
                 )
                 changed += 1
         return changed
 
-    def claim_deliveries(
+    def claim_requests(
         self,
         campaign_id: str,
         *,
@@ -287,52 +290,50 @@ class InMemoryStore:
         limit: int,
         worker_id: str,
         lease_until: datetime,
-    ) -> list[Delivery]:
+    ) -> list[Request]:
         with self._lock:
             due = [
-                d
-                for d in self._deliveries.values()
-                if d.campaign_id == campaign_id and _due(d, now)
+                d for d in self._requests.values() if d.campaign_id == campaign_id and _due(d, now)
             ]
             # Earliest claimable first, then insertion order (the sort is stable), as in SQL.
             due.sort(key=_claimable_instant)
             claimed = []
             for d in due[:limit]:
                 taken = attrs.evolve(
-                    d, status=DeliveryStatus.CLAIMED, claimed_by=worker_id, lease_until=lease_until
+                    d, status=RequestStatus.CLAIMED, claimed_by=worker_id, lease_until=lease_until
                 )
-                self._deliveries[d.id] = taken
+                self._requests[d.id] = taken
                 claimed.append(taken)
             return claimed
 
     def renew_leases(
-        self, delivery_ids: Collection[str], *, worker_id: str, lease_until: datetime
+        self, request_ids: Collection[str], *, worker_id: str, lease_until: datetime
     ) -> set[str]:
         renewed = set()
         with self._lock:
-            for delivery_id in delivery_ids:
-                d = self._deliveries.get(delivery_id)
+            for request_id in request_ids:
+                d = self._requests.get(request_id)
                 if d is not None and d.held_by(worker_id):
-                    self._deliveries[delivery_id] = attrs.evolve(d, lease_until=lease_until)
-                    renewed.add(delivery_id)
+                    self._requests[request_id] = attrs.evolve(d, lease_until=lease_until)
+                    renewed.add(request_id)
         return renewed
 
-    def finish_deliveries(
+    def finish_requests(
         self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
     ) -> list[str]:
         lost = []
         with self.transaction():
             for outcome in outcomes:
-                current = self._deliveries.get(outcome.delivery_id)
+                current = self._requests.get(outcome.request_id)
                 if current is None or not current.held_by(worker_id):
-                    lost.append(outcome.delivery_id)
+                    lost.append(outcome.request_id)
                     continue
-                self._deliveries[current.id] = apply_outcome(current, outcome, now)
+                self._requests[current.id] = apply_outcome(current, outcome, now)
         return lost
 
-    def record_engagement(self, delivery_id: str, what: Engagement, at: datetime) -> Delivery:
+    def record_engagement(self, request_id: str, what: Engagement, at: datetime) -> Request:
         with self._lock:
-            current = self.get_delivery(delivery_id)
+            current = self.get_request(request_id)
             field = f"{Engagement(what).value}_at"
             changes: dict[str, Any] = {}
             if getattr(current, field) is None:
@@ -342,16 +343,16 @@ class InMemoryStore:
             if what in (Engagement.ANSWERED, Engagement.UNSUBSCRIBED):
                 changes["remind_at"] = None
             updated = attrs.evolve(current, **changes)
-            self._deliveries[delivery_id] = updated
+            self._requests[request_id] = updated
             return updated
 
-    def query_deliveries(
+    def query_requests(
         self, query: RequestQuery, *, limit: int, after: str | None = None
     ) -> RequestPage:
         with self._lock:
-            order = {d_id: i for i, d_id in enumerate(self._deliveries)}
+            order = {d_id: i for i, d_id in enumerate(self._requests)}
             found = []
-            for d in self._deliveries.values():
+            for d in self._requests.values():
                 if query.matches(d):
                     at = query.time_of(d)
                     assert at is not None
@@ -373,17 +374,17 @@ class InMemoryStore:
 
     def add_answer(self, answer: Answer) -> Answer:
         with self.transaction():
-            self.get_delivery(answer.delivery_id)
+            self.get_request(answer.request_id)
             for old in list(self._answers.values()):
-                if old.delivery_id == answer.delivery_id and old.current:
+                if old.request_id == answer.request_id and old.current:
                     self._answers[old.id] = attrs.evolve(old, current=False)
             stored = attrs.evolve(answer, current=True)
             self._answers[stored.id] = stored
             return stored
 
-    def answers_for(self, delivery_id: str) -> list[Answer]:
+    def answers_for(self, request_id: str) -> list[Answer]:
         with self._lock:
-            return [a for a in self._answers.values() if a.delivery_id == delivery_id]
+            return [a for a in self._answers.values() if a.request_id == request_id]
 
     def answer_stats(
         self,
@@ -429,7 +430,7 @@ class InMemoryStore:
             return answer.channel.value
         if by == "campaign":
             return answer.campaign_id
-        value = self._deliveries[answer.delivery_id].recipient.fields.get(by[6:])
+        value = self._requests[answer.request_id].recipient.fields.get(by[6:])
         return None if value is None else str(value)
 
     def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
@@ -491,7 +492,7 @@ class InMemoryStore:
         with self._lock:
             times = [
                 t
-                for d in self._deliveries.values()
+                for d in self._requests.values()
                 if d.campaign_id == campaign_id
                 for t in (d.claimable_at,)
                 if t is not None
@@ -499,13 +500,13 @@ class InMemoryStore:
         return min(times, default=None)
 
 
-def _claimable_instant(d: Delivery) -> datetime:
+def _claimable_instant(d: Request) -> datetime:
     at = d.claimable_at
-    assert at is not None  # only due deliveries are sorted
+    assert at is not None  # only due requests are sorted
     return at.astimezone(UTC)
 
 
-def _due(d: Delivery, now: datetime) -> bool:
+def _due(d: Request, now: datetime) -> bool:
     at = d.claimable_at
     return at is not None and at <= now
 

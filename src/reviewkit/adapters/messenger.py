@@ -22,9 +22,10 @@ from typing import Any
 import attrs
 
 from reviewkit.adapters.http import post_json
-from reviewkit.domain.accounts import Secret
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.renamed import renamed_attribute
+from reviewkit.domain.secret import Secret
 from reviewkit.domain.survey import Survey, SurveyType
 from reviewkit.errors import PermanentSendError, ValidationError
 
@@ -106,10 +107,10 @@ class MessengerTransport:
     def send(self, message: OutgoingMessage) -> None:
         if message.channel is not Channel.CHAT:
             raise PermanentSendError(f"MessengerTransport sends chat only, not {message.channel}")
-        if message.survey is None or message.delivery_id is None:
+        if message.survey is None or message.request_id is None:
             raise PermanentSendError("MessengerTransport sends survey requests only")
         body = feedback_template(
-            message.survey, recipient_id=message.to, question_id=message.delivery_id
+            message.survey, recipient_id=message.to, question_id=message.request_id
         )
         post_json(
             self.url,
@@ -128,9 +129,11 @@ class ChatAnswer:
     """One answer read from a ``messaging_feedback`` webhook."""
 
     sender_id: str
-    delivery_id: str
+    request_id: str
     score: int
     comment: str | None
+
+    delivery_id = renamed_attribute("delivery_id", "request_id")
 
 
 def feedback_answers(payload: Mapping[str, Any]) -> Iterator[ChatAnswer]:
@@ -150,7 +153,7 @@ def feedback_answers(payload: Mapping[str, Any]) -> Iterator[ChatAnswer]:
                         follow_up = answer.get("follow_up") or {}
                         yield ChatAnswer(
                             sender_id=sender,
-                            delivery_id=str(question_id),
+                            request_id=str(question_id),
                             score=int(answer["payload"]),
                             comment=follow_up.get("payload") or None,
                         )

@@ -8,7 +8,7 @@ by parsing it back with the standard library's ``email`` parser:
   (quoted-printable where needed) so any relay accepts it;
 - subjects and display names RFC 2047-encoded when not ASCII, folded at 78 columns;
 - internationalised domains written in their ASCII (IDNA) form;
-- ``Date``, a ``Message-ID`` stable per delivery, ``MIME-Version``;
+- ``Date``, a ``Message-ID`` stable per request, ``MIME-Version``;
 - a line break in any header value is refused (no header injection).
 """
 
@@ -44,7 +44,7 @@ the place for DKIM signing (prepend a ``DKIM-Signature`` header) or an archive c
 
 
 def message_id_header(message: OutgoingMessage, sender: str | None = None) -> str:
-    """Return the ``Message-ID`` value: the delivery's stable id at the sender's domain."""
+    """Return the ``Message-ID`` value: the request's stable id at the sender's domain."""
     return f"<{message.message_id}@{_id_domain(sender or message.sender or '')}>"
 
 
@@ -175,8 +175,8 @@ def build_email_bytes(
         f"X-Reviewkit-Campaign: {message.campaign_id}",
         f"X-Reviewkit-Channel: {message.channel.value}",
     ]
-    if message.delivery_id:
-        lines.append(f"X-Reviewkit-Delivery: {message.delivery_id}")
+    if message.request_id:
+        lines.append(f"X-Reviewkit-Request: {message.request_id}")
     for name, value in _extra_headers(message.headers, message):
         lines.append(f"{name}: {value}")
 

@@ -14,9 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from reviewkit.adapters.http import post_json
-from reviewkit.domain.accounts import Secret
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.secret import Secret
 from reviewkit.domain.sms import sms_segments
 from reviewkit.errors import (
     PermanentSendError,

@@ -32,10 +32,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import attrs
 
+from reviewkit.adapters.accounts import Security, SenderAccount, secret_from_env
 from reviewkit.adapters.mime import MessageHook, address_only, build_email_bytes, needs_smtputf8
-from reviewkit.domain.accounts import Secret, Security, SenderAccount
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.secret import Secret
 from reviewkit.errors import (
     AccountError,
     AccountVerificationError,
@@ -409,7 +410,7 @@ def account_from_url(url: str, *, name: str = "default") -> SenderAccount:
     if parts.password:
         password = Secret(unquote(parts.password))
     elif username:
-        password = Secret.from_env(PASSWORD_ENV)
+        password = secret_from_env(PASSWORD_ENV)
     try:
         port = parts.port
     except ValueError as exc:
@@ -476,7 +477,7 @@ def accounts_from_file(path: str | os.PathLike[str]) -> tuple[list[SenderAccount
         env = fields.pop("password_env", None)
         is_default = bool(fields.pop("default", False))
         try:
-            account = SenderAccount(**fields, password=Secret.from_env(env) if env else None)
+            account = SenderAccount(**fields, password=secret_from_env(env) if env else None)
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"{where}: {exc}") from exc
         if is_default:

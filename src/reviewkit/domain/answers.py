@@ -12,6 +12,7 @@ from datetime import datetime
 import attrs
 
 from reviewkit.domain.campaign import Channel
+from reviewkit.domain.renamed import renamed_attribute
 from reviewkit.domain.survey import SurveyType
 from reviewkit.errors import ValidationError
 
@@ -38,7 +39,7 @@ class Answer:
     """
 
     id: str = attrs.field(factory=_new_id)
-    delivery_id: str
+    request_id: str
     campaign_id: str
     kind: SurveyType
     score: int
@@ -51,3 +52,5 @@ class Answer:
     hook_attempts: int = 0
     hook_error: str | None = None
     hook_next_at: datetime | None = None
+
+    delivery_id = renamed_attribute("delivery_id", "request_id")

@@ -20,7 +20,7 @@ import attrs
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.consent import PUBLICATION
 from reviewkit.domain.contacts import normalize_email
-from reviewkit.domain.delivery import Delivery, RequestCategory
+from reviewkit.domain.request import Request, RequestCategory
 from reviewkit.domain.sms import normalize_phone
 from reviewkit.errors import ValidationError
 
@@ -165,24 +165,24 @@ class RequestQuery:
         """The view as it first opens: pending requests scheduled in the last 7 days."""
         return cls(since=now - timedelta(days=7), categories=(RequestCategory.PENDING,))
 
-    def matches(self, delivery: Delivery) -> bool:
-        """Whether *delivery* is in the result (the in-memory store's filter, and the
+    def matches(self, request: Request) -> bool:
+        """Whether *request* is in the result (the in-memory store's filter, and the
         reference the SQL is tested against)."""
-        at = self.time_of(delivery)
+        at = self.time_of(request)
         if at is None:
             return False
         if self.since is not None and at < self.since:
             return False
         if self.until is not None and at >= self.until:
             return False
-        r = delivery.recipient
+        r = request.recipient
         if self.segments and r.segment not in self.segments:
             return False
-        if self.categories and delivery.category not in self.categories:
+        if self.categories and request.category not in self.categories:
             return False
-        if self.channels and delivery.channel not in self.channels:
+        if self.channels and request.channel not in self.channels:
             return False
-        if self.campaign_id is not None and delivery.campaign_id != self.campaign_id:
+        if self.campaign_id is not None and request.campaign_id != self.campaign_id:
             return False
         if self.search is not None:
             s = self.search
@@ -195,11 +195,11 @@ class RequestQuery:
                 return False
         return True
 
-    def time_of(self, delivery: Delivery) -> datetime | None:
-        """The time this query filters and orders *delivery* by."""
+    def time_of(self, request: Request) -> datetime | None:
+        """The time this query filters and orders *request* by."""
         if self.date_field is DateField.SENT:
-            return delivery.sent_at
-        return delivery.scheduled_at
+            return request.sent_at
+        return request.scheduled_at
 
 
 @attrs.frozen
@@ -207,7 +207,7 @@ class RequestPage:
     """One page of the view: the requests, newest first, and where the next page starts
     (``None`` on the last page)."""
 
-    items: tuple[Delivery, ...]
+    items: tuple[Request, ...]
     next_cursor: str | None
 
 
@@ -262,9 +262,9 @@ def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-def export_row(delivery: Delivery) -> Mapping[str, str]:
+def export_row(request: Request) -> Mapping[str, str]:
     """One view row as text, in :data:`EXPORT_COLUMNS` (not yet neutralised)."""
-    r = delivery.recipient
+    r = request.recipient
     publication = r.consents.get(PUBLICATION)
     others = "; ".join(
         f"{name}={'yes' if c.granted else 'no'}"
@@ -275,19 +275,19 @@ def export_row(delivery: Delivery) -> Mapping[str, str]:
         "transaction_id": r.transaction_id or "",
         "email": r.email or "",
         "phone": r.phone or "",
-        "channel": delivery.channel.value,
-        "status": delivery.status.value,
-        "category": delivery.category.value,
-        "opened": _time(delivery.opened_at),
-        "answered": _time(delivery.answered_at),
-        "scheduled_at": _time(delivery.scheduled_at),
-        "sent_at": _time(delivery.sent_at),
+        "channel": request.channel.value,
+        "status": request.status.value,
+        "category": request.category.value,
+        "opened": _time(request.opened_at),
+        "answered": _time(request.answered_at),
+        "scheduled_at": _time(request.scheduled_at),
+        "sent_at": _time(request.sent_at),
         "publication_consent": _yes_no(None if publication is None else publication.granted),
         "other_consents": others,
         "segment": r.segment or "",
-        "campaign_id": delivery.campaign_id,
+        "campaign_id": request.campaign_id,
         # Why it is where it is: the server's reply, "no consent: …", "unsubscribed".
-        "reason": delivery.last_error or delivery.reason or "",
+        "reason": request.last_error or request.reason or "",
     }
 
 

@@ -14,8 +14,9 @@ from typing import Any
 import attrs
 
 from reviewkit.domain.campaign import Campaign, Channel
-from reviewkit.domain.delivery import Delivery, Recipient
 from reviewkit.domain.headers import check_header_value
+from reviewkit.domain.renamed import renamed_attribute
+from reviewkit.domain.request import Recipient, Request
 from reviewkit.domain.survey import Survey
 from reviewkit.domain.templates import (
     SURVEY_ATTRIBUTES,
@@ -46,9 +47,9 @@ def _freeze(value: Mapping[str, str] | None) -> Mapping[str, str]:
 class OutgoingMessage:
     """A rendered request ready for a transport.
 
-    :ivar message_id: stable per delivery: the same on every retry, so receivers and
+    :ivar message_id: stable per request: the same on every retry, so receivers and
         transports can recognise a repeat.
-    :ivar delivery_id: the delivery this message belongs to (``None`` for a test send).
+    :ivar request_id: the request this message belongs to (``None`` for a test send).
     :ivar survey: the campaign's survey, for transports that build a native survey (a chat
         channel's feedback template).
     """
@@ -62,9 +63,11 @@ class OutgoingMessage:
     html: str | None = None
     created_at: datetime
     campaign_id: str
-    delivery_id: str | None = None
+    request_id: str | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze)
     survey: Survey | None = None
+
+    delivery_id = renamed_attribute("delivery_id", "request_id")
 
 
 def template_context(
@@ -209,7 +212,7 @@ def render_message(
     to: str,
     message_id: str,
     now: datetime,
-    delivery: Delivery | None = None,
+    request: Request | None = None,
     links: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     sender: str | None = None,
@@ -262,7 +265,7 @@ def render_message(
         ),
         created_at=now,
         campaign_id=campaign.id,
-        delivery_id=None if delivery is None else delivery.id,
+        request_id=None if request is None else request.id,
         headers=headers or {},
         survey=campaign.survey,
     )

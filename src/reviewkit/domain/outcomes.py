@@ -1,12 +1,12 @@
 """What becomes of a claimed request: the dispatcher's decisions as pure functions.
 
 A worker claims a request, looks at it, perhaps hands a message to a transport, and then
-asks :func:`decide` what the request's :class:`~reviewkit.domain.delivery.Outcome` is; the
-store applies it (:func:`~reviewkit.domain.delivery.apply_outcome`). Nothing here reads a
+asks :func:`decide` what the request's :class:`~reviewkit.domain.request.Outcome` is; the
+store applies it (:func:`~reviewkit.domain.request.apply_outcome`). Nothing here reads a
 clock or a store, so every rule — retries and their backoff, permanent failures,
 suppression, reminders, a window that has closed for the recipient — is tested without I/O.
 
-:data:`DELIVERY_TRANSITIONS` is the requests' state machine, beside the campaigns'
+:data:`REQUEST_TRANSITIONS` is the requests' state machine, beside the campaigns'
 :data:`~reviewkit.domain.campaign.TRANSITIONS`.
 """
 
@@ -19,16 +19,16 @@ from functools import partial
 import attrs
 
 from reviewkit.domain.campaign import Campaign
-from reviewkit.domain.delivery import (
-    DELIVERY_TRANSITIONS,
-    Delivery,
-    DeliveryStatus,
+from reviewkit.domain.request import (
+    REQUEST_TRANSITIONS,
     Outcome,
+    Request,
+    RequestStatus,
     RetryPolicy,
 )
 
 __all__ = [
-    "DELIVERY_TRANSITIONS",
+    "REQUEST_TRANSITIONS",
     "Attempt",
     "Counted",
     "Decision",
@@ -38,7 +38,7 @@ __all__ = [
     "wants_reminder",
 ]
 
-_S = DeliveryStatus
+_S = RequestStatus
 
 
 class Result(enum.Enum):
@@ -95,20 +95,20 @@ class Decision:
     counted: Counted | None
 
 
-def wants_reminder(campaign: Campaign, delivery: Delivery) -> bool:
+def wants_reminder(campaign: Campaign, request: Request) -> bool:
     """Whether a sent request still gets a reminder: the campaign has one, not all were sent,
     and the customer neither answered nor unsubscribed."""
     follow_up = campaign.reminder
     return (
         follow_up is not None
-        and delivery.reminders_sent < follow_up.count
-        and delivery.answered_at is None
-        and delivery.unsubscribed_at is None
+        and request.reminders_sent < follow_up.count
+        and request.answered_at is None
+        and request.unsubscribed_at is None
     )
 
 
 def decide(
-    delivery: Delivery, campaign: Campaign, attempt: Attempt, now: datetime, retry: RetryPolicy
+    request: Request, campaign: Campaign, attempt: Attempt, now: datetime, retry: RetryPolicy
 ) -> Decision:
     """The outcome of one claimed request (a first send or a reminder) after *attempt*.
 
@@ -116,18 +116,18 @@ def decide(
     time. A reminder's failures never fail the request — it was sent; they end or retry its
     reminders.
     """
-    reminder = delivery.sent_at is not None
+    reminder = request.sent_at is not None
     result = attempt.result
 
-    outcome = partial(Outcome, delivery_id=delivery.id)
+    outcome = partial(Outcome, request_id=request.id)
 
     if result is Result.NO_REMINDER:
         return Decision(
-            outcome(status=_S.SENT, error=delivery.last_error, count_attempt=False), None
+            outcome(status=_S.SENT, error=request.last_error, count_attempt=False), None
         )
     if result in (Result.NOT_NOW, Result.ACCOUNT):
         return Decision(
-            released(delivery, now, until=attempt.until, error=attempt.error), Counted.RELEASED
+            released(request, now, until=attempt.until, error=attempt.error), Counted.RELEASED
         )
     if result is Result.SUPPRESSED:
         if reminder:  # it was sent; only the reminders stop
@@ -141,7 +141,7 @@ def decide(
             return Decision(outcome(status=_S.SENT, error=f"reminder: {attempt.error}"), None)
         return Decision(outcome(status=_S.FAILED, error=attempt.error), Counted.FAILED)
     if result is Result.TRANSIENT:
-        attempts = delivery.attempts + 1
+        attempts = request.attempts + 1
         again = now + retry.backoff(attempts)
         if reminder:
             # Retried within the request's attempt budget; then its reminders stop.
@@ -156,7 +156,7 @@ def decide(
         return Decision(
             outcome(status=_S.PENDING, error=attempt.error, due_at=again), Counted.RETRIED
         )
-    sent = delivery.reminders_sent + (1 if reminder else 0)
+    sent = request.reminders_sent + (1 if reminder else 0)
     follow_up = campaign.reminder
     remind_at = now + follow_up.after if follow_up and sent < follow_up.count else None
     decided = outcome(status=_S.SENT, remind_at=remind_at, reminded=reminder)
@@ -164,18 +164,18 @@ def decide(
 
 
 def released(
-    delivery: Delivery, now: datetime, *, until: datetime | None = None, error: str | None = None
+    request: Request, now: datetime, *, until: datetime | None = None, error: str | None = None
 ) -> Outcome:
     """A claimed request given back untried, claimable again at *until* (at once when
     ``None``); a reminder's request stays Sent with its reminder moved."""
-    if delivery.sent_at is not None:
+    if request.sent_at is not None:
         return Outcome(
-            delivery_id=delivery.id,
+            request_id=request.id,
             status=_S.SENT,
             error=error,
             count_attempt=False,
-            remind_at=until or delivery.remind_at or now,
+            remind_at=until or request.remind_at or now,
         )
     return Outcome(
-        delivery_id=delivery.id, status=_S.PENDING, error=error, due_at=until, count_attempt=False
+        request_id=request.id, status=_S.PENDING, error=error, due_at=until, count_attempt=False
     )

@@ -1,13 +1,13 @@
 """Signed, expiring link tokens: what an unsubscribe, answer or tracking link carries.
 
-A token names its purpose, the delivery it belongs to, when it expires and, optionally,
+A token names its purpose, the request it belongs to, when it expires and, optionally,
 one more value (a score, a target URL). It is signed with HMAC-SHA256 under a key id, so
 keys can be rotated: sign with the newest, keep the older ones for verifying until the
 links they signed have expired. A changed character, another purpose, an unknown key or an
 expired token is refused with :class:`TokenError` saying which.
 
 Two spellings, both verified: the compact one (about 60 characters, for SMS) packs the
-fields in binary with a 96-bit MAC and is used whenever the delivery id is reviewkit's own
+fields in binary with a 96-bit MAC and is used whenever the request id is reviewkit's own
 (32 hex digits); the text one (``payload.mac``) carries any other id.
 """
 
@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from reviewkit.domain.accounts import Secret
 from reviewkit.domain.instants import as_utc
+from reviewkit.domain.renamed import renamed_attribute
+from reviewkit.domain.secret import Secret
 from reviewkit.errors import TokenError, ValidationError
 
 __all__ = ["LinkSigner", "LinkToken", "TokenError", "TokenPurpose"]
@@ -51,9 +52,11 @@ class LinkToken:
     """What a verified token says."""
 
     purpose: TokenPurpose
-    delivery_id: str
+    request_id: str
     expires_at: datetime
     extra: str | None = None
+
+    delivery_id = renamed_attribute("delivery_id", "request_id")
 
 
 def _b64(data: bytes) -> str:
@@ -119,26 +122,26 @@ class LinkSigner:
     def sign(
         self,
         purpose: TokenPurpose,
-        delivery_id: str,
+        request_id: str,
         *,
         now: datetime,
         ttl: timedelta | None = None,
         extra: str | None = None,
     ) -> str:
-        """Return a URL-safe token for *purpose* on *delivery_id*, valid from *now* for *ttl*."""
+        """Return a URL-safe token for *purpose* on *request_id*, valid from *now* for *ttl*."""
         kid = self.current or next(iter(self.keys))
         expires = int((as_utc(now) + (ttl or self.ttl)).timestamp())
-        if _is_hex_id(delivery_id) and len(kid) < 256:
+        if _is_hex_id(request_id) and len(kid) < 256:
             packed = (
                 bytes([_COMPACT, len(kid)])
                 + kid.encode("ascii")
                 + TokenPurpose(purpose).value.encode("ascii")
-                + bytes.fromhex(delivery_id)
+                + bytes.fromhex(request_id)
                 + expires.to_bytes(5, "big")
                 + (extra or "").encode("utf-8")
             )
             return _b64(packed + self._mac(kid, packed)[:_COMPACT_MAC])
-        fields = [_VERSION, kid, TokenPurpose(purpose).value, delivery_id, str(expires)]
+        fields = [_VERSION, kid, TokenPurpose(purpose).value, request_id, str(expires)]
         if extra is not None:
             fields.append(extra)
         if any("|" in f for f in fields):
@@ -178,7 +181,7 @@ class LinkSigner:
             raise TokenError("expired", f"the link expired at {expires.isoformat()}")
         return LinkToken(
             purpose=TokenPurpose(fields[2]),
-            delivery_id=fields[3],
+            request_id=fields[3],
             expires_at=expires,
             extra=fields[5] if len(fields) == 6 else None,
         )
@@ -211,7 +214,7 @@ class LinkSigner:
             raise TokenError("expired", f"the link expired at {expires.isoformat()}")
         return LinkToken(
             purpose=TokenPurpose(kind),
-            delivery_id=packed[end + 1 : end + 17].hex(),
+            request_id=packed[end + 1 : end + 17].hex(),
             expires_at=expires,
             extra=extra or None,
         )

@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from reviewkit.domain.delivery import Recipient
+from reviewkit.domain.request import Recipient
 from reviewkit.errors import ValidationError
 
 __all__ = ["Condition", "HostEvent", "Operator", "TriggerRule"]

@@ -3,7 +3,7 @@
 ::
 
     answers = AnswerService(store, clock, signer)
-    answers.on_answer(lambda answer, delivery, survey: crm.comment(...))
+    answers.on_answer(lambda answer, request, survey: crm.comment(...))
     answers.record(token, score=9, comment="Quick and friendly")
 
 A request has one current answer: a second one within the survey's expiry replaces it and
@@ -25,8 +25,9 @@ import attrs
 
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, Channel
-from reviewkit.domain.delivery import Delivery, Engagement, RetryPolicy
 from reviewkit.domain.instants import as_utc
+from reviewkit.domain.renamed import renamed_attribute
+from reviewkit.domain.request import Engagement, Request, RetryPolicy
 from reviewkit.domain.survey import Survey
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.errors import SurveyClosedError, ValidationError
@@ -36,7 +37,7 @@ __all__ = ["MAX_ANSWERS", "AnswerHook", "AnswerService", "SurveyPage"]
 
 log = logging.getLogger("reviewkit.answers")
 
-AnswerHook = Callable[[Answer, Delivery, Survey], None]
+AnswerHook = Callable[[Answer, Request, Survey], None]
 """Called with each new answer, its request and the survey (for ``comment_author``)."""
 
 MAX_ANSWERS = 20
@@ -49,12 +50,14 @@ class SurveyPage:
     """What an answer page shows for a token: the survey, the score a one-click link chose,
     and the answer already given, if any."""
 
-    delivery: Delivery
+    request: Request
     campaign: Campaign
     survey: Survey
     score: int | None
     current: Answer | None
     closes_at: datetime
+
+    delivery = renamed_attribute("delivery", "request")
 
 
 class AnswerService:
@@ -83,7 +86,7 @@ class AnswerService:
         self._hooks.append(hook)
 
     def record_chat(
-        self, delivery_id: str, *, sender_id: str, score: int, comment: str | None = None
+        self, request_id: str, *, sender_id: str, score: int, comment: str | None = None
     ) -> Answer:
         """Record an answer that came through the chat channel's webhook (already verified
         by its signature): only from the person the request went to.
@@ -92,10 +95,10 @@ class AnswerService:
             survey request, a score off the scale, a comment too long.
         :raises SurveyClosedError: after the survey's expiry.
         """
-        delivery = self.store.get_delivery(delivery_id)
-        if delivery.channel is not Channel.CHAT or delivery.address != sender_id:
-            raise ValidationError(f"request {delivery_id} was not sent to chat user {sender_id!r}")
-        return self.answer(self._page_of(delivery, None), score=score, comment=comment)
+        request = self.store.get_request(request_id)
+        if request.channel is not Channel.CHAT or request.address != sender_id:
+            raise ValidationError(f"request {request_id} was not sent to chat user {sender_id!r}")
+        return self.answer(self._page_of(request, None), score=score, comment=comment)
 
     def page(self, token: str) -> SurveyPage:
         """Read an answer token for the answer page: which survey, which score was clicked.
@@ -105,22 +108,22 @@ class AnswerService:
         :raises SurveyClosedError: the survey no longer takes answers.
         """
         found = self.links.verify(token, purpose=TokenPurpose.ANSWER, now=as_utc(self.clock.now()))
-        return self._page_of(self.store.get_delivery(found.delivery_id), found.extra)
+        return self._page_of(self.store.get_request(found.request_id), found.extra)
 
-    def _page_of(self, delivery: Delivery, extra: str | None) -> SurveyPage:
+    def _page_of(self, request: Request, extra: str | None) -> SurveyPage:
         now = as_utc(self.clock.now())
-        campaign = self.store.get_campaign(delivery.campaign_id)
+        campaign = self.store.get_campaign(request.campaign_id)
         if campaign.survey is None:
-            raise ValidationError(f"request {delivery.id} is not a survey request")
+            raise ValidationError(f"request {request.id} is not a survey request")
         survey = campaign.survey
-        closes_at = survey.closes_at(delivery.asked_at)
+        closes_at = survey.closes_at(request.asked_at)
         if now >= closes_at:
             raise SurveyClosedError(f"the survey closed at {closes_at.isoformat()}")
         score = None
         if extra is not None:
             score = survey.checked_score(extra)
-        current = next((a for a in self.store.answers_for(delivery.id) if a.current), None)
-        return SurveyPage(delivery, campaign, survey, score, current, closes_at)
+        current = next((a for a in self.store.answers_for(request.id) if a.current), None)
+        return SurveyPage(request, campaign, survey, score, current, closes_at)
 
     def record(
         self, token: str, *, score: int | str | None = None, comment: str | None = None
@@ -147,20 +150,20 @@ class AnswerService:
         chosen = survey.checked_score(score) if score not in (None, "") else page.score
         if chosen is None:
             raise ValidationError(f"choose a score from {survey.scale.low} to {survey.scale.high}")
-        text = survey.checked_comment(comment, chat=page.delivery.channel is Channel.CHAT)
+        text = survey.checked_comment(comment, chat=page.request.channel is Channel.CHAT)
         now = as_utc(self.clock.now())
         answer = Answer(
-            delivery_id=page.delivery.id,
+            request_id=page.request.id,
             campaign_id=page.campaign.id,
             kind=survey.type,
             score=chosen,
             comment=text,
             at=now,
-            channel=page.delivery.channel,
-            segment=page.delivery.recipient.segment,
+            channel=page.request.channel,
+            segment=page.request.recipient.segment,
         )
         with self.store.transaction():
-            history = self.store.answers_for(page.delivery.id)
+            history = self.store.answers_for(page.request.id)
             current = next((a for a in history if a.current), None)
             if current is not None and (current.score, current.comment) == (chosen, text):
                 return current  # the same answer again (a reload, a double click)
@@ -170,9 +173,9 @@ class AnswerService:
                     "the last answer stays"
                 )
             stored = self.store.add_answer(answer)
-            self.store.record_engagement(page.delivery.id, Engagement.ANSWERED, now)
+            self.store.record_engagement(page.request.id, Engagement.ANSWERED, now)
         if self._hooks:
-            self._call_hooks(stored, page.delivery, survey, now)
+            self._call_hooks(stored, page.request, survey, now)
         return stored
 
     def deliver_hooks(self, limit: int = 100) -> int:
@@ -183,21 +186,19 @@ class AnswerService:
         now = as_utc(self.clock.now())
         delivered = 0
         for answer in self.store.due_answer_hooks(now, limit):
-            delivery = self.store.get_delivery(answer.delivery_id)
+            request = self.store.get_request(answer.request_id)
             survey = self.store.get_campaign(answer.campaign_id).survey
             if survey is None:  # the campaign's survey was removed; nothing to report
                 self.store.finish_answer_hook(answer.id, done=True, error=None, next_at=None)
                 continue
-            delivered += self._call_hooks(answer, delivery, survey, now)
+            delivered += self._call_hooks(answer, request, survey, now)
         return delivered
 
-    def _call_hooks(
-        self, answer: Answer, delivery: Delivery, survey: Survey, now: datetime
-    ) -> bool:
+    def _call_hooks(self, answer: Answer, request: Request, survey: Survey, now: datetime) -> bool:
         """Hand *answer* to the hooks and record whether they took it."""
         try:
             for hook in self._hooks:
-                hook(answer, delivery, survey)
+                hook(answer, request, survey)
         except Exception as exc:
             retry_at = now + self.hook_retry.backoff(answer.hook_attempts + 1)
             log.warning("answer hook failed on %s, retry at %s: %s", answer.id, retry_at, exc)

@@ -19,7 +19,6 @@ from reviewkit.domain.campaign import (
     Reminder,
 )
 from reviewkit.domain.contacts import normalize_email
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Recipient
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.messages import (
     OutgoingMessage,
@@ -29,6 +28,8 @@ from reviewkit.domain.messages import (
     sample_fields,
 )
 from reviewkit.domain.permissions import Actor, Permission
+from reviewkit.domain.renamed import warn_renamed
+from reviewkit.domain.request import Recipient, Request, RequestStatus
 from reviewkit.domain.sms import SmsSegments, normalize_phone, sms_segments
 from reviewkit.domain.survey import Survey
 from reviewkit.domain.window import SendWindow
@@ -36,8 +37,8 @@ from reviewkit.errors import (
     CampaignReadOnlyError,
     CampaignStateError,
     ConflictError,
-    DeliveryStateError,
     NotFoundError,
+    RequestStateError,
     ValidationError,
 )
 from reviewkit.ports import Clock, ContactSource, Store, Transport
@@ -64,7 +65,7 @@ class AddResult:
 class CampaignService:
     """Everything an operator does with campaigns, with permission checks.
 
-    :param store: where campaigns and deliveries live.
+    :param store: where campaigns and requests live.
     :param clock: the time source (creation times, "now" for a schedule without a start).
     """
 
@@ -96,28 +97,35 @@ class CampaignService:
         current = [c.as_of(now) for c in stored]
         return current if statuses is None else [c for c in current if c.status in statuses]
 
-    def counts(self, actor: Actor, name: str) -> dict[DeliveryStatus, int]:
-        """Return how many of the campaign's requests are in each delivery status."""
+    def counts(self, actor: Actor, name: str) -> dict[RequestStatus, int]:
+        """Return how many of the campaign's requests are in each request status."""
         campaign = self.get(actor, name)
-        return self.store.count_deliveries(campaign.id)
+        return self.store.count_requests(campaign.id)
+
+    def requests(
+        self, actor: Actor, name: str, statuses: Collection[RequestStatus] | None = None
+    ) -> Iterator[Request]:
+        """Yield the campaign's requests (in *statuses*, if given)."""
+        campaign = self.get(actor, name)
+        return self.store.iter_requests(campaign.id, statuses)
 
     def deliveries(
-        self, actor: Actor, name: str, statuses: Collection[DeliveryStatus] | None = None
-    ) -> Iterator[Delivery]:
-        """Yield the campaign's deliveries (in *statuses*, if given)."""
-        campaign = self.get(actor, name)
-        return self.store.iter_deliveries(campaign.id, statuses)
+        self, actor: Actor, name: str, statuses: Collection[RequestStatus] | None = None
+    ) -> Iterator[Request]:
+        """Deprecated: use :meth:`requests`."""
+        warn_renamed("CampaignService.deliveries()", "CampaignService.requests()")
+        return self.requests(actor, name, statuses)
 
     def failure_reasons(
         self, actor: Actor, name: str, *, limit: int = 10
-    ) -> tuple[tuple[DeliveryStatus, str, int], ...]:
+    ) -> tuple[tuple[RequestStatus, str, int], ...]:
         """Why the campaign's requests did not go out: ``(status, reason, how many)`` for
         its Failed, Suppressed and Cancelled requests, the most frequent first."""
-        found: Counter[tuple[DeliveryStatus, str]] = Counter()
-        ended = (DeliveryStatus.FAILED, DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED)
-        for delivery in self.deliveries(actor, name, ended):
-            why = delivery.last_error or delivery.reason or "no reason recorded"
-            found[(delivery.status, why)] += 1
+        found: Counter[tuple[RequestStatus, str]] = Counter()
+        ended = (RequestStatus.FAILED, RequestStatus.SUPPRESSED, RequestStatus.CANCELLED)
+        for request in self.requests(actor, name, ended):
+            why = request.last_error or request.reason or "no reason recorded"
+            found[(request.status, why)] += 1
         return tuple((status, why, n) for (status, why), n in found.most_common(limit))
 
     def next_due(self, actor: Actor, name: str) -> datetime | None:
@@ -259,7 +267,7 @@ class CampaignService:
         *,
         at: datetime | None = None,
         sender: str | None = None,
-    ) -> Delivery:
+    ) -> Request:
         """Make one request by hand : to *recipient*, about its
         transaction, now or at *at*. A campaign that does not exist yet is created as a draft.
 
@@ -277,7 +285,7 @@ class CampaignService:
             campaign = self.open_for_adding(actor, name, sender)
         checked, address = checked_recipient(recipient, campaign)
         now = as_utc(self.clock.now())
-        delivery = Delivery(
+        request = Request(
             campaign_id=campaign.id,
             recipient=checked,
             channel=campaign.channel,
@@ -286,7 +294,7 @@ class CampaignService:
             sender=None if sender == campaign.sender else sender,
             created_at=now,
         )
-        if not self.store.add_deliveries([delivery]):
+        if not self.store.add_requests([request]):
             what = (
                 f"transaction {checked.transaction_id!r}"
                 if checked.transaction_id
@@ -296,7 +304,7 @@ class CampaignService:
                 f"campaign {campaign.name!r} already has a {campaign.channel.value} request "
                 f"for {what}"
             )
-        return self.store.get_delivery(delivery.id)
+        return self.store.get_request(request.id)
 
     def add_from_source(
         self,
@@ -346,11 +354,11 @@ class CampaignService:
         now = as_utc(self.clock.now())
         due_at = _due_at(campaign, now, None)
 
-        def deliveries() -> Iterator[Delivery]:
+        def requests() -> Iterator[Request]:
             nonlocal seen
             for recipient, address in addressed:
                 seen += 1
-                yield Delivery(
+                yield Request(
                     campaign_id=campaign.id,
                     recipient=recipient,
                     channel=campaign.channel,
@@ -360,36 +368,41 @@ class CampaignService:
                     created_at=now,
                 )
 
-        added = self.store.add_deliveries(deliveries())
+        added = self.store.add_requests(requests())
         return AddResult(added=added, duplicates=seen - added)
 
-    def remove_recipients(self, actor: Actor, name: str, delivery_ids: Collection[str]) -> int:
+    def remove_requests(self, actor: Actor, name: str, request_ids: Collection[str]) -> int:
         """Withdraw pending requests (they become Cancelled and are never sent).
 
-        :raises DeliveryStateError: one of them is no longer pending; nothing is changed.
+        :raises RequestStateError: one of them is no longer pending; nothing is changed.
         """
         actor.require(Permission.REMOVE_RECIPIENT, "remove recipients")
         campaign = self.store.get_campaign(name)
         _check_writable(campaign)
         with self.store.transaction():
-            for delivery_id in delivery_ids:
-                delivery = self.store.get_delivery(delivery_id)
-                if delivery.campaign_id != campaign.id:
+            for request_id in request_ids:
+                request = self.store.get_request(request_id)
+                if request.campaign_id != campaign.id:
                     raise NotFoundError(
-                        f"delivery {delivery_id!r} is not in campaign {campaign.name!r}"
+                        f"request {request_id!r} is not in campaign {campaign.name!r}"
                     )
-                if delivery.status is not DeliveryStatus.PENDING:
-                    raise DeliveryStateError(
-                        f"request to {delivery.address} is {delivery.status.value}: only pending "
+                if request.status is not RequestStatus.PENDING:
+                    raise RequestStateError(
+                        f"request to {request.address} is {request.status.value}: only pending "
                         "requests can be removed"
                     )
-            return self.store.set_delivery_status(
+            return self.store.set_request_status(
                 campaign.id,
-                ids=delivery_ids,
-                from_statuses={DeliveryStatus.PENDING},
-                to_status=DeliveryStatus.CANCELLED,
+                ids=request_ids,
+                from_statuses={RequestStatus.PENDING},
+                to_status=RequestStatus.CANCELLED,
                 error="removed by the operator",
             )
+
+    def remove_recipients(self, actor: Actor, name: str, request_ids: Collection[str]) -> int:
+        """Deprecated: use :meth:`remove_requests`."""
+        warn_renamed("CampaignService.remove_recipients()", "CampaignService.remove_requests()")
+        return self.remove_requests(actor, name, request_ids)
 
     # -- the state machine ----------------------------------------------------------------
 
@@ -412,7 +425,7 @@ class CampaignService:
             missing.append("a sender account")
         if (
             not campaign.always_on
-            and not self.store.count_deliveries(campaign.id)[DeliveryStatus.PENDING]
+            and not self.store.count_requests(campaign.id)[RequestStatus.PENDING]
         ):
             missing.append("at least one pending recipient")
         if campaign.survey is not None and campaign.answer_url is None:
@@ -441,10 +454,10 @@ class CampaignService:
         with self.store.transaction():
             campaign = self.store.get_campaign(name)
             cancelled = self.store.save_campaign(campaign.apply(CampaignEvent.CANCEL))
-            self.store.set_delivery_status(
+            self.store.set_request_status(
                 campaign.id,
-                from_statuses={DeliveryStatus.PENDING},
-                to_status=DeliveryStatus.CANCELLED,
+                from_statuses={RequestStatus.PENDING},
+                to_status=RequestStatus.CANCELLED,
                 error="campaign cancelled",
             )
             return cancelled
@@ -458,9 +471,9 @@ class CampaignService:
         return self._event(actor, name, CampaignEvent.REOPEN, "reopen campaigns")
 
     def retry_failed(
-        self, actor: Actor, name: str, delivery_ids: Collection[str] | None = None
+        self, actor: Actor, name: str, request_ids: Collection[str] | None = None
     ) -> int:
-        """Send failed requests again (all, or those in *delivery_ids*).
+        """Send failed requests again (all, or those in *request_ids*).
 
         A Completed or Failed campaign is scheduled again for them; a Cancelled one refuses.
 
@@ -471,11 +484,11 @@ class CampaignService:
             campaign = self.store.get_campaign(name)
             if campaign.status is CampaignStatus.CANCELLED:
                 raise CampaignReadOnlyError(f"campaign {campaign.name!r} is cancelled")
-            count = self.store.set_delivery_status(
+            count = self.store.set_request_status(
                 campaign.id,
-                ids=delivery_ids,
-                from_statuses={DeliveryStatus.FAILED},
-                to_status=DeliveryStatus.PENDING,
+                ids=request_ids,
+                from_statuses={RequestStatus.FAILED},
+                to_status=RequestStatus.PENDING,
                 due_at=as_utc(self.clock.now()),
             )
             if count and campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.FAILED):
@@ -520,7 +533,7 @@ class CampaignService:
     def send_test(self, actor: Actor, name: str, transport: Transport) -> OutgoingMessage:
         """Render the campaign for the acting user and send it to the user's own address.
 
-        No delivery is created or changed.
+        No request is created or changed.
 
         :raises ValidationError: the actor has no e-mail address.
         :raises TemplateError: a template is broken.

@@ -26,9 +26,9 @@ from reviewkit.domain.collection import (
     export_row,
     neutralized,
 )
-from reviewkit.domain.delivery import Delivery
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.permissions import Actor, Permission
+from reviewkit.domain.request import Request
 from reviewkit.errors import ValidationError
 from reviewkit.ports import Clock, RequestRepository
 
@@ -63,7 +63,7 @@ class CollectionService:
         :raises ValidationError: another page size, or a cursor this store did not return.
         """
         actor.require(Permission.VIEW_CAMPAIGN, "view requests")
-        return self.store.query_deliveries(
+        return self.store.query_requests(
             query or self.default_query(), limit=check_page_size(page_size), after=cursor
         )
 
@@ -85,13 +85,13 @@ class CollectionService:
             page = self.page(actor, query, page_size=page_size, cursor=cursor)
         return page
 
-    def iter_requests(self, actor: Actor, query: RequestQuery | None = None) -> Iterator[Delivery]:
+    def iter_requests(self, actor: Actor, query: RequestQuery | None = None) -> Iterator[Request]:
         """Yield every request of *query*, newest first, a batch at a time."""
         actor.require(Permission.VIEW_CAMPAIGN, "view requests")
         query = query or self.default_query()
         cursor = None
         while True:
-            page = self.store.query_deliveries(query, limit=_EXPORT_BATCH, after=cursor)
+            page = self.store.query_requests(query, limit=_EXPORT_BATCH, after=cursor)
             yield from page.items
             cursor = page.next_cursor
             if cursor is None:

@@ -3,7 +3,7 @@
 One pass (:meth:`Dispatcher.dispatch_due`) looks at every active campaign at the clock's
 current instant; :meth:`Dispatcher.run` repeats passes, sleeping on the clock until the next
 thing is due. Several dispatchers may share one store: claims are leased, so no two send the
-same delivery, and a dispatcher that dies loses nothing.
+same request, and a dispatcher that dies loses nothing.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import attrs
 
 from reviewkit.domain.campaign import ACTIVE, Campaign, CampaignEvent, CampaignStatus, Channel
 from reviewkit.domain.consent import missing_consents
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Outcome, RetryPolicy
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.messages import OutgoingMessage, render_message
 from reviewkit.domain.outcomes import Attempt, Counted, Result, decide, released, wants_reminder
+from reviewkit.domain.request import Outcome, Request, RequestStatus, RetryPolicy
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import sms_segments
 from reviewkit.domain.suppression import SuppressionReason, unsubscribe_extra
@@ -109,13 +109,13 @@ class _Pass:
 class Dispatcher:
     """Sends due requests through a transport.
 
-    :param store: campaigns and deliveries.
+    :param store: campaigns and requests.
     :param transport: where messages go.
     :param clock: the time; a :class:`~reviewkit.adapters.clock.ManualClock` makes runs
         instant.
     :param worker_id: this worker's name in claims (default ``hostname:pid``).
-    :param batch_size: most deliveries claimed per campaign per pass (unpaced campaigns).
-    :param lease: how long a claim lasts before another worker may take the delivery over.
+    :param batch_size: most requests claimed per campaign per pass (unpaced campaigns).
+    :param lease: how long a claim lasts before another worker may take the request over.
     :param retry: backoff and attempt limit for transient failures.
     :param links: signs the unsubscribe links of campaigns that have an ``unsubscribe_url``
         (needed by those campaigns).
@@ -262,7 +262,7 @@ class Dispatcher:
         gaps: dict[str, timedelta] = {}
         try:
             with self.store.transaction():
-                claimed = self.store.claim_deliveries(
+                claimed = self.store.claim_requests(
                     campaign.id,
                     now=now,
                     limit=1 if paced else self._batch_limit(),
@@ -317,15 +317,15 @@ class Dispatcher:
         return gaps
 
     def _send_claimed(
-        self, campaign: Campaign, claimed: list[Delivery], now: datetime, state: _Pass
+        self, campaign: Campaign, claimed: list[Request], now: datetime, state: _Pass
     ) -> None:
-        """Send a batch of claims, renewing their lease as it goes: a delivery is sent only
+        """Send a batch of claims, renewing their lease as it goes: a request is sent only
         while this worker still holds it, with enough lease left to outlive the send."""
         lease_end = min((d.lease_until for d in claimed if d.lease_until), default=now)
         lost: set[str] = set()
         index = 0
         try:
-            for index, delivery in enumerate(claimed):
+            for index, request in enumerate(claimed):
                 at = as_utc(self.clock.now())
                 if at + self._lease_margin() > lease_end:
                     lease_end = at + self.lease
@@ -334,11 +334,11 @@ class Dispatcher:
                         rest, worker_id=self.worker_id, lease_until=lease_end
                     )
                     for gone in set(rest) - kept:
-                        log.warning("lease lost on delivery %s before sending; skipped", gone)
+                        log.warning("lease lost on request %s before sending; skipped", gone)
                         lost.add(gone)
-                if delivery.id in lost:
+                if request.id in lost:
                     continue
-                self._send_one(campaign, delivery, now, state)
+                self._send_one(campaign, request, now, state)
                 self._observe_send(at)
         except AccountError as exc:
             for left in claimed[index + 1 :]:
@@ -399,9 +399,9 @@ class Dispatcher:
         failed (nothing was sent). An always-on campaign goes on waiting for requests."""
         if not campaign.active or campaign.always_on:
             return
-        counts = self.store.count_deliveries(campaign.id)
-        failed = counts.get(DeliveryStatus.FAILED, 0)
-        if failed and not counts.get(DeliveryStatus.SENT, 0):
+        counts = self.store.count_requests(campaign.id)
+        failed = counts.get(RequestStatus.FAILED, 0)
+        if failed and not counts.get(RequestStatus.SENT, 0):
             reason = f"every request failed ({failed}); none was sent"
             self.store.save_campaign(campaign.apply(CampaignEvent.FAIL, reason=reason))
             state.failed_campaigns.append(campaign.name)
@@ -411,16 +411,14 @@ class Dispatcher:
         state.completed.append(campaign.name)
         log.info("campaign %s completed", campaign.name)
 
-    def _send_one(
-        self, campaign: Campaign, delivery: Delivery, now: datetime, state: _Pass
-    ) -> None:
+    def _send_one(self, campaign: Campaign, request: Request, now: datetime, state: _Pass) -> None:
         """Look at one claimed request (or its reminder), send it if it may go, and record
         the outcome :func:`~reviewkit.domain.outcomes.decide` gives.
 
         :raises AccountError: after releasing the request, when the account cannot send.
         """
-        attempt = self._attempt(campaign, delivery, now)
-        decision = decide(delivery, campaign, attempt, now, self.retry)
+        attempt = self._attempt(campaign, request, now)
+        decision = decide(request, campaign, attempt, now, self.retry)
         if decision.counted is not None:
             # Counted first: recording may meet a storage fault; the send has happened.
             state.counts[decision.counted] += 1
@@ -428,20 +426,20 @@ class Dispatcher:
         if attempt.result is Result.ACCOUNT:
             raise AccountError(attempt.error or "the sender account cannot send")
 
-    def _attempt(self, campaign: Campaign, delivery: Delivery, now: datetime) -> Attempt:
+    def _attempt(self, campaign: Campaign, request: Request, now: datetime) -> Attempt:
         """Whether the request may go now, and if so what the transport said."""
-        reminder = delivery.sent_at is not None  # a Sent request claimed again: a reminder
-        if reminder and not wants_reminder(campaign, delivery):
+        reminder = request.sent_at is not None  # a Sent request claimed again: a reminder
+        if reminder and not wants_reminder(campaign, request):
             return Attempt(Result.NO_REMINDER)
         if campaign.respect_recipient_timezone:
-            zone = load_zone(delivery.recipient.timezone or campaign.timezone)
+            zone = load_zone(request.recipient.timezone or campaign.timezone)
             if not campaign.window.contains(now, zone):
                 return Attempt(Result.NOT_NOW, until=_window_opens(now, campaign, zone))
-        why = self._suppressed(campaign, delivery, reminder)
+        why = self._suppressed(campaign, request, reminder)
         if why is not None:
             return Attempt(Result.SUPPRESSED, error=why[1], reason=why[0])
         try:
-            self.transport.send(self._message(campaign, delivery, now, reminder))
+            self.transport.send(self._message(campaign, request, now, reminder))
         except (TemplateError, PermanentSendError) as exc:
             return Attempt(Result.PERMANENT, error=str(exc))
         except TransientSendError as exc:
@@ -452,26 +450,25 @@ class Dispatcher:
             raise
         except Exception as exc:  # whatever one request raises, it fails alone
             error = f"unexpected {type(exc).__name__}: {exc}"
-            log.error("request %s of campaign %s failed: %s", delivery.id, campaign.name, error)
+            log.error("request %s of campaign %s failed: %s", request.id, campaign.name, error)
             log.debug("the request's traceback", exc_info=True)
             return Attempt(Result.PERMANENT, error=error)
         return Attempt(Result.SENT)
 
     def _message(
-        self, campaign: Campaign, delivery: Delivery, now: datetime, reminder: bool
+        self, campaign: Campaign, request: Request, now: datetime, reminder: bool
     ) -> OutgoingMessage:
-        links, headers, score_links = self._links(campaign, delivery, now)
+        links, headers, score_links = self._links(campaign, request, now)
         message = render_message(
             campaign,
-            delivery.recipient,
-            to=delivery.address,
-            message_id=delivery.message_id
-            + (f".r{delivery.reminders_sent + 1}" if reminder else ""),
+            request.recipient,
+            to=request.address,
+            message_id=request.message_id + (f".r{request.reminders_sent + 1}" if reminder else ""),
             now=now,
-            delivery=delivery,
+            request=request,
             links=links,
             headers=headers,
-            sender=delivery.sender,
+            sender=request.sender,
             reminder=reminder,
             score_links=score_links,
         )
@@ -485,29 +482,29 @@ class Dispatcher:
         return message
 
     def _suppressed(
-        self, campaign: Campaign, delivery: Delivery, reminder: bool
+        self, campaign: Campaign, request: Request, reminder: bool
     ) -> tuple[str, str] | None:
         """Why the request must not be sent now, as (reason, text), or ``None``.
 
         Checked at send time, not only at import: an unsubscribe after queueing counts.
         """
-        suppression = self.store.get_suppression(delivery.channel, delivery.address)
+        suppression = self.store.get_suppression(request.channel, request.address)
         if suppression is not None:
             note = f": {suppression.note}" if suppression.note else ""
             return suppression.reason.value, suppression.reason.value + note
-        missing = missing_consents(campaign.required_consents, delivery.recipient.consents)
+        missing = missing_consents(campaign.required_consents, request.recipient.consents)
         if missing and not reminder:
             return SuppressionReason.NO_CONSENT.value, f"no consent: {', '.join(missing)}"
         return None
 
     def _release(
-        self, delivery: Delivery, now: datetime, at: datetime | None, *, error: str | None = None
+        self, request: Request, now: datetime, at: datetime | None, *, error: str | None = None
     ) -> None:
-        """Give a claimed delivery back untried, to be claimed again at *at* (or at once)."""
-        self._record(released(delivery, now, until=at, error=error), now)
+        """Give a claimed request back untried, to be claimed again at *at* (or at once)."""
+        self._record(released(request, now, until=at, error=error), now)
 
     def _links(
-        self, campaign: Campaign, delivery: Delivery, now: datetime
+        self, campaign: Campaign, request: Request, now: datetime
     ) -> tuple[dict[str, str], dict[str, str], dict[int, str]]:
         templates = {
             TokenPurpose.UNSUBSCRIBE: campaign.unsubscribe_url,
@@ -526,17 +523,17 @@ class Dispatcher:
                 # An unsubscribe link carries its address: it works even after the request
                 # (or its whole campaign) is deleted.
                 extra = (
-                    unsubscribe_extra(delivery.channel, delivery.address)
+                    unsubscribe_extra(request.channel, request.address)
                     if purpose is TokenPurpose.UNSUBSCRIBE
                     else None
                 )
-                token = self.links.sign(purpose, delivery.id, now=now, ttl=ttl, extra=extra)
+                token = self.links.sign(purpose, request.id, now=now, ttl=ttl, extra=extra)
                 links[purpose.name.lower()] = template.replace("{token}", token)
         score_links = {}
         if survey is not None and campaign.answer_url is not None:
             for score in survey.scale:
                 token = self.links.sign(
-                    TokenPurpose.ANSWER, delivery.id, now=now, ttl=answer_ttl, extra=str(score)
+                    TokenPurpose.ANSWER, request.id, now=now, ttl=answer_ttl, extra=str(score)
                 )
                 score_links[score] = campaign.answer_url.replace("{token}", token)
         headers = {}
@@ -559,7 +556,7 @@ class Dispatcher:
             return
         outcomes, self._outcomes = self._outcomes, []
         try:
-            lost = self.store.finish_deliveries(
+            lost = self.store.finish_requests(
                 outcomes, worker_id=self.worker_id, now=self._outcomes_at
             )
         except BaseException:
@@ -567,17 +564,17 @@ class Dispatcher:
             # again once its lease runs out.
             self._outcomes = outcomes + self._outcomes
             raise
-        for delivery_id in lost:
-            # Our lease ran out and another worker owns the delivery now; its outcome wins.
-            log.warning("lease lost on delivery %s; outcome not recorded", delivery_id)
+        for request_id in lost:
+            # Our lease ran out and another worker owns the request now; its outcome wins.
+            log.warning("lease lost on request %s; outcome not recorded", request_id)
 
     def _flush_before_exit(self) -> None:
         try:
             self._flush()
         except StorageError as exc:
-            ids = ", ".join(o.delivery_id for o in self._outcomes)
+            ids = ", ".join(o.request_id for o in self._outcomes)
             log.error(
-                "the outcomes of %d deliveries could not be recorded (%s); they stay claimed "
+                "the outcomes of %d requests could not be recorded (%s); they stay claimed "
                 "until their lease runs out, and those already sent may then be sent again: %s",
                 len(self._outcomes),
                 exc,

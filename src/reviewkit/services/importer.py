@@ -37,11 +37,11 @@ import attrs
 from reviewkit.domain.campaign import Campaign, Channel
 from reviewkit.domain.consent import Consent, parse_yes_no
 from reviewkit.domain.contacts import normalize_email
-from reviewkit.domain.delivery import Recipient
 from reviewkit.domain.identifiers import check_nip, check_pesel, check_regon
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.messages import required_recipient_fields
 from reviewkit.domain.permissions import Actor
+from reviewkit.domain.request import Recipient
 from reviewkit.domain.sms import normalize_phone
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import NotFoundError, ValidationError

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reviewkit.domain.campaign import Channel
-from reviewkit.domain.delivery import Engagement
 from reviewkit.domain.instants import as_utc
+from reviewkit.domain.request import Engagement
 from reviewkit.domain.suppression import Suppression, SuppressionReason, unsubscribe_target
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.errors import NotFoundError
@@ -63,18 +63,18 @@ class SuppressionService:
         with self.store.transaction():
             try:
                 # The request shows as unsubscribed in the view, and its reminders stop.
-                delivery = self.store.record_engagement(
-                    found.delivery_id, Engagement.UNSUBSCRIBED, now
+                request = self.store.record_engagement(
+                    found.request_id, Engagement.UNSUBSCRIBED, now
                 )
             except NotFoundError:
                 target = unsubscribe_target(found.extra)
                 if target is None:  # an older token, which does not carry its address
                     raise
                 channel, address = target
-                note = f"unsubscribe link of deleted request {found.delivery_id}"
+                note = f"unsubscribe link of deleted request {found.request_id}"
             else:
-                channel, address = delivery.channel, delivery.address
-                note = f"unsubscribe link of request {delivery.id}"
+                channel, address = request.channel, request.address
+                note = f"unsubscribe link of request {request.id}"
             existing = self.store.get_suppression(channel, address)
             if existing is not None and existing.reason is SuppressionReason.UNSUBSCRIBED:
                 return existing

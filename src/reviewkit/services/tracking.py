@@ -18,8 +18,8 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
-from reviewkit.domain.delivery import Delivery, Engagement
 from reviewkit.domain.instants import as_utc
+from reviewkit.domain.request import Engagement, Request
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.errors import ValidationError
@@ -44,7 +44,7 @@ class TrackingService:
         self.links = links
         self._suppressions = SuppressionService(store, clock)
 
-    def opened(self, token: str) -> Delivery:
+    def opened(self, token: str) -> Request:
         """Record that the message was opened (the pixel was loaded).
 
         :raises TokenError: malformed, tampered, expired or not an open token.
@@ -61,10 +61,10 @@ class TrackingService:
         found = self.links.verify(token, purpose=TokenPurpose.CLICK, now=now)
         if not found.extra:
             raise ValidationError("the click token carries no target URL")
-        self.store.record_engagement(found.delivery_id, Engagement.CLICKED, now)
+        self.store.record_engagement(found.request_id, Engagement.CLICKED, now)
         return found.extra
 
-    def answered(self, token: str) -> Delivery:
+    def answered(self, token: str) -> Request:
         """Record that the customer answered (left the review, submitted the survey); the
         request's reminders stop.
 
@@ -79,7 +79,7 @@ class TrackingService:
         return self._suppressions.unsubscribe(token, self.links)
 
     def click_link(
-        self, url: str, delivery_id: str, target: str, *, ttl: timedelta | None = None
+        self, url: str, request_id: str, target: str, *, ttl: timedelta | None = None
     ) -> str:
         """Return a tracked link: *url* with ``{token}`` replaced by a click token that
         leads to *target*.
@@ -91,11 +91,11 @@ class TrackingService:
         if "{token}" not in url:
             raise ValidationError(f"tracking URL {url!r} needs a {{token}} placeholder")
         token = self.links.sign(
-            TokenPurpose.CLICK, delivery_id, now=as_utc(self.clock.now()), ttl=ttl, extra=target
+            TokenPurpose.CLICK, request_id, now=as_utc(self.clock.now()), ttl=ttl, extra=target
         )
         return url.replace("{token}", token)
 
-    def _record(self, token: str, purpose: TokenPurpose, what: Engagement) -> Delivery:
+    def _record(self, token: str, purpose: TokenPurpose, what: Engagement) -> Request:
         now = as_utc(self.clock.now())
         found = self.links.verify(token, purpose=purpose, now=now)
-        return self.store.record_engagement(found.delivery_id, what, now)
+        return self.store.record_engagement(found.request_id, what, now)

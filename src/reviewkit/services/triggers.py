@@ -18,9 +18,9 @@ from collections.abc import Iterable
 
 import attrs
 
-from reviewkit.domain.delivery import Delivery
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.permissions import Actor
+from reviewkit.domain.request import Request
 from reviewkit.domain.triggers import HostEvent, TriggerRule
 from reviewkit.errors import ConflictError, NotFoundError, ValidationError
 from reviewkit.services.campaigns import CampaignService
@@ -50,7 +50,7 @@ class TriggerService:
             raise ValidationError(f"there is already a trigger rule {rule.id!r}")
         self.rules.append(rule)
 
-    def report(self, actor: Actor, event: HostEvent) -> list[Delivery]:
+    def report(self, actor: Actor, event: HostEvent) -> list[Request]:
         """Apply every rule to *event*; return the requests it made.
 
         :raises NotFoundError: a matching rule names a campaign that does not exist.

@@ -30,8 +30,8 @@ import pytest
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestQuery
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import Survey, SurveyType
 from reviewkit.domain.window import HolidayCalendar, SendWindow
@@ -45,21 +45,21 @@ from reviewkit.ports import Store, Transport
 
 __all__ = ["Received", "StoreContract", "TransportContract"]
 
-D = DeliveryStatus
+D = RequestStatus
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 LEASE = NOW + timedelta(minutes=5)
 
 Received = Callable[[], list[str]]
-"""Returns the ``delivery_id`` of every message that has arrived at the far end, in order."""
+"""Returns the ``request_id`` of every message that has arrived at the far end, in order."""
 
 
 def _campaign(store: Store, name: str = "c") -> Campaign:
     return store.add_campaign(Campaign(name=name, created_at=NOW))
 
 
-def _request(campaign: Campaign, n: int, **kw: Any) -> Delivery:
+def _request(campaign: Campaign, n: int, **kw: Any) -> Request:
     recipient = Recipient(email=f"r{n}@example.com", transaction_id=f"T{n}")
-    return Delivery(
+    return Request(
         campaign_id=campaign.id,
         recipient=recipient,
         channel=Channel.EMAIL,
@@ -68,8 +68,8 @@ def _request(campaign: Campaign, n: int, **kw: Any) -> Delivery:
     )
 
 
-def _claim(store: Store, campaign: Campaign, limit: int = 10, worker: str = "w") -> list[Delivery]:
-    return store.claim_deliveries(
+def _claim(store: Store, campaign: Campaign, limit: int = 10, worker: str = "w") -> list[Request]:
+    return store.claim_requests(
         campaign.id, now=NOW, limit=limit, worker_id=worker, lease_until=LEASE
     )
 
@@ -137,11 +137,11 @@ class StoreContract:
     def test_deleting_a_campaign_deletes_its_requests(self, store: Store) -> None:
         """Its requests go with it; a second delete is not found."""
         c = _campaign(store)
-        store.add_deliveries([_request(c, 1)])
-        d = next(store.iter_deliveries(c.id))
+        store.add_requests([_request(c, 1)])
+        d = next(store.iter_requests(c.id))
         store.delete_campaign(c.id)
         with pytest.raises(NotFoundError):
-            store.get_delivery(d.id)
+            store.get_request(d.id)
         with pytest.raises(NotFoundError):
             store.delete_campaign(c.id)
 
@@ -158,17 +158,17 @@ class StoreContract:
     def test_a_request_key_is_stored_once(self, store: Store) -> None:
         """The same campaign, channel and request key (any case) is added once."""
         c = _campaign(store)
-        assert store.add_deliveries([_request(c, 1), _request(c, 2)]) == 2
+        assert store.add_requests([_request(c, 1), _request(c, 2)]) == 2
         twin = attrs.evolve(_request(c, 1), address="R1@EXAMPLE.COM")
-        assert store.add_deliveries([twin, _request(c, 3)]) == 1
-        assert store.count_deliveries(c.id)[D.PENDING] == 3
+        assert store.add_requests([twin, _request(c, 3)]) == 1
+        assert store.count_requests(c.id)[D.PENDING] == 3
 
     def test_requests_come_back_equal_in_the_order_added(self, store: Store) -> None:
         """Every field comes back, and iteration is in insertion order."""
         c = _campaign(store)
         made = [_request(c, n, due_at=NOW + timedelta(minutes=n)) for n in range(5)]
         made.append(
-            Delivery(
+            Request(
                 campaign_id=c.id,
                 recipient=Recipient(
                     email="z@example.com",
@@ -182,24 +182,24 @@ class StoreContract:
                 sender="complaints",
             )
         )
-        store.add_deliveries(made)
-        assert list(store.iter_deliveries(c.id)) == made
-        assert store.get_delivery(made[-1].id) == made[-1]
+        store.add_requests(made)
+        assert list(store.iter_requests(c.id)) == made
+        assert store.get_request(made[-1].id) == made[-1]
 
     def test_requests_of_an_unknown_campaign_are_refused_all(self, store: Store) -> None:
         """One request naming a campaign that does not exist refuses the whole batch."""
         c = _campaign(store)
         ghost = attrs.evolve(_request(c, 9), campaign_id="ghost")
         with pytest.raises(NotFoundError):
-            store.add_deliveries([_request(c, 1), ghost])
-        assert sum(store.count_deliveries(c.id).values()) == 0
+            store.add_requests([_request(c, 1), ghost])
+        assert sum(store.count_requests(c.id).values()) == 0
 
     def test_statuses_change_in_bulk_only_where_they_match(self, store: Store) -> None:
         """Only matching requests change; the count says how many."""
         c = _campaign(store)
         ds = [_request(c, n) for n in range(4)]
-        store.add_deliveries(ds)
-        changed = store.set_delivery_status(
+        store.add_requests(ds)
+        changed = store.set_request_status(
             c.id,
             ids=[ds[0].id, ds[1].id],
             from_statuses={D.PENDING},
@@ -207,15 +207,15 @@ class StoreContract:
             error="removed",
         )
         assert changed == 2
-        assert store.get_delivery(ds[0].id).last_error == "removed"
-        assert store.set_delivery_status(c.id, from_statuses={D.SENT}, to_status=D.PENDING) == 0
-        assert store.count_deliveries(c.id)[D.CANCELLED] == 2
+        assert store.get_request(ds[0].id).last_error == "removed"
+        assert store.set_request_status(c.id, from_statuses={D.SENT}, to_status=D.PENDING) == 0
+        assert store.count_requests(c.id)[D.CANCELLED] == 2
 
     def test_engagement_keeps_its_first_time(self, store: Store) -> None:
         """The first time of each event stays; an answer also counts as opened."""
         c = _campaign(store)
         d = _request(c, 1)
-        store.add_deliveries([d])
+        store.add_requests([d])
         store.record_engagement(d.id, Engagement.ANSWERED, NOW)
         again = store.record_engagement(d.id, Engagement.ANSWERED, NOW + timedelta(hours=1))
         assert (again.answered_at, again.opened_at) == (NOW, NOW)
@@ -225,17 +225,17 @@ class StoreContract:
     def test_a_query_pages_every_request_once(self, store: Store) -> None:
         """Pages of the collection view cover each matching request exactly once."""
         c = _campaign(store)
-        store.add_deliveries([_request(c, n, due_at=NOW) for n in range(7)])
+        store.add_requests([_request(c, n, due_at=NOW) for n in range(7)])
         query = RequestQuery(since=NOW - timedelta(days=1), until=NOW + timedelta(days=1))
         seen: list[str] = []
         after = None
         while True:
-            page = store.query_deliveries(query, limit=3, after=after)
+            page = store.query_requests(query, limit=3, after=after)
             seen += [d.id for d in page.items]
             if page.next_cursor is None:
                 break
             after = page.next_cursor
-        assert sorted(seen) == sorted(d.id for d in store.iter_deliveries(c.id))
+        assert sorted(seen) == sorted(d.id for d in store.iter_requests(c.id))
 
     # -- the send queue -------------------------------------------------------------------
 
@@ -245,7 +245,7 @@ class StoreContract:
         later = _request(c, 1, due_at=NOW + timedelta(hours=1))
         early = _request(c, 2, due_at=NOW - timedelta(hours=1))
         soon = _request(c, 3, due_at=NOW)
-        store.add_deliveries([later, early, soon])
+        store.add_requests([later, early, soon])
         got = _claim(store, c, limit=1)
         assert [d.id for d in got] == [early.id]
         assert (got[0].status, got[0].claimed_by) == (D.CLAIMED, "w")
@@ -256,15 +256,15 @@ class StoreContract:
         """Requests without a due time first, in the order added; then by due time, ties in
         the order added; an expired claim counts from its lease's end."""
         c = _campaign(store)
-        store.add_deliveries([_request(c, 6, due_at=NOW - timedelta(hours=2))])
-        store.claim_deliveries(
+        store.add_requests([_request(c, 6, due_at=NOW - timedelta(hours=2))])
+        store.claim_requests(
             c.id,
             now=NOW - timedelta(hours=1),
             limit=1,
             worker_id="gone",
             lease_until=NOW - timedelta(minutes=20),
         )
-        store.add_deliveries(
+        store.add_requests(
             [
                 _request(c, 1),
                 _request(c, 2, due_at=NOW - timedelta(minutes=10)),
@@ -280,74 +280,72 @@ class StoreContract:
         """A worker renews what it still holds, also after its lease ran out unnoticed; a
         claim another worker took over is not renewed and stays theirs."""
         c = _campaign(store)
-        store.add_deliveries([_request(c, n) for n in range(3)])
-        mine = store.claim_deliveries(
+        store.add_requests([_request(c, n) for n in range(3)])
+        mine = store.claim_requests(
             c.id, now=NOW, limit=3, worker_id="a", lease_until=NOW + timedelta(seconds=5)
         )
         later = NOW + timedelta(seconds=10)
-        (taken,) = store.claim_deliveries(
+        (taken,) = store.claim_requests(
             c.id, now=later, limit=1, worker_id="b", lease_until=later + timedelta(minutes=5)
         )
         ids = [d.id for d in mine]
         renewed = store.renew_leases(ids, worker_id="a", lease_until=later + timedelta(minutes=1))
         assert renewed == set(ids) - {taken.id}
-        assert store.get_delivery(taken.id).claimed_by == "b"
-        for delivery_id in renewed:
-            assert store.get_delivery(delivery_id).lease_until == later + timedelta(minutes=1)
+        assert store.get_request(taken.id).claimed_by == "b"
+        for request_id in renewed:
+            assert store.get_request(request_id).lease_until == later + timedelta(minutes=1)
         assert store.renew_leases([], worker_id="a", lease_until=later) == set()
 
     def test_only_the_holder_records_an_outcome(self, store: Store) -> None:
         """Outcomes are recorded for held claims; others come back as lost, unchanged."""
         c = _campaign(store)
-        store.add_deliveries([_request(c, n) for n in range(3)])
+        store.add_requests([_request(c, n) for n in range(3)])
         a, b = _claim(store, c, limit=2, worker="w")
         (other,) = _claim(store, c, limit=2, worker="x")
-        lost = store.finish_deliveries(
+        lost = store.finish_requests(
             [
-                Outcome(delivery_id=a.id, status=D.SENT),
-                Outcome(delivery_id=b.id, status=D.PENDING, error="451", due_at=LEASE),
-                Outcome(delivery_id=other.id, status=D.SENT),
+                Outcome(request_id=a.id, status=D.SENT),
+                Outcome(request_id=b.id, status=D.PENDING, error="451", due_at=LEASE),
+                Outcome(request_id=other.id, status=D.SENT),
             ],
             worker_id="w",
             now=NOW,
         )
         assert lost == [other.id]
-        sent = store.get_delivery(a.id)
+        sent = store.get_request(a.id)
         assert (sent.status, sent.attempts, sent.sent_at, sent.claimed_by) == (D.SENT, 1, NOW, None)
-        assert store.get_delivery(other.id).claimed_by == "x"
+        assert store.get_request(other.id).claimed_by == "x"
         # A second outcome for the same claim is lost too: the claim was released.
-        assert store.finish_deliveries(
-            [Outcome(delivery_id=a.id, status=D.FAILED)], worker_id="w", now=NOW
+        assert store.finish_requests(
+            [Outcome(request_id=a.id, status=D.FAILED)], worker_id="w", now=NOW
         ) == [a.id]
-        assert store.get_delivery(a.id).status is D.SENT
+        assert store.get_request(a.id).status is D.SENT
 
     def test_a_retry_is_due_again_at_its_backoff_time(self, store: Store) -> None:
         """Pending with a due time: not claimable before it, claimable from it."""
         c = _campaign(store)
-        store.add_deliveries([_request(c, 1)])
+        store.add_requests([_request(c, 1)])
         (d,) = _claim(store, c)
         again = NOW + timedelta(minutes=2)
-        store.finish_deliveries(
-            [Outcome(delivery_id=d.id, status=D.PENDING, error="451", due_at=again)],
+        store.finish_requests(
+            [Outcome(request_id=d.id, status=D.PENDING, error="451", due_at=again)],
             worker_id="w",
             now=NOW,
         )
-        back = store.get_delivery(d.id)
+        back = store.get_request(d.id)
         assert (back.status, back.attempts, back.due_at) == (D.PENDING, 1, again)
         assert store.next_due_at(c.id) == again
         assert _claim(store, c) == []
-        got = store.claim_deliveries(c.id, now=again, limit=5, worker_id="w", lease_until=again)
+        got = store.claim_requests(c.id, now=again, limit=5, worker_id="w", lease_until=again)
         assert len(got) == 1
 
     def test_nothing_due_when_every_request_is_finished(self, store: Store) -> None:
         """next_due_at is None exactly when nothing is Pending or Claimed."""
         c = _campaign(store)
-        store.add_deliveries([_request(c, 1)])
+        store.add_requests([_request(c, 1)])
         (d,) = _claim(store, c)
         assert store.next_due_at(c.id) is not None
-        store.finish_deliveries(
-            [Outcome(delivery_id=d.id, status=D.FAILED)], worker_id="w", now=NOW
-        )
+        store.finish_requests([Outcome(request_id=d.id, status=D.FAILED)], worker_id="w", now=NOW)
         assert store.next_due_at(c.id) is None
 
     def test_pacing_slots_are_taken_all_or_none(self, store: Store) -> None:
@@ -373,11 +371,11 @@ class StoreContract:
             )
         )
         d = _request(c, 1)
-        store.add_deliveries([d])
+        store.add_requests([d])
 
         def answer(score: int, at: datetime) -> Answer:
             return Answer(
-                delivery_id=d.id,
+                request_id=d.id,
                 campaign_id=c.id,
                 kind=SurveyType.NPS,
                 score=score,
@@ -428,19 +426,19 @@ class StoreContract:
     def test_a_failed_transaction_leaves_nothing_behind(self, store: Store) -> None:
         """A failure between two writes rolls both back."""
         c = _campaign(store)
-        store.add_deliveries([_request(c, 1)])
+        store.add_requests([_request(c, 1)])
 
         def interrupted() -> None:
             with store.transaction():
                 store.save_campaign(c.edit(subject="changed"))
-                store.add_deliveries([_request(c, 2)])
+                store.add_requests([_request(c, 2)])
                 raise RuntimeError("crash between writes")
 
         with pytest.raises(RuntimeError):
             interrupted()
         assert store.get_campaign(c.id).subject == ""
         assert store.get_campaign(c.id).version == c.version
-        assert sum(store.count_deliveries(c.id).values()) == 1
+        assert sum(store.count_requests(c.id).values()) == 1
 
     def test_nested_transactions_join_the_outer_one(self, store: Store) -> None:
         """An inner block's writes are rolled back with the outer block."""
@@ -449,12 +447,12 @@ class StoreContract:
         def nested() -> None:
             with store.transaction():
                 with store.transaction():
-                    store.add_deliveries([_request(c, 1)])
+                    store.add_requests([_request(c, 1)])
                 raise RuntimeError("outer fails")
 
         with pytest.raises(RuntimeError):
             nested()
-        assert sum(store.count_deliveries(c.id).values()) == 0
+        assert sum(store.count_requests(c.id).values()) == 0
 
 
 def _message(n: int, channel: Channel, **overrides: Any) -> OutgoingMessage:
@@ -472,7 +470,7 @@ def _message(n: int, channel: Channel, **overrides: Any) -> OutgoingMessage:
         "html": "<p>Dzień dobry</p>" if channel is Channel.EMAIL else None,
         "created_at": datetime(2026, 1, 5, 9, 0, n, tzinfo=UTC),
         "campaign_id": "c1",
-        "delivery_id": f"d{n}",
+        "request_id": f"d{n}",
     }
     if channel is Channel.CHAT:
         fields["survey"] = Survey(
@@ -485,7 +483,7 @@ def _message(n: int, channel: Channel, **overrides: Any) -> OutgoingMessage:
 class TransportContract:
     """What every :class:`~reviewkit.ports.Transport` does. Set :attr:`channel` and provide a
     ``transport`` fixture yielding ``(transport, received)``, where ``received()`` returns
-    the ``delivery_id`` of every message that arrived at the far end, in order."""
+    the ``request_id`` of every message that arrived at the far end, in order."""
 
     channel = Channel.EMAIL
     """The channel of the messages the suite sends."""

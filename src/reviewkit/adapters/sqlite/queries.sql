@@ -42,23 +42,23 @@ SELECT id, name, status, version, created_at, data FROM campaigns ORDER BY creat
 SELECT id, name, status, version, created_at, data FROM campaigns
 WHERE status IN ({marks}) ORDER BY created_at, rowid;
 
--- name: insert_delivery
+-- name: insert_request
 -- Add a request; one already stored with the same campaign, channel and request key is
 -- skipped (the unique index), so re-importing a file adds only what is new.
 INSERT INTO deliveries ({delivery_columns})
 VALUES ({delivery_marks})
 ON CONFLICT DO NOTHING;
 
--- name: get_delivery
+-- name: get_request
 -- One request by id.
 SELECT {delivery_columns} FROM deliveries WHERE id = ?;
 
--- name: iter_deliveries
+-- name: iter_requests
 -- A campaign's requests in insertion order, a page at a time after the last seq seen.
 SELECT seq, {delivery_columns} FROM deliveries WHERE campaign_id = ? AND seq > ?
 ORDER BY seq LIMIT ?;
 
--- name: count_deliveries
+-- name: count_requests
 -- How many requests a campaign has in each status.
 SELECT status, count(*) FROM deliveries WHERE campaign_id = ? GROUP BY status;
 
@@ -87,7 +87,7 @@ WHERE campaign_id = :campaign AND available_at IS NOT NULL AND available_at <= :
 ORDER BY available_at, seq
 LIMIT :limit;
 
--- name: claim_deliveries
+-- name: claim_requests
 -- The second: those requests taken for a worker until its lease ends. RETURNING gives rows
 -- in no promised order, so the store puts them back in the first statement's.
 UPDATE deliveries
@@ -101,8 +101,8 @@ UPDATE deliveries SET lease_until = :lease, available_at = :lease
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'claimed' AND claimed_by = :worker
 RETURNING id;
 
--- name: finish_delivery
--- Record a claim holder's outcome (the rules of reviewkit.domain.delivery.apply_outcome):
+-- name: finish_request
+-- Record a claim holder's outcome (the rules of reviewkit.domain.request.apply_outcome):
 -- the first send time stays; a reminder is scheduled only while nobody answered or
 -- unsubscribed (either may have happened while it was being sent). No row changes when the
 -- worker no longer holds the claim.
@@ -133,7 +133,7 @@ SET {column} = coalesce({column}, :at){opened},
 WHERE id = :id
 RETURNING {delivery_columns};
 
--- name: query_deliveries
+-- name: query_requests
 -- The collection view: newest first by ({time}, seq), the next page after a cursor; {time}
 -- is scheduled_at or sent_at, {where} the view's filters joined with AND.
 SELECT seq, {time}, {delivery_columns} FROM deliveries

@@ -6,7 +6,7 @@
 - Every method is atomic; :meth:`SQLiteStore.transaction` groups several into one
   ``BEGIN IMMEDIATE … COMMIT`` (rolled back if the block raises).
 - Several processes may share one file: claims are a single ``UPDATE … RETURNING`` under
-  SQLite's write lock, so two workers never hold the same delivery.
+  SQLite's write lock, so two workers never hold the same request.
 - Faults of the file system or of other processes (a full disk, a read-only file, a write lock
   held past the busy timeout) raise :class:`~reviewkit.errors.StorageError` subclasses after
   the call's transaction is rolled back; ``sqlite3`` errors never escape.
@@ -34,7 +34,8 @@ from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
 from reviewkit.domain.consent import Consent, consents_from_json, consents_to_json
-from reviewkit.domain.delivery import Delivery, DeliveryStatus, Engagement, Outcome, Recipient
+from reviewkit.domain.renamed import DeprecatedStoreNames
+from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import SurveyType
@@ -131,8 +132,8 @@ def _from_us(value: int | None) -> datetime | None:
     return _EPOCH + timedelta(microseconds=value)
 
 
-class SQLiteStore:
-    """Campaigns and deliveries in the SQLite database at *path* (created if missing).
+class SQLiteStore(DeprecatedStoreNames):
+    """Campaigns and requests in the SQLite database at *path* (created if missing).
 
     :param path: a file path, or ``":memory:"`` for a private in-memory database.
     :param timeout: how long to wait for another process's write lock, in seconds; past it
@@ -357,63 +358,63 @@ class SQLiteStore:
                 rows = self._db.execute(sql, wanted).fetchall() if wanted else []
         return [_campaign_from_row(row) for row in rows]
 
-    # -- deliveries -----------------------------------------------------------------------
+    # -- requests -----------------------------------------------------------------------
 
-    def add_deliveries(self, deliveries: Iterable[Delivery]) -> int:
+    def add_requests(self, requests: Iterable[Request]) -> int:
         with self.transaction():
             before = self._db.total_changes
             try:
-                self._db.executemany(q.INSERT_DELIVERY, map(_delivery_row, deliveries))
+                self._db.executemany(q.INSERT_REQUEST, map(_request_row, requests))
             except sqlite3.IntegrityError as exc:
                 raise NotFoundError(
-                    f"a delivery names a campaign that does not exist: {exc}"
+                    f"a request names a campaign that does not exist: {exc}"
                 ) from exc
             return self._db.total_changes - before
 
-    def get_delivery(self, delivery_id: str) -> Delivery:
+    def get_request(self, request_id: str) -> Request:
         with self._reading():
-            row = self._db.execute(q.GET_DELIVERY, (delivery_id,)).fetchone()
+            row = self._db.execute(q.GET_REQUEST, (request_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"no delivery with id {delivery_id!r}")
-        return _delivery_from_row(row)
+            raise NotFoundError(f"no request with id {request_id!r}")
+        return _request_from_row(row)
 
-    def iter_deliveries(
+    def iter_requests(
         self,
         campaign_id: str,
-        statuses: Collection[DeliveryStatus] | None = None,
-    ) -> Iterator[Delivery]:
+        statuses: Collection[RequestStatus] | None = None,
+    ) -> Iterator[Request]:
         wanted = None if statuses is None else {s.value for s in statuses}
         last = 0
         while True:
             with self._reading():
-                rows = self._db.execute(q.ITER_DELIVERIES, (campaign_id, last, 1000)).fetchall()
+                rows = self._db.execute(q.ITER_REQUESTS, (campaign_id, last, 1000)).fetchall()
             if not rows:
                 return
             for row in rows:
                 if wanted is None or row[6] in wanted:
-                    yield _delivery_from_row(row[1:])
+                    yield _request_from_row(row[1:])
             last = rows[-1][0]
 
-    def count_deliveries(self, campaign_id: str) -> dict[DeliveryStatus, int]:
-        counts = dict.fromkeys(DeliveryStatus, 0)
+    def count_requests(self, campaign_id: str) -> dict[RequestStatus, int]:
+        counts = dict.fromkeys(RequestStatus, 0)
         with self._reading():
-            for status, count in self._db.execute(q.COUNT_DELIVERIES, (campaign_id,)):
-                counts[DeliveryStatus(status)] = count
+            for status, count in self._db.execute(q.COUNT_REQUESTS, (campaign_id,)):
+                counts[RequestStatus(status)] = count
         return counts
 
-    def set_delivery_status(
+    def set_request_status(
         self,
         campaign_id: str,
         *,
-        from_statuses: Collection[DeliveryStatus],
-        to_status: DeliveryStatus,
+        from_statuses: Collection[RequestStatus],
+        to_status: RequestStatus,
         ids: Collection[str] | None = None,
         due_at: datetime | None = None,
         error: str | None = None,
     ) -> int:
         if not from_statuses or (ids is not None and not ids):
             return 0
-        pending = to_status is DeliveryStatus.PENDING
+        pending = to_status is RequestStatus.PENDING
         sql = (q.SET_STATUS_PENDING if pending else q.SET_STATUS).format(
             marks=_marks(from_statuses)
         )
@@ -432,7 +433,7 @@ class SQLiteStore:
                 ).rowcount
             return changed
 
-    def claim_deliveries(
+    def claim_requests(
         self,
         campaign_id: str,
         *,
@@ -440,7 +441,7 @@ class SQLiteStore:
         limit: int,
         worker_id: str,
         lease_until: datetime,
-    ) -> list[Delivery]:
+    ) -> list[Request]:
         with self.transaction():
             due = self._db.execute(
                 q.DUE_FOR_CLAIM, {"campaign": campaign_id, "now": _to_us(now), "limit": limit}
@@ -448,46 +449,46 @@ class SQLiteStore:
             if not due:
                 return []
             rows = self._db.execute(
-                q.CLAIM_DELIVERIES,
+                q.CLAIM_REQUESTS,
                 {
                     "worker": worker_id,
                     "lease": _to_us(lease_until),
                     "seqs": json.dumps([seq for seq, _ in due]),
                 },
             ).fetchall()
-        order = {delivery_id: position for position, (_, delivery_id) in enumerate(due)}
-        claimed = [_delivery_from_row(row) for row in rows]
+        order = {request_id: position for position, (_, request_id) in enumerate(due)}
+        claimed = [_request_from_row(row) for row in rows]
         claimed.sort(key=lambda d: order[d.id])
         return claimed
 
     def renew_leases(
-        self, delivery_ids: Collection[str], *, worker_id: str, lease_until: datetime
+        self, request_ids: Collection[str], *, worker_id: str, lease_until: datetime
     ) -> set[str]:
-        if not delivery_ids:
+        if not request_ids:
             return set()
         with self.transaction():
             rows = self._db.execute(
                 q.RENEW_LEASES,
                 {
                     "lease": _to_us(lease_until),
-                    "ids": json.dumps(list(delivery_ids)),
+                    "ids": json.dumps(list(request_ids)),
                     "worker": worker_id,
                 },
             ).fetchall()
         return {row[0] for row in rows}
 
-    def finish_deliveries(
+    def finish_requests(
         self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
     ) -> list[str]:
         lost = []
         with self.transaction():
             for outcome in outcomes:
                 params = _finish_params(outcome, worker_id, now)
-                if self._db.execute(q.FINISH_DELIVERY, params).rowcount == 0:
-                    lost.append(outcome.delivery_id)
+                if self._db.execute(q.FINISH_REQUEST, params).rowcount == 0:
+                    lost.append(outcome.request_id)
         return lost
 
-    def record_engagement(self, delivery_id: str, what: Engagement, at: datetime) -> Delivery:
+    def record_engagement(self, request_id: str, what: Engagement, at: datetime) -> Request:
         column = _ENGAGEMENT_COLUMNS[Engagement(what)]
         opened = (
             ", opened_at = coalesce(opened_at, :at)"
@@ -498,13 +499,13 @@ class SQLiteStore:
         stop = what in (Engagement.ANSWERED, Engagement.UNSUBSCRIBED)
         with self.transaction():
             row = self._db.execute(
-                sql, {"at": _to_us(at), "stop": stop, "id": delivery_id}
+                sql, {"at": _to_us(at), "stop": stop, "id": request_id}
             ).fetchone()
         if row is None:
-            raise NotFoundError(f"no delivery with id {delivery_id!r}")
-        return _delivery_from_row(row)
+            raise NotFoundError(f"no request with id {request_id!r}")
+        return _request_from_row(row)
 
-    def query_deliveries(
+    def query_requests(
         self, query: RequestQuery, *, limit: int, after: str | None = None
     ) -> RequestPage:
         parts = _split(query)
@@ -515,14 +516,14 @@ class SQLiteStore:
             for part in parts:
                 time, where, params = _query_where(part, after)
                 params["limit"] = limit + 1
-                sql = q.QUERY_DELIVERIES.format(time=time, where=where)
+                sql = q.QUERY_REQUESTS.format(time=time, where=where)
                 rows += self._db.execute(sql, params).fetchall()
         if len(parts) > 1:
             rows.sort(key=lambda row: (row[1], row[0]), reverse=True)
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = f"{rows[-1][1]}.{rows[-1][0]}" if more else None
-        return RequestPage(tuple(_delivery_from_row(row[2:]) for row in rows), cursor)
+        return RequestPage(tuple(_request_from_row(row[2:]) for row in rows), cursor)
 
     def explain_query(self, query: RequestQuery, *, limit: int = 50) -> list[str]:
         """Return SQLite's query plan for a view query (each line of ``EXPLAIN QUERY PLAN``),
@@ -531,7 +532,7 @@ class SQLiteStore:
         for part in _split(query):
             time, where, params = _query_where(part, None)
             params["limit"] = limit + 1
-            sql = q.QUERY_DELIVERIES.format(time=time, where=where)
+            sql = q.QUERY_REQUESTS.format(time=time, where=where)
             with self._reading():
                 lines += [row[3] for row in self._db.execute("EXPLAIN QUERY PLAN " + sql, params)]
         return lines
@@ -541,15 +542,15 @@ class SQLiteStore:
     def add_answer(self, answer: Answer) -> Answer:
         with self.transaction():
             try:
-                self._db.execute(q.RETIRE_ANSWERS, (answer.delivery_id,))
+                self._db.execute(q.RETIRE_ANSWERS, (answer.request_id,))
                 self._db.execute(q.INSERT_ANSWER, _answer_row(attrs.evolve(answer, current=True)))
             except sqlite3.IntegrityError as exc:
-                raise NotFoundError(f"no delivery with id {answer.delivery_id!r}: {exc}") from exc
+                raise NotFoundError(f"no request with id {answer.request_id!r}: {exc}") from exc
         return attrs.evolve(answer, current=True)
 
-    def answers_for(self, delivery_id: str) -> list[Answer]:
+    def answers_for(self, request_id: str) -> list[Answer]:
         with self._reading():
-            rows = self._db.execute(q.ANSWERS_FOR, (delivery_id,)).fetchall()
+            rows = self._db.execute(q.ANSWERS_FOR, (request_id,)).fetchall()
         return [_answer_from_row(row) for row in rows]
 
     def answer_stats(
@@ -725,18 +726,18 @@ class SQLiteStore:
 
 
 def _finish_params(outcome: Outcome, worker_id: str, now: datetime) -> dict[str, Any]:
-    sent = outcome.status is DeliveryStatus.SENT
+    sent = outcome.status is RequestStatus.SENT
     return {
         "status": outcome.status.value,
         "counted": 1 if outcome.count_attempt else 0,
         "error": outcome.error,
         "sent_at": _to_us(now) if sent else None,
         "due_at": _to_us(outcome.due_at),
-        "pending": outcome.status is DeliveryStatus.PENDING,
+        "pending": outcome.status is RequestStatus.PENDING,
         "reason": outcome.reason,
         "remind_at": _to_us(outcome.remind_at) if sent else None,
         "reminded": 1 if outcome.reminded else 0,
-        "id": outcome.delivery_id,
+        "id": outcome.request_id,
         "worker": worker_id,
     }
 
@@ -824,7 +825,7 @@ def _answer_group(by: str | None) -> tuple[str | None, str]:
 def _answer_row(a: Answer) -> tuple[Any, ...]:
     return (
         a.id,
-        a.delivery_id,
+        a.request_id,
         a.campaign_id,
         a.kind.value,
         a.score,
@@ -841,11 +842,11 @@ def _answer_row(a: Answer) -> tuple[Any, ...]:
 
 
 def _answer_from_row(row: Sequence[Any]) -> Answer:
-    (id_, delivery_id, campaign_id, kind, score, comment, at, channel, segment, current,
+    (id_, request_id, campaign_id, kind, score, comment, at, channel, segment, current,
      hook_done, hook_attempts, hook_error, hook_next_at) = row  # fmt: skip
     return Answer(
         id=id_,
-        delivery_id=delivery_id,
+        request_id=request_id,
         campaign_id=campaign_id,
         kind=SurveyType(kind),
         score=score,
@@ -907,7 +908,7 @@ def _consents_json(consents: tuple[tuple[str, Consent], ...]) -> str | None:
     return _json_or_none(consents_to_json(dict(consents)))
 
 
-def _delivery_row(d: Delivery) -> tuple[Any, ...]:
+def _request_row(d: Request) -> tuple[Any, ...]:
     r = d.recipient
     return (
         d.id,
@@ -945,7 +946,7 @@ def _delivery_row(d: Delivery) -> tuple[Any, ...]:
     )
 
 
-def _delivery_from_row(row: Sequence[Any]) -> Delivery:
+def _request_from_row(row: Sequence[Any]) -> Request:
     (
         id_,
         campaign_id,
@@ -980,7 +981,7 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
         unsubscribed_at,
         chat_id,
     ) = row
-    return Delivery(
+    return Request(
         id=id_,
         campaign_id=campaign_id,
         recipient=Recipient(
@@ -996,7 +997,7 @@ def _delivery_from_row(row: Sequence[Any]) -> Delivery:
         ),
         channel=Channel(channel),
         address=address,
-        status=DeliveryStatus(status),
+        status=RequestStatus(status),
         due_at=_from_us(due_at),
         attempts=attempts,
         last_error=last_error,

@@ -1,24 +1,25 @@
 """Sender accounts: where e-mail goes out from, and how fast it may.
 
-Credentials are held in a :class:`Secret`, whose ``repr`` and ``str`` never show the value;
-reviewkit never stores them — the host passes them in, or they are read from the
-environment (:meth:`Secret.from_env`).
+Passwords are held in a :class:`~reviewkit.domain.secret.Secret`, whose ``repr`` and ``str``
+never show the value; reviewkit never stores them — the host passes them in, or
+:func:`secret_from_env` reads them from the environment.
 """
 
 from __future__ import annotations
 
 import enum
-import hmac
 import os
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from email.utils import formataddr
 
 import attrs
 
+from reviewkit.domain.secret import Secret
 from reviewkit.errors import ValidationError
 
-__all__ = ["RateLimit", "Secret", "Security", "SenderAccount"]
+__all__ = ["RateLimit", "Security", "SenderAccount", "secret_from_env"]
 
 
 class Security(enum.StrEnum):
@@ -35,41 +36,16 @@ class Security(enum.StrEnum):
 _DEFAULT_PORTS = {Security.TLS: 465, Security.STARTTLS: 587, Security.NONE: 25}
 
 
-class Secret:
-    """A credential that does not leak into logs, tracebacks or ``repr``."""
+def secret_from_env(name: str, environ: Mapping[str, str] | None = None) -> Secret:
+    """Read a secret from the environment variable *name* (of *environ*, by default the
+    process's environment).
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    @classmethod
-    def from_env(cls, name: str) -> Secret:
-        """Read the secret from the environment variable *name*.
-
-        :raises ValidationError: when the variable is not set.
-        """
-        value = os.environ.get(name)
-        if value is None:
-            raise ValidationError(
-                f"environment variable {name} is not set (it should hold a password)"
-            )
-        return cls(value)
-
-    def reveal(self) -> str:
-        """Return the secret itself, for the one place that needs it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and hmac.compare_digest(self._value, other._value)
-
-    def __hash__(self) -> int:
-        return hash(Secret)
+    :raises ValidationError: when the variable is not set.
+    """
+    value = (os.environ if environ is None else environ).get(name)
+    if value is None:
+        raise ValidationError(f"environment variable {name} is not set (it should hold a password)")
+    return Secret(value)
 
 
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
