@@ -10,6 +10,17 @@ def test_exported_members_are_pinned() -> None:
     """Adding or removing a public name is a deliberate change to this list."""
     assert sorted(reviewkit.__all__) == sorted(
         [
+            "Alert",
+            "AlertRule",
+            "AlertState",
+            "AnswerFilter",
+            "AnswerRule",
+            "BurstRule",
+            "DropRule",
+            "Evidence",
+            "LevelRule",
+            "Severity",
+            "TrendRule",
             "SMTPTransport",
             "SQLiteStore",
             "RateLimit",

@@ -14,6 +14,19 @@ from reviewkit.adapters.maildir import MaildirTransport
 from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
 from reviewkit.adapters.smtp import SMTPTransport
 from reviewkit.adapters.sqlite import SQLiteStore
+from reviewkit.domain.alerts import (
+    Alert,
+    AlertRule,
+    AlertState,
+    AnswerFilter,
+    AnswerRule,
+    BurstRule,
+    DropRule,
+    Evidence,
+    LevelRule,
+    Severity,
+    TrendRule,
+)
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import (
     TRANSITIONS,
@@ -98,8 +111,14 @@ __all__ = [
     "AccountVerificationError",
     "Actor",
     "AddResult",
+    "Alert",
+    "AlertRule",
+    "AlertState",
     "Answer",
+    "AnswerFilter",
+    "AnswerRule",
     "AnswerService",
+    "BurstRule",
     "Campaign",
     "CampaignEvent",
     "CampaignMode",
@@ -118,7 +137,9 @@ __all__ = [
     "DateField",
     "DispatchReport",
     "Dispatcher",
+    "DropRule",
     "Engagement",
+    "Evidence",
     "HolidayCalendar",
     "HostEvent",
     "HourRange",
@@ -126,6 +147,7 @@ __all__ = [
     "ImportResult",
     "InMemoryStore",
     "InMemoryTransport",
+    "LevelRule",
     "LinkSigner",
     "LinkToken",
     "MaildirTransport",
@@ -162,6 +184,7 @@ __all__ = [
     "SendPlan",
     "SendWindow",
     "SenderAccount",
+    "Severity",
     "StaleVersionError",
     "StorageBusyError",
     "StorageError",
@@ -183,6 +206,7 @@ __all__ = [
     "TransientSendError",
     "Transport",
     "TransportError",
+    "TrendRule",
     "TriggerRule",
     "TriggerService",
     "ValidationError",

@@ -13,10 +13,12 @@ from typing import Any, TypeVar
 
 import cattrs
 from cattrs.preconf.json import make_converter
+from cattrs.strategies import configure_tagged_union
 
+from reviewkit.domain.alerts import AlertRule
 from reviewkit.errors import ValidationError
 
-__all__ = ["converter", "structure", "unstructure"]
+__all__ = ["converter", "rule_from_data", "rule_to_data", "structure", "unstructure"]
 
 _T = TypeVar("_T")
 
@@ -35,6 +37,9 @@ converter.register_unstructure_hook_factory(
     lambda t: getattr(t, "__origin__", t) in (frozenset, set),
     lambda t: lambda value: sorted(converter.unstructure(v) for v in value),
 )
+
+# An alert rule is written with its kind: {"kind": "LevelRule", ...}.
+configure_tagged_union(AlertRule, converter, tag_name="kind")
 
 
 def _aware(value: str) -> datetime:
@@ -59,4 +64,46 @@ def structure(data: Any, cls: type[_T]) -> _T:
     except ValidationError:
         raise
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
-        raise ValidationError(f"cannot read a {cls.__name__} from stored data: {exc}") from exc
+        name = getattr(cls, "__name__", str(cls))
+        raise ValidationError(f"cannot read a {name} from stored data: {exc}") from exc
+
+
+def rule_to_data(rule: AlertRule) -> dict[str, Any]:
+    """Return an alert rule as plain data, its kind in ``"kind"`` (``"LevelRule"``)."""
+    data: dict[str, Any] = converter.unstructure(rule, unstructure_as=AlertRule)
+    return data
+
+
+def rule_from_data(data: Any) -> AlertRule:
+    """Rebuild an alert rule from :func:`rule_to_data`'s data.
+
+    :raises ValidationError: when the data does not describe a valid rule (naming why).
+    """
+    if not isinstance(data, dict) or data.get("kind") not in _RULE_KINDS:
+        raise ValidationError(
+            f"an alert rule needs a kind, one of {', '.join(sorted(_RULE_KINDS))}"
+        )
+    try:
+        rule: AlertRule = converter.structure(data, AlertRule)  # type: ignore[arg-type]
+    except ValidationError:
+        raise
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        ours = [str(e) for e in _leaves(exc) if isinstance(e, ValidationError)]
+        if ours:
+            details = "; ".join(ours)
+        elif isinstance(exc, cattrs.BaseValidationError):
+            details = "; ".join(cattrs.transform_error(exc))
+        else:
+            details = str(exc)
+        raise ValidationError(f"cannot read a {data['kind']}: {details}") from exc
+    return rule
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside cattrs' exception groups."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+_RULE_KINDS = {cls.__name__ for cls in AlertRule.__args__}
