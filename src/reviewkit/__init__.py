@@ -24,6 +24,8 @@ from reviewkit.domain.alerts import (
     DropRule,
     Evidence,
     LevelRule,
+    Notification,
+    Route,
     Severity,
     TrendRule,
 )
@@ -91,7 +93,8 @@ from reviewkit.errors import (
     ValidationError,
     WindowError,
 )
-from reviewkit.ports import Clock, ContactSource, Store, Transport
+from reviewkit.ports import Clock, ContactSource, Notifier, Store, Transport
+from reviewkit.services.alerts import AlertService, Evaluation
 from reviewkit.services.answers import AnswerService, SurveyPage
 from reviewkit.services.campaigns import AddResult, CampaignService
 from reviewkit.services.collection import CollectionService
@@ -113,6 +116,7 @@ __all__ = [
     "AddResult",
     "Alert",
     "AlertRule",
+    "AlertService",
     "AlertState",
     "Answer",
     "AnswerFilter",
@@ -139,6 +143,7 @@ __all__ = [
     "Dispatcher",
     "DropRule",
     "Engagement",
+    "Evaluation",
     "Evidence",
     "HolidayCalendar",
     "HostEvent",
@@ -153,6 +158,8 @@ __all__ = [
     "MaildirTransport",
     "ManualClock",
     "NotFoundError",
+    "Notification",
+    "Notifier",
     "Operator",
     "Outcome",
     "OutgoingMessage",
@@ -172,6 +179,7 @@ __all__ = [
     "RequestStatus",
     "RetryPolicy",
     "ReviewkitError",
+    "Route",
     "SMTPTransport",
     "SQLiteStore",
     "Scale",

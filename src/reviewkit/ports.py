@@ -4,8 +4,9 @@ A user's class satisfies a port by having the methods; it need not inherit from 
 
 Storage is split by role — :class:`UnitOfWork`, :class:`CampaignRepository`,
 :class:`RequestRepository`, :class:`RequestQueue`, :class:`AnswerRepository`,
-:class:`SuppressionList`, :class:`TriggerLog` — and :class:`Store` is all of them in one
-object, as a store adapter provides it. A service asks only for the roles it uses.
+:class:`SuppressionList`, :class:`TriggerLog`, :class:`AlertRepository` — and :class:`Store` is
+all of them in one object, as a store adapter provides it. A service asks only for the roles
+it uses.
 reviewkit ships reference adapters for each (``reviewkit.adapters``), the in-memory ones
 included, and every adapter of a port passes the same contract test suite.
 
@@ -19,6 +20,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from reviewkit.domain.alerts import Alert, AlertRule, AlertState, Notification, NotificationStatus
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
@@ -29,10 +31,12 @@ from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
 
 __all__ = [
+    "AlertRepository",
     "AnswerRepository",
     "CampaignRepository",
     "Clock",
     "ContactSource",
+    "Notifier",
     "RateLimitedTransport",
     "RequestQueue",
     "RequestRepository",
@@ -92,6 +96,20 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Release connections; ``send`` may reopen them."""
+        ...
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Tells people about alerts: e-mail, SMS, the host's chat or pager.
+
+    ``notify`` either returns (the receiver was told) or raises
+    :class:`reviewkit.errors.TransientSendError` (try again later) or
+    :class:`reviewkit.errors.PermanentSendError` (this will never work).
+    """
+
+    def notify(self, notification: Notification) -> None:
+        """Tell ``notification.receiver`` about ``notification.alert``."""
         ...
 
 
@@ -382,6 +400,93 @@ class TriggerLog(Protocol):
 
 
 @runtime_checkable
+class AlertRepository(Protocol):
+    """Alert rules, the alerts they raised, and the outbox of notifications about them."""
+
+    def add_alert_rule(self, rule: AlertRule) -> AlertRule:
+        """Store a new rule.
+
+        :raises reviewkit.errors.ConflictError: a rule with that id or name exists.
+        """
+        ...
+
+    def alert_rules(self) -> list[AlertRule]:
+        """Return every rule, oldest first."""
+        ...
+
+    def remove_alert_rule(self, key: str) -> AlertRule:
+        """Remove the rule whose id or name is *key*, with its alerts; return it.
+
+        :raises reviewkit.errors.NotFoundError: no such rule.
+        """
+        ...
+
+    def get_alert(self, fingerprint: str) -> Alert | None:
+        """Return the alert with *fingerprint*, if there is one."""
+        ...
+
+    def list_alerts(
+        self, states: Collection[AlertState] | None = None, rule_id: str | None = None
+    ) -> list[Alert]:
+        """Return alerts (in *states*, of *rule_id*, when given), the latest change first."""
+        ...
+
+    def save_alert(self, alert: Alert) -> None:
+        """Store *alert*, replacing the one with its fingerprint."""
+        ...
+
+    def delete_alert(self, fingerprint: str) -> None:
+        """Forget an alert (a pending one that cleared); nothing happens if there is none."""
+        ...
+
+    def recent_answers(
+        self,
+        kind: SurveyType,
+        *,
+        by: str,
+        group: str | None,
+        since: datetime | None,
+        limit: int,
+    ) -> list[Answer]:
+        """Return up to *limit* current answers of *kind* whose dimension *by* is *group*
+        (``None``: they have none), given at or after *since* (when given), newest first."""
+        ...
+
+    def add_notifications(self, notifications: Iterable[Notification]) -> None:
+        """Put notifications in the outbox (in the caller's transaction, if any)."""
+        ...
+
+    def claim_notifications(
+        self, *, now: datetime, limit: int, worker_id: str, lease_until: datetime
+    ) -> list[Notification]:
+        """Atomically claim up to *limit* notifications that are Pending and due at *now*, or
+        Claimed with an expired lease, oldest first, for *worker_id* until *lease_until*."""
+        ...
+
+    def finish_notification(
+        self,
+        notification_id: str,
+        *,
+        worker_id: str,
+        status: NotificationStatus,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Record what became of a claimed notification: Sent, Failed, or Pending again at
+        *retry_at*; the attempt is counted.
+
+        :returns: ``False`` (and nothing is changed) when *worker_id* no longer holds it.
+        """
+        ...
+
+    def list_notifications(
+        self, statuses: Collection[NotificationStatus] | None = None
+    ) -> list[Notification]:
+        """Return notifications (in *statuses*, when given), oldest first."""
+        ...
+
+
+@runtime_checkable
 class Store(
     UnitOfWork,
     CampaignRepository,
@@ -390,6 +495,7 @@ class Store(
     AnswerRepository,
     SuppressionList,
     TriggerLog,
+    AlertRepository,
     Protocol,
 ):
     """Where campaigns, their requests and everything about them live: every role in one

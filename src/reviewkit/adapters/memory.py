@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from reviewkit.adapters.mime import build_email_bytes
+from reviewkit.domain.alerts import Alert, AlertRule, AlertState, Notification, NotificationStatus
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
@@ -104,6 +105,9 @@ class InMemoryStore(DeprecatedStoreNames):
         self._slots: dict[str, datetime] = _JournaledDict(self)
         self._answers: dict[str, Answer] = _JournaledDict(self)
         self._firings: dict[tuple[str, str], datetime] = _JournaledDict(self)
+        self._rules: dict[str, AlertRule] = _JournaledDict(self)
+        self._alerts: dict[str, Alert] = _JournaledDict(self)
+        self._notifications: dict[str, Notification] = _JournaledDict(self)
         self._depth = 0
 
     @property
@@ -466,6 +470,140 @@ class InMemoryStore(DeprecatedStoreNames):
                 return False
             self._firings[(rule_id, entity_id)] = at
             return True
+
+    # -- alerts -------------------------------------------------------------------------------
+
+    def add_alert_rule(self, rule: AlertRule) -> AlertRule:
+        with self._lock:
+            if rule.id in self._rules or any(r.name == rule.name for r in self._rules.values()):
+                raise ConflictError(f"an alert rule named {rule.name!r} (or with its id) exists")
+            self._rules[rule.id] = rule
+            return rule
+
+    def alert_rules(self) -> list[AlertRule]:
+        with self._lock:
+            return list(self._rules.values())
+
+    def remove_alert_rule(self, key: str) -> AlertRule:
+        with self.transaction():
+            rule = self._rules.get(key) or next(
+                (r for r in self._rules.values() if r.name == key), None
+            )
+            if rule is None:
+                raise NotFoundError(f"no alert rule {key!r}")
+            del self._rules[rule.id]
+            for alert in [a for a in self._alerts.values() if a.rule_id == rule.id]:
+                del self._alerts[alert.fingerprint]
+            return rule
+
+    def get_alert(self, fingerprint: str) -> Alert | None:
+        with self._lock:
+            return self._alerts.get(fingerprint)
+
+    def list_alerts(
+        self, states: Collection[AlertState] | None = None, rule_id: str | None = None
+    ) -> list[Alert]:
+        with self._lock:
+            found = [
+                a
+                for a in self._alerts.values()
+                if (states is None or a.state in states)
+                and (rule_id is None or a.rule_id == rule_id)
+            ]
+        return sorted(found, key=lambda a: a.updated_at, reverse=True)
+
+    def save_alert(self, alert: Alert) -> None:
+        with self._lock:
+            self._alerts[alert.fingerprint] = alert
+
+    def delete_alert(self, fingerprint: str) -> None:
+        with self._lock:
+            self._alerts.pop(fingerprint, None)
+
+    def recent_answers(
+        self,
+        kind: SurveyType,
+        *,
+        by: str,
+        group: str | None,
+        since: datetime | None,
+        limit: int,
+    ) -> list[Answer]:
+        check_dimension(by)
+        with self._lock:
+            found = [
+                a
+                for a in self._answers.values()
+                if a.kind is kind
+                and a.current
+                and (since is None or a.at >= since)
+                and self._answer_group(a, by) == group
+            ]
+        found.sort(key=lambda a: a.at, reverse=True)
+        return found[:limit]
+
+    def add_notifications(self, notifications: Iterable[Notification]) -> None:
+        with self._lock:
+            for notification in notifications:
+                self._notifications[notification.id] = notification
+
+    def claim_notifications(
+        self, *, now: datetime, limit: int, worker_id: str, lease_until: datetime
+    ) -> list[Notification]:
+        with self._lock:
+            due = [
+                n
+                for n in self._notifications.values()
+                if (n.status is NotificationStatus.PENDING and n.due_at <= now)
+                or (
+                    n.status is NotificationStatus.CLAIMED
+                    and n.lease_until is not None
+                    and n.lease_until <= now
+                )
+            ][:limit]
+            claimed = []
+            for n in due:
+                held = attrs.evolve(
+                    n,
+                    status=NotificationStatus.CLAIMED,
+                    claimed_by=worker_id,
+                    lease_until=lease_until,
+                )
+                self._notifications[n.id] = held
+                claimed.append(held)
+            return claimed
+
+    def finish_notification(
+        self,
+        notification_id: str,
+        *,
+        worker_id: str,
+        status: NotificationStatus,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        with self._lock:
+            n = self._notifications.get(notification_id)
+            if n is None or n.status is not NotificationStatus.CLAIMED or n.claimed_by != worker_id:
+                return False
+            self._notifications[n.id] = attrs.evolve(
+                n,
+                status=status,
+                attempts=n.attempts + 1,
+                claimed_by=None,
+                lease_until=None,
+                last_error=error,
+                due_at=retry_at or n.due_at,
+            )
+            return True
+
+    def list_notifications(
+        self, statuses: Collection[NotificationStatus] | None = None
+    ) -> list[Notification]:
+        with self._lock:
+            return [
+                n for n in self._notifications.values() if statuses is None or n.status in statuses
+            ]
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
         with self._lock:

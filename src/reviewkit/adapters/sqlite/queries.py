@@ -25,6 +25,7 @@ _FILLED_ON_LOAD = {
     "{delivery_columns}": DELIVERY_COLUMNS,
     "{delivery_marks}": ", ".join("?" * (DELIVERY_COLUMNS.count(",") + 1)),
     "{answer_columns}": ANSWER_COLUMNS,
+    "{answer_columns_a}": ", ".join(f"a.{c.strip()}" for c in ANSWER_COLUMNS.split(",")),
     "{answer_marks}": ", ".join("?" * (ANSWER_COLUMNS.count(",") + 1)),
 }
 _BLOCK = re.compile(r"^-- name: (\w+)\n((?:--[^\n]*\n)*)(.*?)(?=^-- name: |\Z)", re.M | re.S)

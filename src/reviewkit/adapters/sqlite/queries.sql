@@ -226,3 +226,73 @@ ORDER BY seq LIMIT ?;
 UPDATE answers SET hook_done = ?, hook_error = ?, hook_next_at = ?,
     hook_attempts = hook_attempts + ?
 WHERE id = ?;
+
+-- name: insert_alert_rule
+-- Store a new alert rule (the unique id and name refuse a second one).
+INSERT INTO alert_rules (id, name, data) VALUES (?, ?, ?);
+
+-- name: alert_rules
+-- Every alert rule, oldest first.
+SELECT data FROM alert_rules ORDER BY seq;
+
+-- name: find_alert_rule
+-- One alert rule by id or name.
+SELECT data FROM alert_rules WHERE id = :key OR name = :key;
+
+-- name: delete_alert_rule
+-- Remove an alert rule.
+DELETE FROM alert_rules WHERE id = ?;
+
+-- name: delete_rule_alerts
+-- Remove the alerts a rule raised.
+DELETE FROM alerts WHERE rule_id = ?;
+
+-- name: get_alert
+-- One alert by fingerprint.
+SELECT data FROM alerts WHERE fingerprint = ?;
+
+-- name: list_alerts
+-- Alerts matching {where} (the filters joined with AND), the latest change first.
+SELECT data FROM alerts WHERE {where} ORDER BY updated_at DESC;
+
+-- name: save_alert
+-- Store an alert, replacing the one with its fingerprint.
+INSERT INTO alerts (fingerprint, rule_id, state, updated_at, data) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (fingerprint) DO UPDATE SET rule_id = excluded.rule_id, state = excluded.state,
+    updated_at = excluded.updated_at, data = excluded.data;
+
+-- name: delete_alert
+-- Forget one alert.
+DELETE FROM alerts WHERE fingerprint = ?;
+
+-- name: recent_answers
+-- The newest current answers of a type whose {group} IS :group ({join}: the join the group
+-- needs; {where}: further filters joined with AND).
+SELECT {answer_columns_a} FROM answers AS a{join}
+WHERE a.kind = :kind AND a.current = 1 AND {group} IS :group AND {where}
+ORDER BY a.at DESC LIMIT :limit;
+
+-- name: insert_notification
+-- Put a notification in the outbox.
+INSERT INTO alert_notifications (id, status, available_at, claimed_by, data)
+VALUES (?, ?, ?, ?, ?);
+
+-- name: due_notifications
+-- Notifications that may be claimed at :now: pending and due, or claimed with a lease that
+-- ran out (both have available_at at or before :now), oldest first.
+SELECT id, data FROM alert_notifications
+WHERE available_at IS NOT NULL AND available_at <= :now
+ORDER BY available_at, seq LIMIT :limit;
+
+-- name: update_notification
+-- Write a notification's new state (a claim, or what became of it).
+UPDATE alert_notifications SET status = ?, available_at = ?, claimed_by = ?, data = ?
+WHERE id = ?;
+
+-- name: get_notification
+-- One notification by id.
+SELECT data FROM alert_notifications WHERE id = ?;
+
+-- name: list_notifications
+-- Every notification, oldest first.
+SELECT data FROM alert_notifications ORDER BY seq;

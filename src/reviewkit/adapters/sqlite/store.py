@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 
 from reviewkit.adapters.sqlite import queries as q
+from reviewkit.domain.alerts import Alert, AlertRule, AlertState, Notification, NotificationStatus
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
@@ -50,7 +51,7 @@ from reviewkit.errors import (
     StorageReadOnlyError,
     ValidationError,
 )
-from reviewkit.serialization import structure, unstructure
+from reviewkit.serialization import rule_from_data, rule_to_data, structure, unstructure
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StorageError"]
 
@@ -664,6 +665,181 @@ class SQLiteStore(DeprecatedStoreNames):
             cursor = self._db.execute(q.RECORD_FIRING, (rule_id, entity_id, _to_us(at)))
             return cursor.rowcount == 1
 
+    # -- alerts ---------------------------------------------------------------------------
+
+    def add_alert_rule(self, rule: AlertRule) -> AlertRule:
+        with self.transaction():
+            try:
+                self._db.execute(
+                    q.INSERT_ALERT_RULE, (rule.id, rule.name, json.dumps(rule_to_data(rule)))
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(
+                    f"an alert rule named {rule.name!r} (or with its id) exists"
+                ) from exc
+        return rule
+
+    def alert_rules(self) -> list[AlertRule]:
+        with self._reading():
+            rows = self._db.execute(q.ALERT_RULES).fetchall()
+        return [rule_from_data(json.loads(data)) for (data,) in rows]
+
+    def remove_alert_rule(self, key: str) -> AlertRule:
+        with self.transaction():
+            row = self._db.execute(q.FIND_ALERT_RULE, {"key": key}).fetchone()
+            if row is None:
+                raise NotFoundError(f"no alert rule {key!r}")
+            rule = rule_from_data(json.loads(row[0]))
+            self._db.execute(q.DELETE_RULE_ALERTS, (rule.id,))
+            self._db.execute(q.DELETE_ALERT_RULE, (rule.id,))
+        return rule
+
+    def get_alert(self, fingerprint: str) -> Alert | None:
+        with self._reading():
+            row = self._db.execute(q.GET_ALERT, (fingerprint,)).fetchone()
+        return None if row is None else structure(json.loads(row[0]), Alert)
+
+    def list_alerts(
+        self, states: Collection[AlertState] | None = None, rule_id: str | None = None
+    ) -> list[Alert]:
+        where, params = ["1 = 1"], []
+        if states is not None:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            params += [AlertState(s).value for s in states]
+        if rule_id is not None:
+            where.append("rule_id = ?")
+            params.append(rule_id)
+        with self._reading():
+            rows = self._db.execute(
+                q.LIST_ALERTS.format(where=" AND ".join(where)), params
+            ).fetchall()
+        return [structure(json.loads(data), Alert) for (data,) in rows]
+
+    def save_alert(self, alert: Alert) -> None:
+        with self.transaction():
+            self._db.execute(
+                q.SAVE_ALERT,
+                (
+                    alert.fingerprint,
+                    alert.rule_id,
+                    alert.state.value,
+                    _to_us(alert.updated_at),
+                    json.dumps(unstructure(alert)),
+                ),
+            )
+
+    def delete_alert(self, fingerprint: str) -> None:
+        with self.transaction():
+            self._db.execute(q.DELETE_ALERT, (fingerprint,))
+
+    def recent_answers(
+        self,
+        kind: SurveyType,
+        *,
+        by: str,
+        group: str | None,
+        since: datetime | None,
+        limit: int,
+    ) -> list[Answer]:
+        column, join = _answer_group(by)
+        params: dict[str, Any] = {
+            "kind": SurveyType(kind).value,
+            "group": group,
+            "limit": limit,
+            "since": _to_us(since) if since is not None else None,
+        }
+        if by.startswith("field:"):
+            params["field_path"] = '$."' + by[6:].replace('"', '\\"') + '"'
+        where = "a.at >= :since" if since is not None else "1 = 1"
+        sql = q.RECENT_ANSWERS.format(group=column, join=join, where=where)
+        with self._reading():
+            rows = self._db.execute(sql, params).fetchall()
+        return [_answer_from_row(row) for row in rows]
+
+    def add_notifications(self, notifications: Iterable[Notification]) -> None:
+        with self.transaction():
+            self._db.executemany(
+                q.INSERT_NOTIFICATION,
+                (
+                    (
+                        n.id,
+                        n.status.value,
+                        _notification_available(n),
+                        n.claimed_by,
+                        json.dumps(unstructure(n)),
+                    )
+                    for n in notifications
+                ),
+            )
+
+    def claim_notifications(
+        self, *, now: datetime, limit: int, worker_id: str, lease_until: datetime
+    ) -> list[Notification]:
+        claimed = []
+        with self.transaction():
+            rows = self._db.execute(
+                q.DUE_NOTIFICATIONS, {"now": _to_us(now), "limit": limit}
+            ).fetchall()
+            for _, data in rows:
+                held = attrs.evolve(
+                    structure(json.loads(data), Notification),
+                    status=NotificationStatus.CLAIMED,
+                    claimed_by=worker_id,
+                    lease_until=lease_until,
+                )
+                self._write_notification(held)
+                claimed.append(held)
+        return claimed
+
+    def finish_notification(
+        self,
+        notification_id: str,
+        *,
+        worker_id: str,
+        status: NotificationStatus,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        with self.transaction():
+            row = self._db.execute(q.GET_NOTIFICATION, (notification_id,)).fetchone()
+            if row is None:
+                return False
+            n = structure(json.loads(row[0]), Notification)
+            if n.status is not NotificationStatus.CLAIMED or n.claimed_by != worker_id:
+                return False
+            self._write_notification(
+                attrs.evolve(
+                    n,
+                    status=status,
+                    attempts=n.attempts + 1,
+                    claimed_by=None,
+                    lease_until=None,
+                    last_error=error,
+                    due_at=retry_at or n.due_at,
+                )
+            )
+        return True
+
+    def list_notifications(
+        self, statuses: Collection[NotificationStatus] | None = None
+    ) -> list[Notification]:
+        with self._reading():
+            rows = self._db.execute(q.LIST_NOTIFICATIONS).fetchall()
+        found = [structure(json.loads(data), Notification) for (data,) in rows]
+        return [n for n in found if statuses is None or n.status in statuses]
+
+    def _write_notification(self, n: Notification) -> None:
+        self._db.execute(
+            q.UPDATE_NOTIFICATION,
+            (
+                n.status.value,
+                _notification_available(n),
+                n.claimed_by,
+                json.dumps(unstructure(n)),
+                n.id,
+            ),
+        )
+
     # -- pacing ---------------------------------------------------------------------------
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
@@ -806,6 +982,16 @@ def _split(query: RequestQuery) -> list[RequestQuery]:
     if len(categories) * len(segments) == 1:
         return [query]
     return [attrs.evolve(query, categories=c, segments=s) for c in categories for s in segments]
+
+
+def _notification_available(n: Notification) -> int | None:
+    """When a notification may next be claimed: its due time while Pending, its lease's end
+    while Claimed, never once Sent or Failed."""
+    if n.status is NotificationStatus.PENDING:
+        return _to_us(n.due_at)
+    if n.status is NotificationStatus.CLAIMED:
+        return _to_us(n.lease_until)
+    return None
 
 
 _ANSWER_COLUMNS = {"segment": "a.segment", "channel": "a.channel", "campaign": "a.campaign_id"}
