@@ -5,14 +5,15 @@ outbox delivered once, retried, and never lost."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 import reviewkit as rk
-from reviewkit.domain.alerts import AlertState, NotificationStatus, Transition
+from reviewkit.domain.alerts import AlertState, Transition
+from reviewkit.domain.notifications import NotificationStatus, render
 from reviewkit.errors import ConflictError, NotFoundError, TransientSendError
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
@@ -35,13 +36,16 @@ class Outbox:
 
     def __init__(self) -> None:
         self.told: list[rk.Notification] = []
+        self.messages: list[tuple[str, str]] = []
         self.fail_next = 0
 
-    def notify(self, notification: rk.Notification) -> None:
+    def notify(self, receiver: str, notifications: Sequence[rk.Notification]) -> None:
         if self.fail_next:
             self.fail_next -= 1
             raise TransientSendError("pager busy")
-        self.told.append(notification)
+        assert all(n.receiver == receiver for n in notifications)
+        self.told.extend(notifications)
+        self.messages.append(render(notifications))
 
 
 def _answer(

@@ -24,8 +24,6 @@ from reviewkit.domain.alerts import (
     DropRule,
     Evidence,
     LevelRule,
-    Notification,
-    Route,
     Severity,
     TrendRule,
 )
@@ -48,6 +46,7 @@ from reviewkit.domain.collection import (
 )
 from reviewkit.domain.consent import PUBLICATION, Consent
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.notifications import Notification, Route
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.renamed import RENAMED, warn_renamed
 from reviewkit.domain.request import (

@@ -20,11 +20,12 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from reviewkit.domain.alerts import Alert, AlertRule, AlertState, Notification, NotificationStatus
+from reviewkit.domain.alerts import Alert, AlertRule, AlertState
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
 from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.scoring import AnswerStats
 from reviewkit.domain.suppression import Suppression
@@ -108,8 +109,10 @@ class Notifier(Protocol):
     :class:`reviewkit.errors.PermanentSendError` (this will never work).
     """
 
-    def notify(self, notification: Notification) -> None:
-        """Tell ``notification.receiver`` about ``notification.alert``."""
+    def notify(self, receiver: str, notifications: Sequence[Notification]) -> None:
+        """Tell *receiver* about *notifications* (one, or several that fell due together:
+        alerts grouped by ``group_wait``, or a digest), in one message.
+        :func:`reviewkit.domain.notifications.render` makes its subject and text."""
         ...
 
 
@@ -483,6 +486,18 @@ class AlertRepository(Protocol):
         self, statuses: Collection[NotificationStatus] | None = None
     ) -> list[Notification]:
         """Return notifications (in *statuses*, when given), oldest first."""
+        ...
+
+    def add_silence(self, silence: Silence) -> None:
+        """Store a silence (replacing one with its id)."""
+        ...
+
+    def list_silences(self, active_at: datetime | None = None) -> list[Silence]:
+        """Return the silences (only those active at *active_at*, when given), by start."""
+        ...
+
+    def remove_silence(self, silence_id: str) -> bool:
+        """Remove a silence; return whether there was one."""
         ...
 
 

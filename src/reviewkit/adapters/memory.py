@@ -16,11 +16,12 @@ from typing import Any
 import attrs
 
 from reviewkit.adapters.mime import build_email_bytes
-from reviewkit.domain.alerts import Alert, AlertRule, AlertState, Notification, NotificationStatus
+from reviewkit.domain.alerts import Alert, AlertRule, AlertState
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
 from reviewkit.domain.renamed import DeprecatedStoreNames, renamed_attribute
 from reviewkit.domain.request import (
     Engagement,
@@ -108,6 +109,7 @@ class InMemoryStore(DeprecatedStoreNames):
         self._rules: dict[str, AlertRule] = _JournaledDict(self)
         self._alerts: dict[str, Alert] = _JournaledDict(self)
         self._notifications: dict[str, Notification] = _JournaledDict(self)
+        self._silences: dict[str, Silence] = _JournaledDict(self)
         self._depth = 0
 
     @property
@@ -604,6 +606,23 @@ class InMemoryStore(DeprecatedStoreNames):
             return [
                 n for n in self._notifications.values() if statuses is None or n.status in statuses
             ]
+
+    def add_silence(self, silence: Silence) -> None:
+        with self._lock:
+            self._silences[silence.id] = silence
+
+    def list_silences(self, active_at: datetime | None = None) -> list[Silence]:
+        with self._lock:
+            found = [
+                s
+                for s in self._silences.values()
+                if active_at is None or s.starts_at <= active_at < s.ends_at
+            ]
+        return sorted(found, key=lambda s: s.starts_at)
+
+    def remove_silence(self, silence_id: str) -> bool:
+        with self._lock:
+            return self._silences.pop(silence_id, None) is not None
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
         with self._lock:

@@ -64,14 +64,12 @@ __all__ = [
     "Evidence",
     "Finding",
     "LevelRule",
-    "Notification",
-    "NotificationStatus",
-    "Route",
     "Severity",
     "Transition",
     "TrendRule",
     "advance",
     "fingerprint",
+    "freeze_labels",
     "group_of",
     "is_bad",
 ]
@@ -98,7 +96,7 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _freeze_labels(value: Mapping[str, str] | None) -> Mapping[str, str]:
+def freeze_labels(value: Mapping[str, str] | None) -> Mapping[str, str]:
     labels = dict(value or {})
     for key, text in labels.items():
         if not isinstance(key, str) or not _LABEL.match(key):
@@ -153,7 +151,7 @@ class _RuleBase:
     id: str = attrs.field(factory=_new_id)
     name: str = attrs.field(validator=_check_name)
     survey: SurveyType = attrs.field(converter=SurveyType)
-    labels: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_labels)
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=freeze_labels)
     severity: Severity = attrs.field(default=Severity.WARNING, converter=Severity)
     for_: timedelta = attrs.field(default=timedelta(0), validator=_check_for)
 
@@ -414,6 +412,7 @@ class Alert:
     :ivar started_at: when the condition started to hold (this episode).
     :ivar fired_at: when it started firing, if it did.
     :ivar resolved_at: when it cleared.
+    :ivar notified_at: when its routes were last told it fires (for ``repeat_interval``).
     :ivar evidence: the latest evidence.
     """
 
@@ -421,12 +420,13 @@ class Alert:
     rule_id: str
     rule_name: str
     group: str | None = None
-    labels: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_labels)
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=freeze_labels)
     state: AlertState = attrs.field(converter=AlertState)
     started_at: datetime = attrs.field(converter=as_utc)
     fired_at: datetime | None = None
     resolved_at: datetime | None = None
     updated_at: datetime = attrs.field(converter=as_utc)
+    notified_at: datetime | None = None
     evidence: Evidence
 
 
@@ -674,94 +674,3 @@ def advance(
         evidence=finding.evidence,
     )
     return resolved, Transition.RESOLVED
-
-
-def _check_matchers(value: Mapping[str, str]) -> Mapping[str, str]:
-    return _freeze_labels(value)
-
-
-def _transitions(
-    values: Sequence[Transition | str] | frozenset[Transition],
-) -> frozenset[Transition]:
-    return frozenset(Transition(t) for t in values)
-
-
-@attrs.frozen(kw_only=True)
-class Route:
-    """Who hears of which alerts: every alert whose labels carry all of *matchers* (an empty
-    mapping matches every alert) is told to *receiver*.
-
-    :ivar receiver: a name the notifier knows (a person, a team, a channel).
-    :ivar transitions: which transitions to tell (fired and resolved by default).
-    """
-
-    receiver: str = attrs.field(validator=attrs.validators.min_len(1))
-    matchers: Mapping[str, str] = attrs.field(factory=dict, converter=_check_matchers)
-    transitions: frozenset[Transition] = attrs.field(
-        default=frozenset(Transition), converter=_transitions
-    )
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        """Whether an alert with *labels* goes to this route's receiver."""
-        return all(labels.get(k) == v for k, v in self.matchers.items())
-
-
-class NotificationStatus(enum.StrEnum):
-    """Where a notification is in the outbox."""
-
-    PENDING = "pending"
-    """Waiting to be claimed (first time, or a retry at ``due_at``)."""
-    CLAIMED = "claimed"
-    """A worker holds it under a lease."""
-    SENT = "sent"
-    """The notifier took it."""
-    FAILED = "failed"
-    """The notifier refused it for good, or it was retried too often."""
-
-
-@attrs.frozen(kw_only=True)
-class Notification:
-    """One message to one receiver about one alert transition, kept in the store's outbox
-    until a worker hands it to a notifier.
-
-    :ivar alert: the alert as it was when the transition happened.
-    """
-
-    id: str = attrs.field(factory=_new_id)
-    receiver: str
-    transition: Transition = attrs.field(converter=Transition)
-    alert: Alert
-    created_at: datetime = attrs.field(converter=as_utc)
-    status: NotificationStatus = attrs.field(
-        default=NotificationStatus.PENDING, converter=NotificationStatus
-    )
-    due_at: datetime = attrs.field(converter=as_utc)
-    attempts: int = 0
-    claimed_by: str | None = None
-    lease_until: datetime | None = None
-    last_error: str | None = None
-
-    @property
-    def subject(self) -> str:
-        """A one-line title: ``[FIRING] low nps (segment=vip)``."""
-        word = "FIRING" if self.transition is Transition.FIRED else "RESOLVED"
-        extra = {k: v for k, v in self.alert.labels.items() if k not in ("alertname", "severity")}
-        where = ", ".join(f"{k}={v}" for k, v in sorted(extra.items()))
-        return f"[{word}] {self.alert.rule_name}" + (f" ({where})" if where else "")
-
-    def text(self) -> str:
-        """The notification as plain text: what fired, the evidence, the customer's words."""
-        e = self.alert.evidence
-        lines = [self.subject, "", e.summary]
-        if e.comment:
-            lines += ["", f'Comment: "{e.comment}"']
-        if e.customer or e.transaction_id:
-            lines.append(f"Customer: {e.customer or '-'}, transaction {e.transaction_id or '-'}")
-        if e.previous is not None:
-            lines.append(f"Previous window: {e.previous:.1f} ({e.previous_n} answers)")
-        lines += [
-            "",
-            f"Labels: {', '.join(f'{k}={v}' for k, v in sorted(self.alert.labels.items()))}",
-        ]
-        lines.append(f"Alert {self.alert.fingerprint}, since {self.alert.started_at.isoformat()}")
-        return "\n".join(lines) + "\n"

@@ -35,9 +35,6 @@ from reviewkit.domain.alerts import (
     DropRule,
     Finding,
     LevelRule,
-    Notification,
-    NotificationStatus,
-    Route,
     Transition,
     TrendRule,
     advance,
@@ -51,6 +48,13 @@ from reviewkit.domain.alerts import (
 )
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.instants import as_utc
+from reviewkit.domain.notifications import (
+    Notification,
+    NotificationStatus,
+    Route,
+    Silence,
+    muted,
+)
 from reviewkit.domain.request import Request, RetryPolicy
 from reviewkit.domain.scoring import AnswerStats, Period, buckets
 from reviewkit.domain.survey import Survey
@@ -163,6 +167,7 @@ class AlertService:
                         resolved.append(alert)
                     elif alert is not None and alert.state is AlertState.PENDING:
                         pending.append(alert)
+            self._repeat(now)
         log.info(
             "alerts evaluated: %d fired, %d resolved, %d pending",
             len(fired),
@@ -289,17 +294,93 @@ class AlertService:
             self.store.save_alert(alert)
         if told is not None and alert is not None:
             log.info("alert %s %s: %s", rule.name, told.value, alert.evidence.summary)
-            self._notify(alert, told, now)
+            alert = self._notify(alert, told, now)
         return alert, told
 
-    def _notify(self, alert: Alert, told: Transition, now: datetime) -> None:
+    def _notify(
+        self,
+        alert: Alert,
+        told: Transition,
+        now: datetime,
+        routes: Sequence[Route] | None = None,
+    ) -> Alert:
+        """Queue *told* for every matching route (of *routes*, by default all) unless a
+        silence mutes the alert; return the alert with ``notified_at`` set when it fired."""
+        if muted(self.store.list_silences(now), alert.labels, now):
+            log.info("alert %s is silenced: nobody is told it %s", alert.rule_name, told.value)
+            return alert
         self.store.add_notifications(
             Notification(
-                receiver=route.receiver, transition=told, alert=alert, created_at=now, due_at=now
+                receiver=route.receiver,
+                transition=told,
+                alert=alert,
+                created_at=now,
+                due_at=route.due_at(now),
             )
-            for route in self.routes
+            for route in (self.routes if routes is None else routes)
             if told in route.transitions and route.matches(alert.labels)
         )
+        if told is Transition.FIRED:
+            alert = attrs.evolve(alert, notified_at=now)
+            self.store.save_alert(alert)
+        return alert
+
+    def _repeat(self, now: datetime) -> int:
+        """Tell the routes with a ``repeat_interval`` again about alerts still firing."""
+        repeating = [r for r in self.routes if r.repeat_interval is not None]
+        if not repeating:
+            return 0
+        repeated = 0
+        for alert in self.store.list_alerts([AlertState.FIRING]):
+            last = alert.notified_at or alert.fired_at or alert.started_at
+            due = [
+                r
+                for r in repeating
+                if r.repeat_interval is not None
+                and now - last >= r.repeat_interval
+                and r.matches(alert.labels)
+            ]
+            if due:
+                self._notify(alert, Transition.FIRED, now, due)
+                repeated += 1
+        return repeated
+
+    # -- silences ---------------------------------------------------------------------------
+
+    def silence(
+        self,
+        matchers: dict[str, str],
+        *,
+        until: datetime,
+        starts_at: datetime | None = None,
+        comment: str = "",
+        created_by: str = "",
+    ) -> Silence:
+        """Mute alerts whose labels match *matchers* from *starts_at* (now) until *until*.
+
+        :raises ValidationError: no matchers, or it ends before it starts.
+        """
+        silence = Silence(
+            matchers=matchers,
+            starts_at=starts_at or self.clock.now(),
+            ends_at=until,
+            comment=comment,
+            created_by=created_by,
+        )
+        self.store.add_silence(silence)
+        return silence
+
+    def silences(self, *, active: bool = False) -> list[Silence]:
+        """The silences (only those active now, when *active*)."""
+        return self.store.list_silences(as_utc(self.clock.now()) if active else None)
+
+    def unsilence(self, silence_id: str) -> None:
+        """End a silence.
+
+        :raises NotFoundError: no such silence.
+        """
+        if not self.store.remove_silence(silence_id):
+            raise NotFoundError(f"no silence {silence_id!r}")
 
     # -- delivery ---------------------------------------------------------------------------
 
@@ -311,7 +392,8 @@ class AlertService:
         limit: int = 100,
         lease: timedelta = timedelta(minutes=2),
     ) -> int:
-        """Hand due notifications from the outbox to *notifier*; return how many it took.
+        """Hand due notifications from the outbox to *notifier*, those of one receiver in
+        one message; return how many notifications it took.
 
         Each is claimed under a lease first, so two workers never send the same one; a worker
         that dies leaves its claims to expire and be taken again. A
@@ -323,14 +405,17 @@ class AlertService:
         claimed = self.store.claim_notifications(
             now=now, limit=limit, worker_id=worker, lease_until=now + lease
         )
-        sent = 0
+        batches: dict[str, list[Notification]] = {}
         for notification in claimed:
+            batches.setdefault(notification.receiver, []).append(notification)
+        sent = 0
+        for receiver, batch in batches.items():
             status, error, retry_at = NotificationStatus.SENT, None, None
             try:
-                notifier.notify(notification)
+                notifier.notify(receiver, batch)
             except TransientSendError as exc:
-                attempts = notification.attempts + 1
                 error = str(exc)
+                attempts = max(n.attempts for n in batch) + 1
                 if self.retry.gives_up(attempts):
                     status = NotificationStatus.FAILED
                 else:
@@ -338,19 +423,19 @@ class AlertService:
                     retry_at = as_utc(self.clock.now()) + self.retry.backoff(attempts)
             except PermanentSendError as exc:
                 status, error = NotificationStatus.FAILED, str(exc)
-            if not self.store.finish_notification(
-                notification.id, worker_id=worker, status=status, error=error, retry_at=retry_at
-            ):
-                log.warning("lost the claim on notification %s", notification.id)
-                continue
-            if status is NotificationStatus.SENT:
-                sent += 1
-            else:
-                log.warning(
-                    "notification %s to %s %s: %s",
+            for notification in batch:
+                if not self.store.finish_notification(
                     notification.id,
-                    notification.receiver,
-                    status.value,
-                    error,
+                    worker_id=worker,
+                    status=status,
+                    error=error,
+                    retry_at=retry_at,
+                ):
+                    log.warning("lost the claim on notification %s", notification.id)
+                elif status is NotificationStatus.SENT:
+                    sent += 1
+            if status is not NotificationStatus.SENT:
+                log.warning(
+                    "%d notifications to %s %s: %s", len(batch), receiver, status.value, error
                 )
         return sent

@@ -27,10 +27,24 @@ from typing import Any
 import attrs
 import pytest
 
+from reviewkit.domain.alerts import (
+    Alert,
+    AlertRule,
+    AlertState,
+    AnswerRule,
+    BurstRule,
+    DropRule,
+    Evidence,
+    LevelRule,
+    Transition,
+    TrendRule,
+    fingerprint,
+)
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
 from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import Survey, SurveyType
@@ -65,6 +79,20 @@ def _request(campaign: Campaign, n: int, **kw: Any) -> Request:
         channel=Channel.EMAIL,
         address=recipient.email or "",
         **kw,
+    )
+
+
+def _alert(rule: AlertRule, group: str | None) -> Alert:
+    return Alert(
+        fingerprint=fingerprint(rule.id, group),
+        rule_id=rule.id,
+        rule_name=rule.name,
+        group=group,
+        labels={"alertname": rule.name},
+        state=AlertState.PENDING,
+        started_at=NOW,
+        updated_at=NOW,
+        evidence=Evidence(summary="s"),
     )
 
 
@@ -453,6 +481,159 @@ class StoreContract:
         with pytest.raises(RuntimeError):
             nested()
         assert sum(store.count_requests(c.id).values()) == 0
+
+    # -- alerts -------------------------------------------------------------------------------
+
+    def test_alert_rules_are_kept_whole_and_named_once(self, store: Store) -> None:
+        """Every kind of rule comes back equal; a second rule of one name conflicts; removing
+        by name returns it and takes its alerts along."""
+        rules: list[AlertRule] = [
+            AnswerRule(name="a", survey=SurveyType.NPS, words=["late"], labels={"t": "x"}),
+            BurstRule(name="b", survey=SurveyType.CSAT, by="field:store", count=2, among=4),
+            LevelRule(name="l", survey=SurveyType.NPS, worse_than=10, window=timedelta(days=7)),
+            DropRule(name="d", survey=SurveyType.CES, window=timedelta(days=7), by="segment"),
+            TrendRule(name="t", survey=SurveyType.NPS, periods=6, timezone="Europe/Warsaw"),
+        ]
+        for rule in rules:
+            store.add_alert_rule(rule)
+        assert store.alert_rules() == rules
+        with pytest.raises(ConflictError):
+            store.add_alert_rule(AnswerRule(name="a", survey=SurveyType.NPS))
+        store.save_alert(_alert(rules[0], "g"))
+        assert store.remove_alert_rule("a") == rules[0]
+        assert store.list_alerts() == []
+        with pytest.raises(NotFoundError):
+            store.remove_alert_rule("a")
+
+    def test_alerts_are_saved_by_fingerprint_and_listed_by_state(self, store: Store) -> None:
+        """Saving again replaces; listing filters by state and rule, the latest change first."""
+        rule = AnswerRule(name="a", survey=SurveyType.NPS)
+        first = _alert(rule, "g1")
+        second = attrs.evolve(_alert(rule, "g2"), updated_at=NOW + timedelta(minutes=1))
+        store.save_alert(first)
+        store.save_alert(second)
+        assert store.list_alerts() == [second, first]
+        fired = attrs.evolve(first, state=AlertState.FIRING, updated_at=NOW + timedelta(hours=1))
+        store.save_alert(fired)
+        assert store.get_alert(first.fingerprint) == fired
+        assert store.list_alerts([AlertState.FIRING]) == [fired]
+        assert store.list_alerts(rule_id="other") == []
+        store.delete_alert(first.fingerprint)
+        assert store.get_alert(first.fingerprint) is None
+
+    def test_recent_answers_of_a_group_newest_first(self, store: Store) -> None:
+        """Only current answers of the kind and group (a field, or none), since a time."""
+        c = _campaign(store)
+        requests = [
+            Request(
+                campaign_id=c.id,
+                recipient=Recipient(
+                    email=f"r{n}@example.com", fields={"store": "K" if n % 2 else "G"}
+                ),
+                channel=Channel.EMAIL,
+                address=f"r{n}@example.com",
+            )
+            for n in range(6)
+        ]
+        store.add_requests(requests)
+        for n, r in enumerate(requests):
+            store.add_answer(
+                Answer(
+                    request_id=r.id,
+                    campaign_id=c.id,
+                    kind=SurveyType.NPS,
+                    score=n,
+                    at=NOW + timedelta(minutes=n),
+                )
+            )
+        found = store.recent_answers(
+            SurveyType.NPS, by="field:store", group="K", since=None, limit=2
+        )
+        assert [a.score for a in found] == [5, 3]
+        since = store.recent_answers(
+            SurveyType.NPS, by="field:store", group="K", since=NOW + timedelta(minutes=2), limit=10
+        )
+        assert [a.score for a in since] == [5, 3]
+        assert (
+            store.recent_answers(SurveyType.NPS, by="segment", group=None, since=None, limit=10)[
+                0
+            ].score
+            == 5
+        )
+        assert (
+            store.recent_answers(SurveyType.CSAT, by="segment", group=None, since=None, limit=10)
+            == []
+        )
+
+    def test_notifications_are_claimed_once_and_finished_by_the_holder(self, store: Store) -> None:
+        """A due notification is claimed by one worker until its lease ends; only the holder
+        records its outcome; a retry waits for its time; an expired lease frees it."""
+        rule = AnswerRule(name="a", survey=SurveyType.NPS)
+        due = Notification(
+            receiver="r",
+            transition=Transition.FIRED,
+            alert=_alert(rule, "g"),
+            created_at=NOW,
+            due_at=NOW,
+        )
+        later = attrs.evolve(due, id="later", due_at=NOW + timedelta(hours=1))
+        store.add_notifications([due, later])
+        (held,) = store.claim_notifications(now=NOW, limit=10, worker_id="w1", lease_until=LEASE)
+        assert held.id == due.id
+        assert held.status is NotificationStatus.CLAIMED
+        assert store.claim_notifications(now=NOW, limit=10, worker_id="w2", lease_until=LEASE) == []
+        assert not store.finish_notification(due.id, worker_id="w2", status=NotificationStatus.SENT)
+        assert store.finish_notification(
+            due.id,
+            worker_id="w1",
+            status=NotificationStatus.PENDING,
+            error="busy",
+            retry_at=NOW + timedelta(minutes=30),
+        )
+        (retried,) = store.claim_notifications(
+            now=NOW + timedelta(minutes=30),
+            limit=10,
+            worker_id="w2",
+            lease_until=LEASE + timedelta(hours=1),
+        )
+        assert (retried.id, retried.attempts, retried.last_error) == (due.id, 1, "busy")
+        # w2 dies; after its lease the notification is claimable again, with "later" now due.
+        taken = store.claim_notifications(
+            now=LEASE + timedelta(hours=1),
+            limit=10,
+            worker_id="w3",
+            lease_until=LEASE + timedelta(hours=2),
+        )
+        assert sorted(n.id for n in taken) == sorted([due.id, "later"])
+        for n in taken:
+            assert store.finish_notification(n.id, worker_id="w3", status=NotificationStatus.SENT)
+        assert {n.status for n in store.list_notifications()} == {NotificationStatus.SENT}
+        assert (
+            store.claim_notifications(
+                now=NOW + timedelta(days=1),
+                limit=10,
+                worker_id="w4",
+                lease_until=NOW + timedelta(days=2),
+            )
+            == []
+        )
+
+    def test_silences_are_listed_while_active_and_removed(self, store: Store) -> None:
+        """A silence is active from its start to its end; removing it says whether it was."""
+        silence = Silence(
+            matchers={"store": "K"},
+            starts_at=NOW,
+            ends_at=NOW + timedelta(hours=1),
+            comment="refit",
+            created_by="ola",
+        )
+        store.add_silence(silence)
+        assert store.list_silences() == [silence]
+        assert store.list_silences(NOW + timedelta(minutes=30)) == [silence]
+        assert store.list_silences(NOW + timedelta(hours=1)) == []
+        assert store.remove_silence(silence.id)
+        assert not store.remove_silence(silence.id)
+        assert store.list_silences() == []
 
 
 def _message(n: int, channel: Channel, **overrides: Any) -> OutgoingMessage:

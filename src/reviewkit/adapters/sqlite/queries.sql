@@ -296,3 +296,19 @@ SELECT data FROM alert_notifications WHERE id = ?;
 -- name: list_notifications
 -- Every notification, oldest first.
 SELECT data FROM alert_notifications ORDER BY seq;
+
+-- name: save_silence
+-- Store a silence, replacing the one with its id.
+INSERT INTO alert_silences (id, starts_at, ends_at, data) VALUES (?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+    data = excluded.data;
+
+-- name: list_silences
+-- Silences by start; only those active at :at when it is not NULL.
+SELECT data FROM alert_silences
+WHERE :at IS NULL OR (starts_at <= :at AND :at < ends_at)
+ORDER BY starts_at;
+
+-- name: delete_silence
+-- Remove a silence.
+DELETE FROM alert_silences WHERE id = ?;

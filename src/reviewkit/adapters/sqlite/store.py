@@ -30,11 +30,12 @@ from typing import Any
 import attrs
 
 from reviewkit.adapters.sqlite import queries as q
-from reviewkit.domain.alerts import Alert, AlertRule, AlertState, Notification, NotificationStatus
+from reviewkit.domain.alerts import Alert, AlertRule, AlertState
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
 from reviewkit.domain.consent import Consent, consents_from_json, consents_to_json
+from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
 from reviewkit.domain.renamed import DeprecatedStoreNames
 from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
@@ -827,6 +828,28 @@ class SQLiteStore(DeprecatedStoreNames):
             rows = self._db.execute(q.LIST_NOTIFICATIONS).fetchall()
         found = [structure(json.loads(data), Notification) for (data,) in rows]
         return [n for n in found if statuses is None or n.status in statuses]
+
+    def add_silence(self, silence: Silence) -> None:
+        with self.transaction():
+            self._db.execute(
+                q.SAVE_SILENCE,
+                (
+                    silence.id,
+                    _to_us(silence.starts_at),
+                    _to_us(silence.ends_at),
+                    json.dumps(unstructure(silence)),
+                ),
+            )
+
+    def list_silences(self, active_at: datetime | None = None) -> list[Silence]:
+        at = _to_us(active_at) if active_at is not None else None
+        with self._reading():
+            rows = self._db.execute(q.LIST_SILENCES, {"at": at}).fetchall()
+        return [structure(json.loads(data), Silence) for (data,) in rows]
+
+    def remove_silence(self, silence_id: str) -> bool:
+        with self.transaction():
+            return self._db.execute(q.DELETE_SILENCE, (silence_id,)).rowcount == 1
 
     def _write_notification(self, n: Notification) -> None:
         self._db.execute(

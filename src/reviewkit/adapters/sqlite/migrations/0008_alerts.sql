@@ -27,3 +27,10 @@ CREATE TABLE alert_notifications (
 );
 CREATE INDEX alert_notifications_due ON alert_notifications (available_at)
     WHERE available_at IS NOT NULL;
+
+CREATE TABLE alert_silences (
+    id          TEXT PRIMARY KEY,
+    starts_at   INTEGER NOT NULL,            -- epoch microseconds, UTC
+    ends_at     INTEGER NOT NULL,
+    data        TEXT NOT NULL                -- the silence as JSON
+) WITHOUT ROWID;

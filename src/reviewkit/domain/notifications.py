@@ -1,0 +1,275 @@
+"""Who hears of alerts, when, and what they read.
+
+- :class:`Route` — label matchers to a receiver, told at once (after ``group_wait``), again
+  every ``repeat_interval`` while an alert fires, or in a :class:`Digest` daily or weekly at
+  a local time inside the receiver's working window.
+- :class:`Silence` — matchers and a time span during which matching alerts notify nobody.
+- :class:`Notification` — one alert transition for one receiver, waiting in the store's
+  outbox; :func:`render` turns the ones a receiver gets at once into one message.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+
+import attrs
+
+from reviewkit.domain.alerts import Alert, Transition, freeze_labels
+from reviewkit.domain.instants import as_utc
+from reviewkit.domain.scoring import Period
+from reviewkit.domain.window import SendWindow, load_zone
+from reviewkit.errors import ValidationError
+
+__all__ = [
+    "Digest",
+    "Notification",
+    "NotificationStatus",
+    "Route",
+    "Silence",
+    "muted",
+    "render",
+]
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _check_matchers(value: Mapping[str, str]) -> Mapping[str, str]:
+    return freeze_labels(value)
+
+
+def _transitions(
+    values: Sequence[Transition | str] | frozenset[Transition],
+) -> frozenset[Transition]:
+    return frozenset(Transition(t) for t in values)
+
+
+def _check_time(_: object, __: object, value: time) -> None:
+    if value.tzinfo is not None:
+        raise ValidationError("a digest's time is a local wall-clock time, without a zone")
+
+
+@attrs.frozen(kw_only=True)
+class Digest:
+    """Collect a receiver's notifications and send them together, daily or weekly, at a local
+    time inside the receiver's working window.
+
+    :ivar every: ``day`` or ``week``.
+    :ivar at: the local time it goes out (inside *window*'s hours).
+    :ivar weekday: for a weekly digest, Monday = 0 … Sunday = 6; on a day the window is shut
+        (a holiday), the next day it is open.
+    :ivar timezone: the receiver's IANA zone.
+    :ivar window: the receiver's working days, hours and holidays.
+    """
+
+    every: Period = attrs.field(default=Period.DAY, converter=Period)
+    at: time = attrs.field(default=time(8, 0), validator=_check_time)
+    weekday: int = attrs.field(
+        default=0, validator=[attrs.validators.ge(0), attrs.validators.le(6)]
+    )
+    timezone: str = "UTC"
+    window: SendWindow = attrs.field(factory=SendWindow)
+
+    def __attrs_post_init__(self) -> None:
+        if self.every is Period.MONTH:
+            raise ValidationError("a digest goes out every day or every week")
+        load_zone(self.timezone)
+        second = self.at.hour * 3600 + self.at.minute * 60 + self.at.second
+        if not any(r.start <= second < r.end for r in self.window.hours):
+            raise ValidationError(
+                f"a digest at {self.at.isoformat('minutes')} is outside the working hours "
+                f"{', '.join(str(r) for r in self.window.hours)}"
+            )
+
+    def next_at(self, after: datetime) -> datetime:
+        """The first instant strictly after *after* at which the digest goes out (UTC).
+
+        A local time that a DST change skips goes out at the same wall time shifted by the
+        gap (as :class:`zoneinfo.ZoneInfo` reads it); one repeated goes out the first time.
+        """
+        zone = load_zone(self.timezone)
+        after = as_utc(after)
+        day = after.astimezone(zone).date() - timedelta(days=1)
+        for _ in range(3 * 366):
+            day += timedelta(days=1)
+            if not self._goes_out_on(day):
+                continue
+            instant = as_utc(datetime.combine(day, self.at, tzinfo=zone))
+            if instant > after:
+                return instant
+        raise ValidationError("the digest's working window never opens")
+
+    def _goes_out_on(self, day: date) -> bool:
+        if not self.window.is_open_on(day):
+            return False
+        if self.every is Period.DAY:
+            return True
+        # Weekly: on the weekday, or the first open day after it in the same week.
+        start = day - timedelta(days=(day.weekday() - self.weekday) % 7)
+        first_open = next(
+            (
+                start + timedelta(days=k)
+                for k in range(7)
+                if self.window.is_open_on(start + timedelta(days=k))
+            ),
+            None,
+        )
+        return first_open == day
+
+
+@attrs.frozen(kw_only=True)
+class Route:
+    """Who hears of which alerts: every alert whose labels carry all of *matchers* (an empty
+    mapping matches every alert) is told to *receiver*.
+
+    :ivar receiver: a name the notifier knows (a person, a team, a channel).
+    :ivar transitions: which transitions to tell (fired and resolved by default).
+    :ivar group_wait: how long to wait before telling, so that alerts firing together reach
+        the receiver in one message.
+    :ivar repeat_interval: tell again while an alert keeps firing, this often (``None``:
+        once).
+    :ivar digest: collect into a daily or weekly digest instead of telling at once.
+    """
+
+    receiver: str = attrs.field(validator=attrs.validators.min_len(1))
+    matchers: Mapping[str, str] = attrs.field(factory=dict, converter=_check_matchers)
+    transitions: frozenset[Transition] = attrs.field(
+        default=frozenset(Transition), converter=_transitions
+    )
+    group_wait: timedelta = attrs.field(default=timedelta(0))
+    repeat_interval: timedelta | None = None
+    digest: Digest | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.group_wait < timedelta(0):
+            raise ValidationError(f"route to {self.receiver}: group_wait must not be negative")
+        if self.repeat_interval is not None and self.repeat_interval <= timedelta(0):
+            raise ValidationError(f"route to {self.receiver}: repeat_interval must be positive")
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether an alert with *labels* goes to this route's receiver."""
+        return all(labels.get(k) == v for k, v in self.matchers.items())
+
+    def due_at(self, now: datetime) -> datetime:
+        """When a notification queued at *now* goes out on this route."""
+        if self.digest is not None:
+            return self.digest.next_at(now)
+        return as_utc(now) + self.group_wait
+
+
+@attrs.frozen(kw_only=True)
+class Silence:
+    """While active, alerts whose labels match every matcher notify nobody (their state is
+    still tracked, and they notify again once the silence ends if they still fire and the
+    route repeats).
+
+    :ivar created_by: who set it; *comment* why.
+    """
+
+    id: str = attrs.field(factory=_new_id)
+    matchers: Mapping[str, str] = attrs.field(converter=_check_matchers)
+    starts_at: datetime = attrs.field(converter=as_utc)
+    ends_at: datetime = attrs.field(converter=as_utc)
+    comment: str = ""
+    created_by: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if not self.matchers:
+            raise ValidationError("a silence needs at least one matcher (it would mute everything)")
+        if self.ends_at <= self.starts_at:
+            raise ValidationError("a silence must end after it starts")
+
+    def mutes(self, labels: Mapping[str, str], now: datetime) -> bool:
+        """Whether an alert with *labels* is muted at *now*."""
+        return self.starts_at <= as_utc(now) < self.ends_at and all(
+            labels.get(k) == v for k, v in self.matchers.items()
+        )
+
+
+class NotificationStatus(enum.StrEnum):
+    """Where a notification is in the outbox."""
+
+    PENDING = "pending"
+    """Waiting to be claimed (first time, or a retry at ``due_at``)."""
+    CLAIMED = "claimed"
+    """A worker holds it under a lease."""
+    SENT = "sent"
+    """The notifier took it."""
+    FAILED = "failed"
+    """The notifier refused it for good, or it was retried too often."""
+
+
+@attrs.frozen(kw_only=True)
+class Notification:
+    """One message to one receiver about one alert transition, kept in the store's outbox
+    until a worker hands it to a notifier.
+
+    :ivar alert: the alert as it was when the transition happened.
+    """
+
+    id: str = attrs.field(factory=_new_id)
+    receiver: str
+    transition: Transition = attrs.field(converter=Transition)
+    alert: Alert
+    created_at: datetime = attrs.field(converter=as_utc)
+    status: NotificationStatus = attrs.field(
+        default=NotificationStatus.PENDING, converter=NotificationStatus
+    )
+    due_at: datetime = attrs.field(converter=as_utc)
+    attempts: int = 0
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """A one-line title: ``[FIRING] low nps (segment=vip)``."""
+        word = "FIRING" if self.transition is Transition.FIRED else "RESOLVED"
+        extra = {k: v for k, v in self.alert.labels.items() if k not in ("alertname", "severity")}
+        where = ", ".join(f"{k}={v}" for k, v in sorted(extra.items()))
+        return f"[{word}] {self.alert.rule_name}" + (f" ({where})" if where else "")
+
+    def text(self) -> str:
+        """The notification as plain text: what fired, the evidence, the customer's words."""
+        e = self.alert.evidence
+        lines = [self.subject, "", e.summary]
+        if e.comment:
+            lines += ["", f'Comment: "{e.comment}"']
+        if e.customer or e.transaction_id:
+            lines.append(f"Customer: {e.customer or '-'}, transaction {e.transaction_id or '-'}")
+        if e.previous is not None:
+            lines.append(f"Previous window: {e.previous:.1f} ({e.previous_n} answers)")
+        lines += [
+            "",
+            f"Labels: {', '.join(f'{k}={v}' for k, v in sorted(self.alert.labels.items()))}",
+        ]
+        lines.append(f"Alert {self.alert.fingerprint}, since {self.alert.started_at.isoformat()}")
+        return "\n".join(lines) + "\n"
+
+
+def render(notifications: Sequence[Notification]) -> tuple[str, str]:
+    """One message for a receiver: ``(subject, plain text)``. One notification keeps its own
+    subject; several make a digest listing each.
+
+    :raises ValidationError: no notifications.
+    """
+    if not notifications:
+        raise ValidationError("nothing to render")
+    if len(notifications) == 1:
+        return notifications[0].subject, notifications[0].text()
+    fired = sum(n.transition is Transition.FIRED for n in notifications)
+    resolved = len(notifications) - fired
+    subject = f"{len(notifications)} alerts: {fired} firing, {resolved} resolved"
+    parts = [subject, ""]
+    for n in notifications:
+        parts += ["-" * 60, n.text()]
+    return subject, "\n".join(parts)
+
+
+def muted(silences: Collection[Silence], labels: Mapping[str, str], now: datetime) -> bool:
+    """Whether any of *silences* mutes an alert with *labels* at *now*."""
+    return any(s.mutes(labels, now) for s in silences)
