@@ -14,6 +14,7 @@ from reviewkit.adapters.maildir import MaildirTransport
 from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
 from reviewkit.adapters.smtp import SMTPTransport
 from reviewkit.adapters.sqlite import SQLiteStore
+from reviewkit.adapters.tracker import HTTPTaskSink
 from reviewkit.domain.alerts import (
     Alert,
     AlertRule,
@@ -63,6 +64,7 @@ from reviewkit.domain.scoring import Period, Score
 from reviewkit.domain.secret import Secret
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import Scale, Survey, SurveyType
+from reviewkit.domain.tasks import Assignee, Task, TaskStatus
 from reviewkit.domain.tokens import LinkSigner, LinkToken, TokenPurpose
 from reviewkit.domain.triggers import Condition, HostEvent, Operator, TriggerRule
 from reviewkit.domain.window import HolidayCalendar, HourRange, SendWindow, load_zone
@@ -85,6 +87,7 @@ from reviewkit.errors import (
     StorageFullError,
     StorageReadOnlyError,
     SurveyClosedError,
+    TaskStateError,
     TemplateError,
     TokenError,
     TransientSendError,
@@ -92,7 +95,7 @@ from reviewkit.errors import (
     ValidationError,
     WindowError,
 )
-from reviewkit.ports import Clock, ContactSource, Notifier, Store, Transport
+from reviewkit.ports import Clock, ContactSource, Notifier, Store, TaskSink, Transport
 from reviewkit.services.alerts import AlertService, Evaluation
 from reviewkit.services.answers import AnswerService, SurveyPage
 from reviewkit.services.campaigns import AddResult, CampaignService
@@ -101,6 +104,7 @@ from reviewkit.services.dispatch import Dispatcher, DispatchReport
 from reviewkit.services.importer import ImportResult, import_csv
 from reviewkit.services.scores import ScoreRow, ScoreService
 from reviewkit.services.suppression import SuppressionService
+from reviewkit.services.tasks import FollowUpSurvey, TaskService
 from reviewkit.services.tracking import TrackingService
 from reviewkit.services.triggers import TriggerService
 
@@ -121,6 +125,7 @@ __all__ = [
     "AnswerFilter",
     "AnswerRule",
     "AnswerService",
+    "Assignee",
     "BurstRule",
     "Campaign",
     "CampaignEvent",
@@ -144,6 +149,8 @@ __all__ = [
     "Engagement",
     "Evaluation",
     "Evidence",
+    "FollowUpSurvey",
+    "HTTPTaskSink",
     "HolidayCalendar",
     "HostEvent",
     "HourRange",
@@ -206,6 +213,11 @@ __all__ = [
     "SurveyPage",
     "SurveyType",
     "SystemClock",
+    "Task",
+    "TaskService",
+    "TaskSink",
+    "TaskStateError",
+    "TaskStatus",
     "TemplateError",
     "TokenError",
     "TokenPurpose",

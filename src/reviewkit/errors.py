@@ -16,6 +16,7 @@
      │    ├── IllegalTransitionError a status change the state machine has no edge for
      │    └── CampaignReadOnlyError  an edit of a Completed or Cancelled campaign
      ├── RequestStateError          an action the request's status forbids
+ ├── TaskStateError             a task move its status forbids (reopening a Done task)
      ├── StorageError               the database cannot be used (newer schema, not a database)
      │    ├── StorageBusyError       another process held the write lock past the busy timeout
      │    ├── StorageFullError       the disk is full; the change was not written
@@ -51,6 +52,7 @@ __all__ = [
     "StorageFullError",
     "StorageReadOnlyError",
     "SurveyClosedError",
+    "TaskStateError",
     "TemplateError",
     "TokenError",
     "TransientSendError",
@@ -132,6 +134,10 @@ class CampaignReadOnlyError(CampaignStateError):
 
 class RequestStateError(ReviewkitError):
     """The request's status does not allow the requested action."""
+
+
+class TaskStateError(ReviewkitError):
+    """The task's status does not allow the requested move."""
 
 
 class TransportError(ReviewkitError):

@@ -4,7 +4,8 @@ A user's class satisfies a port by having the methods; it need not inherit from 
 
 Storage is split by role — :class:`UnitOfWork`, :class:`CampaignRepository`,
 :class:`RequestRepository`, :class:`RequestQueue`, :class:`AnswerRepository`,
-:class:`SuppressionList`, :class:`TriggerLog`, :class:`AlertRepository` — and :class:`Store` is
+:class:`SuppressionList`, :class:`TriggerLog`, :class:`AlertRepository`,
+:class:`TaskRepository` — and :class:`Store` is
 all of them in one object, as a store adapter provides it. A service asks only for the roles
 it uses.
 reviewkit ships reference adapters for each (``reviewkit.adapters``), the in-memory ones
@@ -30,6 +31,7 @@ from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, Re
 from reviewkit.domain.scoring import AnswerStats
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
+from reviewkit.domain.tasks import Task, TaskStatus
 
 __all__ = [
     "AlertRepository",
@@ -43,6 +45,8 @@ __all__ = [
     "RequestRepository",
     "Store",
     "SuppressionList",
+    "TaskRepository",
+    "TaskSink",
     "Transport",
     "TriggerLog",
     "UnitOfWork",
@@ -502,6 +506,55 @@ class AlertRepository(Protocol):
 
 
 @runtime_checkable
+class TaskRepository(Protocol):
+    """Tasks, saved with optimistic concurrency (a version)."""
+
+    def add_task(self, task: Task) -> Task:
+        """Store a new task; return it as stored (version 1).
+
+        :raises reviewkit.errors.ConflictError: a task with its id exists.
+        """
+        ...
+
+    def get_task(self, task_id: str) -> Task:
+        """Return one task.
+
+        :raises reviewkit.errors.NotFoundError: no such task.
+        """
+        ...
+
+    def save_task(self, task: Task) -> Task:
+        """Replace the stored task with *task* if nobody changed it meanwhile; return it with
+        its version raised by one.
+
+        :raises reviewkit.errors.StaleVersionError: the stored version differs.
+        :raises reviewkit.errors.NotFoundError: no such task.
+        """
+        ...
+
+    def list_tasks(
+        self, statuses: Collection[TaskStatus] | None = None, assignee: str | None = None
+    ) -> list[Task]:
+        """Return tasks (in *statuses*, of *assignee*, when given), by deadline (none last),
+        then oldest first."""
+        ...
+
+
+@runtime_checkable
+class TaskSink(Protocol):
+    """The host's task tracker: told of every new or changed task.
+
+    ``push`` returns when the tracker took the task, or raises
+    :class:`reviewkit.errors.TransientSendError` (try again) or
+    :class:`reviewkit.errors.PermanentSendError`.
+    """
+
+    def push(self, task: Task) -> None:
+        """Hand *task*, as it is now, to the tracker."""
+        ...
+
+
+@runtime_checkable
 class Store(
     UnitOfWork,
     CampaignRepository,
@@ -511,6 +564,7 @@ class Store(
     SuppressionList,
     TriggerLog,
     AlertRepository,
+    TaskRepository,
     Protocol,
 ):
     """Where campaigns, their requests and everything about them live: every role in one

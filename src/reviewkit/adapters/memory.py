@@ -33,6 +33,8 @@ from reviewkit.domain.request import (
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
+from reviewkit.domain.tasks import Task, TaskStatus
+from reviewkit.domain.tasks import task_order as _task_order
 from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     AccountError,
@@ -110,6 +112,7 @@ class InMemoryStore(DeprecatedStoreNames):
         self._alerts: dict[str, Alert] = _JournaledDict(self)
         self._notifications: dict[str, Notification] = _JournaledDict(self)
         self._silences: dict[str, Silence] = _JournaledDict(self)
+        self._tasks: dict[str, Task] = _JournaledDict(self)
         self._depth = 0
 
     @property
@@ -623,6 +626,47 @@ class InMemoryStore(DeprecatedStoreNames):
     def remove_silence(self, silence_id: str) -> bool:
         with self._lock:
             return self._silences.pop(silence_id, None) is not None
+
+    # -- tasks --------------------------------------------------------------------------------
+
+    def add_task(self, task: Task) -> Task:
+        with self._lock:
+            if task.id in self._tasks:
+                raise ConflictError(f"a task with id {task.id!r} exists")
+            stored = attrs.evolve(task, version=1)
+            self._tasks[task.id] = stored
+            return stored
+
+    def get_task(self, task_id: str) -> Task:
+        with self._lock:
+            try:
+                return self._tasks[task_id]
+            except KeyError:
+                raise NotFoundError(f"no task with id {task_id!r}") from None
+
+    def save_task(self, task: Task) -> Task:
+        with self._lock:
+            current = self.get_task(task.id)
+            if current.version != task.version:
+                raise StaleVersionError(
+                    f"task {task.title!r} was changed meanwhile (version {current.version}, "
+                    f"not {task.version}): read it again"
+                )
+            stored = attrs.evolve(task, version=task.version + 1)
+            self._tasks[task.id] = stored
+            return stored
+
+    def list_tasks(
+        self, statuses: Collection[TaskStatus] | None = None, assignee: str | None = None
+    ) -> list[Task]:
+        with self._lock:
+            found = [
+                t
+                for t in self._tasks.values()
+                if (statuses is None or t.status in statuses)
+                and (assignee is None or t.assignee == assignee)
+            ]
+        return sorted(found, key=_task_order)
 
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
         with self._lock:

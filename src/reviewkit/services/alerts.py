@@ -59,7 +59,7 @@ from reviewkit.domain.request import Request, RetryPolicy
 from reviewkit.domain.scoring import AnswerStats, Period, buckets
 from reviewkit.domain.survey import Survey
 from reviewkit.domain.window import load_zone
-from reviewkit.errors import NotFoundError, PermanentSendError, TransientSendError
+from reviewkit.errors import AccountError, NotFoundError, PermanentSendError, TransientSendError
 from reviewkit.ports import Clock, Notifier, Store
 
 __all__ = ["AlertService", "Evaluation"]
@@ -413,7 +413,7 @@ class AlertService:
             status, error, retry_at = NotificationStatus.SENT, None, None
             try:
                 notifier.notify(receiver, batch)
-            except TransientSendError as exc:
+            except (TransientSendError, AccountError) as exc:  # an account can be mended
                 error = str(exc)
                 attempts = max(n.attempts for n in batch) + 1
                 if self.retry.gives_up(attempts):

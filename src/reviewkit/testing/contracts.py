@@ -48,6 +48,7 @@ from reviewkit.domain.notifications import Notification, NotificationStatus, Sil
 from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import Survey, SurveyType
+from reviewkit.domain.tasks import Task, TaskStatus
 from reviewkit.domain.window import HolidayCalendar, SendWindow
 from reviewkit.errors import (
     ConflictError,
@@ -617,6 +618,33 @@ class StoreContract:
             )
             == []
         )
+
+    # -- tasks --------------------------------------------------------------------------------
+
+    def test_tasks_are_versioned_and_listed_by_deadline(self, store: Store) -> None:
+        """Added at version 1; a save raises the version; a stale save conflicts; listing
+        filters by status and assignee, by deadline with undated tasks last."""
+        late = store.add_task(
+            Task(title="late", assignee="ola", created_at=NOW, deadline=NOW + timedelta(hours=5))
+        )
+        soon = store.add_task(
+            Task(title="soon", assignee="marta", created_at=NOW, deadline=NOW + timedelta(hours=1))
+        )
+        undated = store.add_task(Task(title="whenever", assignee="ola", created_at=NOW))
+        assert late.version == 1
+        with pytest.raises(ConflictError):
+            store.add_task(late)
+        assert [t.title for t in store.list_tasks()] == ["soon", "late", "whenever"]
+        done = store.save_task(late.moved(TaskStatus.DONE, NOW))
+        assert done.version == 2
+        assert store.get_task(late.id) == done
+        with pytest.raises(StaleVersionError):
+            store.save_task(late.noted("x", "stale", NOW))
+        assert store.list_tasks([TaskStatus.OPEN], assignee="ola") == [undated]
+        assert store.list_tasks([TaskStatus.DONE]) == [done]
+        assert soon in store.list_tasks(assignee="marta")
+        with pytest.raises(NotFoundError):
+            store.get_task("nope")
 
     def test_silences_are_listed_while_active_and_removed(self, store: Store) -> None:
         """A silence is active from its start to its end; removing it says whether it was."""

@@ -312,3 +312,23 @@ ORDER BY starts_at;
 -- name: delete_silence
 -- Remove a silence.
 DELETE FROM alert_silences WHERE id = ?;
+
+-- name: insert_task
+-- Store a new task (the unique id refuses a second one).
+INSERT INTO tasks (id, status, assignee, deadline, created_at, version, data)
+VALUES (?, ?, ?, ?, ?, ?, ?);
+
+-- name: get_task
+-- One task by id, with its stored version.
+SELECT data, version FROM tasks WHERE id = ?;
+
+-- name: update_task
+-- Replace a task if its stored version is still :expected.
+UPDATE tasks SET status = :status, assignee = :assignee, deadline = :deadline,
+    version = :version, data = :data
+WHERE id = :id AND version = :expected;
+
+-- name: list_tasks
+-- Tasks matching {where} (the filters joined with AND), by deadline (none last), oldest first.
+SELECT data FROM tasks WHERE {where}
+ORDER BY deadline IS NULL, coalesce(deadline, created_at), created_at, seq;

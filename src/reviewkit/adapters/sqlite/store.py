@@ -41,6 +41,7 @@ from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, Re
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import SurveyType
+from reviewkit.domain.tasks import Task, TaskStatus
 from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     ConflictError,
@@ -850,6 +851,74 @@ class SQLiteStore(DeprecatedStoreNames):
     def remove_silence(self, silence_id: str) -> bool:
         with self.transaction():
             return self._db.execute(q.DELETE_SILENCE, (silence_id,)).rowcount == 1
+
+    # -- tasks --------------------------------------------------------------------------
+
+    def add_task(self, task: Task) -> Task:
+        stored = attrs.evolve(task, version=1)
+        with self.transaction():
+            try:
+                self._db.execute(
+                    q.INSERT_TASK,
+                    (
+                        stored.id,
+                        stored.status.value,
+                        stored.assignee,
+                        _to_us(stored.deadline) if stored.deadline else None,
+                        _to_us(stored.created_at),
+                        1,
+                        json.dumps(unstructure(stored)),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(f"a task with id {task.id!r} exists") from exc
+        return stored
+
+    def get_task(self, task_id: str) -> Task:
+        with self._reading():
+            row = self._db.execute(q.GET_TASK, (task_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no task with id {task_id!r}")
+        return structure(json.loads(row[0]), Task)
+
+    def save_task(self, task: Task) -> Task:
+        stored = attrs.evolve(task, version=task.version + 1)
+        with self.transaction():
+            cursor = self._db.execute(
+                q.UPDATE_TASK,
+                {
+                    "status": stored.status.value,
+                    "assignee": stored.assignee,
+                    "deadline": _to_us(stored.deadline) if stored.deadline else None,
+                    "version": stored.version,
+                    "data": json.dumps(unstructure(stored)),
+                    "id": task.id,
+                    "expected": task.version,
+                },
+            )
+            if cursor.rowcount == 0:
+                current = self.get_task(task.id)  # raises NotFoundError when it is gone
+                raise StaleVersionError(
+                    f"task {task.title!r} was changed meanwhile (version {current.version}, "
+                    f"not {task.version}): read it again"
+                )
+        return stored
+
+    def list_tasks(
+        self, statuses: Collection[TaskStatus] | None = None, assignee: str | None = None
+    ) -> list[Task]:
+        where, params = ["1 = 1"], []
+        if statuses is not None:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params += [TaskStatus(s).value for s in statuses]
+        if assignee is not None:
+            where.append("assignee = ?")
+            params.append(assignee)
+        with self._reading():
+            rows = self._db.execute(
+                q.LIST_TASKS.format(where=" AND ".join(where)), params
+            ).fetchall()
+        return [structure(json.loads(data), Task) for (data,) in rows]
 
     def _write_notification(self, n: Notification) -> None:
         self._db.execute(
