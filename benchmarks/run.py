@@ -14,7 +14,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_import, bench_scheduler, bench_scores, bench_smtp, bench_store
+from benchmarks import (
+    bench_alerts,
+    bench_import,
+    bench_scheduler,
+    bench_scores,
+    bench_smtp,
+    bench_store,
+)
 from benchmarks.common import print_table
 
 SIZES = {
@@ -24,6 +31,7 @@ SIZES = {
         "smtp": (300, 1),
         "import": (5_000, 1),
         "scores": (20_000, 3),
+        "alerts": (20_000, 100),
     },
     "medium": {
         "scheduler": (1_000_000, 5),
@@ -31,6 +39,7 @@ SIZES = {
         "smtp": (2_000, 1),
         "import": (100_000, 1),
         "scores": (100_000, 3),
+        "alerts": (200_000, 1_000),
     },
     "full": {
         "scheduler": (1_000_000, 7),
@@ -38,6 +47,7 @@ SIZES = {
         "smtp": (10_000, 1),
         "import": (1_000_000, 1),
         "scores": (1_000_000, 5),
+        "alerts": (1_000_000, 1_000),
     },
 }
 
@@ -49,7 +59,7 @@ def main() -> int:
     size.add_argument("--full", action="store_const", const="full", dest="size")
     parser.add_argument(
         "--only",
-        choices=["scheduler", "store", "smtp", "import", "scores"],
+        choices=["scheduler", "store", "smtp", "import", "scores", "alerts"],
         help="run one benchmark",
     )
     args = parser.parse_args()
@@ -65,6 +75,8 @@ def main() -> int:
         rows += bench_import.run(*sizes["import"])
     if args.only in (None, "scores"):
         rows += bench_scores.run(*sizes["scores"])
+    if args.only in (None, "alerts"):
+        rows += bench_alerts.run(*sizes["alerts"])
     print_table(rows)
     return 0
 

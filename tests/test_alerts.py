@@ -300,3 +300,19 @@ def test_alert_state_and_its_notifications_commit_together(tmp_path: Path) -> No
     store.fail = False
     service.on_answer(answer, request)
     assert len(store.list_notifications()) == 1
+
+
+def test_evaluate_catches_up_on_answers_recorded_elsewhere_once(store: rk.Store) -> None:
+    """Answers stored by another process reach the answer rules at the next evaluation, once:
+    an alert resolved by hand does not fire again for the same answer."""
+    clock = rk.ManualClock(NOW)
+    service = rk.AlertService(store, clock, routes=[rk.Route(receiver="care")])
+    service.add_rule(rk.AnswerRule(name="angry", survey=NPS))
+    answer, request = _answer(store, 1, at=NOW - timedelta(hours=1))
+    _answer(store, 1, at=NOW - timedelta(days=3))  # older than the catch-up span
+    (fired,) = service.evaluate().fired
+    assert fired.evidence.answer_id == answer.id
+    service.resolve(fired.fingerprint)
+    assert service.evaluate().fired == ()
+    service.on_answer(answer, request)  # a retried hook: already seen
+    assert [a.state for a in service.alerts()] == [AlertState.RESOLVED]

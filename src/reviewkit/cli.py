@@ -37,6 +37,7 @@ from reviewkit.adapters.smtp import (
     verify_account,
 )
 from reviewkit.adapters.sqlite import SQLiteStore
+from reviewkit.cli_alerts import configure_alerts, configure_tasks
 from reviewkit.demo import run_demo
 from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
 from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
@@ -56,7 +57,7 @@ from reviewkit.services.dispatch import Dispatcher
 from reviewkit.services.importer import ImportProgress, import_csv
 from reviewkit.services.scores import ScoreRow, ScoreService
 
-__all__ = ["main", "parse_interval"]
+__all__ = ["main", "open_store", "parse_interval", "print_table"]
 
 DEFAULT_DB = "reviewkit.sqlite3"
 DB_ENV = "REVIEWKIT_DB"
@@ -66,6 +67,13 @@ that rejected rows, a dispatch in which requests failed."""
 LINK_KEYS_ENV = "REVIEWKIT_LINK_KEYS"
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def print_table(table: Sequence[Sequence[str]]) -> None:
+    """Print rows of cells as aligned columns (the first row is the header)."""
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
 
 
 def parse_interval(text: str) -> timedelta:
@@ -127,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     _configure_request(commands, common)
     _configure_scores(commands, common)
     _configure_accounts(commands, common)
+    configure_alerts(commands, common)
+    configure_tasks(commands, common)
     return parser
 
 
@@ -429,7 +439,7 @@ def _view_query(args: argparse.Namespace, store: SQLiteStore) -> RequestQuery:
 
 
 def _requests_list(args: argparse.Namespace) -> int:
-    with _store(args, readonly=True) as store:
+    with open_store(args, readonly=True) as store:
         view = CollectionService(store, SystemClock())
         query = _view_query(args, store)
         page = view.page_number(Actor.system(), query, args.page, page_size=args.page_size)
@@ -459,7 +469,7 @@ def _short(cell: str) -> str:
 
 
 def _requests_export(args: argparse.Namespace) -> int:
-    with _store(args, readonly=True) as store:
+    with open_store(args, readonly=True) as store:
         view = CollectionService(store, SystemClock())
         count = view.export(Actor.system(), _view_query(args, store), args.output)
     print(f"{count} requests written to {args.output}")
@@ -504,7 +514,7 @@ def _scores(args: argparse.Namespace) -> int:
     load_zone(args.timezone)  # a zone that does not exist is an error even with no answers
     since = _parse_start(args.since, args.timezone) if args.since else None
     until = _parse_start(args.until, args.timezone) if args.until else None
-    with _store(args, readonly=True) as store:
+    with open_store(args, readonly=True) as store:
         service = ScoreService(store)
         rows = []
         for kind in args.type or [t.value for t in SurveyType]:
@@ -532,9 +542,7 @@ def _scores(args: argparse.Namespace) -> int:
         return 0
     table = [list(_SCORE_COLUMNS)]
     table += [["" if r[c] is None else str(r[c]) for c in _SCORE_COLUMNS] for r in records]
-    widths = [max(len(line[i]) for line in table) for i in range(len(_SCORE_COLUMNS))]
-    for line in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    print_table(table)
     return 0
 
 
@@ -701,7 +709,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
-def _store(args: argparse.Namespace, *, readonly: bool = False) -> SQLiteStore:
+def open_store(args: argparse.Namespace, *, readonly: bool = False) -> SQLiteStore:
+    """Open the database the command's ``--db`` and ``--busy-timeout`` name.
+
+    :raises ValidationError: a negative busy timeout.
+    """
     if args.busy_timeout < 0:
         raise ValidationError("--busy-timeout must not be negative")
     return SQLiteStore(args.db, timeout=args.busy_timeout, readonly=readonly)
@@ -710,14 +722,14 @@ def _store(args: argparse.Namespace, *, readonly: bool = False) -> SQLiteStore:
 def _open(
     args: argparse.Namespace, *, readonly: bool = False
 ) -> tuple[SQLiteStore, CampaignService, Actor]:
-    store = _store(args, readonly=readonly)
+    store = open_store(args, readonly=readonly)
     return store, CampaignService(store, SystemClock()), Actor.system()
 
 
 def _demo(args: argparse.Namespace) -> int:
     if args.recipients < 1:
         raise ValidationError("--recipients must be at least 1")
-    with _store(args) as store:
+    with open_store(args) as store:
         result = run_demo(store, args.outbox, args.recipients)
     campaign = result.campaign
     print(f"campaign {campaign.name!r}: {campaign.status.value}")
@@ -847,9 +859,7 @@ def _campaign_list(args: argparse.Namespace) -> int:
                 f"{due:%Y-%m-%d %H:%M %Z}" if due else "-",
             ]
         )
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    for line in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    print_table(table)
     return 0
 
 
@@ -921,7 +931,7 @@ def _link_signer(variable: str) -> LinkSigner | None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    with _store(args) as store:
+    with open_store(args) as store:
         email: Transport
         if args.outbox:
             email = MaildirTransport(args.outbox)

@@ -454,9 +454,17 @@ class AlertRepository(Protocol):
         group: str | None,
         since: datetime | None,
         limit: int,
+        campaigns: Collection[str] = (),
+        segments: Collection[str] = (),
+        channels: Collection[Channel] = (),
     ) -> list[Answer]:
         """Return up to *limit* current answers of *kind* whose dimension *by* is *group*
-        (``None``: they have none), given at or after *since* (when given), newest first."""
+        (``None``: they have none), given at or after *since* (when given), newest first;
+        only of *campaigns*, *segments* and *channels* when those are not empty."""
+        ...
+
+    def answers_since(self, since: datetime, *, limit: int) -> list[Answer]:
+        """Return up to *limit* current answers given at or after *since*, oldest first."""
         ...
 
     def add_notifications(self, notifications: Iterable[Notification]) -> None:

@@ -533,6 +533,9 @@ class InMemoryStore(DeprecatedStoreNames):
         group: str | None,
         since: datetime | None,
         limit: int,
+        campaigns: Collection[str] = (),
+        segments: Collection[str] = (),
+        channels: Collection[Channel] = (),
     ) -> list[Answer]:
         check_dimension(by)
         with self._lock:
@@ -542,9 +545,18 @@ class InMemoryStore(DeprecatedStoreNames):
                 if a.kind is kind
                 and a.current
                 and (since is None or a.at >= since)
+                and (not campaigns or a.campaign_id in campaigns)
+                and (not segments or a.segment in segments)
+                and (not channels or a.channel in channels)
                 and self._answer_group(a, by) == group
             ]
         found.sort(key=lambda a: a.at, reverse=True)
+        return found[:limit]
+
+    def answers_since(self, since: datetime, *, limit: int) -> list[Answer]:
+        with self._lock:
+            found = [a for a in self._answers.values() if a.current and a.at >= since]
+        found.sort(key=lambda a: a.at)
         return found[:limit]
 
     def add_notifications(self, notifications: Iterable[Notification]) -> None:

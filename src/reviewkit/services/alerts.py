@@ -29,7 +29,6 @@ from reviewkit.domain.alerts import (
     Alert,
     AlertRule,
     AlertState,
-    AnswerFilter,
     AnswerRule,
     BurstRule,
     DropRule,
@@ -57,7 +56,7 @@ from reviewkit.domain.notifications import (
 )
 from reviewkit.domain.request import Request, RetryPolicy
 from reviewkit.domain.scoring import AnswerStats, Period, buckets
-from reviewkit.domain.survey import Survey
+from reviewkit.domain.survey import Survey, SurveyType
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import AccountError, NotFoundError, PermanentSendError, TransientSendError
 from reviewkit.ports import Clock, Notifier, Store
@@ -67,6 +66,9 @@ __all__ = ["AlertService", "Evaluation"]
 log = logging.getLogger(__name__)
 
 _BURST_LIMIT = 10_000
+_CATCH_UP_LIMIT = 100_000
+_SEEN = "reviewkit:alert-rules"
+"""The trigger-log rule id under which the answers the alert rules have seen are kept."""
 
 
 @attrs.frozen
@@ -88,6 +90,10 @@ class AlertService:
 
     :param routes: who hears of which alerts (every matching route is told).
     :param retry: backoff for notifications a notifier could not take yet.
+    :param catch_up: how far back :meth:`evaluate` looks for answers the answer and burst
+        rules have not seen.
+    :param rules_ttl: how long the rules read from the store are reused for new answers
+        (rules this service adds or removes count at once; another process's after this).
     """
 
     def __init__(
@@ -97,19 +103,29 @@ class AlertService:
         *,
         routes: Sequence[Route] = (),
         retry: RetryPolicy | None = None,
+        catch_up: timedelta = timedelta(days=2),
+        rules_ttl: timedelta = timedelta(seconds=10),
     ) -> None:
         self.store = store
         self.clock = clock
         self.routes = tuple(routes)
+        self.catch_up = catch_up
+        self.rules_ttl = rules_ttl
+        self._cached: tuple[datetime, list[AlertRule]] | None = None
+        self._index = _AnswerRuleIndex([])
+        self._open: dict[str, set[str | None]] | None = None
+        self._memo: dict[tuple[object, ...], dict[tuple[str | None, int | None], AnswerStats]] = {}
         self.retry = retry or RetryPolicy(base=timedelta(minutes=1), max_attempts=10)
 
     # -- rules ------------------------------------------------------------------------------
 
     def add_rule(self, rule: AlertRule) -> AlertRule:
-        """Store a rule.
+        """Store a rule. It sees answers recorded from now on (and, at :meth:`evaluate`,
+        those of the last ``catch_up`` no rule has seen yet).
 
         :raises ConflictError: a rule of that name exists.
         """
+        self._cached = None
         return self.store.add_alert_rule(rule)
 
     def rules(self) -> list[AlertRule]:
@@ -121,7 +137,16 @@ class AlertService:
 
         :raises NotFoundError: no such rule.
         """
+        self._cached = None
         return self.store.remove_alert_rule(key)
+
+    def _rules(self) -> list[AlertRule]:
+        now = as_utc(self.clock.now())
+        if self._cached is None or not now - self.rules_ttl <= self._cached[0] <= now:
+            rules = self.store.alert_rules()
+            self._cached = (now, rules)
+            self._index = _AnswerRuleIndex(rules)
+        return self._cached[1]
 
     def alerts(self, states: Collection[AlertState] | None = None) -> list[Alert]:
         """Alerts (in *states*, when given), the latest change first."""
@@ -130,44 +155,81 @@ class AlertService:
     # -- evaluation -------------------------------------------------------------------------
 
     def on_answer(self, answer: Answer, request: Request, survey: Survey | None = None) -> None:
-        """Evaluate the answer and burst rules for a new answer.
+        """Evaluate the answer and burst rules for a new answer, once per rule and answer
+        (the store's trigger log remembers which it has seen, so a retried hook or a later
+        :meth:`evaluate` does not count it twice).
 
         Its signature is an answer hook's: ``answers.on_answer(alerts.on_answer)`` evaluates
         every recorded answer, and the answer service retries it if the store fails.
         """
         now = as_utc(self.clock.now())
         with self.store.transaction():
-            for rule in self.store.alert_rules():
-                if isinstance(rule, AnswerRule):
-                    found = answer_finding(rule, answer, request)
-                    if found is not None:
-                        self._apply(rule, found, now)
-                elif (
-                    isinstance(rule, BurstRule)
-                    and rule.survey is answer.kind
-                    and rule.filters.admits(answer, request)
-                ):
-                    group = group_of(rule.by, answer, request)
-                    self._apply(rule, self._burst(rule, group, now, request), now)
+            self._answer_rules_see(answer, request, now)
+
+    def _answer_rules_see(
+        self, answer: Answer, request: Request, now: datetime
+    ) -> list[tuple[Alert | None, Transition | None]]:
+        """Show *answer* to the answer and burst rules, unless they have seen it."""
+        if not answer.current or not self.store.record_firing(_SEEN, answer.id, now):
+            return []  # the rules have seen this answer (a retried hook, a catch-up)
+        self._rules()
+        return [
+            self._on_answer(rule, answer, request, now) for rule in self._index.candidates(answer)
+        ]
+
+    def _on_answer(
+        self, rule: AnswerRule | BurstRule, answer: Answer, request: Request, now: datetime
+    ) -> tuple[Alert | None, Transition | None]:
+        if answer.kind is not rule.survey:
+            return None, None
+        if isinstance(rule, AnswerRule):
+            found = answer_finding(rule, answer, request)
+            return (None, None) if found is None else self._apply(rule, found, now)
+        if not rule.filters.admits(answer, request):
+            return None, None
+        group = group_of(rule.by, answer, request)
+        return self._apply(rule, self._burst(rule, group, now, request), now)
+
+    def _catch_up(self, now: datetime) -> list[tuple[Alert | None, Transition | None]]:
+        """Feed the answer and burst rules the answers of the last ``catch_up`` they have not
+        seen (answers recorded by another process, or before a rule was added)."""
+        if not any(isinstance(r, AnswerRule | BurstRule) for r in self._rules()):
+            return []
+        results = []
+        for answer in self.store.answers_since(now - self.catch_up, limit=_CATCH_UP_LIMIT):
+            results += self._answer_rules_see(
+                answer, self.store.get_request(answer.request_id), now
+            )
+        return results
 
     def evaluate(self, now: datetime | None = None) -> Evaluation:
-        """Evaluate the level, drop and trend rules over the answers in the store, and re-check
-        firing burst alerts (a burst within a span clears as time passes)."""
+        """Evaluate every rule: the answer and burst rules over answers of the last
+        ``catch_up`` they have not seen yet, the level, drop and trend rules over the answers
+        in the store; re-check firing bursts (one within a span clears as time passes); and
+        repeat what routes want repeated."""
         now = as_utc(now or self.clock.now())
         fired: list[Alert] = []
         resolved: list[Alert] = []
         pending: list[Alert] = []
         with self.store.transaction():
-            for rule in self.store.alert_rules():
-                for found in self._findings(rule, now):
-                    alert, told = self._apply(rule, found, now)
-                    if told is Transition.FIRED and alert is not None:
-                        fired.append(alert)
-                    elif told is Transition.RESOLVED and alert is not None:
-                        resolved.append(alert)
-                    elif alert is not None and alert.state is AlertState.PENDING:
-                        pending.append(alert)
+            self._cached = None  # a periodic evaluation reads the rules afresh
+            self._memo.clear()
+            self._open = None
+            results = self._catch_up(now)
+            for rule in self._rules():
+                results += [self._apply(rule, found, now) for found in self._findings(rule, now)]
+            for alert, told in results:
+                if alert is None:
+                    continue
+                if told is Transition.FIRED:
+                    fired.append(alert)
+                elif told is Transition.RESOLVED:
+                    resolved.append(alert)
+                elif alert.state is AlertState.PENDING:
+                    pending.append(alert)
             self._repeat(now)
+            self._memo.clear()
+            self._open = None
         log.info(
             "alerts evaluated: %d fired, %d resolved, %d pending",
             len(fired),
@@ -235,9 +297,14 @@ class AlertService:
     def _stats(
         self, rule: LevelRule | DropRule | TrendRule, periods: list[tuple[datetime, datetime]]
     ) -> dict[tuple[str | None, int | None], AnswerStats]:
-        return self.store.answer_stats(
-            rule.survey, by=rule.by, periods=periods, campaign_id=rule.campaign_id
-        )
+        # Rules asking the same question share one query in an evaluation (a thousand
+        # per-store rules with the same window cost one aggregate).
+        key = (rule.survey, rule.by, rule.campaign_id, tuple(periods))
+        if key not in self._memo:
+            self._memo[key] = self.store.answer_stats(
+                rule.survey, by=rule.by, periods=periods, campaign_id=rule.campaign_id
+            )
+        return self._memo[key]
 
     def _with_open_groups(
         self,
@@ -248,36 +315,45 @@ class AlertService:
         """Each group's sums per period (empty where it had no answers), for every group with
         answers and every group with an open alert (so that it can clear)."""
         empty = AnswerStats(0, 0, 0, 0, 0)
-        groups = {group for group, _ in stats}
-        groups |= {
-            a.group
-            for a in self.store.list_alerts([AlertState.FIRING, AlertState.PENDING], rule.id)
-        }
+        open_groups = self._open_groups().get(rule.id, set())
         if rule.groups:
-            groups &= set(rule.groups)
+            wanted = set(rule.groups)
+            groups: set[str | None] = {
+                g for g in wanted if any((g, i) in stats for i in range(periods))
+            }
+            groups |= open_groups & wanted
+        else:
+            groups = {group for group, _ in stats} | open_groups
         return {
             group: [stats.get((group, index), empty) for index in range(periods)]
             for group in groups
         }
 
+    def _open_groups(self) -> dict[str, set[str | None]]:
+        """The groups of each rule's pending or firing alerts (read once per evaluation)."""
+        if self._open is None:
+            self._open = {}
+            for alert in self.store.list_alerts([AlertState.FIRING, AlertState.PENDING]):
+                self._open.setdefault(alert.rule_id, set()).add(alert.group)
+        return self._open
+
     def _burst(
         self, rule: BurstRule, group: str | None, now: datetime, request: Request | None = None
     ) -> Finding:
-        filtered = rule.filters != AnswerFilter()
+        fields = rule.filters.fields
         recent = self.store.recent_answers(
             rule.survey,
             by=rule.by,
             group=group,
             since=None if rule.within is None else now - rule.within,
-            limit=_BURST_LIMIT if filtered or rule.among is None else rule.among,
+            limit=_BURST_LIMIT if fields or rule.among is None else rule.among,
+            campaigns=rule.filters.campaigns,
+            segments=rule.filters.segments,
+            channels=rule.filters.channels,
         )
-        if filtered:
+        if fields:  # the customers' own fields are checked here, on their requests
             recent = [
-                a
-                for a in recent
-                if rule.filters.admits(
-                    a, self.store.get_request(a.request_id) if rule.filters.fields else None
-                )
+                a for a in recent if rule.filters.admits(a, self.store.get_request(a.request_id))
             ]
         return burst_finding(rule, group, recent, request)
 
@@ -439,3 +515,27 @@ class AlertService:
                     "%d notifications to %s %s: %s", len(batch), receiver, status.value, error
                 )
         return sent
+
+
+class _AnswerRuleIndex:
+    """The answer and burst rules by survey type and, for those watching some segments, by
+    segment: a new answer is shown only to the rules that could fire for it."""
+
+    def __init__(self, rules: Iterable[AlertRule]) -> None:
+        self._any: dict[SurveyType, list[AnswerRule | BurstRule]] = {}
+        self._by_segment: dict[tuple[SurveyType, str], list[AnswerRule | BurstRule]] = {}
+        for rule in rules:
+            if not isinstance(rule, AnswerRule | BurstRule):
+                continue
+            if rule.filters.segments:
+                for segment in rule.filters.segments:
+                    self._by_segment.setdefault((rule.survey, segment), []).append(rule)
+            else:
+                self._any.setdefault(rule.survey, []).append(rule)
+
+    def candidates(self, answer: Answer) -> list[AnswerRule | BurstRule]:
+        """The rules that may fire for *answer*."""
+        found = self._any.get(answer.kind, [])
+        if answer.segment is not None:
+            found = found + self._by_segment.get((answer.kind, answer.segment), [])
+        return found

@@ -565,6 +565,9 @@ class StoreContract:
             store.recent_answers(SurveyType.CSAT, by="segment", group=None, since=None, limit=10)
             == []
         )
+        since_four = store.answers_since(NOW + timedelta(minutes=4), limit=10)
+        assert [a.score for a in since_four] == [4, 5]
+        assert [a.score for a in store.answers_since(NOW, limit=2)] == [0, 1]
 
     def test_notifications_are_claimed_once_and_finished_by_the_holder(self, store: Store) -> None:
         """A due notification is claimed by one worker until its lease ends; only the holder

@@ -272,6 +272,10 @@ SELECT {answer_columns_a} FROM answers AS a{join}
 WHERE a.kind = :kind AND a.current = 1 AND {group} IS :group AND {where}
 ORDER BY a.at DESC LIMIT :limit;
 
+-- name: answers_since
+-- Current answers given at or after a time, oldest first.
+SELECT {answer_columns} FROM answers WHERE current = 1 AND at >= ? ORDER BY at, seq LIMIT ?;
+
 -- name: insert_notification
 -- Put a notification in the outbox.
 INSERT INTO alert_notifications (id, status, available_at, claimed_by, data)

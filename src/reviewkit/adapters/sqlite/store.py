@@ -589,10 +589,12 @@ class SQLiteStore(DeprecatedStoreNames):
         )
         result: dict[tuple[str | None, int | None], AnswerStats] = {}
         with self._reading():
-            if by == "segment":
+            probes = _SEGMENT_PROBES // len(ranges)
+            segments = self._answer_segments(params["kind"], probes) if by == "segment" else []
+            if by == "segment" and len(segments) <= probes:
                 # One range of the (type, segment, time, score) index per segment and period,
-                # summed without sorting anything.
-                for segment in self._answer_segments(params["kind"]):
+                # summed without sorting anything (while that is a handful of ranges).
+                for segment in segments:
                     for index, start, end in ranges:
                         clauses = [*where, "a.segment IS :segment"]
                         params["segment"] = segment
@@ -628,14 +630,15 @@ class SQLiteStore(DeprecatedStoreNames):
                         )
         return result
 
-    def _answer_segments(self, kind: str) -> list[str | None]:
+    def _answer_segments(self, kind: str, most: int) -> list[str | None]:
         """The segments answers of *kind* have, by skipping along the index (a handful of
-        lookups, not a scan)."""
+        lookups, not a scan); past *most* of them, *most* + 1 (enough to know there are
+        many)."""
         found: list[str | None] = []
         if self._db.execute(q.ANSWER_SEGMENT_NULL, (kind,)).fetchone():
             found.append(None)
         row = self._db.execute(q.ANSWER_SEGMENT_FIRST, (kind,)).fetchone()
-        while row[0] is not None:
+        while row[0] is not None and len(found) <= most:
             found.append(row[0])
             row = self._db.execute(q.ANSWER_SEGMENT_NEXT, (kind, row[0])).fetchone()
         return found
@@ -742,6 +745,9 @@ class SQLiteStore(DeprecatedStoreNames):
         group: str | None,
         since: datetime | None,
         limit: int,
+        campaigns: Collection[str] = (),
+        segments: Collection[str] = (),
+        channels: Collection[Channel] = (),
     ) -> list[Answer]:
         column, join = _answer_group(by)
         params: dict[str, Any] = {
@@ -752,10 +758,24 @@ class SQLiteStore(DeprecatedStoreNames):
         }
         if by.startswith("field:"):
             params["field_path"] = '$."' + by[6:].replace('"', '\\"') + '"'
-        where = "a.at >= :since" if since is not None else "1 = 1"
-        sql = q.RECENT_ANSWERS.format(group=column, join=join, where=where)
+        where = ["a.at >= :since" if since is not None else "1 = 1"]
+        for name, column_name, values in (
+            ("campaign", "a.campaign_id", list(campaigns)),
+            ("segment", "a.segment", list(segments)),
+            ("channel", "a.channel", [Channel(c).value for c in channels]),
+        ):
+            if values:
+                marks = [f":{name}{i}" for i in range(len(values))]
+                where.append(f"{column_name} IN ({', '.join(marks)})")
+                params.update({m[1:]: v for m, v in zip(marks, values, strict=True)})
+        sql = q.RECENT_ANSWERS.format(group=column, join=join, where=" AND ".join(where))
         with self._reading():
             rows = self._db.execute(sql, params).fetchall()
+        return [_answer_from_row(row) for row in rows]
+
+    def answers_since(self, since: datetime, *, limit: int) -> list[Answer]:
+        with self._reading():
+            rows = self._db.execute(q.ANSWERS_SINCE, (_to_us(since), limit)).fetchall()
         return [_answer_from_row(row) for row in rows]
 
     def add_notifications(self, notifications: Iterable[Notification]) -> None:
@@ -1085,6 +1105,10 @@ def _notification_available(n: Notification) -> int | None:
         return _to_us(n.lease_until)
     return None
 
+
+_SEGMENT_PROBES = 64
+"""Above this many (segment, period) index ranges, scores by segment are one GROUP BY per
+period instead."""
 
 _ANSWER_COLUMNS = {"segment": "a.segment", "channel": "a.channel", "campaign": "a.campaign_id"}
 

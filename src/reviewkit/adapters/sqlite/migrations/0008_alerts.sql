@@ -34,3 +34,6 @@ CREATE TABLE alert_silences (
     ends_at     INTEGER NOT NULL,
     data        TEXT NOT NULL                -- the silence as JSON
 ) WITHOUT ROWID;
+
+-- The answers of a time range, whatever their type (alert rules catching up on answers).
+CREATE INDEX answers_at ON answers (at) WHERE current = 1;
