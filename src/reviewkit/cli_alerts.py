@@ -101,6 +101,12 @@ def configure_alerts(commands: _Commands, common: argparse.ArgumentParser) -> No
     target.add_argument("--smtp", metavar="URL", help="smtp[s]://user@host:port")
     deliver.add_argument("--to", action="append", required=True, metavar="RECEIVER=ADDRESS")
     deliver.add_argument("--from", dest="sender", metavar="ADDRESS")
+    deliver.add_argument(
+        "--lease",
+        default="2m",
+        metavar="DURATION",
+        help="how long a claim holds before another worker may send (2m)",
+    )
     deliver.set_defaults(handler=_deliver)
 
 
@@ -435,9 +441,12 @@ def _deliver(args: argparse.Namespace) -> int:
         if args.outbox
         else SMTPTransport([account_from_url(args.smtp)])
     )
+    lease = _duration(args.lease, "--lease")
+    if lease is None or lease <= timedelta(0):
+        raise ValidationError("--lease must be a positive duration, like 2m")
     notifier = TransportNotifier(transport, addresses=addresses, sender=args.sender)
     with _open_store(args) as store:
-        sent = _service(store).deliver(notifier)
+        sent = _service(store).deliver(notifier, lease=lease)
     transport.close()
     print(f"{sent} notification{'s' if sent != 1 else ''} delivered")
     return 0

@@ -53,7 +53,7 @@ class TransportNotifier:
         digest = hashlib.sha256("\n".join(sorted(n.id for n in notifications)).encode())
         self.transport.send(
             OutgoingMessage(
-                message_id=f"<alerts-{digest.hexdigest()[:32]}@reviewkit.invalid>",
+                message_id=f"alerts-{digest.hexdigest()[:32]}",
                 channel=self.channel,
                 sender=self.sender,
                 to=address,
