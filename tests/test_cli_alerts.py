@@ -258,3 +258,79 @@ def test_mistakes_are_one_line(
     assert len(err.splitlines()) == 1, err
     assert err.startswith("reviewkit: error: ")
     assert message in err
+
+
+def test_classify_from_the_shell(tmp_path: Path) -> None:
+    """`reviewkit classify` cancels and blocklists a wrong address, recalls another request,
+    and refuses an unknown classifier in one line."""
+    db = tmp_path / "shop.sqlite3"
+    now = datetime.now(UTC)
+    with rk.SQLiteStore(db) as store:
+        campaign = store.add_campaign(rk.Campaign(name="orders", created_at=now))
+        requests = [
+            rk.Request(
+                campaign_id=campaign.id,
+                recipient=rk.Recipient(email=f"c{n}@example.com", transaction_id=f"O-{n}"),
+                channel=rk.Channel.EMAIL,
+                address=f"c{n}@example.com",
+            )
+            for n in range(2)
+        ]
+        store.add_requests(requests)
+    classifiers = tmp_path / "classifiers.json"
+    classifiers.write_text(
+        json.dumps(
+            [
+                {"name": "wrong address", "closes": True, "blocklist": True},
+                {"name": "call back later", "recall_after": "30m", "recall_for": "168h"},
+            ]
+        )
+    )
+    wrong = _run(
+        "classify",
+        requests[0].id,
+        "--as",
+        "wrong address",
+        "--by",
+        "ola",
+        "--classifiers",
+        str(classifiers),
+        db=db,
+    )
+    assert wrong.returncode == 0, wrong.stderr
+    later = _run(
+        "classify",
+        requests[1].id,
+        "--as",
+        "call back later",
+        "--by",
+        "ola",
+        "--classifiers",
+        str(classifiers),
+        db=db,
+    )
+    assert later.returncode == 0, later.stderr
+    with rk.SQLiteStore(db) as store:
+        assert store.get_request(requests[0].id).status is rk.RequestStatus.CANCELLED
+        assert store.get_suppression(rk.Channel.EMAIL, "c0@example.com") is not None
+        recalled = store.get_request(requests[1].id)
+        assert recalled.due_at is not None
+        assert recalled.due_at > now + timedelta(minutes=29)
+        assert [c.classifier for c in store.classifications(request_id=requests[1].id)] == [
+            "call back later"
+        ]
+    unknown = _run(
+        "classify",
+        requests[1].id,
+        "--as",
+        "lost",
+        "--by",
+        "ola",
+        "--classifiers",
+        str(classifiers),
+        db=db,
+    )
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == (
+        "reviewkit: error: no classifier 'lost' (classifiers: call back later, wrong address)"
+    )

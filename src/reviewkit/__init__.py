@@ -38,6 +38,7 @@ from reviewkit.domain.campaign import (
     Channel,
     Reminder,
 )
+from reviewkit.domain.classifiers import Classification, Classifier, TaskTemplate
 from reviewkit.domain.collection import (
     DateField,
     RequestPage,
@@ -99,6 +100,7 @@ from reviewkit.ports import Clock, ContactSource, Notifier, Store, TaskSink, Tra
 from reviewkit.services.alerts import AlertService, Evaluation
 from reviewkit.services.answers import AnswerService, SurveyPage
 from reviewkit.services.campaigns import AddResult, CampaignService
+from reviewkit.services.classifiers import ClassifierService
 from reviewkit.services.collection import CollectionService
 from reviewkit.services.dispatch import Dispatcher, DispatchReport
 from reviewkit.services.importer import ImportResult, import_csv
@@ -135,6 +137,9 @@ __all__ = [
     "CampaignStateError",
     "CampaignStatus",
     "Channel",
+    "Classification",
+    "Classifier",
+    "ClassifierService",
     "Clock",
     "CollectionService",
     "Condition",
@@ -218,6 +223,7 @@ __all__ = [
     "TaskSink",
     "TaskStateError",
     "TaskStatus",
+    "TaskTemplate",
     "TemplateError",
     "TokenError",
     "TokenPurpose",

@@ -37,7 +37,7 @@ from reviewkit.adapters.smtp import (
     verify_account,
 )
 from reviewkit.adapters.sqlite import SQLiteStore
-from reviewkit.cli_alerts import configure_alerts, configure_tasks
+from reviewkit.cli_alerts import configure_alerts, configure_classify, configure_tasks
 from reviewkit.demo import run_demo
 from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
 from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
@@ -137,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     _configure_accounts(commands, common)
     configure_alerts(commands, common)
     configure_tasks(commands, common)
+    configure_classify(commands, common)
     return parser
 
 

@@ -19,19 +19,31 @@ from reviewkit.adapters.maildir import MaildirTransport
 from reviewkit.adapters.notifier import TransportNotifier
 from reviewkit.adapters.smtp import SMTPTransport, account_from_url
 from reviewkit.domain.alerts import Alert, AlertState
+from reviewkit.domain.campaign import Channel
+from reviewkit.domain.classifiers import Classifier, TaskTemplate
 from reviewkit.domain.notifications import Digest, Route
+from reviewkit.domain.permissions import Actor
 from reviewkit.domain.tasks import Assignee, Task, TaskStatus
 from reviewkit.domain.window import HolidayCalendar, SendWindow
 from reviewkit.errors import ValidationError
 from reviewkit.ports import Transport
 from reviewkit.serialization import rule_from_data, rule_to_data
 from reviewkit.services.alerts import AlertService
+from reviewkit.services.campaigns import CampaignService
+from reviewkit.services.classifiers import ClassifierService
 from reviewkit.services.tasks import TaskService
 
 if TYPE_CHECKING:
     from reviewkit.adapters.sqlite import SQLiteStore
 
-__all__ = ["configure_alerts", "configure_tasks", "load_people", "load_routes"]
+__all__ = [
+    "configure_alerts",
+    "configure_classify",
+    "configure_tasks",
+    "load_classifiers",
+    "load_people",
+    "load_routes",
+]
 
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 OpenStore = Callable[..., "SQLiteStore"]
@@ -108,6 +120,29 @@ def configure_alerts(commands: _Commands, common: argparse.ArgumentParser) -> No
         help="how long a claim holds before another worker may send (2m)",
     )
     deliver.set_defaults(handler=_deliver)
+
+
+def configure_classify(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``classify`` command."""
+    classify = commands.add_parser(
+        "classify",
+        parents=[common],
+        help="give a request an outcome and run its follow-up actions",
+        description="Give a request a classifier from --classifiers (recall, move, "
+        "blocklist, messages, tasks follow as the classifier says).",
+    )
+    classify.add_argument("request", metavar="REQUEST_ID")
+    classify.add_argument("--as", dest="outcome", required=True, metavar="CLASSIFIER")
+    classify.add_argument("--by", required=True, help="who classifies")
+    classify.add_argument("--note")
+    classify.add_argument("--classifiers", type=Path, required=True, metavar="FILE.json")
+    classify.add_argument(
+        "--people",
+        type=Path,
+        metavar="FILE.json",
+        help="assignees, for classifiers that open tasks",
+    )
+    classify.set_defaults(handler=_classify)
 
 
 def configure_tasks(commands: _Commands, common: argparse.ArgumentParser) -> None:
@@ -250,6 +285,52 @@ def load_people(path: Path) -> list[Assignee]:
         except ValidationError as exc:
             raise ValidationError(f"{where}: {exc}") from None
     return people
+
+
+def load_classifiers(path: Path) -> list[Classifier]:
+    """Read classifiers from a JSON list: ``name``, ``channels``, ``closes``, ``success``,
+    ``private``, ``recall_after`` and ``recall_for`` (durations like ``"30m"`` or
+    ``"168h"``), ``move_to``, ``blocklist``, ``send`` (campaign names) and ``task``
+    (``title``, ``assignee``, ``within``).
+
+    :raises ValidationError: naming the classifier and what is wrong.
+    """
+    data = _read_json(path)
+    if not isinstance(data, list):
+        raise ValidationError(f"{path}: a list of classifiers, please")
+    found = []
+    for number, item in enumerate(data, start=1):
+        where = f"{path}: classifier {number}"
+        if not isinstance(item, dict) or "name" not in item:
+            raise ValidationError(f"{where}: an object with a name, please")
+        task = item.get("task")
+        try:
+            found.append(
+                Classifier(
+                    name=item["name"],
+                    channels=item.get("channels", [c.value for c in Channel]),
+                    closes=bool(item.get("closes", False)),
+                    success=bool(item.get("success", False)),
+                    private=bool(item.get("private", False)),
+                    recall_after=_duration(item.get("recall_after"), where),
+                    recall_for=_duration(item.get("recall_for"), where),
+                    move_to=item.get("move_to"),
+                    blocklist=bool(item.get("blocklist", False)),
+                    send=item.get("send", []),
+                    task=None
+                    if task is None
+                    else TaskTemplate(
+                        title=task.get("title", "{classifier}: {customer}"),
+                        assignee=task["assignee"],
+                        within=_duration(task.get("within"), where),
+                    ),
+                )
+            )
+        except ValidationError as exc:
+            raise ValidationError(f"{where}: {exc}") from None
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValidationError(f"{where}: {exc}") from exc
+    return found
 
 
 # -- handlers ---------------------------------------------------------------------------------
@@ -533,4 +614,19 @@ def _tasks_escalate(args: argparse.Namespace) -> int:
     for task in moved:
         print(f"task {task.id} escalated to {task.assignee}")
     print(f"{len(moved)} escalated")
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    classifiers = load_classifiers(args.classifiers)
+    people = load_people(args.people) if args.people else []
+    clock = SystemClock()
+    with _open_store(args) as store:
+        campaigns = CampaignService(store, clock)
+        tasks = TaskService(store, clock, assignees=people) if people else None
+        service = ClassifierService(
+            store, clock, campaigns, Actor.system(), classifiers=classifiers, tasks=tasks
+        )
+        made = service.classify(args.request, args.outcome, by=args.by, note=args.note)
+    print(f"request {made.request_id} classified {made.classifier!r}")
     return 0

@@ -5,7 +5,7 @@ A user's class satisfies a port by having the methods; it need not inherit from 
 Storage is split by role — :class:`UnitOfWork`, :class:`CampaignRepository`,
 :class:`RequestRepository`, :class:`RequestQueue`, :class:`AnswerRepository`,
 :class:`SuppressionList`, :class:`TriggerLog`, :class:`AlertRepository`,
-:class:`TaskRepository` — and :class:`Store` is
+:class:`TaskRepository`, :class:`ClassificationLog` — and :class:`Store` is
 all of them in one object, as a store adapter provides it. A service asks only for the roles
 it uses.
 reviewkit ships reference adapters for each (``reviewkit.adapters``), the in-memory ones
@@ -24,6 +24,7 @@ from typing import Protocol, runtime_checkable
 from reviewkit.domain.alerts import Alert, AlertRule, AlertState
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
+from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
@@ -37,6 +38,7 @@ __all__ = [
     "AlertRepository",
     "AnswerRepository",
     "CampaignRepository",
+    "ClassificationLog",
     "Clock",
     "ContactSource",
     "Notifier",
@@ -234,6 +236,9 @@ class RequestRepository(Protocol):
         :param due_at: a new earliest send time, when given.
         :param error: recorded as ``last_error`` when given.
         :returns: how many changed. Requests not in *from_statuses* are left alone.
+
+        Moving to Pending is a new send (a retry of failed requests, a recall of sent ones):
+        attempts, the send time and reminders start again.
         """
         ...
 
@@ -549,6 +554,24 @@ class TaskRepository(Protocol):
 
 
 @runtime_checkable
+class ClassificationLog(Protocol):
+    """Which classifier was given to which request, by whom and when."""
+
+    def add_classification(self, classification: Classification) -> None:
+        """Record a classification.
+
+        :raises reviewkit.errors.NotFoundError: no such request.
+        """
+        ...
+
+    def classifications(
+        self, *, request_id: str | None = None, campaign_id: str | None = None
+    ) -> list[Classification]:
+        """Return the classifications of a request or a campaign (or all), oldest first."""
+        ...
+
+
+@runtime_checkable
 class TaskSink(Protocol):
     """The host's task tracker: told of every new or changed task.
 
@@ -573,6 +596,7 @@ class Store(
     TriggerLog,
     AlertRepository,
     TaskRepository,
+    ClassificationLog,
     Protocol,
 ):
     """Where campaigns, their requests and everything about them live: every role in one

@@ -19,6 +19,7 @@ from reviewkit.adapters.mime import build_email_bytes
 from reviewkit.domain.alerts import Alert, AlertRule, AlertState
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
+from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
@@ -113,6 +114,7 @@ class InMemoryStore(DeprecatedStoreNames):
         self._notifications: dict[str, Notification] = _JournaledDict(self)
         self._silences: dict[str, Silence] = _JournaledDict(self)
         self._tasks: dict[str, Task] = _JournaledDict(self)
+        self._classifications: dict[str, Classification] = _JournaledDict(self)
         self._depth = 0
 
     @property
@@ -279,15 +281,19 @@ class InMemoryStore(DeprecatedStoreNames):
                     continue
                 if wanted is not None and d.id not in wanted:
                     continue
-                self._requests[d.id] = attrs.evolve(
+                moved = attrs.evolve(
                     d,
                     status=to_status,
                     due_at=due_at if due_at is not None else d.due_at,
                     last_error=error if error is not None else d.last_error,
                     claimed_by=None,
                     lease_until=None,
-                    attempts=0 if to_status is RequestStatus.PENDING else d.attempts,
                 )
+                if to_status is RequestStatus.PENDING:  # a new send starts from scratch
+                    moved = attrs.evolve(
+                        moved, attempts=0, sent_at=None, remind_at=None, reminders_sent=0
+                    )
+                self._requests[d.id] = moved
                 changed += 1
         return changed
 
@@ -638,6 +644,25 @@ class InMemoryStore(DeprecatedStoreNames):
     def remove_silence(self, silence_id: str) -> bool:
         with self._lock:
             return self._silences.pop(silence_id, None) is not None
+
+    # -- classifications ----------------------------------------------------------------------
+
+    def add_classification(self, classification: Classification) -> None:
+        with self._lock:
+            self.get_request(classification.request_id)
+            self._classifications[classification.id] = classification
+
+    def classifications(
+        self, *, request_id: str | None = None, campaign_id: str | None = None
+    ) -> list[Classification]:
+        with self._lock:
+            found = [
+                c
+                for c in self._classifications.values()
+                if (request_id is None or c.request_id == request_id)
+                and (campaign_id is None or c.campaign_id == campaign_id)
+            ]
+        return sorted(found, key=lambda c: c.at)
 
     # -- tasks --------------------------------------------------------------------------------
 

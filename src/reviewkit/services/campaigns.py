@@ -479,7 +479,24 @@ class CampaignService:
 
         :returns: how many requests went back to Pending.
         """
-        actor.require(Permission.EDIT_CAMPAIGN, "retry failed requests")
+        return self.send_again(actor, name, request_ids, from_statuses={RequestStatus.FAILED})
+
+    def send_again(
+        self,
+        actor: Actor,
+        name: str,
+        request_ids: Collection[str] | None,
+        *,
+        from_statuses: Collection[RequestStatus],
+        at: datetime | None = None,
+    ) -> int:
+        """Put requests in *from_statuses* (all of the campaign's, or *request_ids*) back in
+        the queue, due at *at* (now by default); the campaign's window and pacing apply. A
+        Completed or Failed campaign is scheduled again for them; a Cancelled one refuses.
+
+        :returns: how many requests went back to Pending.
+        """
+        actor.require(Permission.EDIT_CAMPAIGN, "send requests again")
         with self.store.transaction():
             campaign = self.store.get_campaign(name)
             if campaign.status is CampaignStatus.CANCELLED:
@@ -487,9 +504,9 @@ class CampaignService:
             count = self.store.set_request_status(
                 campaign.id,
                 ids=request_ids,
-                from_statuses={RequestStatus.FAILED},
+                from_statuses=from_statuses,
                 to_status=RequestStatus.PENDING,
-                due_at=as_utc(self.clock.now()),
+                due_at=as_utc(at or self.clock.now()),
             )
             if count and campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.FAILED):
                 self.store.save_campaign(campaign.apply(CampaignEvent.RETRY))

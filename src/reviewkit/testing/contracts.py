@@ -240,6 +240,40 @@ class StoreContract:
         assert store.set_request_status(c.id, from_statuses={D.SENT}, to_status=D.PENDING) == 0
         assert store.count_requests(c.id)[D.CANCELLED] == 2
 
+    def test_back_to_pending_is_a_new_send(self, store: Store) -> None:
+        """A sent request moved back to Pending (a recall) is due again as a first send: no
+        send time, no attempts, no reminders; claimed at its new due time."""
+        c = _campaign(store)
+        r = _request(c, 1)
+        store.add_requests([r])
+        (held,) = _claim(store, c)
+        store.finish_requests(
+            [Outcome(request_id=held.id, status=D.SENT, remind_at=NOW + timedelta(days=3))],
+            worker_id="w",
+            now=NOW,
+        )
+        later = NOW + timedelta(hours=2)
+        assert (
+            store.set_request_status(
+                c.id, ids=[r.id], from_statuses={D.SENT}, to_status=D.PENDING, due_at=later
+            )
+            == 1
+        )
+        again = store.get_request(r.id)
+        assert (again.status, again.sent_at, again.attempts, again.due_at) == (
+            D.PENDING,
+            None,
+            0,
+            later,
+        )
+        assert store.claim_requests(c.id, now=NOW, limit=5, worker_id="w", lease_until=LEASE) == []
+        assert [
+            x.id
+            for x in store.claim_requests(
+                c.id, now=later, limit=5, worker_id="w", lease_until=later + timedelta(minutes=5)
+            )
+        ] == [r.id]
+
     def test_engagement_keeps_its_first_time(self, store: Store) -> None:
         """The first time of each event stays; an answer also counts as opened."""
         c = _campaign(store)

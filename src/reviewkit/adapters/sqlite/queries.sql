@@ -72,11 +72,13 @@ UPDATE deliveries SET status = ?, due_at = coalesce(?, due_at),
 WHERE campaign_id = ? AND status IN ({marks});
 
 -- name: set_status_pending
--- Move requests back to Pending (a retry of failed ones): attempts start again and the
--- request is claimable from its due time.
+-- Move requests back to Pending (a retry of failed ones, a recall of sent ones): a new send,
+-- so attempts, the send time and reminders start again, and the request is claimable from
+-- its due time.
 UPDATE deliveries SET status = ?, due_at = coalesce(?, due_at),
     last_error = coalesce(?, last_error), claimed_by = NULL, lease_until = NULL,
-    attempts = 0, available_at = coalesce(?, due_at, 0)
+    attempts = 0, sent_at = NULL, remind_at = NULL, reminders_sent = 0,
+    available_at = coalesce(?, due_at, 0)
 WHERE campaign_id = ? AND status IN ({marks});
 
 -- name: due_for_claim
@@ -336,3 +338,13 @@ WHERE id = :id AND version = :expected;
 -- Tasks matching {where} (the filters joined with AND), by deadline (none last), oldest first.
 SELECT data FROM tasks WHERE {where}
 ORDER BY deadline IS NULL, coalesce(deadline, created_at), created_at, seq;
+
+-- name: insert_classification
+-- Record a classification (the request must exist).
+INSERT INTO classifications (id, request_id, campaign_id, at, data) VALUES (?, ?, ?, ?, ?);
+
+-- name: classifications
+-- Classifications of a request and/or a campaign (either NULL for any), oldest first.
+SELECT data FROM classifications
+WHERE (:request IS NULL OR request_id = :request) AND (:campaign IS NULL OR campaign_id = :campaign)
+ORDER BY at, seq;

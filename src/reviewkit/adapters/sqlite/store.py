@@ -33,6 +33,7 @@ from reviewkit.adapters.sqlite import queries as q
 from reviewkit.domain.alerts import Alert, AlertRule, AlertState
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
+from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
 from reviewkit.domain.consent import Consent, consents_from_json, consents_to_json
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
@@ -871,6 +872,35 @@ class SQLiteStore(DeprecatedStoreNames):
     def remove_silence(self, silence_id: str) -> bool:
         with self.transaction():
             return self._db.execute(q.DELETE_SILENCE, (silence_id,)).rowcount == 1
+
+    # -- classifications ------------------------------------------------------------------
+
+    def add_classification(self, classification: Classification) -> None:
+        with self.transaction():
+            try:
+                self._db.execute(
+                    q.INSERT_CLASSIFICATION,
+                    (
+                        classification.id,
+                        classification.request_id,
+                        classification.campaign_id,
+                        _to_us(classification.at),
+                        json.dumps(unstructure(classification)),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise NotFoundError(
+                    f"no request with id {classification.request_id!r}: {exc}"
+                ) from exc
+
+    def classifications(
+        self, *, request_id: str | None = None, campaign_id: str | None = None
+    ) -> list[Classification]:
+        with self._reading():
+            rows = self._db.execute(
+                q.CLASSIFICATIONS, {"request": request_id, "campaign": campaign_id}
+            ).fetchall()
+        return [structure(json.loads(data), Classification) for (data,) in rows]
 
     # -- tasks --------------------------------------------------------------------------
 
