@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from reviewkit.adapters.mime import build_email_bytes
-from reviewkit.domain.alerts import Alert, AlertRule, AlertState
+from reviewkit.domain.alerts import Alert, AlertRule, AlertState, group_of
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.classifiers import Classification
@@ -437,16 +437,8 @@ class InMemoryStore(DeprecatedStoreNames):
         return {key: AnswerStats(*values) for key, values in sums.items()}
 
     def _answer_group(self, answer: Answer, by: str | None) -> str | None:
-        if by is None:
-            return None
-        if by == "segment":
-            return answer.segment
-        if by == "channel":
-            return answer.channel.value
-        if by == "campaign":
-            return answer.campaign_id
-        value = self._requests[answer.request_id].recipient.fields.get(by[6:])
-        return None if value is None else str(value)
+        fields = by is not None and by.startswith("field:")
+        return group_of(by, answer, self._requests[answer.request_id] if fields else None)
 
     def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
         with self._lock:
