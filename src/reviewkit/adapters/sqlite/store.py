@@ -590,7 +590,7 @@ class SQLiteStore(DeprecatedStoreNames):
         )
         result: dict[tuple[str | None, int | None], AnswerStats] = {}
         with self._reading():
-            probes = _SEGMENT_PROBES // len(ranges)
+            probes = _SEGMENT_PROBES
             segments = self._answer_segments(params["kind"], probes) if by == "segment" else []
             if by == "segment" and len(segments) <= probes:
                 # One range of the (type, segment, time, score) index per segment and period,
@@ -1137,8 +1137,8 @@ def _notification_available(n: Notification) -> int | None:
 
 
 _SEGMENT_PROBES = 64
-"""Above this many (segment, period) index ranges, scores by segment are one GROUP BY per
-period instead."""
+"""Above this many segments, scores by segment are one GROUP BY per period instead of one
+index range per segment and period."""
 
 _ANSWER_COLUMNS = {"segment": "a.segment", "channel": "a.channel", "campaign": "a.campaign_id"}
 
