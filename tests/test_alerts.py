@@ -316,3 +316,53 @@ def test_evaluate_catches_up_on_answers_recorded_elsewhere_once(store: rk.Store)
     assert service.evaluate().fired == ()
     service.on_answer(answer, request)  # a retried hook: already seen
     assert [a.state for a in service.alerts()] == [AlertState.RESOLVED]
+
+
+def test_the_webhook_notifier_posts_to_a_real_server_and_busy_is_retried(
+    tmp_path: Path,
+) -> None:
+    """A chat webhook on 127.0.0.1 answers 503 once, then takes the JSON; the notification is
+    retried after its backoff and carries the alert's labels and evidence."""
+    import json as json_module
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from reviewkit.adapters.notifier import WebhookNotifier
+
+    got: list[dict[str, object]] = []
+    answers = iter([503, 200])
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            code = next(answers)
+            if code == 200:
+                got.append(json_module.loads(body))
+            self.send_response(code)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store = rk.InMemoryStore()
+        clock = rk.ManualClock(NOW)
+        service = rk.AlertService(store, clock, routes=[rk.Route(receiver="#care")])
+        service.add_rule(rk.AnswerRule(name="angry", survey=NPS, labels={"team": "care"}))
+        service.on_answer(*_answer(store, 0, at=NOW, comment="Awful"))
+        hook = WebhookNotifier(f"http://127.0.0.1:{server.server_address[1]}/hook", timeout=5)
+        assert service.deliver(hook) == 0
+        clock.advance(timedelta(minutes=5))
+        assert service.deliver(hook) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    (payload,) = got
+    assert payload["receiver"] == "#care"
+    assert payload["subject"] == "[FIRING] angry (team=care)"
+    (sent,) = payload["notifications"]  # type: ignore[misc]
+    assert sent["alert"]["evidence"]["comment"] == "Awful"
+    with pytest.raises(rk.ValidationError, match="http or https"):
+        WebhookNotifier("ftp://x")

@@ -1,18 +1,22 @@
-"""Alert notifications as e-mail (or SMS), through any reviewkit transport."""
+"""Alert notifications: as e-mail or SMS through any reviewkit transport, or as JSON to a
+webhook."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
+from reviewkit.adapters.http import post_json
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.headers import check_header_value
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, render
 from reviewkit.errors import PermanentSendError, ValidationError
 from reviewkit.ports import Transport
+from reviewkit.serialization import unstructure
 
-__all__ = ["TransportNotifier"]
+__all__ = ["TransportNotifier", "WebhookNotifier"]
 
 
 class TransportNotifier:
@@ -62,4 +66,41 @@ class TransportNotifier:
                 created_at=max(n.created_at for n in notifications),
                 campaign_id="alerts",
             )
+        )
+
+
+class WebhookNotifier:
+    """A :class:`~reviewkit.ports.Notifier` that POSTs each receiver's notifications as JSON
+    to the host's chat or pager webhook: ``{"receiver", "subject", "text",
+    "notifications": [...]}``, each notification with its alert, labels and evidence.
+
+    408, 429, 5xx and network failures are retried by the alert service; 401/403 wait for
+    the credentials to be mended; any other answer fails the notifications for good.
+
+    :param headers: added to every request (an ``Authorization`` header, for example).
+    :raises ValidationError: *url* is not http(s).
+    """
+
+    def __init__(
+        self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0
+    ) -> None:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ValidationError(f"webhook URL {url!r} must be http or https")
+        self.url = url
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+
+    def notify(self, receiver: str, notifications: Sequence[Notification]) -> None:
+        """POST *notifications* for *receiver*."""
+        if not notifications:
+            raise ValidationError("nothing to notify")
+        subject, text = render(notifications)
+        payload = {
+            "receiver": receiver,
+            "subject": subject,
+            "text": text,
+            "notifications": [unstructure(n) for n in notifications],
+        }
+        post_json(
+            self.url, payload, self.headers, timeout=self.timeout, what=f"alerts to {receiver}"
         )
