@@ -7,10 +7,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from reviewkit.errors import AccountError, PermanentSendError, TransientSendError
+from reviewkit.errors import AccountError, PermanentSendError, TransientSendError, ValidationError
 
-__all__ = ["post_json"]
+__all__ = ["JSONEndpoint", "post_json"]
 
 
 def post_json(
@@ -43,3 +44,29 @@ def post_json(
         raise PermanentSendError(text) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise TransientSendError(f"{url} unreachable: {exc}") from exc
+
+
+class JSONEndpoint:
+    """An http(s) URL that JSON is POSTed to, with its headers and timeout.
+
+    :param what: names the endpoint in errors ("webhook", "task tracker").
+    :raises ValidationError: *url* is not http(s).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        what: str = "endpoint",
+    ) -> None:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ValidationError(f"{what} URL {url!r} must be http or https")
+        self.url = url
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+
+    def post(self, payload: Any, *, what: str) -> bytes:
+        """POST *payload*; see :func:`post_json` for the errors."""
+        return post_json(self.url, payload, self.headers, timeout=self.timeout, what=what)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit
 
-from reviewkit.adapters.http import post_json
+from reviewkit.adapters.http import JSONEndpoint
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.headers import check_header_value
 from reviewkit.domain.messages import OutgoingMessage
@@ -84,11 +83,7 @@ class WebhookNotifier:
     def __init__(
         self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0
     ) -> None:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ValidationError(f"webhook URL {url!r} must be http or https")
-        self.url = url
-        self.headers = dict(headers or {})
-        self.timeout = timeout
+        self.endpoint = JSONEndpoint(url, headers=headers, timeout=timeout, what="webhook")
 
     def notify(self, receiver: str, notifications: Sequence[Notification]) -> None:
         """POST *notifications* for *receiver*."""
@@ -101,6 +96,4 @@ class WebhookNotifier:
             "text": text,
             "notifications": [unstructure(n) for n in notifications],
         }
-        post_json(
-            self.url, payload, self.headers, timeout=self.timeout, what=f"alerts to {receiver}"
-        )
+        self.endpoint.post(payload, what=f"alerts to {receiver}")

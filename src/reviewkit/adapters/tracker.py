@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
-from reviewkit.adapters.http import post_json
+from reviewkit.adapters.http import JSONEndpoint
 from reviewkit.domain.tasks import Task
-from reviewkit.errors import ValidationError
 from reviewkit.serialization import unstructure
 
 __all__ = ["HTTPTaskSink"]
@@ -27,13 +25,8 @@ class HTTPTaskSink:
     def __init__(
         self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0
     ) -> None:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ValidationError(f"task tracker URL {url!r} must be http or https")
-        self.url = url
-        self.headers = dict(headers or {})
-        self.timeout = timeout
+        self.endpoint = JSONEndpoint(url, headers=headers, timeout=timeout, what="task tracker")
 
     def push(self, task: Task) -> None:
         """Send *task*; see the class docstring for the errors."""
-        payload = {"event": "task", **unstructure(task)}
-        post_json(self.url, payload, self.headers, timeout=self.timeout, what=f"task {task.id}")
+        self.endpoint.post({"event": "task", **unstructure(task)}, what=f"task {task.id}")
