@@ -366,3 +366,13 @@ def test_the_webhook_notifier_posts_to_a_real_server_and_busy_is_retried(
     assert sent["alert"]["evidence"]["comment"] == "Awful"
     with pytest.raises(rk.ValidationError, match="http or https"):
         WebhookNotifier("ftp://x")
+
+
+def test_a_rule_added_later_catches_up_on_answers_no_rule_saw(store: rk.Store) -> None:
+    """An answer recorded through the hook while there were no answer rules is not marked
+    seen, so a rule added afterwards fires for it at the next evaluation."""
+    clock = rk.ManualClock(NOW)
+    service = rk.AlertService(store, clock)
+    service.on_answer(*_answer(store, 0, at=NOW))  # no rules yet
+    service.add_rule(rk.AnswerRule(name="angry", survey=NPS))
+    assert [a.rule_name for a in service.evaluate().fired] == ["angry"]

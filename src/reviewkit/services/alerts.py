@@ -114,6 +114,7 @@ class AlertService:
         self._cached: tuple[datetime, list[AlertRule]] | None = None
         self._index = _AnswerRuleIndex([])
         self._open: dict[str, set[str | None]] | None = None
+        self._silenced: tuple[datetime, list[Silence]] | None = None
         self._memo: dict[tuple[object, ...], dict[tuple[str | None, int | None], AnswerStats]] = {}
         self.retry = retry or RetryPolicy(base=timedelta(minutes=1), max_attempts=10)
 
@@ -169,10 +170,13 @@ class AlertService:
     def _answer_rules_see(
         self, answer: Answer, request: Request, now: datetime
     ) -> list[tuple[Alert | None, Transition | None]]:
-        """Show *answer* to the answer and burst rules, unless they have seen it."""
-        if not answer.current or not self.store.record_firing(_SEEN, answer.id, now):
-            return []  # the rules have seen this answer (a retried hook, a catch-up)
+        """Show *answer* to the answer and burst rules, unless they have seen it. With no such
+        rule nothing is recorded, so a rule added later still catches up on the answer."""
         self._rules()
+        if not answer.current or not self._index.rules:
+            return []
+        if not self.store.record_firing(_SEEN, answer.id, now):
+            return []  # the rules have seen this answer (a retried hook, a catch-up)
         return [
             self._on_answer(rule, answer, request, now) for rule in self._index.candidates(answer)
         ]
@@ -193,7 +197,8 @@ class AlertService:
     def _catch_up(self, now: datetime) -> list[tuple[Alert | None, Transition | None]]:
         """Feed the answer and burst rules the answers of the last ``catch_up`` they have not
         seen (answers recorded by another process, or before a rule was added)."""
-        if not any(isinstance(r, AnswerRule | BurstRule) for r in self._rules()):
+        self._rules()
+        if not self._index.rules:
             return []
         results = []
         for answer in self.store.answers_since(now - self.catch_up, limit=_CATCH_UP_LIMIT):
@@ -382,7 +387,7 @@ class AlertService:
     ) -> Alert:
         """Queue *told* for every matching route (of *routes*, by default all) unless a
         silence mutes the alert; return the alert with ``notified_at`` set when it fired."""
-        if muted(self.store.list_silences(now), alert.labels, now):
+        if muted(self._silences_at(now), alert.labels, now):
             log.info("alert %s is silenced: nobody is told it %s", alert.rule_name, told.value)
             return alert
         self.store.add_notifications(
@@ -400,6 +405,12 @@ class AlertService:
             alert = attrs.evolve(alert, notified_at=now)
             self.store.save_alert(alert)
         return alert
+
+    def _silences_at(self, now: datetime) -> list[Silence]:
+        """The silences active at *now*, read once per instant (an evaluation, an answer)."""
+        if self._silenced is None or self._silenced[0] != now:
+            self._silenced = (now, self.store.list_silences(now))
+        return self._silenced[1]
 
     def _repeat(self, now: datetime) -> int:
         """Tell the routes with a ``repeat_interval`` again about alerts still firing."""
@@ -444,6 +455,7 @@ class AlertService:
             created_by=created_by,
         )
         self.store.add_silence(silence)
+        self._silenced = None
         return silence
 
     def silences(self, *, active: bool = False) -> list[Silence]:
@@ -455,6 +467,7 @@ class AlertService:
 
         :raises NotFoundError: no such silence.
         """
+        self._silenced = None
         if not self.store.remove_silence(silence_id):
             raise NotFoundError(f"no silence {silence_id!r}")
 
@@ -524,9 +537,9 @@ class _AnswerRuleIndex:
     def __init__(self, rules: Iterable[AlertRule]) -> None:
         self._any: dict[SurveyType, list[AnswerRule | BurstRule]] = {}
         self._by_segment: dict[tuple[SurveyType, str], list[AnswerRule | BurstRule]] = {}
-        for rule in rules:
-            if not isinstance(rule, AnswerRule | BurstRule):
-                continue
+        self.rules = [r for r in rules if isinstance(r, AnswerRule | BurstRule)]
+        """Every answer and burst rule."""
+        for rule in self.rules:
             if rule.filters.segments:
                 for segment in rule.filters.segments:
                     self._by_segment.setdefault((rule.survey, segment), []).append(rule)

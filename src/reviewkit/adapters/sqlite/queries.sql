@@ -300,8 +300,8 @@ WHERE id = ?;
 SELECT data FROM alert_notifications WHERE id = ?;
 
 -- name: list_notifications
--- Every notification, oldest first.
-SELECT data FROM alert_notifications ORDER BY seq;
+-- The notifications matching {where} (a status filter, or 1 = 1), oldest first.
+SELECT data FROM alert_notifications WHERE {where} ORDER BY seq;
 
 -- name: save_silence
 -- Store a silence, replacing the one with its id.

@@ -846,10 +846,13 @@ class SQLiteStore(DeprecatedStoreNames):
     def list_notifications(
         self, statuses: Collection[NotificationStatus] | None = None
     ) -> list[Notification]:
+        where, params = "1 = 1", []
+        if statuses is not None:
+            where = f"status IN ({_marks(statuses)})"
+            params = [NotificationStatus(st).value for st in statuses]
         with self._reading():
-            rows = self._db.execute(q.LIST_NOTIFICATIONS).fetchall()
-        found = [structure(json.loads(data), Notification) for (data,) in rows]
-        return [n for n in found if statuses is None or n.status in statuses]
+            rows = self._db.execute(q.LIST_NOTIFICATIONS.format(where=where), params).fetchall()
+        return [structure(json.loads(data), Notification) for (data,) in rows]
 
     def add_silence(self, silence: Silence) -> None:
         with self.transaction():
