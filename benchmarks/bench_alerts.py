@@ -17,14 +17,12 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import reviewkit as rk
-from benchmarks.common import Row, median_time
+from benchmarks.common import Row, fill_answers, median_time
 from reviewkit.adapters.sqlite import SQLiteStore
-from reviewkit.adapters.sqlite import queries as q
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SEGMENTS = [f"store-{i:03d}" for i in range(500)]
@@ -32,42 +30,17 @@ NPS = rk.SurveyType.NPS
 
 
 def _fill(path: Path, n: int) -> None:
-    SQLiteStore(path).close()
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = OFF")
-    db.execute(
-        "INSERT INTO campaigns (id, name, status, version, data) "
-        "VALUES ('c', 'c', 'completed', 1, '{}')"
-    )
     rng = random.Random(14)
-    ids = [uuid.uuid4().hex for _ in range(n)]
-    width = len(q.DELIVERY_COLUMNS.split(","))
+    start = int((NOW - timedelta(weeks=52)).timestamp() * 1_000_000)
+    span = 52 * 7 * 86_400 * 1_000_000
 
-    def requests() -> Iterator[tuple[object, ...]]:
-        for i, id_ in enumerate(ids):
-            row: list[object] = [None] * width
-            row[:6] = [id_, "c", "email", f"a{i}@example.com", f"a:a{i}", "sent"]
-            row[8] = 1
-            row[21] = 0
-            row[26] = 0
-            yield tuple(row)
+    def answer(_: int, request_id: str) -> tuple[object, ...]:
+        return (
+            uuid.uuid4().hex, request_id, "c", "nps", rng.randint(0, 10), None,
+            start + rng.randrange(span), "email", rng.choice(SEGMENTS), 1, 1, 0, None, None,
+        )  # fmt: skip
 
-    def answers() -> Iterator[tuple[object, ...]]:
-        start = int((NOW - timedelta(weeks=52)).timestamp() * 1_000_000)
-        span = 52 * 7 * 86_400 * 1_000_000
-        for id_ in ids:
-            yield (
-                uuid.uuid4().hex, id_, "c", "nps", rng.randint(0, 10), None,
-                start + rng.randrange(span), "email", rng.choice(SEGMENTS), 1, 1, 0, None, None,
-            )  # fmt: skip
-
-    db.execute("BEGIN")
-    db.executemany(q.INSERT_REQUEST, requests())
-    db.executemany(q.INSERT_ANSWER, answers())
-    db.execute("COMMIT")
-    db.execute("ANALYZE")
-    db.close()
+    fill_answers(path, n, answer)
 
 
 def _answer_rules(count: int) -> list[rk.AlertRule]:

@@ -12,14 +12,12 @@ import random
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import reviewkit as rk
-from benchmarks.common import Row, median_time
+from benchmarks.common import Row, fill_answers, median_time
 from reviewkit.adapters.sqlite import SQLiteStore
-from reviewkit.adapters.sqlite import queries as q
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, buckets, score_of
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -29,46 +27,20 @@ ZONE = "Europe/Warsaw"
 
 
 def _fill(path: Path, n: int) -> None:
-    SQLiteStore(path).close()
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = OFF")
-    db.execute("PRAGMA cache_size = -65536")
-    db.execute(
-        "INSERT INTO campaigns (id, name, status, version, data) "
-        "VALUES ('c', 'c', 'completed', 1, '{}')"
-    )
     rng = random.Random(4)
-    ids = [uuid.uuid4().hex for _ in range(n)]
-    width = len(q.DELIVERY_COLUMNS.split(","))
+    start = int((NOW - timedelta(weeks=52)).timestamp() * 1_000_000)
+    span = 52 * 7 * 86_400 * 1_000_000
 
-    def requests() -> Iterator[tuple[object, ...]]:
-        for i, id_ in enumerate(ids):
-            row: list[object] = [None] * width
-            row[:6] = [id_, "c", "email", f"a{i}@example.com", f"a:a{i}", "sent"]
-            row[8] = 1  # attempts
-            row[21] = 0  # scheduled_at
-            row[26] = 0  # reminders_sent
-            yield tuple(row)
+    def answer(i: int, request_id: str) -> tuple[object, ...]:
+        kind = KINDS[i % 3]
+        high = {rk.SurveyType.NPS: 10, rk.SurveyType.CSAT: 5, rk.SurveyType.CES: 7}[kind]
+        low = 0 if kind is rk.SurveyType.NPS else 1
+        return (
+            uuid.uuid4().hex, request_id, "c", kind.value, rng.randint(low, high), None,
+            start + rng.randrange(span), "email", rng.choice(SEGMENTS), 1, 1, 0, None, None,
+        )  # fmt: skip
 
-    def answers() -> Iterator[tuple[object, ...]]:
-        start = int((NOW - timedelta(weeks=52)).timestamp() * 1_000_000)
-        span = 52 * 7 * 86_400 * 1_000_000
-        for i, id_ in enumerate(ids):
-            kind = KINDS[i % 3]
-            high = {rk.SurveyType.NPS: 10, rk.SurveyType.CSAT: 5, rk.SurveyType.CES: 7}[kind]
-            low = 0 if kind is rk.SurveyType.NPS else 1
-            yield (
-                uuid.uuid4().hex, id_, "c", kind.value, rng.randint(low, high), None,
-                start + rng.randrange(span), "email", rng.choice(SEGMENTS), 1, 1, 0, None, None,
-            )  # fmt: skip
-
-    db.execute("BEGIN")
-    db.executemany(q.INSERT_REQUEST, requests())
-    db.executemany(q.INSERT_ANSWER, answers())
-    db.execute("COMMIT")
-    db.execute("ANALYZE")
-    db.close()
+    fill_answers(path, n, answer)
 
 
 def _library(store: SQLiteStore) -> list[rk.ScoreRow]:

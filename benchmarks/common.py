@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+
+from reviewkit.adapters.sqlite import SQLiteStore
+from reviewkit.adapters.sqlite import queries as q
 
 
 @dataclass
@@ -72,3 +78,34 @@ def print_table(rows: list[Row]) -> None:
             f"{r.benchmark:<22} {r.case:<34} {r.n:>10,} {r.seconds:>9.4f} {r.rate:>12,.0f} "
             f"{ratio:>12}  {r.note}"
         )
+
+
+def fill_answers(path: Path, n: int, answer: Callable[[int, str], tuple[object, ...]]) -> None:
+    """A SQLite database at *path* with one campaign ``c``, *n* sent requests and one answer
+    each: ``answer(i, request_id)`` gives the answer's row (``INSERT_ANSWER`` columns)."""
+    SQLiteStore(path).close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute(
+        "INSERT INTO campaigns (id, name, status, version, data) "
+        "VALUES ('c', 'c', 'completed', 1, '{}')"
+    )
+    ids = [uuid.uuid4().hex for _ in range(n)]
+    width = len(q.DELIVERY_COLUMNS.split(","))
+
+    def requests() -> Iterator[tuple[object, ...]]:
+        for i, id_ in enumerate(ids):
+            row: list[object] = [None] * width
+            row[:6] = [id_, "c", "email", f"a{i}@example.com", f"a:a{i}", "sent"]
+            row[8] = 1  # attempts
+            row[21] = 0  # scheduled_at
+            row[26] = 0  # reminders_sent
+            yield tuple(row)
+
+    db.execute("BEGIN")
+    db.executemany(q.INSERT_REQUEST, requests())
+    db.executemany(q.INSERT_ANSWER, (answer(i, id_) for i, id_ in enumerate(ids)))
+    db.execute("COMMIT")
+    db.execute("ANALYZE")
+    db.close()
