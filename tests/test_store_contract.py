@@ -231,7 +231,8 @@ class TestQueriesFile:
             "opened": "",
             "time": "scheduled_at",
             "where": "1",
-            "group": "a.segment",
+            "filters": "",
+            "group": "a.channel",
             "join": "",
         }
         SQLiteStore(tmp_path / "r.sqlite3").close()

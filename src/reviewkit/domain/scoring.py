@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from statistics import NormalDist
 
@@ -30,6 +31,7 @@ __all__ = [
     "buckets",
     "check_dimension",
     "nps_interval",
+    "rollup_pieces",
     "score_of",
     "t_quantile",
     "wilson_interval",
@@ -74,6 +76,54 @@ class AnswerStats:
     squares: int
     top: int
     bottom: int
+
+    def plus(self, other: AnswerStats) -> AnswerStats:
+        """The sums of both groups together."""
+        return AnswerStats(
+            self.n + other.n,
+            self.total + other.total,
+            self.squares + other.squares,
+            self.top + other.top,
+            self.bottom + other.bottom,
+        )
+
+
+def rollup_pieces(
+    start: int, end: int, spans: Sequence[int], sign: int = 1
+) -> list[tuple[int | None, int, int, int]]:
+    """Cut the range [*start*, *end*) into pieces a store with rollups sums cheaply.
+
+    Each end is rounded to the nearest slot boundary of the longest span; the whole slots
+    between are one piece, and what rounding added or left out at each end is taken away or
+    added with the next span, down to the answers themselves.
+
+    :param spans: the rollups' slot lengths, longest first, each a multiple of the next
+        (e.g. a day and an hour, in the same unit as the range).
+    :param sign: 1 to add the range, -1 to take it away.
+    :returns: ``(span, piece_start, piece_end, sign)``: the sums of the slots of *span* in
+        [piece_start, piece_end) (``None``: of the answers there), times *sign*, add up to
+        the sums of the range. At most two pieces per span, and those of ``None`` shorter
+        than the last span.
+    """
+    if end <= start:
+        return []
+    if not spans:
+        return [(None, start, end, sign)]
+    span, finer = spans[0], spans[1:]
+    first = (start + span // 2) // span * span
+    last = (end + span // 2) // span * span
+    if first >= last:
+        return rollup_pieces(start, end, finer, sign)
+    pieces: list[tuple[int | None, int, int, int]] = [(span, first, last, sign)]
+    if first < start:
+        pieces += rollup_pieces(first, start, finer, -sign)
+    else:
+        pieces += rollup_pieces(start, first, finer, sign)
+    if last > end:
+        pieces += rollup_pieces(end, last, finer, -sign)
+    else:
+        pieces += rollup_pieces(last, end, finer, sign)
+    return pieces
 
 
 THRESHOLDS = {SurveyType.NPS: (9, 6), SurveyType.CSAT: (4, 0), SurveyType.CES: (99, -1)}

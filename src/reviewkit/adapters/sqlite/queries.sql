@@ -186,36 +186,32 @@ INSERT INTO answers ({answer_columns}) VALUES ({answer_marks});
 SELECT {answer_columns} FROM answers WHERE delivery_id = ? ORDER BY seq;
 
 -- name: answer_span
--- The first and last time of the current answers of one survey type.
-SELECT min(at), max(at) FROM answers WHERE kind = ? AND current = 1;
+-- The first and last time of the current answers of one survey type: two lookups at the
+-- ends of the (type, time) index (one query with both min and max would scan it).
+SELECT (SELECT min(at) FROM answers WHERE kind = :kind AND current = 1),
+    (SELECT max(at) FROM answers WHERE kind = :kind AND current = 1);
 
--- name: answer_sums
--- The sums of one group of current answers ({where}: the type, the group and the period,
--- joined with AND), read from one range of the (type, segment, time, score) index.
-SELECT count(*), total(score), total(score * score), total(score >= :top),
-    total(score <= :bottom)
-FROM answers AS a WHERE {where};
+-- name: rollup_sums
+-- The rollups of one survey type and slot length (:span) inside ranges (:ranges, a JSON
+-- array of [start, end]), summed per range (its position in the array) and {group};
+-- {filters}: further filters, each starting with AND. One primary-key range per range.
+SELECT r.key, {group}, sum(a.n), sum(a.total), sum(a.squares),
+    sum(a.top), sum(a.bottom)
+FROM json_each(:ranges) AS r CROSS JOIN answer_rollups AS a
+WHERE a.kind = :kind AND a.span = :span AND a.slot >= json_extract(r.value, '$[0]')
+    AND a.slot < json_extract(r.value, '$[1]'){filters}
+GROUP BY 1, 2;
 
--- name: answer_sums_grouped
--- The sums of current answers for each value of {group} ({join}: the join the group needs,
--- e.g. to a request's custom fields; {where}: the filters joined with AND).
-SELECT {group}, count(*), total(score), total(score * score), total(score >= :top),
-    total(score <= :bottom)
-FROM answers AS a{join} WHERE {where}
-GROUP BY {group};
-
--- name: answer_segment_null
--- Whether any current answer of a type has no segment.
-SELECT 1 FROM answers WHERE kind = ? AND current = 1 AND segment IS NULL LIMIT 1;
-
--- name: answer_segment_first
--- The first segment answers of a type have (one index lookup).
-SELECT min(segment) FROM answers WHERE kind = ? AND current = 1;
-
--- name: answer_segment_next
--- The next segment after one: stepping along the index finds every segment in a handful of
--- lookups instead of a scan.
-SELECT min(segment) FROM answers WHERE kind = ? AND current = 1 AND segment > ?;
+-- name: edge_sums
+-- The current answers of one survey type inside ranges (:ranges, as above), summed per range
+-- and {group} ({join}: the join the group needs, e.g. to a request's custom fields;
+-- {filters}: further filters). One range of the (type, time) index per range.
+SELECT r.key, {group}, count(*), total(a.score),
+    total(a.score * a.score), total(a.score >= :top), total(a.score <= :bottom)
+FROM json_each(:ranges) AS r CROSS JOIN answers AS a{join}
+WHERE a.kind = :kind AND a.current = 1 AND a.at >= json_extract(r.value, '$[0]')
+    AND a.at < json_extract(r.value, '$[1]'){filters}
+GROUP BY 1, 2;
 
 -- name: due_hooks
 -- Answers the host's hook has not taken yet and whose retry time has come, oldest first.
@@ -348,3 +344,19 @@ INSERT INTO classifications (id, request_id, campaign_id, at, data) VALUES (?, ?
 SELECT data FROM classifications
 WHERE (:request IS NULL OR request_id = :request) AND (:campaign IS NULL OR campaign_id = :campaign)
 ORDER BY at, seq;
+
+-- name: clear_rollups
+-- Empty the score rollups (before filling them again).
+DELETE FROM answer_rollups;
+
+-- name: fill_rollups
+-- Sum the current answers into the hour and day rollups (which must be empty).
+INSERT INTO answer_rollups
+SELECT a.kind, s.span, a.at - (a.at % s.span + s.span) % s.span AS slot, a.campaign_id,
+    a.channel, ifnull('=' || a.segment, '') AS segment_key, count(*), sum(a.score),
+    sum(a.score * a.score),
+    sum(CASE a.kind WHEN 'nps' THEN a.score >= 9 WHEN 'csat' THEN a.score >= 4 ELSE 0 END),
+    sum(CASE a.kind WHEN 'nps' THEN a.score <= 6 ELSE 0 END)
+FROM answers AS a CROSS JOIN rollup_spans AS s
+WHERE a.current = 1
+GROUP BY a.kind, s.span, slot, a.campaign_id, a.channel, segment_key;

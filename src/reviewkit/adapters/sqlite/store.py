@@ -39,7 +39,7 @@ from reviewkit.domain.consent import Consent, consents_from_json, consents_to_js
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
 from reviewkit.domain.renamed import DeprecatedStoreNames
 from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
-from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
+from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension, rollup_pieces
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tasks import Task, TaskStatus
@@ -249,6 +249,8 @@ class SQLiteStore(DeprecatedStoreNames):
                     for statement in _statements(script):
                         self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version = {number}")
+            if current < _ROLLUPS_SINCE <= SCHEMA_VERSION:
+                self._db.execute(q.FILL_ROLLUPS)
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -569,84 +571,74 @@ class SQLiteStore(DeprecatedStoreNames):
     ) -> dict[tuple[str | None, int | None], AnswerStats]:
         top, bottom = THRESHOLDS[SurveyType(kind)]
         group, join = _answer_group(by)
-        where = ["a.kind = :kind", "a.current = 1"]
         params: dict[str, Any] = {"kind": SurveyType(kind).value, "top": top, "bottom": bottom}
         if by is not None and by.startswith("field:"):
             params["field_path"] = '$."' + by[6:].replace('"', '\\"') + '"'
-
-        if since is not None:
-            where.append("a.at >= :since")
-            params["since"] = _to_us(since)
-        if until is not None:
-            where.append("a.at < :until")
-            params["until"] = _to_us(until)
+        filters = ""
         if campaign_id is not None:
-            where.append("a.campaign_id = :campaign")
+            filters = " AND a.campaign_id = :campaign"
             params["campaign"] = campaign_id
-        ranges: list[tuple[int | None, datetime | None, datetime | None]] = (
-            [(None, None, None)]
+        # Each range (a period, or the whole span) cut into whole UTC days and hours, read
+        # from the rollups, and the answers at its ragged edges; a custom field's groups
+        # are not rolled up, so those read every answer in range.
+        low = _UNBOUNDED_LOW if since is None else epoch_micros(since)
+        high = _UNBOUNDED_HIGH if until is None else epoch_micros(until)
+        # Per span (None: the answers), the ranges to read: [start, end) and, beside, the
+        # period each belongs to and whether it is added or taken away.
+        spans: dict[int | None, list[tuple[int, int, int, int]]] = {
+            span: [] for span in (None, *_ROLLUP_SPANS)
+        }
+        whole = (
+            [(-1, low, high)]
             if periods is None
-            else [(index, start, end) for index, (start, end) in enumerate(periods)]
+            else [
+                (index, max(low, epoch_micros(start)), min(high, epoch_micros(end)))
+                for index, (start, end) in enumerate(periods)
+            ]
         )
-        result: dict[tuple[str | None, int | None], AnswerStats] = {}
+        for index, start, end in whole:
+            if join:  # custom fields are not rolled up
+                pieces = rollup_pieces(start, end, ())
+            else:
+                pieces = rollup_pieces(start, end, _ROLLUP_SPANS)
+            for span, piece_start, piece_end, sign in pieces:
+                spans[span].append((piece_start, piece_end, index, sign))
+        sums: dict[tuple[str | None, int | None], list[int]] = {}
         with self._reading():
-            probes = _SEGMENT_PROBES
-            segments = self._answer_segments(params["kind"], probes) if by == "segment" else []
-            if by == "segment" and len(segments) <= probes:
-                # One range of the (type, segment, time, score) index per segment and period,
-                # summed without sorting anything (while that is a handful of ranges).
-                for segment in segments:
-                    for index, start, end in ranges:
-                        clauses = [*where, "a.segment IS :segment"]
-                        params["segment"] = segment
-                        if start is not None and end is not None:
-                            clauses += ["a.at >= :start", "a.at < :end"]
-                            params.update(start=_to_us(start), end=_to_us(end))
-                        sql = q.ANSWER_SUMS.format(where=" AND ".join(clauses))
-                        n, total, squares, high, low = self._db.execute(sql, params).fetchone()
-                        if n:
-                            result[(segment, index)] = AnswerStats(
-                                n, int(total), int(squares), int(high), int(low)
-                            )
-                return result
-            # Other groupings: one query per period, reading one range of the (type, time)
-            # index; its GROUP BY sorts only that period's answers.
-            for index, start, end in ranges:
-                clauses = list(where)
-                if start is not None and end is not None:
-                    clauses += ["a.at >= :start", "a.at < :end"]
-                    params.update(start=_to_us(start), end=_to_us(end))
-                where_sql = " AND ".join(clauses)
-                if group is None:
-                    sql = q.ANSWER_SUMS.format(where=where_sql)
-                    rows = [(None, *self._db.execute(sql, params).fetchone())]
+            for span, ranges in spans.items():
+                if not ranges:
+                    continue
+                params["ranges"] = json.dumps([[lo, hi] for lo, hi, _, _ in ranges])
+                if span is None:
+                    sql = q.EDGE_SUMS.format(group=group or "NULL", join=join, filters=filters)
                 else:
-                    sql = q.ANSWER_SUMS_GROUPED.format(group=group, join=join, where=where_sql)
-                    rows = self._db.execute(sql, params).fetchall()
-                for key, n, total, squares, high, low in rows:
-                    if n:
-                        label = None if key is None else str(key)
-                        result[(label, index)] = AnswerStats(
-                            n, int(total), int(squares), int(high), int(low)
-                        )
-        return result
+                    params["span"] = span
+                    sql = q.ROLLUP_SUMS.format(group=_ROLLUP_GROUPS[by], filters=filters)
+                for position, key, *values in self._db.execute(sql, params):
+                    _, _, index, sign = ranges[position]
+                    if span is not None and by == "segment":
+                        key = key[1:] if key else None
+                    spot = (None if key is None else str(key), None if index < 0 else index)
+                    found = sums.setdefault(spot, [0, 0, 0, 0, 0])
+                    for at, value in enumerate(values):
+                        found[at] += sign * int(value)
+        return {spot: AnswerStats(*found) for spot, found in sums.items() if found[0]}
 
-    def _answer_segments(self, kind: str, most: int) -> list[str | None]:
-        """The segments answers of *kind* have, by skipping along the index (a handful of
-        lookups, not a scan); past *most* of them, *most* + 1 (enough to know there are
-        many)."""
-        found: list[str | None] = []
-        if self._db.execute(q.ANSWER_SEGMENT_NULL, (kind,)).fetchone():
-            found.append(None)
-        row = self._db.execute(q.ANSWER_SEGMENT_FIRST, (kind,)).fetchone()
-        while row[0] is not None and len(found) <= most:
-            found.append(row[0])
-            row = self._db.execute(q.ANSWER_SEGMENT_NEXT, (kind, row[0])).fetchone()
-        return found
+    def rebuild_rollups(self) -> None:
+        """Recompute the score rollups from the answers.
+
+        The rollups are kept up to date as answers are added, replaced and deleted; rebuild
+        them after changing the ``answers`` table by hand, or to check them.
+        """
+        with self.transaction():
+            self._db.execute(q.CLEAR_ROLLUPS)
+            self._db.execute(q.FILL_ROLLUPS)
 
     def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
         with self._reading():
-            first, last = self._db.execute(q.ANSWER_SPAN, (SurveyType(kind).value,)).fetchone()
+            first, last = self._db.execute(
+                q.ANSWER_SPAN, {"kind": SurveyType(kind).value}
+            ).fetchone()
         if first is None:
             return None
         return _EPOCH + timedelta(microseconds=first), _EPOCH + timedelta(microseconds=last)
@@ -1139,9 +1131,21 @@ def _notification_available(n: Notification) -> int | None:
     return None
 
 
-_SEGMENT_PROBES = 64
-"""Above this many segments, scores by segment are one GROUP BY per period instead of one
-index range per segment and period."""
+_ROLLUPS_SINCE = 11
+"""The schema version that added the score rollups, filled from the answers on upgrade."""
+
+_ROLLUP_SPANS = (86_400_000_000, 3_600_000_000)
+"""The rollups' slot lengths in microseconds, longest first: a UTC day and a UTC hour."""
+
+_UNBOUNDED_LOW, _UNBOUNDED_HIGH = -(2**62), 2**62
+"""Range ends standing for "no bound" (epoch microseconds far beyond any answer)."""
+
+_ROLLUP_GROUPS = {
+    None: "NULL",
+    "segment": "a.segment_key",
+    "channel": "a.channel",
+    "campaign": "a.campaign_id",
+}
 
 _ANSWER_COLUMNS = {"segment": "a.segment", "channel": "a.channel", "campaign": "a.campaign_id"}
 
@@ -1210,9 +1214,14 @@ def _marks(values: Sequence[object] | Collection[object]) -> str:
 
 
 def _statements(script: str) -> list[str]:
-    """Split a migration script into statements (none of ours has a ';' inside a literal)."""
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """Split a migration script into statements (a trigger's body holds several)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line.split("--", 1)[0]
+        if pending.strip() and sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return statements
 
 
 def _campaign_json(campaign: Campaign) -> str:
