@@ -231,3 +231,68 @@ def test_day_of_week_labels_are_the_receivers_local_days() -> None:
     nxt = digest.next_at(datetime(2026, 12, 4, tzinfo=UTC))
     assert nxt.astimezone(rk.load_zone("Pacific/Auckland")).date() == date(2026, 12, 7)
     assert nxt.date() == date(2026, 12, 6)
+
+
+def test_a_dispatcher_evaluates_alerts_and_delivers_them_between_passes() -> None:
+    """With an AlertChore, a dispatcher that has nothing to send still evaluates the rules
+    (answers recorded by another process, without the hook) and delivers the notification
+    once; the next run waits for the chore's interval."""
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    clock = rk.ManualClock(now)
+    store, _ = _store_with_answers([2], now - timedelta(minutes=5))
+    alerts = rk.AlertService(store, clock, routes=[rk.Route(receiver="care")])
+    alerts.add_rule(rk.AnswerRule(name="bad", survey=NPS))
+    outbox = Outbox()
+    chore = rk.AlertChore(alerts, outbox, every=timedelta(minutes=2))
+    dispatcher = rk.Dispatcher(store, rk.InMemoryTransport(), clock, chores=[chore])
+    dispatcher.run(until_idle=True)
+    assert [(r, [n.transition for n in ns]) for r, ns in outbox.messages] == [("care", ["fired"])]
+    assert chore.delivered == 1
+    assert chore.last is not None
+    assert len(chore.last.fired) == 1
+    assert dispatcher.run_chores(now + timedelta(minutes=1)) == now + timedelta(minutes=2)
+    dispatcher.run(until_idle=True)  # not due yet: nothing evaluated or sent again
+    assert len(outbox.messages) == 1
+
+
+def test_a_failing_chore_is_logged_and_does_not_stop_sending(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A chore that raises is logged with its reason and tried again a minute later; the
+    requests are still sent."""
+
+    class Broken:
+        name = "broken chore"
+        calls = 0
+
+        def run(self, now: datetime) -> datetime:
+            self.calls += 1
+            raise rk.StorageError("disk on fire")
+
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    clock = rk.ManualClock(now)
+    store = rk.InMemoryStore()
+    service = rk.CampaignService(store, clock)
+    actor = rk.Actor.system(email="owner@shop.example")
+    service.create(
+        actor, name="c", sender="s@shop.example", subject="Hi", body="Hello", start_at=now
+    )
+    service.add_recipients(actor, "c", [rk.Recipient(email="a@example.com")])
+    service.schedule(actor, "c")
+    broken = Broken()
+    transport = rk.InMemoryTransport()
+    dispatcher = rk.Dispatcher(store, transport, clock, chores=[broken])
+    with caplog.at_level("ERROR", logger="reviewkit.dispatch"):
+        report = dispatcher.run(until_idle=True)
+    assert report.sent == 1
+    assert len(transport.sent) == 1
+    assert "broken chore failed, trying again in a minute: disk on fire" in caplog.text
+    assert dispatcher.run_chores(now) == now + timedelta(minutes=1)
+    assert broken.calls == 1
+
+
+def test_an_alert_chore_needs_a_positive_interval() -> None:
+    """every=0 would spin: refused."""
+    alerts = rk.AlertService(rk.InMemoryStore(), rk.ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    with pytest.raises(ValidationError, match="positive"):
+        rk.AlertChore(alerts, every=timedelta(0))

@@ -127,6 +127,39 @@ def test_from_rules_to_an_e_mail_in_the_maildir(tmp_path: Path) -> None:
     assert none.stdout.strip() == "0 notifications delivered"
 
 
+def test_dispatch_evaluates_alerts_and_mails_them_with_its_own_transport(tmp_path: Path) -> None:
+    """`reviewkit dispatch` with rules in the database and `--alert-to` evaluates them and
+    writes the notification into the same Maildir as the requests, once; `--alerts-every off`
+    leaves the rules alone; a bad interval is one line."""
+    db = tmp_path / "shop.sqlite3"
+    _answers(db, [2])
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"kind": "AnswerRule", "name": "angry", "survey": "nps"}))
+    routes = tmp_path / "routes.json"
+    routes.write_text(json.dumps([{"receiver": "care"}]))
+    assert _run("alerts", "rules", "add", str(rules), db=db).returncode == 0
+    outbox = tmp_path / "outbox"
+    off = _run("dispatch", "--outbox", str(outbox), "--until-idle", "--alerts-every", "off", db=db)
+    assert off.returncode == 0, off.stderr
+    assert "alerts" not in off.stdout, off.stdout
+    dispatch = [
+        "dispatch", "--outbox", str(outbox), "--until-idle", "--alert-routes", str(routes),
+        "--alert-to", "care=care@shop.example", "--alert-from", "alerts@shop.example",
+    ]  # fmt: skip
+    first = _run(*dispatch, db=db)
+    assert first.returncode == 0, first.stderr
+    assert "alerts: 1 fired, 0 resolved, 1 notification delivered" in first.stdout
+    again = _run(*dispatch, db=db)
+    assert "alerts: 0 fired, 0 resolved, 0 notifications delivered" in again.stdout
+    (raw,) = [bytes(m) for m in mailbox.Maildir(outbox, create=False)]
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert (message["To"], message["Subject"]) == ("care@shop.example", "[FIRING] angry")
+    bad = _run("dispatch", "--outbox", str(outbox), "--until-idle", "--alerts-every", "0s", db=db)
+    assert bad.returncode == 1
+    assert bad.stderr.strip().count("\n") == 0, bad.stderr
+    assert "--alerts-every" in bad.stderr, bad.stderr
+
+
 def test_silences_and_tasks_from_the_shell(tmp_path: Path) -> None:
     """A silence is listed and ended; a task opened for a person in the people file has a
     working-time deadline, is listed, done, and cannot be done twice."""

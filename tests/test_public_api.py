@@ -22,6 +22,8 @@ def test_exported_members_are_pinned() -> None:
             "Severity",
             "TrendRule",
             "AlertService",
+            "AlertChore",
+            "Chore",
             "Evaluation",
             "Notification",
             "Route",

@@ -96,8 +96,8 @@ from reviewkit.errors import (
     ValidationError,
     WindowError,
 )
-from reviewkit.ports import Clock, ContactSource, Notifier, Store, TaskSink, Transport
-from reviewkit.services.alerts import AlertService, Evaluation
+from reviewkit.ports import Chore, Clock, ContactSource, Notifier, Store, TaskSink, Transport
+from reviewkit.services.alerts import AlertChore, AlertService, Evaluation
 from reviewkit.services.answers import AnswerService, SurveyPage
 from reviewkit.services.campaigns import AddResult, CampaignService
 from reviewkit.services.classifiers import ClassifierService
@@ -120,6 +120,7 @@ __all__ = [
     "Actor",
     "AddResult",
     "Alert",
+    "AlertChore",
     "AlertRule",
     "AlertService",
     "AlertState",
@@ -137,6 +138,7 @@ __all__ = [
     "CampaignStateError",
     "CampaignStatus",
     "Channel",
+    "Chore",
     "Classification",
     "Classifier",
     "ClassifierService",

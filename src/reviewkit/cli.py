@@ -37,7 +37,13 @@ from reviewkit.adapters.smtp import (
     verify_account,
 )
 from reviewkit.adapters.sqlite import SQLiteStore
-from reviewkit.cli_alerts import configure_alerts, configure_classify, configure_tasks
+from reviewkit.cli_alerts import (
+    add_alert_options,
+    alert_chore,
+    configure_alerts,
+    configure_classify,
+    configure_tasks,
+)
 from reviewkit.demo import run_demo
 from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
 from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
@@ -254,6 +260,7 @@ def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) ->
     dispatch.add_argument(
         "--batch-size", type=int, default=100, metavar="N", help="claims per pass (100)"
     )
+    add_alert_options(dispatch)
     dispatch.set_defaults(handler=_dispatch)
 
 
@@ -945,6 +952,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         elif args.sms_outbox:
             sms = SmsFileTransport(args.sms_outbox)
         transport = email if sms is None else ChannelRouter(email=email, sms=sms)
+        chore = alert_chore(store, args, email, args.worker_id)
         dispatcher = Dispatcher(
             store,
             transport,
@@ -953,6 +961,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             lease=parse_interval(args.lease),
             batch_size=args.batch_size,
             links=_link_signer(args.link_keys_env),
+            chores=() if chore is None else [chore],
         )
         try:
             report = dispatcher.run(
@@ -969,6 +978,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         f"sent {report.sent}, failed {report.failed}, retried {report.retried}"
         + (f", completed {', '.join(report.completed)}" if report.completed else "")
     )
+    if chore is not None and chore.last is not None:
+        print(
+            f"alerts: {len(chore.last.fired)} fired, {len(chore.last.resolved)} resolved, "
+            f"{chore.delivered} notification{'s' if chore.delivered != 1 else ''} delivered"
+        )
     for name, reason in reasons.items():
         print(f"reviewkit: campaign {name!r} failed: {reason}", file=sys.stderr)
     if reasons:

@@ -28,7 +28,7 @@ from reviewkit.domain.window import HolidayCalendar, SendWindow
 from reviewkit.errors import ValidationError
 from reviewkit.ports import Transport
 from reviewkit.serialization import rule_from_data, rule_to_data
-from reviewkit.services.alerts import AlertService
+from reviewkit.services.alerts import AlertChore, AlertService
 from reviewkit.services.campaigns import CampaignService
 from reviewkit.services.classifiers import ClassifierService
 from reviewkit.services.tasks import TaskService
@@ -510,13 +510,63 @@ def _unsilence(args: argparse.Namespace) -> int:
     return 0
 
 
-def _deliver(args: argparse.Namespace) -> int:
+def parse_receivers(items: Sequence[str], option: str) -> dict[str, str]:
+    """``RECEIVER=ADDRESS`` items of an option, as a mapping.
+
+    :raises ValidationError: an item without both parts.
+    """
     addresses = {}
-    for item in args.to:
+    for item in items:
         receiver, sep, address = item.partition("=")
         if not sep or not receiver or not address:
-            raise ValidationError(f"--to {item!r}: write RECEIVER=ADDRESS")
+            raise ValidationError(f"{option} {item!r}: write RECEIVER=ADDRESS")
         addresses[receiver] = address
+    return addresses
+
+
+def alert_chore(
+    store: SQLiteStore, args: argparse.Namespace, transport: Transport, worker_id: str | None
+) -> AlertChore | None:
+    """The alert evaluation ``dispatch`` runs between passes, from its ``--alert…`` options
+    (``None`` with ``--alerts-every off``)."""
+    if args.alerts_every == "off":
+        return None
+    every = _duration(args.alerts_every, "--alerts-every")
+    if every is None or every <= timedelta(0):
+        raise ValidationError("--alerts-every must be a positive duration, like 1m, or off")
+    addresses = parse_receivers(args.alert_to, "--alert-to")
+    notifier = (
+        TransportNotifier(transport, addresses=addresses, sender=args.alert_from)
+        if addresses
+        else None
+    )
+    return AlertChore(
+        _service(store, args.alert_routes), notifier, every=every, worker_id=worker_id
+    )
+
+
+def add_alert_options(parser: argparse.ArgumentParser) -> None:
+    """``dispatch``'s options for evaluating alerts between passes."""
+    parser.add_argument(
+        "--alerts-every",
+        default="1m",
+        metavar="INTERVAL",
+        help="evaluate the alert rules this often while dispatching (1m; off: never)",
+    )
+    parser.add_argument("--alert-routes", type=Path, metavar="FILE.json", help="who hears what")
+    parser.add_argument(
+        "--alert-to",
+        action="append",
+        default=[],
+        metavar="RECEIVER=ADDRESS",
+        help="deliver the notifications of RECEIVER by e-mail (else they wait for "
+        "'alerts deliver')",
+    )
+    parser.add_argument("--alert-from", metavar="ADDRESS", help="the From of notifications")
+
+
+def _deliver(args: argparse.Namespace) -> int:
+    addresses = parse_receivers(args.to, "--to")
     transport: Transport = (
         MaildirTransport(args.outbox)
         if args.outbox

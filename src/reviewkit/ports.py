@@ -38,6 +38,7 @@ __all__ = [
     "AlertRepository",
     "AnswerRepository",
     "CampaignRepository",
+    "Chore",
     "ClassificationLog",
     "Clock",
     "ContactSource",
@@ -69,6 +70,21 @@ class Clock(Protocol):
 
     def sleep_until(self, instant: datetime) -> None:
         """Return no earlier than *instant* (a manual clock simply jumps there)."""
+        ...
+
+
+@runtime_checkable
+class Chore(Protocol):
+    """Periodic work a :class:`~reviewkit.services.dispatch.Dispatcher` does between its
+    passes, such as evaluating alert rules and delivering their notifications
+    (:class:`reviewkit.services.alerts.AlertChore`).
+
+    A chore that raises is logged with its reason and tried again a minute later; the
+    dispatcher carries on sending.
+    """
+
+    def run(self, now: datetime) -> datetime:
+        """Do what is due at *now*; return the instant to be run again (UTC)."""
         ...
 
 

@@ -58,10 +58,16 @@ from reviewkit.domain.request import Request, RetryPolicy
 from reviewkit.domain.scoring import AnswerStats, Period, buckets
 from reviewkit.domain.survey import Survey, SurveyType
 from reviewkit.domain.window import load_zone
-from reviewkit.errors import AccountError, NotFoundError, PermanentSendError, TransientSendError
+from reviewkit.errors import (
+    AccountError,
+    NotFoundError,
+    PermanentSendError,
+    TransientSendError,
+    ValidationError,
+)
 from reviewkit.ports import Clock, Notifier, Store
 
-__all__ = ["AlertService", "Evaluation"]
+__all__ = ["AlertChore", "AlertService", "Evaluation"]
 
 log = logging.getLogger(__name__)
 
@@ -528,6 +534,68 @@ class AlertService:
                     "%d notifications to %s %s: %s", len(batch), receiver, status.value, error
                 )
         return sent
+
+
+class AlertChore:
+    """Alert evaluation and notification delivery as a :class:`~reviewkit.ports.Chore` of a
+    dispatcher: every *every*, evaluate the rules (new answers and the level, drop and
+    trend rules), then hand due notifications to *notifier*.
+
+    ::
+
+        chore = AlertChore(AlertService(store, clock, routes=routes), notifier)
+        Dispatcher(store, transport, clock, chores=[chore]).run(until_idle=False)
+
+    Without rules in the store it only looks for them again next time. Notifications go
+    through the service's leased outbox, so several dispatchers running the chore neither
+    lose one nor send one twice.
+
+    :param notifier: ``None`` to evaluate only (another process delivers).
+    :param every: how often; answers recorded through an :class:`AlertService` hook are
+        seen at once whatever this is.
+    """
+
+    name = "alert evaluation"
+
+    def __init__(
+        self,
+        service: AlertService,
+        notifier: Notifier | None = None,
+        *,
+        every: timedelta = timedelta(minutes=1),
+        worker_id: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
+    ) -> None:
+        if every <= timedelta(0):
+            raise ValidationError(f"every must be a positive duration, not {every}")
+        self.service = service
+        self.notifier = notifier
+        self.every = every
+        self.worker_id = worker_id
+        self.lease = lease
+        self.last: Evaluation | None = None
+        self.delivered = 0
+
+    def run(self, now: datetime) -> datetime:
+        """Evaluate and deliver once; return when to run again."""
+        if self.service.rules():
+            self.last = self.service.evaluate(now)
+            if self.last.fired or self.last.resolved:
+                log.info(
+                    "alerts: %d fired, %d resolved",
+                    len(self.last.fired),
+                    len(self.last.resolved),
+                )
+        if self.notifier is not None:
+            limit = 100
+            while True:
+                taken = self.service.deliver(
+                    self.notifier, worker_id=self.worker_id, limit=limit, lease=self.lease
+                )
+                self.delivered += taken
+                if taken < limit:
+                    break
+        return as_utc(now) + self.every
 
 
 class _AnswerRuleIndex:

@@ -12,7 +12,8 @@ import logging
 import os
 import socket
 from collections import Counter
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -38,7 +39,7 @@ from reviewkit.errors import (
     TemplateError,
     TransientSendError,
 )
-from reviewkit.ports import Clock, RateLimitedTransport, Store, Transport
+from reviewkit.ports import Chore, Clock, RateLimitedTransport, Store, Transport
 
 __all__ = ["DispatchReport", "Dispatcher"]
 
@@ -48,6 +49,9 @@ log = logging.getLogger("reviewkit.dispatch")
 # them (RFC 5321 asks servers to wait at least five minutes before dropping an idle client).
 _IDLE_CLOSE = timedelta(minutes=1)
 # Waits after a transient storage fault (a lock held by another process, a full disk).
+_CHORE_RETRY = timedelta(minutes=1)
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)  # "due at once": a chore's first run
+
 _STORAGE_BACKOFF = (timedelta(seconds=1), timedelta(minutes=1))
 
 
@@ -119,6 +123,10 @@ class Dispatcher:
     :param retry: backoff and attempt limit for transient failures.
     :param links: signs the unsubscribe links of campaigns that have an ``unsubscribe_url``
         (needed by those campaigns).
+    :param chores: periodic work done between passes, each when it asks to be
+        (:class:`~reviewkit.ports.Chore`; e.g. :class:`~reviewkit.services.alerts.AlertChore`).
+        :meth:`run` wakes up for them, but ``until_idle`` still returns once nothing is left
+        to send.
     :param record_every: record outcomes in groups of this many sends (one transaction per
         group). 1, the default, records each outcome before the next send, so a worker killed
         mid-batch can cause at most one repeat; larger groups are faster but a crash may
@@ -137,6 +145,7 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         record_every: int = 1,
         links: LinkSigner | None = None,
+        chores: Sequence[Chore] = (),
     ) -> None:
         self.store = store
         self.transport = transport
@@ -149,6 +158,8 @@ class Dispatcher:
             raise ValueError("record_every must be at least 1")
         self.record_every = record_every
         self.links = links
+        self.chores = tuple(chores)
+        self._chores_due = [_EPOCH_UTC] * len(self.chores)
         self._outcomes: list[Outcome] = []
         self._outcomes_at: datetime | None = None
         self._send_time = timedelta(0)
@@ -192,11 +203,14 @@ class Dispatcher:
                 backoff = _STORAGE_BACKOFF[0]
                 total = total + report
                 now = as_utc(self.clock.now())
+                chores_wake = self.run_chores(now)
                 wake = report.next_wakeup
                 if wake is None:
                     if until_idle:
                         break
                     wake = now + poll
+                if chores_wake is not None:
+                    wake = min(wake, chores_wake)
                 if max_wait is not None and wake - now > max_wait:
                     break
                 if wake > now:
@@ -208,6 +222,19 @@ class Dispatcher:
             self.transport.close()
             self._flush_before_exit()
         return total
+
+    def run_chores(self, now: datetime) -> datetime | None:
+        """Run the chores that are due at *now*; return when the next one is (``None``
+        without chores). A chore that raises is logged and tried again a minute later."""
+        for index, chore in enumerate(self.chores):
+            if self._chores_due[index] > now:
+                continue
+            try:
+                self._chores_due[index] = as_utc(chore.run(now))
+            except Exception as exc:  # a chore's fault must not stop sending
+                log.error("%s failed, trying again in a minute: %s", _chore_name(chore), exc)
+                self._chores_due[index] = now + _CHORE_RETRY
+        return min(self._chores_due, default=None)
 
     def dispatch_due(self) -> DispatchReport:
         """Run one pass over every active campaign at the clock's current instant."""
@@ -580,3 +607,7 @@ class Dispatcher:
                 exc,
                 ids,
             )
+
+
+def _chore_name(chore: Chore) -> str:
+    return getattr(chore, "name", None) or type(chore).__name__
