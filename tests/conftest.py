@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 import reviewkit as rk
 from reviewkit.adapters.sqlite import SQLiteStore
+
+from . import pg_server
 
 # The suite is deterministic by default: every run tries the same generated examples, so a
 # green run stays green and a failure is reproduced by running again. HYPOTHESIS_PROFILE=explore
@@ -44,6 +47,28 @@ WARSAW = rk.load_zone("Europe/Warsaw")
 @pytest.fixture
 def actor() -> rk.Actor:
     return rk.Actor.system(email="owner@shop.example")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_server.Server]:
+    """A throwaway PostgreSQL server for the whole run, with a migrated template database."""
+    with pg_server.running() as server:
+        if isinstance(server, str):
+            pg_server.unavailable(server)
+            return
+        from reviewkit.adapters.postgres import PostgresStore
+
+        PostgresStore(server.create_database("reviewkit_template"), pool_size=1).close()
+        yield server
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def postgres_url(postgres: pg_server.Server) -> str:
+    """The URL of a new database on the test server, with reviewkit's schema in place."""
+    return postgres.create_database(f"test_{next(_databases)}", template="reviewkit_template")
 
 
 @pytest.fixture(params=[pytest.param("memory", id="memory"), pytest.param("sqlite", id="sqlite")])

@@ -125,6 +125,7 @@ def test_exported_members_are_pinned() -> None:
             "StorageError",
             "StorageFullError",
             "StorageReadOnlyError",
+            "StorageUnavailableError",
             "Store",
             "Suppression",
             "SuppressionReason",

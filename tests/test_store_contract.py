@@ -52,6 +52,15 @@ class TestSQLiteStore(StoreContract):
             yield store
 
 
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    def store(self, postgres_url: str) -> Iterator[rk.Store]:
+        from reviewkit.adapters.postgres import PostgresStore
+
+        with PostgresStore(postgres_url, pool_size=2) as store:
+            yield store
+
+
 def test_service_call_interrupted_leaves_nothing_half_written(
     store: rk.Store,
     service: rk.CampaignService,
@@ -211,10 +220,12 @@ class TestQueriesFile:
     """Every statement of the SQLite store lives in queries.sql: named, described, used."""
 
     def test_every_block_is_described_and_used(self) -> None:
+        from reviewkit.adapters import relational
         from reviewkit.adapters.sqlite import queries, store
 
         source = Path(store.__file__).read_text(encoding="utf-8")
-        used = {name.lower() for name in re.findall(r"\bq\.([A-Z_]+)\b", source)}
+        source += Path(relational.__file__).read_text(encoding="utf-8")
+        used = {name.lower() for name in re.findall(r"\b_?q\.([A-Z_]+)\b", source)}
         assert used <= set(queries.STATEMENTS), used - set(queries.STATEMENTS)
         assert set(queries.STATEMENTS) <= used, set(queries.STATEMENTS) - used
         for name, description in queries.DESCRIPTIONS.items():

@@ -28,6 +28,7 @@ from reviewkit.adapters.accounts import SenderAccount
 from reviewkit.adapters.clock import SystemClock
 from reviewkit.adapters.maildir import MaildirTransport
 from reviewkit.adapters.qr import write_qr
+from reviewkit.adapters.relational import RelationalStore, redacted
 from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
 from reviewkit.adapters.smtp import (
     AccountVerificationError,
@@ -54,7 +55,7 @@ from reviewkit.domain.scoring import Period
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tokens import LinkSigner
 from reviewkit.domain.window import WEEKDAY_NAMES, HolidayCalendar, SendWindow, load_zone
-from reviewkit.errors import ReviewkitError, ValidationError
+from reviewkit.errors import ConfigurationError, ReviewkitError, ValidationError
 from reviewkit.ports import Transport
 from reviewkit.serialization import unstructure
 from reviewkit.services.campaigns import CampaignService
@@ -429,7 +430,7 @@ def _add_view_filters(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--timezone", default="UTC", help="dates are read in this zone (UTC)")
 
 
-def _view_query(args: argparse.Namespace, store: SQLiteStore) -> RequestQuery:
+def _view_query(args: argparse.Namespace, store: RelationalStore) -> RequestQuery:
     chosen = (args.since, args.until, args.segment, args.category, args.channel, args.campaign)
     if not any(chosen) and args.search is None and args.date_field == "scheduled":
         return RequestQuery.default(SystemClock().now())
@@ -717,19 +718,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
-def open_store(args: argparse.Namespace, *, readonly: bool = False) -> SQLiteStore:
-    """Open the database the command's ``--db`` and ``--busy-timeout`` name.
+def open_store(args: argparse.Namespace, *, readonly: bool = False) -> RelationalStore:
+    """Open the database the command's ``--db`` and ``--busy-timeout`` name: a
+    ``postgresql://`` URL opens the PostgreSQL store, anything else is a SQLite file.
 
     :raises ValidationError: a negative busy timeout.
     """
     if args.busy_timeout < 0:
         raise ValidationError("--busy-timeout must not be negative")
+    if is_postgres_url(str(args.db)):
+        try:
+            from reviewkit.adapters.postgres import PostgresStore
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"--db {redacted(str(args.db))}: {exc}") from None
+        return PostgresStore(str(args.db), timeout=args.busy_timeout)
     return SQLiteStore(args.db, timeout=args.busy_timeout, readonly=readonly)
+
+
+def is_postgres_url(db: str) -> bool:
+    """Whether ``--db`` names a PostgreSQL database rather than a SQLite file."""
+    return db.startswith(("postgresql://", "postgres://"))
 
 
 def _open(
     args: argparse.Namespace, *, readonly: bool = False
-) -> tuple[SQLiteStore, CampaignService, Actor]:
+) -> tuple[RelationalStore, CampaignService, Actor]:
     store = open_store(args, readonly=readonly)
     return store, CampaignService(store, SystemClock()), Actor.system()
 
@@ -753,7 +766,8 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  last sent  {result.last_sent:%a %Y-%m-%d %H:%M:%S %Z}")
     print(f"  sent outside the window: {result.outside_window}")
     print(f"  {result.messages} messages in Maildir {result.outbox.resolve()}")
-    print(f"  database {Path(args.db).resolve()}")
+    where = redacted(args.db) if is_postgres_url(args.db) else Path(args.db).resolve()
+    print(f"  database {where}")
     return 0 if campaign.status.value == "completed" and not result.outside_window else 1
 
 

@@ -34,7 +34,7 @@ from reviewkit.services.classifiers import ClassifierService
 from reviewkit.services.tasks import TaskService
 
 if TYPE_CHECKING:
-    from reviewkit.adapters.sqlite import SQLiteStore
+    from reviewkit.adapters.relational import RelationalStore
 
 __all__ = [
     "configure_alerts",
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-OpenStore = Callable[..., "SQLiteStore"]
+OpenStore = Callable[..., "RelationalStore"]
 
 
 def configure_alerts(commands: _Commands, common: argparse.ArgumentParser) -> None:
@@ -336,13 +336,13 @@ def load_classifiers(path: Path) -> list[Classifier]:
 # -- handlers ---------------------------------------------------------------------------------
 
 
-def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> SQLiteStore:
+def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> RelationalStore:
     from reviewkit.cli import open_store
 
     return open_store(args, readonly=readonly)
 
 
-def _service(store: SQLiteStore, routes: Path | None = None) -> AlertService:
+def _service(store: RelationalStore, routes: Path | None = None) -> AlertService:
     return AlertService(store, SystemClock(), routes=load_routes(routes))
 
 
@@ -525,7 +525,7 @@ def parse_receivers(items: Sequence[str], option: str) -> dict[str, str]:
 
 
 def alert_chore(
-    store: SQLiteStore, args: argparse.Namespace, transport: Transport, worker_id: str | None
+    store: RelationalStore, args: argparse.Namespace, transport: Transport, worker_id: str | None
 ) -> AlertChore | None:
     """The alert evaluation ``dispatch`` runs between passes, from its ``--alert…`` options
     (``None`` with ``--alerts-every off``)."""
@@ -583,7 +583,7 @@ def _deliver(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tasks_service(store: SQLiteStore, people: Path | None) -> TaskService:
+def _tasks_service(store: RelationalStore, people: Path | None) -> TaskService:
     return TaskService(store, SystemClock(), assignees=load_people(people) if people else ())
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "StorageError",
     "StorageFullError",
     "StorageReadOnlyError",
+    "StorageUnavailableError",
     "SurveyClosedError",
     "TaskStateError",
     "TemplateError",
@@ -190,6 +191,12 @@ class StorageError(ReviewkitError):
 
 class StorageBusyError(StorageError):
     """Another process held the database's write lock for longer than the busy timeout."""
+
+    transient = True
+
+
+class StorageUnavailableError(StorageError):
+    """The database server cannot be reached (stopped, restarting, or the network is down)."""
 
     transient = True
 

@@ -26,7 +26,11 @@ class MaildirTransport:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._box = mailbox.Maildir(self.path, create=True)
+        # Made here rather than by mailbox.Maildir(create=True), which fails when another
+        # worker process creates the same folder at the same moment.
+        for folder in ("tmp", "new", "cur"):
+            (self.path / folder).mkdir(parents=True, exist_ok=True)
+        self._box = mailbox.Maildir(self.path, create=False)
 
     def send(self, message: OutgoingMessage) -> None:
         raw = build_email_bytes(message).replace(b"\r\n", b"\n")  # files use Unix lines

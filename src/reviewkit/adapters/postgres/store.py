@@ -1,0 +1,298 @@
+"""A :class:`~reviewkit.ports.Store` on PostgreSQL, for many dispatchers on many hosts.
+
+- psycopg 3 with its connection pool; install with ``pip install 'reviewkit[postgres]'``.
+- The schema is created and upgraded by the numbered scripts in ``migrations/`` under a
+  transaction-level advisory lock, so hosts starting at once migrate once; the version is
+  kept in the ``reviewkit_schema`` table. A database written by a newer reviewkit is refused.
+- Every method is atomic; :meth:`PostgresStore.transaction` groups several into one
+  transaction (rolled back if the block raises).
+- Claims lock their rows with ``FOR UPDATE SKIP LOCKED``: workers on any number of hosts take
+  disjoint requests without waiting for each other. Pacing slots are rows locked while a
+  worker takes them, so a campaign's interval and an account's rate hold across hosts.
+- :meth:`PostgresStore.wait_for_due` sleeps until a request is added or becomes due again
+  (``LISTEN``/``NOTIFY``), so an idle dispatcher needs no polling to start at once.
+- Faults of the server or the network raise :class:`~reviewkit.errors.StorageError`
+  subclasses; psycopg errors never escape. A connection broken by a server restart is
+  replaced on the next call.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from reviewkit.adapters.relational import (
+    RelationalStore,
+    _query_where,
+    _split,
+    load_queries,
+    redacted,
+)
+from reviewkit.domain.collection import RequestQuery
+from reviewkit.errors import (
+    ConfigurationError,
+    StorageBusyError,
+    StorageError,
+    StorageFullError,
+    StorageReadOnlyError,
+    StorageUnavailableError,
+)
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+    from psycopg_pool import ConnectionPool, PoolTimeout
+except ImportError as exc:  # pragma: no cover - the extra is missing
+    raise ConfigurationError(
+        "the PostgreSQL store needs psycopg 3 and its pool: pip install 'reviewkit[postgres]'"
+    ) from exc
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+log = logging.getLogger("reviewkit.storage")
+
+QUERIES = load_queries("reviewkit.adapters.postgres")
+
+_MIGRATION_LOCK = 0x7265766965776B  # "reviewk": the advisory lock that serialises upgrades
+_DUE_CHANNEL = "reviewkit_due"
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("reviewkit.adapters.postgres") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+SCHEMA_VERSION = max(number for number, _ in _migrations())
+"""The PostgreSQL schema version this reviewkit writes."""
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=1024)
+def _psycopg_sql(sql: str) -> str:
+    """*sql* with ``?`` and ``:name`` parameters written as psycopg's ``%s`` and ``%(name)s``."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%")).replace("?", "%s")
+
+
+def _storage_error(exc: psycopg.Error, where: str) -> StorageError:
+    """The reviewkit error for a psycopg error on the database *where*."""
+    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
+        return StorageFullError(
+            f"database {where}: the server is out of space ({exc}); nothing of this change "
+            "was written, free some space and try again"
+        )
+    if isinstance(exc, pg_errors.ReadOnlySqlTransaction | pg_errors.InsufficientPrivilege):
+        return StorageReadOnlyError(f"database {where} cannot be written: {exc}")
+    if isinstance(
+        exc,
+        pg_errors.LockNotAvailable
+        | pg_errors.QueryCanceled
+        | pg_errors.DeadlockDetected
+        | pg_errors.SerializationFailure,
+    ):
+        return StorageBusyError(f"database {where} is busy ({exc}); nothing was changed, try again")
+    if isinstance(exc, psycopg.OperationalError):
+        return StorageUnavailableError(
+            f"database {where} cannot be reached ({str(exc).strip()}); nothing was changed: "
+            "check that the server runs and accepts connections, then try again"
+        )
+    return StorageError(f"database {where}: {str(exc).strip()}")
+
+
+class PostgresStore(RelationalStore):
+    """Campaigns and requests in the PostgreSQL database at *url*.
+
+    :param url: a libpq connection string or URL, ``postgresql://user:password@host/db``.
+    :param pool_size: the most connections this store holds open at once.
+    :param timeout: how long to wait for a connection (a busy pool, a server starting up),
+        and for another transaction's lock, in seconds; past it a call raises
+        :class:`~reviewkit.errors.StorageBusyError` (or
+        :class:`~reviewkit.errors.StorageError` when the server cannot be reached).
+
+    One store object may be shared by threads; each call borrows a pooled connection. Start
+    one store per process: every dispatcher process on every host may share one database.
+    """
+
+    _q = QUERIES
+    _integrity = psycopg.IntegrityError
+    _email_match = "lower(email) = lower(:email)"
+    _field_group = "(CAST(d.fields AS jsonb) ->> :field_path)"
+
+    def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 30.0) -> None:
+        self.url = url
+        self._where = redacted(url)
+        self._timeout = timeout
+        self._local = threading.local()
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(1, pool_size),
+            timeout=timeout,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": max(1, int(timeout)),
+                "options": f"-c lock_timeout={int(timeout * 1000)}",
+            },
+            check=ConnectionPool.check_connection,
+            open=False,
+            name="reviewkit",
+        )
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise StorageError(
+                f"cannot connect to PostgreSQL database {self._where} within {timeout:g} s: "
+                "check the address, the credentials and that the server runs"
+            ) from exc
+        try:
+            self._migrate()
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self._where!r})"
+
+    # -- schema ---------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version recorded in the database (0 for an empty one)."""
+        with self._reading():
+            return self._version()
+
+    def _version(self) -> int:
+        found = self._execute("SELECT to_regclass('reviewkit_schema') IS NOT NULL").fetchone()[0]
+        if not found:
+            return 0
+        return int(self._execute("SELECT version FROM reviewkit_schema").fetchone()[0])
+
+    def _migrate(self) -> None:
+        if self.schema_version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            self._execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+            current = self._version()  # another host may have upgraded meanwhile
+            if current > SCHEMA_VERSION:
+                raise StorageError(
+                    f"database {self._where} has schema version {current}, newer than this "
+                    f"reviewkit's {SCHEMA_VERSION}: upgrade reviewkit to open it"
+                )
+            connection = self._local.connection
+            if current == 0:
+                connection.execute("CREATE TABLE reviewkit_schema (version integer NOT NULL)")
+                connection.execute("INSERT INTO reviewkit_schema VALUES (0)")
+            for number, script in _migrations():
+                if number > current:
+                    log.info("upgrading %s to schema %d", self._where, number)
+                    connection.execute(script.encode())  # several statements, no parameters
+                    connection.execute("UPDATE reviewkit_schema SET version = %s", (number,))
+        if self.schema_version > SCHEMA_VERSION:
+            raise StorageError(
+                f"database {self._where} has schema version {self.schema_version}, newer than "
+                f"this reviewkit's {SCHEMA_VERSION}: upgrade reviewkit to open it"
+            )
+
+    # -- connections and transactions -----------------------------------------------------
+
+    @contextmanager
+    def _connection(self, *, write: bool) -> Iterator[None]:
+        if getattr(self._local, "connection", None) is not None:
+            yield  # joins the transaction (or the reading) this thread is in
+            return
+        with self._faults(), self._pool.connection() as connection:
+            self._local.connection = connection
+            try:
+                if write:
+                    with connection.transaction():
+                        yield
+                else:
+                    yield
+            finally:
+                self._local.connection = None
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._connection(write=True)
+
+    def _reading(self) -> AbstractContextManager[None]:
+        return self._connection(write=False)
+
+    @contextmanager
+    def _faults(self) -> Iterator[None]:
+        """Raise psycopg errors from the block as reviewkit storage errors."""
+        try:
+            yield
+        except PoolTimeout as exc:
+            raise StorageUnavailableError(
+                f"database {self._where}: no connection came free within {self._timeout:g} s "
+                "(the pool is busy or the server cannot be reached); nothing was changed"
+            ) from exc
+        except psycopg.Error as exc:
+            raise _storage_error(exc, self._where) from exc
+
+    def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        if not params:  # sent as written: a % is the modulo operator, not a placeholder
+            return self._local.connection.execute(sql.encode())
+        return self._local.connection.execute(_psycopg_sql(sql).encode(), params)
+
+    def _insert_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        cursor = self._local.connection.cursor()
+        cursor.executemany(_psycopg_sql(sql).encode(), list(rows))
+        return max(0, int(cursor.rowcount))
+
+    # -- what only PostgreSQL does --------------------------------------------------------
+
+    def _field_param(self, name: str) -> str:
+        return name  # the key of the JSON object, bound as a parameter
+
+    def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
+        with self.transaction():
+            for key in sorted(gaps):  # one order everywhere: no two workers wait in a cycle
+                self._execute(self._q.SLOT_PREPARE, (key,))
+            return super().reserve_slots(dict(sorted(gaps.items())), now=now)
+
+    def explain_query(self, query: RequestQuery, *, limit: int = 50) -> list[str]:
+        """Return PostgreSQL's plan for a view query (the lines of ``EXPLAIN``), to check
+        that it reads an index; one plan after another when the query is split."""
+        lines = []
+        for part in _split(query):
+            time, where, params = _query_where(part, None, self._email_match)
+            params["limit"] = limit + 1
+            sql = self._q.QUERY_REQUESTS.format(time=time, where=where)
+            with self._reading():
+                lines += [row[0] for row in self._execute("EXPLAIN " + sql, params)]
+        return lines
+
+    def wait_for_due(self, timeout: float) -> bool:
+        """Wait up to *timeout* seconds for a request to be added or to become due again on
+        any host; True when one did (a notice came), False on timeout."""
+        with self._faults(), self._pool.connection() as connection:
+            connection.execute(f"LISTEN {_DUE_CHANNEL}")
+            try:
+                for _ in connection.notifies(timeout=timeout, stop_after=1):
+                    return True
+                return False
+            finally:
+                connection.execute(f"UNLISTEN {_DUE_CHANNEL}")
