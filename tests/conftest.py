@@ -71,11 +71,24 @@ def postgres_url(postgres: pg_server.Server) -> str:
     return postgres.create_database(f"test_{next(_databases)}", template="reviewkit_template")
 
 
-@pytest.fixture(params=[pytest.param("memory", id="memory"), pytest.param("sqlite", id="sqlite")])
+@pytest.fixture(
+    params=[
+        pytest.param("memory", id="memory"),
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres"),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rk.Store]:
     """Every store adapter: the tests that use this fixture are the storage contract."""
     if request.param == "memory":
         yield rk.InMemoryStore()
+        return
+    if request.param == "postgres":
+        from reviewkit.adapters.postgres import PostgresStore
+
+        url = request.getfixturevalue("postgres_url")
+        with PostgresStore(url, pool_size=2) as postgres_store:
+            yield postgres_store
         return
     sqlite_store = SQLiteStore(tmp_path / "reviewkit.sqlite3")
     yield sqlite_store

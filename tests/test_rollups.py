@@ -1,8 +1,9 @@
-"""Score rollups: SQLite keeps hour and day sums of the answers that always equal a
+"""Score rollups: SQLite and PostgreSQL keep hour and day sums of the answers that always equal a
 recomputation, and scores read from them equal scores computed from every answer."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,8 @@ from hypothesis import strategies as st
 import reviewkit as rk
 from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.domain.scoring import rollup_pieces
+
+from . import pg_server
 
 HOUR, DAY = 3_600_000_000, 86_400_000_000
 BASE = datetime(2026, 3, 27, tzinfo=UTC)  # the weekend Europe moves its clocks
@@ -151,6 +154,38 @@ def test_rollups_equal_a_recomputation_and_scores_equal_the_memory_stores(
             assert all(row[6] > 0 for row in kept)  # no empty rows left behind
             for query in queries:
                 assert _scores(store, query) == _scores(memory, query)
+
+
+_postgres_examples = itertools.count()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(_step, max_size=25), queries=st.lists(_query, min_size=1, max_size=4))
+def test_postgres_rollups_equal_a_recomputation_and_scores_equal_the_memory_stores(
+    postgres: pg_server.Server,
+    steps: list[tuple[str, object]],
+    queries: list[dict[str, object]],
+) -> None:
+    """The same on PostgreSQL, whose rollups are kept by its own trigger functions."""
+    import psycopg
+
+    from reviewkit.adapters.postgres import PostgresStore
+
+    memory = rk.InMemoryStore()
+    _play(memory, steps)
+    url = postgres.create_database(
+        f"rollups_{next(_postgres_examples)}", template="reviewkit_template"
+    )
+    with PostgresStore(url, pool_size=1) as store:
+        _play(store, steps)
+        read = "SELECT * FROM answer_rollups ORDER BY 1, 2, 3, 4, 5, 6"
+        with psycopg.connect(url) as raw:
+            kept = raw.execute(read).fetchall()
+            store.rebuild_rollups()
+            assert raw.execute(read).fetchall() == kept
+        assert all(row[6] > 0 for row in kept)
+        for query in queries:
+            assert _scores(store, query) == _scores(memory, query)
 
 
 def test_an_older_database_gets_its_rollups_on_upgrade(tmp_path: Path) -> None:

@@ -13,20 +13,33 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import reviewkit as rk
 from reviewkit.adapters.sqlite import SQLiteStore
 
+if TYPE_CHECKING:
+    from reviewkit.adapters.postgres import PostgresStore
+
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
 
 
+def open_db(db: Path | str) -> SQLiteStore | PostgresStore:
+    """The store at *db*: a SQLite file, or a ``postgresql://`` URL."""
+    if str(db).startswith("postgresql://"):
+        from reviewkit.adapters.postgres import PostgresStore
+
+        return PostgresStore(str(db))
+    return SQLiteStore(db)
+
+
 def prepare(
-    db: Path, n: int, interval: timedelta = timedelta(0), sender: str = "shop@example.com"
+    db: Path | str, n: int, interval: timedelta = timedelta(0), sender: str = "shop@example.com"
 ) -> str:
     """A scheduled, always-open campaign of *n* recipients that is due now."""
-    with SQLiteStore(db) as store:
+    with open_db(db) as store:
         service = rk.CampaignService(store, rk.SystemClock())
         actor = rk.Actor.system()
         campaign = service.create(
@@ -50,7 +63,7 @@ def prepare(
         return campaign.id
 
 
-def dispatch_process(db: Path, *args: str) -> subprocess.Popen[str]:
+def dispatch_process(db: Path | str, *args: str) -> subprocess.Popen[str]:
     """`reviewkit dispatch --db DB --until-idle ARGS…` as a separate process."""
     return subprocess.Popen(
         [sys.executable, "-m", "reviewkit", "dispatch", "--db", str(db), "--until-idle", *args],
@@ -60,7 +73,7 @@ def dispatch_process(db: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def worker(db: Path, outbox: Path, name: str, *extra: str) -> subprocess.Popen[str]:
+def worker(db: Path | str, outbox: Path, name: str, *extra: str) -> subprocess.Popen[str]:
     return dispatch_process(db, "--outbox", str(outbox), "--worker-id", name, *extra)
 
 

@@ -245,6 +245,12 @@ def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) ->
         "--until-idle", action="store_true", help="exit once nothing is due within --max-wait"
     )
     dispatch.add_argument("--max-wait", default="60s", help="with --until-idle (60s)")
+    dispatch.add_argument(
+        "--poll",
+        default="5s",
+        help="how long to sleep when nothing is scheduled (5s); on PostgreSQL a new request "
+        "wakes the worker at once",
+    )
     dispatch.add_argument("--worker-id", metavar="ID", help="name in claims (hostname:pid)")
     dispatch.add_argument("--sms-gateway", metavar="URL", help="post SMS as JSON to this URL")
     dispatch.add_argument("--sms-outbox", type=Path, metavar="FILE", help="write SMS to a file")
@@ -967,10 +973,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             sms = SmsFileTransport(args.sms_outbox)
         transport = email if sms is None else ChannelRouter(email=email, sms=sms)
         chore = alert_chore(store, args, email, args.worker_id)
+        clock = SystemClock()
+        if is_postgres_url(str(args.db)):
+            from reviewkit.adapters.postgres import NotifiedClock, PostgresStore
+
+            assert isinstance(store, PostgresStore)
+            clock = NotifiedClock(store)  # wakes on new requests instead of waiting a poll
         dispatcher = Dispatcher(
             store,
             transport,
-            SystemClock(),
+            clock,
             worker_id=args.worker_id,
             lease=parse_interval(args.lease),
             batch_size=args.batch_size,
@@ -981,6 +993,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             report = dispatcher.run(
                 until_idle=args.until_idle,
                 max_wait=parse_interval(args.max_wait) if args.until_idle else None,
+                poll=parse_interval(args.poll),
             )
         except KeyboardInterrupt as exc:
             # The dispatcher has given back the claims it had not tried yet.

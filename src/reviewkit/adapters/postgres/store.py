@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from reviewkit.adapters.clock import SystemClock
 from reviewkit.adapters.relational import (
     RelationalStore,
     _query_where,
@@ -36,6 +38,7 @@ from reviewkit.adapters.relational import (
     redacted,
 )
 from reviewkit.domain.collection import RequestQuery
+from reviewkit.domain.instants import as_utc
 from reviewkit.errors import (
     ConfigurationError,
     StorageBusyError,
@@ -54,7 +57,7 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
         "the PostgreSQL store needs psycopg 3 and its pool: pip install 'reviewkit[postgres]'"
     ) from exc
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+__all__ = ["SCHEMA_VERSION", "NotifiedClock", "PostgresStore"]
 
 log = logging.getLogger("reviewkit.storage")
 
@@ -85,29 +88,30 @@ def _psycopg_sql(sql: str) -> str:
     return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%")).replace("?", "%s")
 
 
-def _storage_error(exc: psycopg.Error, where: str) -> StorageError:
-    """The reviewkit error for a psycopg error on the database *where*."""
-    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
+def _storage_error(error: psycopg.Error, where: str) -> StorageError:
+    """The reviewkit error for a psycopg error on the database *where*, in one line."""
+    exc = " ".join(str(error).split())
+    if isinstance(error, pg_errors.DiskFull | pg_errors.OutOfMemory):
         return StorageFullError(
             f"database {where}: the server is out of space ({exc}); nothing of this change "
             "was written, free some space and try again"
         )
-    if isinstance(exc, pg_errors.ReadOnlySqlTransaction | pg_errors.InsufficientPrivilege):
+    if isinstance(error, pg_errors.ReadOnlySqlTransaction | pg_errors.InsufficientPrivilege):
         return StorageReadOnlyError(f"database {where} cannot be written: {exc}")
     if isinstance(
-        exc,
+        error,
         pg_errors.LockNotAvailable
         | pg_errors.QueryCanceled
         | pg_errors.DeadlockDetected
         | pg_errors.SerializationFailure,
     ):
         return StorageBusyError(f"database {where} is busy ({exc}); nothing was changed, try again")
-    if isinstance(exc, psycopg.OperationalError):
+    if isinstance(error, psycopg.OperationalError):
         return StorageUnavailableError(
-            f"database {where} cannot be reached ({str(exc).strip()}); nothing was changed: "
+            f"database {where} cannot be reached ({exc}); nothing was changed: "
             "check that the server runs and accepts connections, then try again"
         )
-    return StorageError(f"database {where}: {str(exc).strip()}")
+    return StorageError(f"database {where}: {exc}")
 
 
 class PostgresStore(RelationalStore):
@@ -134,16 +138,26 @@ class PostgresStore(RelationalStore):
         self._where = redacted(url)
         self._timeout = timeout
         self._local = threading.local()
+        self._listen_lock = threading.Lock()
+        self._listener: psycopg.Connection[Any] | None = None
+        options: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(1, int(timeout)),
+            "options": f"-c lock_timeout={int(timeout * 1000)}",
+        }
+        try:  # once by hand: the reason a first connection fails is the operator's answer
+            psycopg.connect(url, **options).close()
+        except psycopg.Error as exc:
+            reason = " ".join(str(exc).split())
+            raise StorageUnavailableError(
+                f"cannot connect to PostgreSQL database {self._where}: {reason}"
+            ) from None
         self._pool = ConnectionPool(
             url,
             min_size=1,
             max_size=max(1, pool_size),
             timeout=timeout,
-            kwargs={
-                "autocommit": True,
-                "connect_timeout": max(1, int(timeout)),
-                "options": f"-c lock_timeout={int(timeout * 1000)}",
-            },
+            kwargs=options,
             check=ConnectionPool.check_connection,
             open=False,
             name="reviewkit",
@@ -152,7 +166,7 @@ class PostgresStore(RelationalStore):
             self._pool.open(wait=True, timeout=timeout)
         except PoolTimeout as exc:
             self._pool.close()
-            raise StorageError(
+            raise StorageUnavailableError(
                 f"cannot connect to PostgreSQL database {self._where} within {timeout:g} s: "
                 "check the address, the credentials and that the server runs"
             ) from exc
@@ -163,7 +177,9 @@ class PostgresStore(RelationalStore):
             raise
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and the one listening for due requests)."""
+        with self._listen_lock:
+            self._close_listener()
         self._pool.close()
 
     def __enter__(self) -> PostgresStore:
@@ -190,30 +206,41 @@ class PostgresStore(RelationalStore):
         return int(self._execute("SELECT version FROM reviewkit_schema").fetchone()[0])
 
     def _migrate(self) -> None:
-        if self.schema_version == SCHEMA_VERSION:
+        if self._refuse_newer() == SCHEMA_VERSION:
             return
-        with self.transaction():
-            self._execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
-            current = self._version()  # another host may have upgraded meanwhile
-            if current > SCHEMA_VERSION:
-                raise StorageError(
-                    f"database {self._where} has schema version {current}, newer than this "
-                    f"reviewkit's {SCHEMA_VERSION}: upgrade reviewkit to open it"
-                )
-            connection = self._local.connection
-            if current == 0:
-                connection.execute("CREATE TABLE reviewkit_schema (version integer NOT NULL)")
-                connection.execute("INSERT INTO reviewkit_schema VALUES (0)")
-            for number, script in _migrations():
-                if number > current:
-                    log.info("upgrading %s to schema %d", self._where, number)
-                    connection.execute(script.encode())  # several statements, no parameters
-                    connection.execute("UPDATE reviewkit_schema SET version = %s", (number,))
-        if self.schema_version > SCHEMA_VERSION:
+        with self._faults(), self._pool.connection() as connection:
+            # A session lock taken before the transaction: the transaction then starts with
+            # the catalog as the host that held the lock left it.
+            connection.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+            self._local.connection = connection
+            try:
+                with connection.transaction():
+                    self._upgrade(connection)
+            finally:
+                self._local.connection = None
+                connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+    def _upgrade(self, connection: psycopg.Connection[Any]) -> None:
+        current = self._refuse_newer()  # another host may have upgraded meanwhile
+        if current == 0:
+            connection.execute("CREATE TABLE reviewkit_schema (version integer NOT NULL)")
+            connection.execute("INSERT INTO reviewkit_schema VALUES (0)")
+        for number, script in _migrations():
+            if number > current:
+                log.info("upgrading %s to schema %d", self._where, number)
+                connection.execute(script.encode())  # several statements, no parameters
+                connection.execute("UPDATE reviewkit_schema SET version = %s", (number,))
+
+    def _refuse_newer(self) -> int:
+        """The database's schema version, refused when a newer reviewkit wrote it."""
+        with self._reading():
+            current = self._version()
+        if current > SCHEMA_VERSION:
             raise StorageError(
-                f"database {self._where} has schema version {self.schema_version}, newer than "
-                f"this reviewkit's {SCHEMA_VERSION}: upgrade reviewkit to open it"
+                f"database {self._where} has schema version {current}, newer than this "
+                f"reviewkit's {SCHEMA_VERSION}: upgrade reviewkit to open it"
             )
+        return current
 
     # -- connections and transactions -----------------------------------------------------
 
@@ -286,13 +313,56 @@ class PostgresStore(RelationalStore):
         return lines
 
     def wait_for_due(self, timeout: float) -> bool:
-        """Wait up to *timeout* seconds for a request to be added or to become due again on
-        any host; True when one did (a notice came), False on timeout."""
-        with self._faults(), self._pool.connection() as connection:
-            connection.execute(f"LISTEN {_DUE_CHANNEL}")
+        """Wait up to *timeout* seconds for a request to be added or to become due again,
+        by any process on any host; True when one did, False on timeout.
+
+        The store listens on a connection of its own from the first call on, so a notice
+        sent between two calls is not lost: the next call returns at once.
+        """
+        with self._listen_lock, self._faults():
             try:
-                for _ in connection.notifies(timeout=timeout, stop_after=1):
-                    return True
-                return False
-            finally:
-                connection.execute(f"UNLISTEN {_DUE_CHANNEL}")
+                if self._listener is None or self._listener.closed:
+                    self._listener = psycopg.connect(
+                        self.url, autocommit=True, connect_timeout=max(1, int(self._timeout))
+                    )
+                    self._listener.execute(f"LISTEN {_DUE_CHANNEL}")
+                woken = False
+                for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                    woken = True
+                if woken:  # the notices that came with it wake nobody a second time
+                    for _ in self._listener.notifies(timeout=0.0):
+                        pass
+                return woken
+            except psycopg.Error:
+                self._close_listener()
+                raise
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+
+class NotifiedClock(SystemClock):
+    """The machine's clock, whose sleeps end early when a request is added to the store's
+    database or becomes due again (``LISTEN``/``NOTIFY``), whichever process or host did it.
+
+    Give it to a :class:`~reviewkit.Dispatcher` on a :class:`PostgresStore`: an idle worker
+    starts on new requests at once instead of at its next poll. While the server cannot be
+    reached it sleeps as the plain clock does.
+    """
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    def sleep_until(self, instant: datetime) -> None:
+        while True:
+            delay = (as_utc(instant) - self.now()).total_seconds()
+            if delay <= 0:
+                return
+            try:
+                if self.store.wait_for_due(delay):
+                    return
+            except StorageError as exc:
+                log.debug("cannot listen for due requests, sleeping instead: %s", exc)
+                time.sleep(min(delay, 1.0))
