@@ -237,8 +237,8 @@ def test_the_command_line_runs_on_a_url(postgres_url: str, tmp_path: Path) -> No
     start = datetime(2020, 1, 6, 9, tzinfo=UTC).isoformat()
     steps = [
         ("campaign", "create", "--name", "orders", "--from", "shop@example.com",
-         "--subject", "How was it?", "--body-file", str(body), "--start", start, "--hours", "00:00-24:00",
-         "--days", "mon-sun"),
+         "--subject", "How was it?", "--body-file", str(body), "--start", start,
+         "--hours", "00:00-24:00", "--days", "mon-sun"),
         ("import", str(csv), "--campaign", "orders"),
         ("campaign", "schedule", "orders"),
         ("dispatch", "--outbox", str(tmp_path / "outbox"), "--until-idle", "--max-wait", "5s"),
