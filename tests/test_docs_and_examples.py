@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -50,11 +51,16 @@ def test_code_blocks_run(page: Path) -> None:
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
-def test_example_runs(script: Path, tmp_path: Path) -> None:
-    """Each example script exits 0 when run as a user runs it."""
+def test_example_runs(script: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Each example script exits 0 when run as a user runs it (the PostgreSQL one against
+    the test server)."""
+    env = dict(os.environ)
+    if script.name.startswith("postgres"):
+        env["REVIEWKIT_PG"] = request.getfixturevalue("postgres_url")
     result = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,

@@ -9,8 +9,9 @@
 - Claims lock their rows with ``FOR UPDATE SKIP LOCKED``: workers on any number of hosts take
   disjoint requests without waiting for each other. Pacing slots are rows locked while a
   worker takes them, so a campaign's interval and an account's rate hold across hosts.
-- :meth:`PostgresStore.wait_for_due` sleeps until a request is added or becomes due again
-  (``LISTEN``/``NOTIFY``), so an idle dispatcher needs no polling to start at once.
+- :meth:`PostgresStore.wait_for_due` sleeps until requests are added, become due again or
+  are finished (``LISTEN``/``NOTIFY``), so an idle dispatcher needs no polling to start at
+  once (:class:`NotifiedClock`).
 - Faults of the server or the network raise :class:`~reviewkit.errors.StorageError`
   subclasses; psycopg errors never escape. A connection broken by a server restart is
   replaced on the next call.
@@ -313,8 +314,8 @@ class PostgresStore(RelationalStore):
         return lines
 
     def wait_for_due(self, timeout: float) -> bool:
-        """Wait up to *timeout* seconds for a request to be added or to become due again,
-        by any process on any host; True when one did, False on timeout.
+        """Wait up to *timeout* seconds for requests to be added, to become due again or to be
+        finished, by any process on any host; True when some were, False on timeout.
 
         The store listens on a connection of its own from the first call on, so a notice
         sent between two calls is not lost: the next call returns at once.
@@ -344,8 +345,9 @@ class PostgresStore(RelationalStore):
 
 
 class NotifiedClock(SystemClock):
-    """The machine's clock, whose sleeps end early when a request is added to the store's
-    database or becomes due again (``LISTEN``/``NOTIFY``), whichever process or host did it.
+    """The machine's clock, whose sleeps end early when requests are added to the store's
+    database, become due again or are finished (``LISTEN``/``NOTIFY``), whichever process or
+    host did it.
 
     Give it to a :class:`~reviewkit.Dispatcher` on a :class:`PostgresStore`: an idle worker
     starts on new requests at once instead of at its next poll. While the server cannot be

@@ -254,13 +254,15 @@ CREATE TRIGGER answers_rollup
 AFTER INSERT OR DELETE OR UPDATE OF current, kind, score, at, campaign_id, channel, segment
 ON answers FOR EACH ROW EXECUTE FUNCTION reviewkit_answers_rollup();
 
--- Dispatchers wait for notices on this channel (a campaign id: it has pending requests that
--- were added or given a new due time) instead of polling. One notice per campaign and
--- statement, so a bulk import sends a handful, not one per row.
+-- Dispatchers wait for notices on this channel (a campaign id) instead of polling: its
+-- requests were added, became due again, or were finished by a worker (others waiting for
+-- that worker's claims may then be done). Claims themselves send none. One notice per
+-- campaign and statement, and PostgreSQL merges equal notices of one transaction, so a bulk
+-- import or a batch of outcomes sends a handful, not one per row.
 CREATE FUNCTION reviewkit_notify_due() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('reviewkit_due', c.campaign_id)
-    FROM (SELECT DISTINCT campaign_id FROM changed WHERE status = 'pending') AS c;
+    FROM (SELECT DISTINCT campaign_id FROM changed WHERE status <> 'claimed') AS c;
     RETURN NULL;
 END
 $$;
