@@ -265,3 +265,55 @@ def test_the_command_line_reports_an_unreachable_server_in_one_line() -> None:
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "cannot connect to PostgreSQL" in done.stderr
     assert "secret" not in done.stderr
+
+
+def test_claims_and_scores_read_indexes(postgres_url: str) -> None:
+    """With statistics gathered over many requests and answers, a claim walks the due index
+    and a score reads primary-key ranges of the rollups, never a whole table."""
+    import json
+
+    from reviewkit.adapters.postgres.store import QUERIES, _psycopg_sql
+
+    with PostgresStore(postgres_url) as store:
+        busy = store.add_campaign(rk.Campaign(name="busy"))
+        quiet = store.add_campaign(rk.Campaign(name="quiet"))
+        requests = [
+            rk.Request(
+                campaign_id=(busy if n % 10 else quiet).id,
+                recipient=rk.Recipient(email=f"c{n}@example.com", segment=f"s{n % 7}"),
+                channel=rk.Channel.EMAIL,
+                address=f"c{n}@example.com",
+            )
+            for n in range(20_000)
+        ]
+        store.add_requests(requests)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        with store.transaction():
+            for n, request in enumerate(requests[:5_000]):
+                store.add_answer(
+                    rk.Answer(
+                        request_id=request.id,
+                        campaign_id=request.campaign_id,
+                        kind=rk.SurveyType.NPS,
+                        score=n % 11,
+                        at=start + timedelta(minutes=37 * n),
+                        segment=request.recipient.segment,
+                    )
+                )
+    with psycopg.connect(postgres_url, autocommit=True) as raw:
+        raw.execute("ANALYZE")
+
+        def plan(sql: str, params: dict[str, object]) -> str:
+            rows = raw.execute(("EXPLAIN " + _psycopg_sql(sql)).encode(), params).fetchall()
+            return " | ".join(row[0] for row in rows)
+
+        claim = plan(QUERIES.DUE_FOR_CLAIM, {"campaign": quiet.id, "now": 0, "limit": 100})
+        assert "deliveries_due" in claim, claim
+        assert "Seq Scan" not in claim, claim
+        ranges = json.dumps([[0, 2**62]])
+        rollups = plan(
+            QUERIES.ROLLUP_SUMS.format(group="a.segment_key", filters=""),
+            {"ranges": ranges, "kind": "nps", "span": 86_400_000_000},
+        )
+        assert "answer_rollups_pkey" in rollups, rollups
+        assert "Seq Scan" not in rollups, rollups
