@@ -21,6 +21,7 @@ from benchmarks import (
     bench_scores,
     bench_smtp,
     bench_store,
+    bench_workers,
 )
 from benchmarks.common import print_table
 
@@ -32,6 +33,7 @@ SIZES = {
         "import": (5_000, 1),
         "scores": (20_000, 3),
         "alerts": (20_000, 100),
+        "workers": (1_000, (1, 4)),
     },
     "medium": {
         "scheduler": (1_000_000, 5),
@@ -40,6 +42,7 @@ SIZES = {
         "import": (100_000, 1),
         "scores": (100_000, 3),
         "alerts": (200_000, 1_000),
+        "workers": (20_000, (1, 2, 4, 8)),
     },
     "full": {
         "scheduler": (1_000_000, 7),
@@ -48,6 +51,7 @@ SIZES = {
         "import": (1_000_000, 1),
         "scores": (1_000_000, 5),
         "alerts": (1_000_000, 1_000),
+        "workers": (100_000, (1, 2, 4, 8)),
     },
 }
 
@@ -59,7 +63,7 @@ def main() -> int:
     size.add_argument("--full", action="store_const", const="full", dest="size")
     parser.add_argument(
         "--only",
-        choices=["scheduler", "store", "smtp", "import", "scores", "alerts"],
+        choices=["scheduler", "store", "smtp", "import", "scores", "alerts", "workers"],
         help="run one benchmark",
     )
     args = parser.parse_args()
@@ -77,6 +81,8 @@ def main() -> int:
         rows += bench_scores.run(*sizes["scores"])
     if args.only in (None, "alerts"):
         rows += bench_alerts.run(*sizes["alerts"])
+    if args.only in (None, "workers"):
+        rows += bench_workers.run(*sizes["workers"])
     print_table(rows)
     return 0
 

@@ -307,7 +307,10 @@ def test_claims_and_scores_read_indexes(postgres_url: str) -> None:
             rows = raw.execute(("EXPLAIN " + _psycopg_sql(sql)).encode(), params).fetchall()
             return " | ".join(row[0] for row in rows)
 
-        claim = plan(QUERIES.DUE_FOR_CLAIM, {"campaign": quiet.id, "now": 0, "limit": 100})
+        claim = plan(
+            QUERIES.CLAIM_DUE,
+            {"campaign": quiet.id, "now": 0, "limit": 100, "worker": "w", "lease": 1},
+        )
         assert "deliveries_due" in claim, claim
         assert "Seq Scan" not in claim, claim
         ranges = json.dumps([[0, 2**62]])

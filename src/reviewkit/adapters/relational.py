@@ -62,6 +62,7 @@ ANSWER_COLUMNS = (
 _FILLED_ON_LOAD = {
     "{delivery_columns}": DELIVERY_COLUMNS,
     "{delivery_marks}": ", ".join("?" * (DELIVERY_COLUMNS.count(",") + 1)),
+    "{delivery_columns_d}": ", ".join(f"d.{c.strip()}" for c in DELIVERY_COLUMNS.split(",")),
     "{answer_columns}": ANSWER_COLUMNS,
     "{answer_columns_a}": ", ".join(f"a.{c.strip()}" for c in ANSWER_COLUMNS.split(",")),
     "{answer_marks}": ", ".join("?" * (ANSWER_COLUMNS.count(",") + 1)),
@@ -88,8 +89,9 @@ class Queries:
 def load_queries(package: str) -> Queries:
     """The named blocks of the ``queries.sql`` file in *package*.
 
-    ``{delivery_columns}``, ``{delivery_marks}``, ``{answer_columns}``, ``{answer_columns_a}``
-    and ``{answer_marks}`` are filled in; other names in braces are left for the store.
+    ``{delivery_columns}`` (``{delivery_columns_d}``: each prefixed with ``d.``),
+    ``{delivery_marks}``, ``{answer_columns}``, ``{answer_columns_a}`` and ``{answer_marks}``
+    are filled in; other names in braces are left for the store.
     """
     text = (resources.files(package) / "queries.sql").read_text("utf-8")
     statements: dict[str, str] = {}

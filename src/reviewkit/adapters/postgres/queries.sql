@@ -82,23 +82,23 @@ UPDATE deliveries SET status = ?, due_at = coalesce(CAST(? AS bigint), due_at),
     available_at = coalesce(CAST(? AS bigint), due_at, 0)
 WHERE campaign_id = ? AND status IN ({marks});
 
--- name: due_for_claim
--- The first of a claim's two statements in one transaction: the due requests, by the
--- partial index, in claim order (earliest claimable first, then insertion), locked; rows
--- another worker is claiming at this moment are skipped, not waited for.
-SELECT seq, id FROM deliveries
-WHERE campaign_id = :campaign AND available_at IS NOT NULL AND available_at <= :now
-ORDER BY available_at, seq
-LIMIT :limit
-FOR UPDATE SKIP LOCKED;
-
--- name: claim_requests
--- The second: those requests taken for a worker until its lease ends. RETURNING gives rows
--- in no promised order, so the store puts them back in the first statement's.
-UPDATE deliveries
+-- name: claim_due
+-- Take a campaign's due requests for a worker until its lease ends, in one statement: the
+-- earliest claimable first, then insertion order, by the partial index; rows another worker
+-- is claiming at this moment are skipped, not waited for. RETURNING gives rows in no
+-- promised order, so each comes with its claim-order key (the old available_at, seq).
+WITH due AS (
+    SELECT seq, available_at FROM deliveries
+    WHERE campaign_id = :campaign AND available_at IS NOT NULL AND available_at <= :now
+    ORDER BY available_at, seq
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries AS d
 SET status = 'claimed', claimed_by = :worker, lease_until = :lease, available_at = :lease
-WHERE seq IN (SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST(:seqs AS json)))
-RETURNING {delivery_columns};
+FROM due
+WHERE d.seq = due.seq
+RETURNING due.available_at, due.seq, {delivery_columns_d};
 
 -- name: renew_leases
 -- Extend a worker's claims: only rows it still holds, whatever their lease says now.

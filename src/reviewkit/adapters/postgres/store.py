@@ -33,13 +33,17 @@ from typing import Any
 from reviewkit.adapters.clock import SystemClock
 from reviewkit.adapters.relational import (
     RelationalStore,
+    _finish_params,
     _query_where,
+    _request_from_row,
     _split,
     load_queries,
     redacted,
 )
 from reviewkit.domain.collection import RequestQuery
 from reviewkit.domain.instants import as_utc
+from reviewkit.domain.request import Outcome, Request
+from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     ConfigurationError,
     StorageBusyError,
@@ -159,7 +163,6 @@ class PostgresStore(RelationalStore):
             max_size=max(1, pool_size),
             timeout=timeout,
             kwargs=options,
-            check=ConnectionPool.check_connection,
             open=False,
             name="reviewkit",
         )
@@ -291,6 +294,38 @@ class PostgresStore(RelationalStore):
         return max(0, int(cursor.rowcount))
 
     # -- what only PostgreSQL does --------------------------------------------------------
+
+    def claim_requests(
+        self,
+        campaign_id: str,
+        *,
+        now: datetime,
+        limit: int,
+        worker_id: str,
+        lease_until: datetime,
+    ) -> list[Request]:
+        params = {
+            "campaign": campaign_id,
+            "now": epoch_micros(now),
+            "limit": limit,
+            "worker": worker_id,
+            "lease": epoch_micros(lease_until),
+        }
+        with self._reading():  # one statement: atomic without a BEGIN and COMMIT round trip
+            rows = self._execute(self._q.CLAIM_DUE, params).fetchall()
+        rows.sort(key=lambda row: (row[0], row[1]))
+        return [_request_from_row(row[2:]) for row in rows]
+
+    def finish_requests(
+        self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
+    ) -> list[str]:
+        outcomes = list(outcomes)
+        if len(outcomes) != 1:
+            return super().finish_requests(outcomes, worker_id=worker_id, now=now)
+        params = _finish_params(outcomes[0], worker_id, now)
+        with self._reading():  # one statement, atomic on its own
+            changed = self._execute(self._q.FINISH_REQUEST, params).rowcount
+        return [] if changed else [outcomes[0].request_id]
 
     def _field_param(self, name: str) -> str:
         return name  # the key of the JSON object, bound as a parameter
