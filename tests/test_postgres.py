@@ -4,6 +4,7 @@ two hosts upgrading at once migrate once, and the command line works on a URL.""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +26,29 @@ from .test_workers import finish, message_ids, open_db, prepare, worker
 psycopg = pytest.importorskip("psycopg")
 
 from reviewkit.adapters.postgres import SCHEMA_VERSION, PostgresStore  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers() -> Iterator[None]:
+    """A failed test's dispatcher processes are killed, not left retrying against a server
+    that is about to stop."""
+    yield
+    for pid in _dispatchers():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _dispatchers() -> list[int]:
+    """The ids of this process's children that run ``reviewkit dispatch``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+                if int(fields[1]) == os.getpid() and b"dispatch" in command[3:5]:
+                    found.append(int(entry.name))
+    return found
 
 
 def _sent_outbox(outbox: Path) -> int:

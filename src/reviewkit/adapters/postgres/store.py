@@ -84,6 +84,7 @@ def _migrations() -> list[tuple[int, str]]:
 SCHEMA_VERSION = max(number for number, _ in _migrations())
 """The PostgreSQL schema version this reviewkit writes."""
 
+_UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -135,7 +136,10 @@ class PostgresStore(RelationalStore):
 
     _q = QUERIES
     _integrity = psycopg.IntegrityError
-    _email_match = "lower(email) = lower(:email)"
+    # ASCII letters only, as SQLite's NOCASE: every store finds the same addresses.
+    _email_match = (
+        f"translate(email, '{_UPPER}', '{_LOWER}') = translate(:email, '{_UPPER}', '{_LOWER}')"
+    )
     _field_group = "(CAST(d.fields AS jsonb) ->> :field_path)"
 
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 30.0) -> None:

@@ -65,7 +65,10 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (campaign_id, available_at, seq)
     WHERE available_at IS NOT NULL;
 CREATE INDEX deliveries_status ON deliveries (campaign_id, status);
-CREATE INDEX deliveries_email ON deliveries (lower(email)) WHERE email IS NOT NULL;
+-- The search by e-mail ignores the case of ASCII letters, as SQLite's NOCASE does.
+CREATE INDEX deliveries_email
+    ON deliveries (translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'))
+    WHERE email IS NOT NULL;
 CREATE INDEX deliveries_phone ON deliveries (phone) WHERE phone IS NOT NULL;
 CREATE INDEX deliveries_transaction ON deliveries (transaction_id)
     WHERE transaction_id IS NOT NULL;
