@@ -8,110 +8,248 @@ every edge), :mod:`reviewkit.services` (the application layer) and :mod:`reviewk
 
 from __future__ import annotations
 
-from reviewkit.adapters.accounts import RateLimit, Security, SenderAccount, secret_from_env
-from reviewkit.adapters.clock import ManualClock, SystemClock
-from reviewkit.adapters.maildir import MaildirTransport
-from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
-from reviewkit.adapters.smtp import SMTPTransport
-from reviewkit.adapters.sqlite import SQLiteStore
-from reviewkit.adapters.tracker import HTTPTaskSink
-from reviewkit.domain.alerts import (
-    Alert,
-    AlertRule,
-    AlertState,
-    AnswerFilter,
-    AnswerRule,
-    BurstRule,
-    DropRule,
-    Evidence,
-    LevelRule,
-    Severity,
-    TrendRule,
-)
-from reviewkit.domain.answers import Answer
-from reviewkit.domain.campaign import (
-    TRANSITIONS,
-    Campaign,
-    CampaignEvent,
-    CampaignMode,
-    CampaignStatus,
-    Channel,
-    Reminder,
-)
-from reviewkit.domain.classifiers import Classification, Classifier, TaskTemplate
-from reviewkit.domain.collection import (
-    DateField,
-    RequestPage,
-    RequestQuery,
-    Search,
-    parse_search,
-)
-from reviewkit.domain.consent import PUBLICATION, Consent
-from reviewkit.domain.messages import OutgoingMessage
-from reviewkit.domain.notifications import Notification, Route
-from reviewkit.domain.permissions import Actor, Permission
-from reviewkit.domain.renamed import RENAMED, warn_renamed
-from reviewkit.domain.request import (
-    Engagement,
-    Outcome,
-    Recipient,
-    Request,
-    RequestCategory,
-    RequestStatus,
-    RetryPolicy,
-)
-from reviewkit.domain.schedule import PlanRun, SendPlan, next_send_time, plan_send_times
-from reviewkit.domain.scoring import Period, Score
-from reviewkit.domain.secret import Secret
-from reviewkit.domain.suppression import Suppression, SuppressionReason
-from reviewkit.domain.survey import Scale, Survey, SurveyType
-from reviewkit.domain.tasks import Assignee, Task, TaskStatus
-from reviewkit.domain.tokens import LinkSigner, LinkToken, TokenPurpose
-from reviewkit.domain.triggers import Condition, HostEvent, Operator, TriggerRule
-from reviewkit.domain.window import HolidayCalendar, HourRange, SendWindow, load_zone
-from reviewkit.errors import (
-    AccountError,
-    AccountVerificationError,
-    CampaignReadOnlyError,
-    CampaignStateError,
-    ConfigurationError,
-    ConflictError,
-    IllegalTransitionError,
-    NotFoundError,
-    PermanentSendError,
-    PermissionDeniedError,
-    RequestStateError,
-    ReviewkitError,
-    StaleVersionError,
-    StorageBusyError,
-    StorageError,
-    StorageFullError,
-    StorageReadOnlyError,
-    StorageUnavailableError,
-    SurveyClosedError,
-    TaskStateError,
-    TemplateError,
-    TokenError,
-    TransientSendError,
-    TransportError,
-    ValidationError,
-    WindowError,
-)
-from reviewkit.ports import Chore, Clock, ContactSource, Notifier, Store, TaskSink, Transport
-from reviewkit.services.alerts import AlertChore, AlertService, Evaluation
-from reviewkit.services.answers import AnswerService, SurveyPage
-from reviewkit.services.campaigns import AddResult, CampaignService
-from reviewkit.services.classifiers import ClassifierService
-from reviewkit.services.collection import CollectionService
-from reviewkit.services.dispatch import Dispatcher, DispatchReport
-from reviewkit.services.importer import ImportResult, import_csv
-from reviewkit.services.scores import ScoreRow, ScoreService
-from reviewkit.services.suppression import SuppressionService
-from reviewkit.services.tasks import FollowUpSurvey, TaskService
-from reviewkit.services.tracking import TrackingService
-from reviewkit.services.triggers import TriggerService
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import reviewkit` is quick
+    from reviewkit.adapters.accounts import RateLimit, Security, SenderAccount, secret_from_env
+    from reviewkit.adapters.clock import ManualClock, SystemClock
+    from reviewkit.adapters.maildir import MaildirTransport
+    from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
+    from reviewkit.adapters.smtp import SMTPTransport
+    from reviewkit.adapters.sqlite import SQLiteStore
+    from reviewkit.adapters.tracker import HTTPTaskSink
+    from reviewkit.domain.alerts import (
+        Alert,
+        AlertRule,
+        AlertState,
+        AnswerFilter,
+        AnswerRule,
+        BurstRule,
+        DropRule,
+        Evidence,
+        LevelRule,
+        Severity,
+        TrendRule,
+    )
+    from reviewkit.domain.answers import Answer
+    from reviewkit.domain.campaign import (
+        TRANSITIONS,
+        Campaign,
+        CampaignEvent,
+        CampaignMode,
+        CampaignStatus,
+        Channel,
+        Reminder,
+    )
+    from reviewkit.domain.classifiers import Classification, Classifier, TaskTemplate
+    from reviewkit.domain.collection import (
+        DateField,
+        RequestPage,
+        RequestQuery,
+        Search,
+        parse_search,
+    )
+    from reviewkit.domain.consent import PUBLICATION, Consent
+    from reviewkit.domain.messages import OutgoingMessage
+    from reviewkit.domain.notifications import Notification, Route
+    from reviewkit.domain.permissions import Actor, Permission
+    from reviewkit.domain.request import (
+        Engagement,
+        Outcome,
+        Recipient,
+        Request,
+        RequestCategory,
+        RequestStatus,
+        RetryPolicy,
+    )
+    from reviewkit.domain.schedule import PlanRun, SendPlan, next_send_time, plan_send_times
+    from reviewkit.domain.scoring import Period, Score
+    from reviewkit.domain.secret import Secret
+    from reviewkit.domain.suppression import Suppression, SuppressionReason
+    from reviewkit.domain.survey import Scale, Survey, SurveyType
+    from reviewkit.domain.tasks import Assignee, Task, TaskStatus
+    from reviewkit.domain.tokens import LinkSigner, LinkToken, TokenPurpose
+    from reviewkit.domain.triggers import Condition, HostEvent, Operator, TriggerRule
+    from reviewkit.domain.window import HolidayCalendar, HourRange, SendWindow, load_zone
+    from reviewkit.errors import (
+        AccountError,
+        AccountVerificationError,
+        CampaignReadOnlyError,
+        CampaignStateError,
+        ConfigurationError,
+        ConflictError,
+        IllegalTransitionError,
+        NotFoundError,
+        PermanentSendError,
+        PermissionDeniedError,
+        RequestStateError,
+        ReviewkitError,
+        StaleVersionError,
+        StorageBusyError,
+        StorageError,
+        StorageFullError,
+        StorageReadOnlyError,
+        StorageUnavailableError,
+        SurveyClosedError,
+        TaskStateError,
+        TemplateError,
+        TokenError,
+        TransientSendError,
+        TransportError,
+        ValidationError,
+        WindowError,
+    )
+    from reviewkit.ports import Chore, Clock, ContactSource, Notifier, Store, TaskSink, Transport
+    from reviewkit.services.alerts import AlertChore, AlertService, Evaluation
+    from reviewkit.services.answers import AnswerService, SurveyPage
+    from reviewkit.services.campaigns import AddResult, CampaignService
+    from reviewkit.services.classifiers import ClassifierService
+    from reviewkit.services.collection import CollectionService
+    from reviewkit.services.dispatch import Dispatcher, DispatchReport
+    from reviewkit.services.importer import ImportResult, import_csv
+    from reviewkit.services.scores import ScoreRow, ScoreService
+    from reviewkit.services.suppression import SuppressionService
+    from reviewkit.services.tasks import FollowUpSurvey, TaskService
+    from reviewkit.services.tracking import TrackingService
+    from reviewkit.services.triggers import TriggerService
+
 
 __version__ = "0.1.0.dev0"
+
+_LAZY = {
+    "RateLimit": "reviewkit.adapters.accounts",
+    "Security": "reviewkit.adapters.accounts",
+    "SenderAccount": "reviewkit.adapters.accounts",
+    "secret_from_env": "reviewkit.adapters.accounts",
+    "ManualClock": "reviewkit.adapters.clock",
+    "SystemClock": "reviewkit.adapters.clock",
+    "MaildirTransport": "reviewkit.adapters.maildir",
+    "InMemoryStore": "reviewkit.adapters.memory",
+    "InMemoryTransport": "reviewkit.adapters.memory",
+    "SMTPTransport": "reviewkit.adapters.smtp",
+    "SQLiteStore": "reviewkit.adapters.sqlite",
+    "HTTPTaskSink": "reviewkit.adapters.tracker",
+    "Alert": "reviewkit.domain.alerts",
+    "AlertRule": "reviewkit.domain.alerts",
+    "AlertState": "reviewkit.domain.alerts",
+    "AnswerFilter": "reviewkit.domain.alerts",
+    "AnswerRule": "reviewkit.domain.alerts",
+    "BurstRule": "reviewkit.domain.alerts",
+    "DropRule": "reviewkit.domain.alerts",
+    "Evidence": "reviewkit.domain.alerts",
+    "LevelRule": "reviewkit.domain.alerts",
+    "Severity": "reviewkit.domain.alerts",
+    "TrendRule": "reviewkit.domain.alerts",
+    "Answer": "reviewkit.domain.answers",
+    "TRANSITIONS": "reviewkit.domain.campaign",
+    "Campaign": "reviewkit.domain.campaign",
+    "CampaignEvent": "reviewkit.domain.campaign",
+    "CampaignMode": "reviewkit.domain.campaign",
+    "CampaignStatus": "reviewkit.domain.campaign",
+    "Channel": "reviewkit.domain.campaign",
+    "Reminder": "reviewkit.domain.campaign",
+    "Classification": "reviewkit.domain.classifiers",
+    "Classifier": "reviewkit.domain.classifiers",
+    "TaskTemplate": "reviewkit.domain.classifiers",
+    "DateField": "reviewkit.domain.collection",
+    "RequestPage": "reviewkit.domain.collection",
+    "RequestQuery": "reviewkit.domain.collection",
+    "Search": "reviewkit.domain.collection",
+    "parse_search": "reviewkit.domain.collection",
+    "PUBLICATION": "reviewkit.domain.consent",
+    "Consent": "reviewkit.domain.consent",
+    "OutgoingMessage": "reviewkit.domain.messages",
+    "Notification": "reviewkit.domain.notifications",
+    "Route": "reviewkit.domain.notifications",
+    "Actor": "reviewkit.domain.permissions",
+    "Permission": "reviewkit.domain.permissions",
+    "Engagement": "reviewkit.domain.request",
+    "Outcome": "reviewkit.domain.request",
+    "Recipient": "reviewkit.domain.request",
+    "Request": "reviewkit.domain.request",
+    "RequestCategory": "reviewkit.domain.request",
+    "RequestStatus": "reviewkit.domain.request",
+    "RetryPolicy": "reviewkit.domain.request",
+    "PlanRun": "reviewkit.domain.schedule",
+    "SendPlan": "reviewkit.domain.schedule",
+    "next_send_time": "reviewkit.domain.schedule",
+    "plan_send_times": "reviewkit.domain.schedule",
+    "Period": "reviewkit.domain.scoring",
+    "Score": "reviewkit.domain.scoring",
+    "Secret": "reviewkit.domain.secret",
+    "Suppression": "reviewkit.domain.suppression",
+    "SuppressionReason": "reviewkit.domain.suppression",
+    "Scale": "reviewkit.domain.survey",
+    "Survey": "reviewkit.domain.survey",
+    "SurveyType": "reviewkit.domain.survey",
+    "Assignee": "reviewkit.domain.tasks",
+    "Task": "reviewkit.domain.tasks",
+    "TaskStatus": "reviewkit.domain.tasks",
+    "LinkSigner": "reviewkit.domain.tokens",
+    "LinkToken": "reviewkit.domain.tokens",
+    "TokenPurpose": "reviewkit.domain.tokens",
+    "Condition": "reviewkit.domain.triggers",
+    "HostEvent": "reviewkit.domain.triggers",
+    "Operator": "reviewkit.domain.triggers",
+    "TriggerRule": "reviewkit.domain.triggers",
+    "HolidayCalendar": "reviewkit.domain.window",
+    "HourRange": "reviewkit.domain.window",
+    "SendWindow": "reviewkit.domain.window",
+    "load_zone": "reviewkit.domain.window",
+    "AccountError": "reviewkit.errors",
+    "AccountVerificationError": "reviewkit.errors",
+    "CampaignReadOnlyError": "reviewkit.errors",
+    "CampaignStateError": "reviewkit.errors",
+    "ConfigurationError": "reviewkit.errors",
+    "ConflictError": "reviewkit.errors",
+    "IllegalTransitionError": "reviewkit.errors",
+    "NotFoundError": "reviewkit.errors",
+    "PermanentSendError": "reviewkit.errors",
+    "PermissionDeniedError": "reviewkit.errors",
+    "RequestStateError": "reviewkit.errors",
+    "ReviewkitError": "reviewkit.errors",
+    "StaleVersionError": "reviewkit.errors",
+    "StorageBusyError": "reviewkit.errors",
+    "StorageError": "reviewkit.errors",
+    "StorageFullError": "reviewkit.errors",
+    "StorageReadOnlyError": "reviewkit.errors",
+    "StorageUnavailableError": "reviewkit.errors",
+    "SurveyClosedError": "reviewkit.errors",
+    "TaskStateError": "reviewkit.errors",
+    "TemplateError": "reviewkit.errors",
+    "TokenError": "reviewkit.errors",
+    "TransientSendError": "reviewkit.errors",
+    "TransportError": "reviewkit.errors",
+    "ValidationError": "reviewkit.errors",
+    "WindowError": "reviewkit.errors",
+    "Chore": "reviewkit.ports",
+    "Clock": "reviewkit.ports",
+    "ContactSource": "reviewkit.ports",
+    "Notifier": "reviewkit.ports",
+    "Store": "reviewkit.ports",
+    "TaskSink": "reviewkit.ports",
+    "Transport": "reviewkit.ports",
+    "AlertChore": "reviewkit.services.alerts",
+    "AlertService": "reviewkit.services.alerts",
+    "Evaluation": "reviewkit.services.alerts",
+    "AnswerService": "reviewkit.services.answers",
+    "SurveyPage": "reviewkit.services.answers",
+    "AddResult": "reviewkit.services.campaigns",
+    "CampaignService": "reviewkit.services.campaigns",
+    "ClassifierService": "reviewkit.services.classifiers",
+    "CollectionService": "reviewkit.services.collection",
+    "Dispatcher": "reviewkit.services.dispatch",
+    "DispatchReport": "reviewkit.services.dispatch",
+    "ImportResult": "reviewkit.services.importer",
+    "import_csv": "reviewkit.services.importer",
+    "ScoreRow": "reviewkit.services.scores",
+    "ScoreService": "reviewkit.services.scores",
+    "SuppressionService": "reviewkit.services.suppression",
+    "FollowUpSurvey": "reviewkit.services.tasks",
+    "TaskService": "reviewkit.services.tasks",
+    "TrackingService": "reviewkit.services.tracking",
+    "TriggerService": "reviewkit.services.triggers",
+}
 
 __all__ = [
     "PUBLICATION",
@@ -257,12 +395,20 @@ _MOVED = {
 
 
 def __getattr__(name: str) -> object:
-    """Names that moved out of the top level still resolve, with a DeprecationWarning."""
+    """The public names, imported on first use; names that moved out of the top level still
+    resolve, with a DeprecationWarning."""
+    import importlib
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups find it without this function
+        return value
+    from reviewkit.domain.renamed import RENAMED, warn_renamed
+
     if RENAMED.get(name) in __all__:
         warn_renamed(f"reviewkit.{name}", f"reviewkit.{RENAMED[name]}")
-        return globals()[RENAMED[name]]
+        return __getattr__(RENAMED[name])
     if name in _MOVED:
-        import importlib
         import warnings
 
         warnings.warn(
@@ -272,3 +418,7 @@ def __getattr__(name: str) -> object:
         )
         return getattr(importlib.import_module(_MOVED[name]), name)
     raise AttributeError(f"module 'reviewkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
