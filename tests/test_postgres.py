@@ -292,9 +292,10 @@ def test_the_command_line_reports_an_unreachable_server_in_one_line() -> None:
     assert "secret" not in done.stderr
 
 
-def test_claims_and_scores_read_indexes(postgres_url: str) -> None:
-    """With statistics gathered over many requests and answers, a claim walks the due index
-    and a score reads primary-key ranges of the rollups, never a whole table."""
+def test_claims_scores_and_alerts_read_indexes(postgres_url: str) -> None:
+    """With statistics gathered over many requests and answers, a claim walks the due index,
+    a score reads primary-key ranges of the rollups, and an alert rule's reads use indexes:
+    never a whole table."""
     import json
 
     from reviewkit.adapters.postgres.store import QUERIES, _psycopg_sql
@@ -328,7 +329,7 @@ def test_claims_and_scores_read_indexes(postgres_url: str) -> None:
     with psycopg.connect(postgres_url, autocommit=True) as raw:
         raw.execute("ANALYZE")
 
-        def plan(sql: str, params: dict[str, object]) -> str:
+        def plan(sql: str, params: dict[str, object] | tuple[object, ...]) -> str:
             rows = raw.execute(("EXPLAIN " + _psycopg_sql(sql)).encode(), params).fetchall()
             return " | ".join(row[0] for row in rows)
 
@@ -345,3 +346,20 @@ def test_claims_and_scores_read_indexes(postgres_url: str) -> None:
         )
         assert "answer_rollups_pkey" in rollups, rollups
         assert "Seq Scan" not in rollups, rollups
+        # What alert rules read: a group's newest answers, the answers since a time, and the
+        # notifications that are due.
+        recent = plan(
+            QUERIES.RECENT_ANSWERS.format(
+                group="a.segment",
+                group_match="a.segment = CAST(:group AS text)",
+                join="",
+                where="a.at >= :since",
+            ),
+            {"kind": "nps", "group": "s3", "since": 0, "limit": 20},
+        )
+        assert "answers_by_segment" in recent, recent
+        since = plan(QUERIES.ANSWERS_SINCE, (2**62, 100))
+        assert "Seq Scan" not in since, since
+        raw.execute("SET enable_seqscan = off")  # the outbox is empty here: could it use one?
+        due = plan(QUERIES.DUE_NOTIFICATIONS, {"now": 0, "limit": 100})
+        assert "alert_notifications_due" in due, due

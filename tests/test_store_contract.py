@@ -244,6 +244,7 @@ class TestQueriesFile:
             "where": "1",
             "filters": "",
             "group": "a.channel",
+            "group_match": "a.channel IS :group",
             "join": "",
         }
         SQLiteStore(tmp_path / "r.sqlite3").close()

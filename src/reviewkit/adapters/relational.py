@@ -162,6 +162,11 @@ class RelationalStore(DeprecatedStoreNames):
         """Run one statement for each row; how many rows it changed."""
         raise NotImplementedError
 
+    def _group_match(self, column: str | None, group: str | None) -> str:
+        """The condition that *column* is in *group* (``:group``; ``None``: no group)."""
+        del group  # IS compares NULL with NULL, and SQLite reads an index for it
+        return f"{column} IS :group"
+
     def _field_param(self, name: str) -> str:
         """The :field_path parameter for the custom field *name*."""
         return '$."' + name.replace('"', '\\"') + '"'
@@ -624,7 +629,12 @@ class RelationalStore(DeprecatedStoreNames):
                 marks = [f":{name}{i}" for i in range(len(values))]
                 where.append(f"{column_name} IN ({', '.join(marks)})")
                 params.update({m[1:]: v for m, v in zip(marks, values, strict=True)})
-        sql = self._q.RECENT_ANSWERS.format(group=column, join=join, where=" AND ".join(where))
+        sql = self._q.RECENT_ANSWERS.format(
+            group=column,
+            group_match=self._group_match(column, group),
+            join=join,
+            where=" AND ".join(where),
+        )
         with self._reading():
             rows = self._execute(sql, params).fetchall()
         return [_answer_from_row(row) for row in rows]

@@ -282,11 +282,11 @@ ON CONFLICT (fingerprint) DO UPDATE SET rule_id = excluded.rule_id, state = excl
 DELETE FROM alerts WHERE fingerprint = ?;
 
 -- name: recent_answers
--- The newest current answers of a type whose {group} IS :group ({join}: the join the group
--- needs; {where}: further filters joined with AND).
+-- The newest current answers of a type in one group ({group} = :group, or {group} IS NULL
+-- when :group is NULL: an equality, so the (type, segment, time) index serves it; {join}: the
+-- join the group needs; {where}: further filters joined with AND).
 SELECT {answer_columns_a} FROM answers AS a{join}
-WHERE a.kind = :kind AND a.current = 1 AND {group} IS NOT DISTINCT FROM CAST(:group AS text)
-    AND {where}
+WHERE a.kind = :kind AND a.current = 1 AND {group_match} AND {where}
 ORDER BY a.at DESC LIMIT :limit;
 
 -- name: answers_since

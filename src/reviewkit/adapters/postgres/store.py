@@ -334,6 +334,10 @@ class PostgresStore(RelationalStore):
     def _field_param(self, name: str) -> str:
         return name  # the key of the JSON object, bound as a parameter
 
+    def _group_match(self, column: str | None, group: str | None) -> str:
+        # An equality, not IS NOT DISTINCT FROM, which no index serves.
+        return f"{column} IS NULL" if group is None else f"{column} = CAST(:group AS text)"
+
     def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
         with self.transaction():
             for key in sorted(gaps):  # one order everywhere: no two workers wait in a cycle
