@@ -45,6 +45,7 @@ from reviewkit.cli_alerts import (
     configure_classify,
     configure_tasks,
 )
+from reviewkit.cli_suppress import configure_suppress
 from reviewkit.demo import run_demo
 from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
 from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
@@ -145,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     configure_alerts(commands, common)
     configure_tasks(commands, common)
     configure_classify(commands, common)
+    configure_suppress(commands, common)
     return parser
 
 

@@ -416,6 +416,11 @@ class SuppressionList(Protocol):
         """Lift a suppression; return whether there was one."""
         ...
 
+    def iter_suppressions(self, channel: Channel | None = None) -> Iterator[Suppression]:
+        """Every suppression (of one channel, or all), by channel and case-folded address; a
+        store reads them a page at a time."""
+        ...
+
 
 @runtime_checkable
 class TriggerLog(Protocol):

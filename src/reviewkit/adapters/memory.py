@@ -718,6 +718,15 @@ class InMemoryStore(DeprecatedStoreNames):
         with self._lock:
             return self._suppressions.pop((channel, address.casefold()), None) is not None
 
+    def iter_suppressions(self, channel: Channel | None = None) -> Iterator[Suppression]:
+        with self._lock:
+            found = [
+                s for key, s in sorted(self._suppressions.items(), key=lambda item: (
+                    item[0][0].value, item[0][1]))
+                if channel is None or key[0] is Channel(channel)
+            ]  # fmt: skip
+        yield from found
+
     def next_due_at(self, campaign_id: str) -> datetime | None:
         with self._lock:
             times = [

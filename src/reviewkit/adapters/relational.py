@@ -888,17 +888,24 @@ class RelationalStore(DeprecatedStoreNames):
             row = self._execute(
                 self._q.GET_SUPPRESSION, (channel.value, address.casefold())
             ).fetchone()
-        if row is None:
-            return None
-        at = _from_us(row[3])
-        assert at is not None
-        return Suppression(
-            channel=Channel(row[0]),
-            address=row[1],
-            reason=SuppressionReason(row[2]),
-            at=at,
-            note=row[4],
-        )
+        return None if row is None else _suppression_from_row(row)
+
+    def iter_suppressions(self, channel: Channel | None = None) -> Iterator[Suppression]:
+        after = ("", "")
+        while True:
+            params = {
+                "channel": None if channel is None else Channel(channel).value,
+                "after_channel": after[0],
+                "after_key": after[1],
+                "limit": 1000,
+            }
+            with self._reading():
+                rows = self._execute(self._q.LIST_SUPPRESSIONS, params).fetchall()
+            for row in rows:
+                yield _suppression_from_row(row)
+            if len(rows) < 1000:
+                return
+            after = (rows[-1][0], rows[-1][5])
 
     def remove_suppression(self, channel: Channel, address: str) -> bool:
         with self.transaction():
@@ -909,6 +916,18 @@ class RelationalStore(DeprecatedStoreNames):
         with self._reading():
             (value,) = self._execute(self._q.NEXT_DUE, (campaign_id,)).fetchone()
         return _from_us(value)
+
+
+def _suppression_from_row(row: Sequence[Any]) -> Suppression:
+    at = _from_us(row[3])
+    assert at is not None
+    return Suppression(
+        channel=Channel(row[0]),
+        address=row[1],
+        reason=SuppressionReason(row[2]),
+        at=at,
+        note=row[4],
+    )
 
 
 def _finish_params(outcome: Outcome, worker_id: str, now: datetime) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.request import Engagement
@@ -46,6 +48,10 @@ class SuppressionService:
         )
         self.store.add_suppression(suppression)
         return suppression
+
+    def suppressions(self, channel: Channel | None = None) -> Iterator[Suppression]:
+        """Every suppression (of *channel*, or of all), by channel and address."""
+        return self.store.iter_suppressions(None if channel is None else Channel(channel))
 
     def unsubscribe(self, token: str, links: LinkSigner) -> Suppression:
         """Unsubscribe the address an unsubscribe link was sent to (one click, RFC 8058).

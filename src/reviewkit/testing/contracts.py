@@ -477,6 +477,36 @@ class StoreContract:
         assert store.remove_suppression(Channel.EMAIL, "ALA@example.com")
         assert not store.remove_suppression(Channel.EMAIL, "ala@example.com")
 
+    def test_suppressions_are_listed_in_key_order_a_page_at_a_time(self, store: Store) -> None:
+        """Every suppression comes back once, by channel and case-folded address, past the
+        store's page size; a channel lists only its own."""
+        addresses = [f"C{n:04d}@example.com" for n in range(2_100)]
+        for n, address in enumerate(addresses):
+            store.add_suppression(
+                Suppression(
+                    channel=Channel.EMAIL,
+                    address=address,
+                    reason=SuppressionReason.BLOCKLISTED
+                    if n % 2
+                    else SuppressionReason.HARD_BOUNCE,
+                    at=NOW,
+                    note=f"n{n}",
+                )
+            )
+        store.add_suppression(
+            Suppression(
+                channel=Channel.SMS, address="+48500100200", reason=SuppressionReason.COMPLAINT,
+                at=NOW,
+            )
+        )  # fmt: skip
+        listed = list(store.iter_suppressions(Channel.EMAIL))
+        assert [s.address for s in listed] == addresses
+        assert listed[7].reason is SuppressionReason.BLOCKLISTED
+        assert listed[7].note == "n7"
+        everything = list(store.iter_suppressions())
+        assert len(everything) == 2_101
+        assert everything[-1].channel is Channel.SMS
+
     def test_a_trigger_fires_once_per_entity(self, store: Store) -> None:
         """record_firing is True the first time for a rule and entity, False after."""
         assert store.record_firing("rule", "order-1", NOW)

@@ -155,6 +155,15 @@ ON CONFLICT (channel, address_key) DO UPDATE SET
 SELECT channel, address, reason, at, note FROM suppressions
 WHERE channel = ? AND address_key = ?;
 
+-- name: list_suppressions
+-- A page of suppressions (of :channel, or every channel when it is NULL) after a
+-- (channel, case-folded address) key, in that order: the primary key's order.
+SELECT channel, address, reason, at, note, address_key FROM suppressions
+WHERE (:channel IS NULL OR channel = :channel)
+    AND (channel, address_key) > (:after_channel, :after_key)
+ORDER BY channel, address_key
+LIMIT :limit;
+
 -- name: delete_suppression
 -- Lift a suppression.
 DELETE FROM suppressions WHERE channel = ? AND address_key = ?;
