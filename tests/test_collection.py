@@ -279,26 +279,29 @@ def test_export_writes_the_query_neutralised(
     assert (first["category"], first["segment"], first["channel"]) == ("pending", "vip", "email")
 
 
+def _plan_cases() -> dict[str, rk.RequestQuery]:
+    """The view's usual queries, whose plans must read an index."""
+    now = T0 + timedelta(days=3)
+    return {
+        "default": rk.RequestQuery.default(now),
+        "all": rk.RequestQuery(),
+        "sent range": rk.RequestQuery(date_field=rk.DateField.SENT, categories=[C.SENT], since=T0),
+        "segment": rk.RequestQuery(segments=["vip"], categories=[C.PENDING]),
+        "two categories, two segments": rk.RequestQuery(
+            segments=["vip", "regular"], categories=[C.REJECTED, C.UNSUBSCRIBED]
+        ),
+        "phone": rk.RequestQuery(search=rk.parse_search("500 100 007")),
+        "transaction": rk.RequestQuery(search=rk.Search(transaction_id="T-7")),
+        "e-mail": rk.RequestQuery(search=rk.parse_search("c7@example.com")),
+    }
+
+
 def test_query_plans_use_indexes(tmp_path: Path) -> None:
     """The view's queries read an index (no full scan of the table, no sort in memory for
     the usual orders)."""
     with SQLiteStore(tmp_path / "plans.sqlite3") as store:
         _dataset(store)
-        now = T0 + timedelta(days=3)
-        cases = {
-            "default": rk.RequestQuery.default(now),
-            "all": rk.RequestQuery(),
-            "sent range": rk.RequestQuery(
-                date_field=rk.DateField.SENT, categories=[C.SENT], since=T0
-            ),
-            "segment": rk.RequestQuery(segments=["vip"], categories=[C.PENDING]),
-            "two categories, two segments": rk.RequestQuery(
-                segments=["vip", "regular"], categories=[C.REJECTED, C.UNSUBSCRIBED]
-            ),
-            "phone": rk.RequestQuery(search=rk.parse_search("500 100 007")),
-            "transaction": rk.RequestQuery(search=rk.Search(transaction_id="T-7")),
-            "e-mail": rk.RequestQuery(search=rk.parse_search("c7@example.com")),
-        }
+        cases = _plan_cases()
         for name, query in cases.items():
             lines = store.explain_query(query)
             plan = " | ".join(lines)
@@ -333,21 +336,7 @@ def test_postgres_query_plans_use_indexes(postgres_url: str) -> None:
         )
         with psycopg.connect(postgres_url, autocommit=True) as raw:
             raw.execute("ANALYZE")
-        now = T0 + timedelta(days=3)
-        cases = {
-            "default": rk.RequestQuery.default(now),
-            "all": rk.RequestQuery(),
-            "sent range": rk.RequestQuery(
-                date_field=rk.DateField.SENT, categories=[C.SENT], since=T0
-            ),
-            "segment": rk.RequestQuery(segments=["vip"], categories=[C.PENDING]),
-            "two categories, two segments": rk.RequestQuery(
-                segments=["vip", "regular"], categories=[C.REJECTED, C.UNSUBSCRIBED]
-            ),
-            "phone": rk.RequestQuery(search=rk.parse_search("500 100 007")),
-            "transaction": rk.RequestQuery(search=rk.Search(transaction_id="T-7")),
-            "e-mail": rk.RequestQuery(search=rk.parse_search("c7@example.com")),
-        }
+        cases = _plan_cases()
         for name, query in cases.items():
             plan = " | ".join(store.explain_query(query))
             assert "Seq Scan on deliveries" not in plan, (name, plan)

@@ -45,7 +45,7 @@ from reviewkit.errors import (
 )
 from reviewkit.serialization import rule_from_data, rule_to_data, structure, unstructure
 
-__all__ = ["Queries", "RelationalStore", "load_queries", "redacted"]
+__all__ = ["Queries", "RelationalStore", "load_migrations", "load_queries", "redacted"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -84,6 +84,17 @@ class Queries:
             return self.statements[name.lower()]
         except KeyError:
             raise AttributeError(f"queries.sql has no block named {name.lower()!r}") from None
+
+
+def load_migrations(package: str) -> list[tuple[int, str]]:
+    """The numbered scripts of the ``migrations`` folder in *package*, in order:
+    ``(number, text)`` for each ``NNNN_name.sql``."""
+    folder = resources.files(package) / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
 
 
 def load_queries(package: str) -> Queries:

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from reviewkit.adapters.clock import SystemClock
@@ -37,6 +36,7 @@ from reviewkit.adapters.relational import (
     _query_where,
     _request_from_row,
     _split,
+    load_migrations,
     load_queries,
     redacted,
 )
@@ -73,12 +73,7 @@ _DUE_CHANNEL = "reviewkit_due"
 
 
 def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("reviewkit.adapters.postgres") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return load_migrations("reviewkit.adapters.postgres")
 
 
 SCHEMA_VERSION = max(number for number, _ in _migrations())

@@ -20,11 +20,15 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from reviewkit.adapters.relational import RelationalStore, _query_where, _split
+from reviewkit.adapters.relational import (
+    RelationalStore,
+    _query_where,
+    _split,
+    load_migrations,
+)
 from reviewkit.adapters.sqlite import queries as q
 from reviewkit.adapters.sqlite.queries import QUERIES
 from reviewkit.domain.collection import RequestQuery
@@ -40,12 +44,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StorageError"]
 
 
 def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("reviewkit.adapters.sqlite") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return load_migrations("reviewkit.adapters.sqlite")
 
 
 SCHEMA_VERSION = max(number for number, _ in _migrations())
