@@ -20,6 +20,7 @@ from benchmarks import (
     bench_scheduler,
     bench_scores,
     bench_smtp,
+    bench_startup,
     bench_store,
     bench_workers,
 )
@@ -34,6 +35,7 @@ SIZES = {
         "scores": (20_000, 3),
         "alerts": (20_000, 100),
         "workers": (1_000, (1, 4)),
+        "startup": 5,
     },
     "medium": {
         "scheduler": (1_000_000, 5),
@@ -43,6 +45,7 @@ SIZES = {
         "scores": (100_000, 3),
         "alerts": (200_000, 1_000),
         "workers": (20_000, (1, 2, 4, 8)),
+        "startup": 15,
     },
     "full": {
         "scheduler": (1_000_000, 7),
@@ -52,6 +55,7 @@ SIZES = {
         "scores": (1_000_000, 5),
         "alerts": (1_000_000, 1_000),
         "workers": (100_000, (1, 2, 4, 8)),
+        "startup": 31,
     },
 }
 
@@ -63,7 +67,7 @@ def main() -> int:
     size.add_argument("--full", action="store_const", const="full", dest="size")
     parser.add_argument(
         "--only",
-        choices=["scheduler", "store", "smtp", "import", "scores", "alerts", "workers"],
+        choices=["scheduler", "store", "smtp", "import", "scores", "alerts", "workers", "startup"],
         help="run one benchmark",
     )
     args = parser.parse_args()
@@ -81,6 +85,8 @@ def main() -> int:
         rows += bench_scores.run(*sizes["scores"])
     if args.only in (None, "alerts"):
         rows += bench_alerts.run(*sizes["alerts"])
+    if args.only in (None, "startup"):
+        rows += bench_startup.run(sizes["startup"])
     if args.only in (None, "workers"):
         rows += bench_workers.run(*sizes["workers"])
     print_table(rows)

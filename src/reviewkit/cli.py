@@ -21,49 +21,27 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from reviewkit import __version__
-from reviewkit.adapters.accounts import SenderAccount
-from reviewkit.adapters.clock import SystemClock
-from reviewkit.adapters.maildir import MaildirTransport
-from reviewkit.adapters.qr import write_qr
-from reviewkit.adapters.relational import RelationalStore, redacted
-from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
-from reviewkit.adapters.smtp import (
-    AccountVerificationError,
-    SMTPTransport,
-    account_from_url,
-    accounts_from_file,
-    verify_account,
-)
-from reviewkit.adapters.sqlite import SQLiteStore
-from reviewkit.cli_alerts import (
-    add_alert_options,
-    alert_chore,
-    configure_alerts,
-    configure_classify,
-    configure_tasks,
-)
-from reviewkit.cli_suppress import configure_suppress
-from reviewkit.demo import run_demo
 from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
-from reviewkit.domain.collection import DateField, RequestQuery, export_row, parse_search
 from reviewkit.domain.consent import Consent, parse_yes_no
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.request import Recipient, RequestCategory, RequestStatus
 from reviewkit.domain.scoring import Period
 from reviewkit.domain.survey import SurveyType
-from reviewkit.domain.tokens import LinkSigner
 from reviewkit.domain.window import WEEKDAY_NAMES, HolidayCalendar, SendWindow, load_zone
 from reviewkit.errors import ConfigurationError, ReviewkitError, ValidationError
-from reviewkit.ports import Transport
-from reviewkit.serialization import unstructure
-from reviewkit.services.campaigns import CampaignService
-from reviewkit.services.collection import CollectionService
-from reviewkit.services.dispatch import Dispatcher
-from reviewkit.services.importer import ImportProgress, import_csv
-from reviewkit.services.scores import ScoreRow, ScoreService
+
+if TYPE_CHECKING:  # imported where used, so that `reviewkit --help` starts quickly
+    from reviewkit.adapters.accounts import SenderAccount
+    from reviewkit.adapters.relational import RelationalStore
+    from reviewkit.domain.collection import RequestQuery
+    from reviewkit.domain.tokens import LinkSigner
+    from reviewkit.ports import Transport
+    from reviewkit.services.campaigns import CampaignService
+    from reviewkit.services.importer import ImportProgress
+    from reviewkit.services.scores import ScoreRow
 
 __all__ = ["main", "open_store", "parse_interval", "print_table"]
 
@@ -115,6 +93,9 @@ _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _parser() -> argparse.ArgumentParser:
+    from reviewkit.cli_alerts import configure_alerts, configure_classify, configure_tasks
+    from reviewkit.cli_suppress import configure_suppress
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--db",
@@ -237,6 +218,8 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
 
 def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``dispatch`` command."""
+    from reviewkit.cli_alerts import add_alert_options
+
     dispatch = commands.add_parser(
         "dispatch", parents=[common], help="send what is due, as one worker"
     )
@@ -439,6 +422,9 @@ def _add_view_filters(sub: argparse.ArgumentParser) -> None:
 
 
 def _view_query(args: argparse.Namespace, store: RelationalStore) -> RequestQuery:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.domain.collection import DateField, RequestQuery, parse_search
+
     chosen = (args.since, args.until, args.segment, args.category, args.channel, args.campaign)
     if not any(chosen) and args.search is None and args.date_field == "scheduled":
         return RequestQuery.default(SystemClock().now())
@@ -456,6 +442,10 @@ def _view_query(args: argparse.Namespace, store: RelationalStore) -> RequestQuer
 
 
 def _requests_list(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.domain.collection import export_row
+    from reviewkit.services.collection import CollectionService
+
     with open_store(args, readonly=True) as store:
         view = CollectionService(store, SystemClock())
         query = _view_query(args, store)
@@ -486,6 +476,9 @@ def _short(cell: str) -> str:
 
 
 def _requests_export(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.services.collection import CollectionService
+
     with open_store(args, readonly=True) as store:
         view = CollectionService(store, SystemClock())
         count = view.export(Actor.system(), _view_query(args, store), args.output)
@@ -494,6 +487,8 @@ def _requests_export(args: argparse.Namespace) -> int:
 
 
 def _request_send(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.clock import SystemClock
+
     consents = {}
     for item in args.consent:
         name, sep, value = item.partition("=")
@@ -528,6 +523,8 @@ _SCORE_COLUMNS = ("type", "period", "group", "n", "score", "low", "high", "mean"
 
 
 def _scores(args: argparse.Namespace) -> int:
+    from reviewkit.services.scores import ScoreService
+
     load_zone(args.timezone)  # a zone that does not exist is an error even with no answers
     since = _parse_start(args.since, args.timezone) if args.since else None
     until = _parse_start(args.until, args.timezone) if args.until else None
@@ -592,6 +589,8 @@ def _add_smtp_options(group: argparse._MutuallyExclusiveGroup) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from reviewkit.services.importer import import_csv
+
     types = {}
     for item in args.field_type:
         column, sep, kind = item.partition("=")
@@ -654,18 +653,24 @@ def progress_bar(done: ImportProgress, width: int = 30) -> str:
 
 
 def _qr(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.qr import write_qr
+
     path = write_qr(args.url, args.output, scale=args.scale, error=args.error)
     print(f"QR code for {args.url} written to {path}")
     return 0
 
 
 def _smtp_accounts(args: argparse.Namespace) -> tuple[list[SenderAccount], str | None]:
+    from reviewkit.adapters.smtp import account_from_url, accounts_from_file
+
     if args.smtp:
         return [account_from_url(args.smtp)], None
     return accounts_from_file(args.accounts)
 
 
 def _accounts_verify(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.smtp import AccountVerificationError, verify_account
+
     accounts, _ = _smtp_accounts(args)
     if args.account:
         accounts = [a for a in accounts if a.name == args.account]
@@ -732,6 +737,9 @@ def open_store(args: argparse.Namespace, *, readonly: bool = False) -> Relationa
 
     :raises ValidationError: a negative busy timeout.
     """
+    from reviewkit.adapters.relational import redacted
+    from reviewkit.adapters.sqlite import SQLiteStore
+
     if args.busy_timeout < 0:
         raise ValidationError("--busy-timeout must not be negative")
     if is_postgres_url(str(args.db)):
@@ -751,11 +759,17 @@ def is_postgres_url(db: str) -> bool:
 def _open(
     args: argparse.Namespace, *, readonly: bool = False
 ) -> tuple[RelationalStore, CampaignService, Actor]:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.services.campaigns import CampaignService
+
     store = open_store(args, readonly=readonly)
     return store, CampaignService(store, SystemClock()), Actor.system()
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.relational import redacted
+    from reviewkit.demo import run_demo
+
     if args.recipients < 1:
         raise ValidationError("--recipients must be at least 1")
     with open_store(args) as store:
@@ -909,6 +923,8 @@ def _show(
     reasons: tuple[tuple[RequestStatus, str, int], ...],
     fmt: str,
 ) -> None:
+    from reviewkit.serialization import unstructure
+
     if fmt == "json":
         data = unstructure(campaign)
         data["counts"] = {s.value: n for s, n in counts.items()}
@@ -956,11 +972,20 @@ def _campaign_add_recipient(args: argparse.Namespace) -> int:
 
 
 def _link_signer(variable: str) -> LinkSigner | None:
+    from reviewkit.domain.tokens import LinkSigner
+
     value = os.environ.get(variable)
     return LinkSigner.from_text(value, source=f"${variable}") if value else None
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.adapters.maildir import MaildirTransport
+    from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
+    from reviewkit.adapters.smtp import SMTPTransport
+    from reviewkit.cli_alerts import alert_chore
+    from reviewkit.services.dispatch import Dispatcher
+
     with open_store(args) as store:
         email: Transport
         if args.outbox:

@@ -14,27 +14,20 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from reviewkit.adapters.clock import SystemClock
-from reviewkit.adapters.maildir import MaildirTransport
-from reviewkit.adapters.notifier import TransportNotifier
-from reviewkit.adapters.smtp import SMTPTransport, account_from_url
-from reviewkit.domain.alerts import Alert, AlertState
 from reviewkit.domain.campaign import Channel
-from reviewkit.domain.classifiers import Classifier, TaskTemplate
-from reviewkit.domain.notifications import Digest, Route
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.tasks import Assignee, Task, TaskStatus
 from reviewkit.domain.window import HolidayCalendar, SendWindow
 from reviewkit.errors import ValidationError
-from reviewkit.ports import Transport
-from reviewkit.serialization import rule_from_data, rule_to_data
-from reviewkit.services.alerts import AlertChore, AlertService
-from reviewkit.services.campaigns import CampaignService
-from reviewkit.services.classifiers import ClassifierService
-from reviewkit.services.tasks import TaskService
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used, so that `reviewkit --help` starts quickly
     from reviewkit.adapters.relational import RelationalStore
+    from reviewkit.domain.alerts import Alert
+    from reviewkit.domain.classifiers import Classifier
+    from reviewkit.domain.notifications import Route
+    from reviewkit.ports import Transport
+    from reviewkit.services.alerts import AlertChore, AlertService
+    from reviewkit.services.tasks import TaskService
 
 __all__ = [
     "configure_alerts",
@@ -51,6 +44,8 @@ OpenStore = Callable[..., "RelationalStore"]
 
 def configure_alerts(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``alerts`` command group."""
+    from reviewkit.domain.alerts import AlertState
+
     alerts = commands.add_parser("alerts", help="alert rules, alerts, silences, notifications")
     actions = alerts.add_subparsers(dest="action", required=True, metavar="ACTION")
     rules = actions.add_parser("rules", help="add, list and remove alert rules")
@@ -221,6 +216,8 @@ def load_routes(path: Path | None) -> list[Route]:
 
     :raises ValidationError: naming the route and what is wrong with it.
     """
+    from reviewkit.domain.notifications import Digest, Route
+
     if path is None:
         return []
     data = _read_json(path)
@@ -295,6 +292,8 @@ def load_classifiers(path: Path) -> list[Classifier]:
 
     :raises ValidationError: naming the classifier and what is wrong.
     """
+    from reviewkit.domain.classifiers import Classifier, TaskTemplate
+
     data = _read_json(path)
     if not isinstance(data, list):
         raise ValidationError(f"{path}: a list of classifiers, please")
@@ -343,6 +342,9 @@ def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> Relation
 
 
 def _service(store: RelationalStore, routes: Path | None = None) -> AlertService:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.services.alerts import AlertService
+
     return AlertService(store, SystemClock(), routes=load_routes(routes))
 
 
@@ -353,6 +355,8 @@ def _print_table(table: Sequence[Sequence[str]]) -> None:
 
 
 def _rules_add(args: argparse.Namespace) -> int:
+    from reviewkit.serialization import rule_from_data
+
     data = _read_json(args.file)
     items = data if isinstance(data, list) else [data]
     rules = [rule_from_data(item) for item in items]  # all checked before any is stored
@@ -365,6 +369,8 @@ def _rules_add(args: argparse.Namespace) -> int:
 
 
 def _rules_list(args: argparse.Namespace) -> int:
+    from reviewkit.serialization import rule_to_data
+
     with _open_store(args, readonly=True) as store:
         rules = _service(store).rules()
     if args.format == "json":
@@ -448,6 +454,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _alerts_list(args: argparse.Namespace) -> int:
+    from reviewkit.domain.alerts import AlertState
+
     states = [AlertState(s) for s in args.state] if args.state else None
     with _open_store(args, readonly=True) as store:
         alerts = _service(store).alerts(states)
@@ -463,6 +471,8 @@ def _resolve(args: argparse.Namespace) -> int:
 
 
 def _silence(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.clock import SystemClock
+
     matchers = {}
     for item in args.match:
         label, sep, value = item.partition("=")
@@ -529,6 +539,9 @@ def alert_chore(
 ) -> AlertChore | None:
     """The alert evaluation ``dispatch`` runs between passes, from its ``--alert…`` options
     (``None`` with ``--alerts-every off``)."""
+    from reviewkit.adapters.notifier import TransportNotifier
+    from reviewkit.services.alerts import AlertChore
+
     if args.alerts_every == "off":
         return None
     every = _duration(args.alerts_every, "--alerts-every")
@@ -566,6 +579,10 @@ def add_alert_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _deliver(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.maildir import MaildirTransport
+    from reviewkit.adapters.notifier import TransportNotifier
+    from reviewkit.adapters.smtp import SMTPTransport, account_from_url
+
     addresses = parse_receivers(args.to, "--to")
     transport: Transport = (
         MaildirTransport(args.outbox)
@@ -584,6 +601,9 @@ def _deliver(args: argparse.Namespace) -> int:
 
 
 def _tasks_service(store: RelationalStore, people: Path | None) -> TaskService:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.services.tasks import TaskService
+
     return TaskService(store, SystemClock(), assignees=load_people(people) if people else ())
 
 
@@ -668,6 +688,11 @@ def _tasks_escalate(args: argparse.Namespace) -> int:
 
 
 def _classify(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.services.campaigns import CampaignService
+    from reviewkit.services.classifiers import ClassifierService
+    from reviewkit.services.tasks import TaskService
+
     classifiers = load_classifiers(args.classifiers)
     people = load_people(args.people) if args.people else []
     clock = SystemClock()
