@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from reviewkit import __version__
-from reviewkit.domain.campaign import Campaign, CampaignMode, Channel
+from reviewkit.domain.campaign import Campaign, CampaignMode, Channel, Reminder
 from reviewkit.domain.consent import Consent, parse_yes_no
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.request import Recipient, RequestCategory, RequestStatus
 from reviewkit.domain.scoring import Period
-from reviewkit.domain.survey import SurveyType
+from reviewkit.domain.survey import Survey, SurveyType
 from reviewkit.domain.window import WEEKDAY_NAMES, HolidayCalendar, SendWindow, load_zone
 from reviewkit.errors import ConfigurationError, ReviewkitError, ValidationError
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # imported where used, so that `reviewkit --help` starts quic
     from reviewkit.services.importer import ImportProgress
     from reviewkit.services.scores import ScoreRow
 
-__all__ = ["main", "open_store", "parse_interval", "print_table"]
+__all__ = ["main", "open_store", "parse_interval", "parse_start", "print_table"]
 
 DEFAULT_DB = "reviewkit.sqlite3"
 DB_ENV = "REVIEWKIT_DB"
@@ -51,8 +51,8 @@ EXIT_PARTLY = 3
 """The exit status of a command that did its work but not all of it went through: an import
 that rejected rows, a dispatch in which requests failed."""
 LINK_KEYS_ENV = "REVIEWKIT_LINK_KEYS"
-_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
-_UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
+_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def print_table(table: Sequence[Sequence[str]]) -> None:
@@ -69,14 +69,14 @@ def parse_interval(text: str) -> timedelta:
     """
     match = _INTERVAL_RE.match(text)
     if match is None:
-        raise ValidationError(f"interval {text!r}: write a number with s, m or h, like 30s")
+        raise ValidationError(f"interval {text!r}: write a number with s, m, h or d, like 30s")
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds != int(seconds):
         raise ValidationError(f"interval {text!r} is not a whole number of seconds")
     return timedelta(seconds=int(seconds))
 
 
-def _parse_start(text: str, timezone: str) -> datetime:
+def parse_start(text: str, timezone: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -94,6 +94,7 @@ _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def _parser() -> argparse.ArgumentParser:
     from reviewkit.cli_alerts import configure_alerts, configure_classify, configure_tasks
+    from reviewkit.cli_answers import configure_answers
     from reviewkit.cli_suppress import configure_suppress
 
     common = argparse.ArgumentParser(add_help=False)
@@ -128,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     configure_tasks(commands, common)
     configure_classify(commands, common)
     configure_suppress(commands, common)
+    configure_answers(commands, common)
     return parser
 
 
@@ -173,6 +175,18 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     create.add_argument("--unsubscribe-url", metavar="URL", help="https://…?t={token}")
     create.add_argument("--default-region", metavar="CC", help="for phone numbers, e.g. PL")
     create.add_argument("--max-sms-segments", type=int, metavar="N", help="cap on SMS length")
+    survey = create.add_argument_group("survey requests (NPS, CSAT, CES)")
+    survey.add_argument("--survey", choices=[t.value for t in SurveyType], help="the survey type")
+    survey.add_argument(
+        "--answer-url", metavar="URL", help="the answer page, with {token}: https://…?t={token}"
+    )
+    survey.add_argument("--privacy-url", metavar="URL", help="the privacy policy (https)")
+    survey.add_argument("--expiry-days", type=int, default=7, metavar="N", help="answers taken (7)")
+    survey.add_argument("--survey-title", default="", metavar="TEXT")
+    survey.add_argument("--survey-language", choices=["en", "pl"], default="en")
+    reminders = create.add_argument_group("reminders for requests nobody answered")
+    reminders.add_argument("--reminder", metavar="WAIT", help="wait before each reminder, e.g. 3d")
+    reminders.add_argument("--reminders", type=int, default=1, metavar="N", help="at most (1)")
     create.set_defaults(handler=_campaign_create)
 
     listing = actions.add_parser(
@@ -430,8 +444,8 @@ def _view_query(args: argparse.Namespace, store: RelationalStore) -> RequestQuer
         return RequestQuery.default(SystemClock().now())
     categories = [] if "all" in args.category else args.category
     return RequestQuery(
-        since=_parse_start(args.since, args.timezone) if args.since else None,
-        until=_parse_start(args.until, args.timezone) if args.until else None,
+        since=parse_start(args.since, args.timezone) if args.since else None,
+        until=parse_start(args.until, args.timezone) if args.until else None,
         date_field=DateField(args.date_field),
         segments=args.segment,
         categories=categories,
@@ -507,7 +521,7 @@ def _request_send(args: argparse.Namespace) -> int:
         segment=args.segment,
         consents=consents,
     )
-    at = _parse_start(args.at, args.timezone) if args.at else None
+    at = parse_start(args.at, args.timezone) if args.at else None
     store, service, actor = _open(args)
     with store:
         made = service.request(actor, args.campaign, recipient, at=at)
@@ -526,8 +540,8 @@ def _scores(args: argparse.Namespace) -> int:
     from reviewkit.services.scores import ScoreService
 
     load_zone(args.timezone)  # a zone that does not exist is an error even with no answers
-    since = _parse_start(args.since, args.timezone) if args.since else None
-    until = _parse_start(args.until, args.timezone) if args.until else None
+    since = parse_start(args.since, args.timezone) if args.since else None
+    until = parse_start(args.until, args.timezone) if args.until else None
     with open_store(args, readonly=True) as store:
         service = ScoreService(store)
         rows = []
@@ -813,14 +827,40 @@ def _campaign_create(args: argparse.Namespace) -> int:
             timezone=args.timezone,
             window=window,
             interval=parse_interval(args.interval),
-            start_at=_parse_start(args.start, args.timezone) if args.start else None,
+            start_at=parse_start(args.start, args.timezone) if args.start else None,
             send_delay=parse_interval(args.send_delay),
             unsubscribe_url=args.unsubscribe_url,
             default_region=args.default_region,
             max_sms_segments=args.max_sms_segments,
+            answer_url=args.answer_url,
+            survey=_survey(args),
+            reminder=(
+                Reminder(after=parse_interval(args.reminder), count=args.reminders)
+                if args.reminder
+                else None
+            ),
         )
         print(f"created campaign {campaign.name!r} ({campaign.status.value})")
     return 0
+
+
+def _survey(args: argparse.Namespace) -> Survey | None:
+    """The survey `campaign create` asks for, or None."""
+    if args.survey is None:
+        if args.privacy_url:
+            raise ValidationError("--privacy-url needs --survey")
+        return None
+    if not args.privacy_url:
+        raise ValidationError("--survey needs --privacy-url: the survey page links to it")
+    if not args.answer_url:
+        raise ValidationError("--survey needs --answer-url, the page that records the answers")
+    return Survey(
+        type=SurveyType(args.survey),
+        privacy_url=args.privacy_url,
+        expiry_days=args.expiry_days,
+        title=args.survey_title,
+        language=args.survey_language,
+    )
 
 
 def _read(path: Path) -> str:
@@ -845,7 +885,7 @@ def _campaign_action(args: argparse.Namespace) -> int:
             return 0
         if args.action == "schedule" and args.start:
             timezone = service.get(actor, args.name).timezone
-            campaign = service.schedule(actor, args.name, _parse_start(args.start, timezone))
+            campaign = service.schedule(actor, args.name, parse_start(args.start, timezone))
             print(f"campaign {campaign.name!r} is {campaign.status.value}")
             return 0
         steer = {

@@ -384,6 +384,17 @@ class AnswerRepository(Protocol):
         """
         ...
 
+    def iter_answers(
+        self,
+        *,
+        campaign_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Answer]:
+        """The current answers (of one campaign, or all) given in ``[since, until)``, in the
+        order they were recorded; a store reads them a page at a time."""
+        ...
+
     def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:
         """Return the first and last time a current answer of *kind* was given, if any."""
         ...

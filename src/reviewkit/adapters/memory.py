@@ -551,6 +551,24 @@ class InMemoryStore(DeprecatedStoreNames):
         found.sort(key=lambda a: a.at, reverse=True)
         return found[:limit]
 
+    def iter_answers(
+        self,
+        *,
+        campaign_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Answer]:
+        with self._lock:
+            found = [
+                a
+                for a in self._answers.values()
+                if a.current
+                and (campaign_id is None or a.campaign_id == campaign_id)
+                and (since is None or a.at >= since)
+                and (until is None or a.at < until)
+            ]
+        yield from found
+
     def answers_since(self, since: datetime, *, limit: int) -> list[Answer]:
         with self._lock:
             found = [a for a in self._answers.values() if a.current and a.at >= since]

@@ -650,6 +650,29 @@ class RelationalStore(DeprecatedStoreNames):
             rows = self._execute(sql, params).fetchall()
         return [_answer_from_row(row) for row in rows]
 
+    def iter_answers(
+        self,
+        *,
+        campaign_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Answer]:
+        params: dict[str, Any] = {
+            "campaign": campaign_id,
+            "since": _UNBOUNDED_LOW if since is None else epoch_micros(since),
+            "until": _UNBOUNDED_HIGH if until is None else epoch_micros(until),
+            "after": 0,
+            "limit": 1000,
+        }
+        while True:
+            with self._reading():
+                rows = self._execute(self._q.ITER_ANSWERS, params).fetchall()
+            for row in rows:
+                yield _answer_from_row(row[1:])
+            if len(rows) < 1000:
+                return
+            params["after"] = rows[-1][0]
+
     def answers_since(self, since: datetime, *, limit: int) -> list[Answer]:
         with self._reading():
             rows = self._execute(self._q.ANSWERS_SINCE, (_to_us(since), limit)).fetchall()

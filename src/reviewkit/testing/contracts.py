@@ -460,6 +460,47 @@ class StoreContract:
             NOW + timedelta(minutes=1),
         )
 
+    def test_current_answers_are_listed_in_recorded_order_a_page_at_a_time(
+        self, store: Store
+    ) -> None:
+        """Every current answer once, in the order recorded, past the store's page size;
+        by campaign and time range; replaced answers are not listed."""
+        first, second = _campaign(store, "first"), _campaign(store, "second")
+        requests = [_request(first if n % 3 else second, n) for n in range(1_200)]
+        store.add_requests(requests)
+        with store.transaction():
+            for n, request in enumerate(requests):
+                store.add_answer(
+                    Answer(
+                        request_id=request.id,
+                        campaign_id=request.campaign_id,
+                        kind=SurveyType.NPS,
+                        score=n % 11,
+                        at=NOW + timedelta(minutes=n),
+                    )
+                )
+        replaced = store.add_answer(
+            Answer(
+                request_id=requests[5].id,
+                campaign_id=requests[5].campaign_id,
+                kind=SurveyType.NPS,
+                score=10,
+                at=NOW + timedelta(days=2),
+            )
+        )
+        listed = list(store.iter_answers())
+        assert len(listed) == 1_200
+        assert [a.request_id for a in listed[:5]] == [r.id for r in requests[:5]]
+        assert listed[-1] == replaced
+        assert requests[5].id not in {a.request_id for a in listed[:-1]}
+        of_second = list(store.iter_answers(campaign_id=second.id))
+        assert {a.campaign_id for a in of_second} == {second.id}
+        assert len(of_second) == 400
+        window = list(
+            store.iter_answers(since=NOW + timedelta(minutes=10), until=NOW + timedelta(minutes=20))
+        )
+        assert [a.score for a in window] == [n % 11 for n in range(10, 20)]
+
     def test_suppressions_match_any_letter_case_and_can_be_lifted(self, store: Store) -> None:
         """A suppression is found by its address in any case, replaced, and removed."""
         store.add_suppression(

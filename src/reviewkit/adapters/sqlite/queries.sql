@@ -280,6 +280,14 @@ SELECT {answer_columns_a} FROM answers AS a{join}
 WHERE a.kind = :kind AND a.current = 1 AND {group_match} AND {where}
 ORDER BY a.at DESC LIMIT :limit;
 
+-- name: iter_answers
+-- A page of current answers (of :campaign, or all when it is NULL) given in [:since, :until),
+-- after the last seq seen, in the order they were recorded.
+SELECT seq, {answer_columns} FROM answers
+WHERE current = 1 AND (:campaign IS NULL OR campaign_id = :campaign)
+    AND at >= :since AND at < :until AND seq > :after
+ORDER BY seq LIMIT :limit;
+
 -- name: answers_since
 -- Current answers given at or after a time, oldest first.
 SELECT {answer_columns} FROM answers WHERE current = 1 AND at >= ? ORDER BY at, seq LIMIT ?;
