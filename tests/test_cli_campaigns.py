@@ -97,3 +97,33 @@ def test_requests_list_and_export_say_why_a_request_failed(tmp_path: Path) -> No
     ok("requests", "export", *since, "--output", str(tmp_path / "out.csv"), *db)
     exported = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
     assert "550 5.1.1 no such user" in exported
+
+
+def test_a_test_send_reaches_the_operator_and_changes_nothing(tmp_path: Path) -> None:
+    """`campaign test-send` renders the message for a sample recipient and sends it, marked
+    [TEST], through a real SMTP server; no request is created; a mistake is one line."""
+    db = ["--db", str(tmp_path / "r.sqlite3")]
+    body = tmp_path / "body.txt"
+    body.write_text("Hello {{ recipient.name }}, order {{ recipient.transaction_id }}")
+    settings = ["--from", "opinie@sklep.example", "--subject", "How was order "
+                "{{ recipient.transaction_id }}?", "--body-file", str(body)]  # fmt: skip
+    ok("campaign", "create", "--name", "spring", *settings, *db)
+    with smtp_server() as (handler, port):
+        url = f"smtp+insecure://127.0.0.1:{port}?from=opinie@sklep.example"
+        out = ok("campaign", "test-send", "spring", "--to", "me@sklep.example", "--smtp", url, *db)
+    assert out.strip() == "test message '[TEST] How was order TEST?' sent to me@sklep.example"
+    ((_, recipients, raw),) = handler.messages
+    assert recipients == ["me@sklep.example"]
+    assert b"Subject: [TEST] How was order TEST?" in raw
+    assert b"X-Reviewkit-Test: yes" in raw
+    listed = json.loads(ok("campaign", "list", "--format", "json", *db))
+    assert sum(listed[0]["counts"].values()) == 0
+    missing = reviewkit("campaign", "test-send", "autumn", "--to", "me@sklep.example",
+                        "--outbox", str(tmp_path / "out"), *db)  # fmt: skip
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1
+    assert "autumn" in missing.stderr
+    bad = reviewkit("campaign", "test-send", "spring", "--to", "not an address",
+                    "--outbox", str(tmp_path / "out"), *db)  # fmt: skip
+    assert bad.returncode == 1
+    assert "not valid" in bad.stderr

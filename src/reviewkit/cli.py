@@ -202,6 +202,19 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
         "--request", action="append", default=[], metavar="ID", help="only this one (repeatable)"
     )
     retry.set_defaults(handler=_campaign_retry)
+    test_send = actions.add_parser(
+        "test-send",
+        parents=[common],
+        help="send the campaign's message to yourself, marked [TEST]",
+        description="Render the campaign for a sample recipient and send it to --to, with "
+        "[TEST] before the subject. No request is created or changed.",
+    )
+    test_send.add_argument("name", metavar="NAME")
+    test_send.add_argument("--to", required=True, metavar="ADDRESS", help="your e-mail address")
+    through = test_send.add_mutually_exclusive_group(required=True)
+    through.add_argument("--outbox", metavar="DIR", help="write the message into this Maildir")
+    _add_smtp_options(through)
+    test_send.set_defaults(handler=_campaign_test_send)
     for name, verb in (
         ("show", "show settings, counts and why requests failed"),
         ("delete", "delete a campaign and all its requests"),
@@ -1018,21 +1031,43 @@ def _link_signer(variable: str) -> LinkSigner | None:
     return LinkSigner.from_text(value, source=f"${variable}") if value else None
 
 
+def _email_transport(args: argparse.Namespace) -> Transport:
+    """The e-mail transport of ``--outbox``, ``--smtp`` or ``--accounts``."""
+    from reviewkit.adapters.maildir import MaildirTransport
+    from reviewkit.adapters.smtp import SMTPTransport
+
+    if args.outbox:
+        return MaildirTransport(args.outbox)
+    accounts, default = _smtp_accounts(args)
+    return SMTPTransport(accounts, default=default)
+
+
+def _campaign_test_send(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.domain.contacts import normalize_email
+    from reviewkit.services.campaigns import CampaignService
+
+    to = normalize_email(args.to)
+    with open_store(args, readonly=True) as store:
+        transport = _email_transport(args)
+        try:
+            message = CampaignService(store, SystemClock()).send_test(
+                Actor.system(email=to), args.name, transport
+            )
+        finally:
+            transport.close()
+    print(f"test message {message.subject!r} sent to {to}")
+    return 0
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from reviewkit.adapters.clock import SystemClock
-    from reviewkit.adapters.maildir import MaildirTransport
     from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
-    from reviewkit.adapters.smtp import SMTPTransport
     from reviewkit.cli_alerts import alert_chore
     from reviewkit.services.dispatch import Dispatcher
 
     with open_store(args) as store:
-        email: Transport
-        if args.outbox:
-            email = MaildirTransport(args.outbox)
-        else:
-            accounts, default = _smtp_accounts(args)
-            email = SMTPTransport(accounts, default=default)
+        email = _email_transport(args)
         sms: Transport | None = None
         if args.sms_gateway:
             sms = HttpSmsTransport(args.sms_gateway)
