@@ -127,3 +127,19 @@ def test_a_test_send_reaches_the_operator_and_changes_nothing(tmp_path: Path) ->
                     "--outbox", str(tmp_path / "out"), *db)  # fmt: skip
     assert bad.returncode == 1
     assert "not valid" in bad.stderr
+
+
+def test_times_are_shown_in_the_zone_asked_for(tmp_path: Path) -> None:
+    """`requests list` labels its times with the zone; the export carries the offset."""
+    db = ["--db", str(tmp_path / "r.sqlite3")]
+    ok("campaign", "create", "--name", "winter", "--timezone", "Europe/Warsaw", *db)
+    ok("request", "send", "--campaign", "winter", "--email", "ala@example.com",
+       "--transaction", "Z-1", "--at", "2026-01-20T08:30:00+00:00", *db)  # fmt: skip
+    table = ok("requests", "list", "--campaign", "winter", "--timezone", "Europe/Warsaw", *db)
+    assert "2026-01-20 09:30 CET" in table
+    in_utc = ok("requests", "list", "--campaign", "winter", "--timezone", "UTC", *db)
+    assert "2026-01-20 08:30 UTC" in in_utc
+    out = tmp_path / "requests.csv"
+    ok("requests", "export", "--campaign", "winter", "--timezone", "Europe/Warsaw",
+       "--output", str(out), *db)  # fmt: skip
+    assert "2026-01-20T09:30:00+01:00" in out.read_text(encoding="utf-8-sig")

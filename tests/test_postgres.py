@@ -363,3 +363,23 @@ def test_claims_scores_and_alerts_read_indexes(postgres_url: str) -> None:
         raw.execute("SET enable_seqscan = off")  # the outbox is empty here: could it use one?
         due = plan(QUERIES.DUE_NOTIFICATIONS, {"now": 0, "limit": 100})
         assert "alert_notifications_due" in due, due
+
+
+def test_a_notice_before_the_first_sleep_still_wakes_it(postgres_url: str) -> None:
+    """The clock listens from the moment it is made: requests added by another process
+    before its first sleep end that sleep at once, instead of at the lease's end."""
+    from reviewkit.adapters.postgres import NotifiedClock
+
+    with PostgresStore(postgres_url) as mine, PostgresStore(postgres_url) as theirs:
+        clock = NotifiedClock(mine)
+        campaign = theirs.add_campaign(rk.Campaign(name="c"))
+        theirs.add_requests(
+            [rk.Request(campaign_id=campaign.id, recipient=rk.Recipient(email="a@example.com"),
+                        channel=rk.Channel.EMAIL, address="a@example.com")]
+        )  # fmt: skip
+        started = time.monotonic()
+        clock.sleep_until(clock.now() + timedelta(seconds=30))
+        assert time.monotonic() - started < 5
+        started = time.monotonic()  # and nothing is left over to wake the next sleep
+        clock.sleep_until(clock.now() + timedelta(seconds=1))
+        assert time.monotonic() - started >= 0.9

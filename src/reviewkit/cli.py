@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -110,6 +110,22 @@ def _parser() -> argparse.ArgumentParser:
         default=30.0,
         metavar="SECONDS",
         help="how long to wait for another process's write lock (30)",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log what is done (-v: info, -vv: debug); warnings and errors are always logged",
+    )
+    common.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="instead of -v"
+    )
+    common.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="json: one object per line (time, level, logger, message) for a log collector",
     )
     parser = argparse.ArgumentParser(
         prog="reviewkit", description="Plan and send review and survey requests."
@@ -445,7 +461,9 @@ def _add_view_filters(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--campaign", metavar="NAME")
     sub.add_argument("--search", metavar="Q", help="e-mail, phone or transaction id")
     sub.add_argument("--default-region", default="PL", metavar="CC", help="for --search (PL)")
-    sub.add_argument("--timezone", default="UTC", help="dates are read in this zone (UTC)")
+    sub.add_argument(
+        "--timezone", default="UTC", help="dates are read, and times shown, in this zone (UTC)"
+    )
 
 
 def _view_query(args: argparse.Namespace, store: RelationalStore) -> RequestQuery:
@@ -477,7 +495,8 @@ def _requests_list(args: argparse.Namespace) -> int:
         view = CollectionService(store, SystemClock())
         query = _view_query(args, store)
         page = view.page_number(Actor.system(), query, args.page, page_size=args.page_size)
-    rows = [export_row(d) for d in page.items]
+    zone = load_zone(args.timezone)
+    rows = [export_row(d, zone) for d in page.items]
     if args.format == "json":
         print(json.dumps({"page": args.page, "more": page.next_cursor is not None, "rows": rows}))
         return 0
@@ -486,7 +505,7 @@ def _requests_list(args: argparse.Namespace) -> int:
         *("scheduled_at", "sent_at", "publication_consent", "other_consents", "reason"),
     ]
     table = [[c.replace("_at", "").replace("_", " ") for c in columns]]
-    table += [[_short(row[c]) for c in columns] for row in rows]
+    table += [[_short(row[c], zone) for c in columns] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     for line in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
@@ -495,10 +514,10 @@ def _requests_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _short(cell: str) -> str:
-    """A time cell to the minute, for the table."""
+def _short(cell: str, zone: tzinfo) -> str:
+    """A time cell to the minute with its zone's abbreviation (CET, CEST), for the table."""
     if len(cell) >= 16 and cell[4:5] == "-" and cell[10:11] == "T":
-        return cell[:16].replace("T", " ")
+        return datetime.fromisoformat(cell).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
     return cell
 
 
@@ -508,7 +527,9 @@ def _requests_export(args: argparse.Namespace) -> int:
 
     with open_store(args, readonly=True) as store:
         view = CollectionService(store, SystemClock())
-        count = view.export(Actor.system(), _view_query(args, store), args.output)
+        count = view.export(
+            Actor.system(), _view_query(args, store), args.output, zone=load_zone(args.timezone)
+        )
     print(f"{count} requests written to {args.output}")
     return 0
 
@@ -735,12 +756,54 @@ def _stopped(exc: KeyboardInterrupt, command: str, consequence: str | None = Non
     return 128 + signum
 
 
+class _JsonLines(logging.Formatter):
+    """A log record as one JSON object on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created)
+            .astimezone()
+            .isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    """Log to standard error at the level the options ask for (warnings by default), as
+    text or JSON lines; a host that configured logging itself keeps its own set-up."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    verbose = getattr(args, "verbose", 0)
+    level = getattr(args, "log_level", None) or ("debug" if verbose > 1 else
+                                                  "info" if verbose else "warning")  # fmt: skip
+    handler = logging.StreamHandler()
+    if getattr(args, "log_format", "text") == "json":
+        handler.setFormatter(_JsonLines())
+    elif level in ("debug", "info"):
+        handler.setFormatter(
+            logging.Formatter("reviewkit: %(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+    else:
+        handler.setFormatter(logging.Formatter("reviewkit: %(levelname)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # Libraries' own chatter stays at warnings unless debugging.
+    if level != "debug":
+        for noisy in ("psycopg", "psycopg.pool", "aiosmtpd", "mail.log"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="reviewkit: %(levelname)s: %(message)s")
+    _configure_logging(args)
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _stop) if in_main else None
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import attrs
@@ -254,16 +254,19 @@ def neutralize_cell(value: str) -> str:
     return value
 
 
-def _time(value: datetime | None) -> str:
-    return "" if value is None else value.isoformat()
+def _time(value: datetime | None, zone: tzinfo | None) -> str:
+    if value is None:
+        return ""
+    return (value if zone is None else value.astimezone(zone)).isoformat()
 
 
 def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-def export_row(request: Request) -> Mapping[str, str]:
-    """One view row as text, in :data:`EXPORT_COLUMNS` (not yet neutralised)."""
+def export_row(request: Request, zone: tzinfo | None = None) -> Mapping[str, str]:
+    """One view row as text, in :data:`EXPORT_COLUMNS` (not yet neutralised); times in ISO
+    8601 with their offset, in *zone* (UTC when not given)."""
     r = request.recipient
     publication = r.consents.get(PUBLICATION)
     others = "; ".join(
@@ -278,10 +281,10 @@ def export_row(request: Request) -> Mapping[str, str]:
         "channel": request.channel.value,
         "status": request.status.value,
         "category": request.category.value,
-        "opened": _time(request.opened_at),
-        "answered": _time(request.answered_at),
-        "scheduled_at": _time(request.scheduled_at),
-        "sent_at": _time(request.sent_at),
+        "opened": _time(request.opened_at, zone),
+        "answered": _time(request.answered_at, zone),
+        "scheduled_at": _time(request.scheduled_at, zone),
+        "sent_at": _time(request.sent_at, zone),
         "publication_consent": _yes_no(None if publication is None else publication.granted),
         "other_consents": others,
         "segment": r.segment or "",

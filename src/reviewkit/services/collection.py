@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterator
+from datetime import tzinfo
 from pathlib import Path
 from typing import IO
 
@@ -102,23 +103,28 @@ class CollectionService:
         actor: Actor,
         query: RequestQuery | None,
         output: str | os.PathLike[str] | IO[str],
+        *,
+        zone: tzinfo | None = None,
     ) -> int:
         """Write every request of *query* to a CSV file (UTF-8 with a BOM, so spreadsheet
         programs read the Polish letters) with :data:`EXPORT_COLUMNS`, streaming in
-        constant memory. Cells a spreadsheet would run as a formula are neutralised.
+        constant memory. Cells a spreadsheet would run as a formula are neutralised. Times
+        are ISO 8601 with their offset, in *zone* (UTC when not given).
 
         :returns: how many requests were written.
         """
         if isinstance(output, (str, os.PathLike)):
             with Path(output).open("w", encoding="utf-8-sig", newline="") as file:
-                return self._write(actor, query, file)
-        return self._write(actor, query, output)
+                return self._write(actor, query, file, zone)
+        return self._write(actor, query, output, zone)
 
-    def _write(self, actor: Actor, query: RequestQuery | None, file: IO[str]) -> int:
+    def _write(
+        self, actor: Actor, query: RequestQuery | None, file: IO[str], zone: tzinfo | None
+    ) -> int:
         writer = csv.writer(file)
         writer.writerow(EXPORT_COLUMNS)
         count = 0
-        for cells in neutralized(export_row(d) for d in self.iter_requests(actor, query)):
+        for cells in neutralized(export_row(d, zone) for d in self.iter_requests(actor, query)):
             writer.writerow(cells)
             count += 1
         return count

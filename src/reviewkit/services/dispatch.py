@@ -296,6 +296,8 @@ class Dispatcher:
                     worker_id=self.worker_id,
                     lease_until=now + self.lease,
                 )
+                if claimed:
+                    log.info("claimed %d request(s) of campaign %r", len(claimed), campaign.name)
                 if claimed and paced:
                     # Taking the slots in the claim's transaction keeps pacing across workers:
                     # when another worker holds a slot, the claim is rolled back.
@@ -445,6 +447,7 @@ class Dispatcher:
         :raises AccountError: after releasing the request, when the account cannot send.
         """
         attempt = self._attempt(campaign, request, now)
+        _log_attempt(campaign, request, attempt)
         decision = decide(request, campaign, attempt, now, self.retry)
         if decision.counted is not None:
             # Counted first: recording may meet a storage fault; the send has happened.
@@ -611,3 +614,17 @@ class Dispatcher:
 
 def _chore_name(chore: Chore) -> str:
     return getattr(chore, "name", None) or type(chore).__name__
+
+
+def _log_attempt(campaign: Campaign, request: Request, attempt: Attempt) -> None:
+    """Log what became of one request: sends at debug, decisions not to send at info,
+    failures at warning. Requests are named by id, never by address."""
+    what = f"request {request.id} of campaign {campaign.name!r}"
+    if attempt.result is Result.SENT:
+        log.debug("%s sent", what)
+    elif attempt.result is Result.SUPPRESSED:
+        log.info("%s not sent: %s", what, attempt.error)
+    elif attempt.result is Result.TRANSIENT:
+        log.info("%s not sent this time: %s", what, attempt.error)
+    elif attempt.result in (Result.PERMANENT, Result.ACCOUNT):
+        log.warning("%s failed: %s", what, attempt.error)

@@ -351,25 +351,35 @@ class PostgresStore(RelationalStore):
                 lines += [row[0] for row in self._execute("EXPLAIN " + sql, params)]
         return lines
 
+    def listen(self) -> None:
+        """Start listening for due requests now (idempotent): notices sent from now on are
+        kept for the next :meth:`wait_for_due`, however late it comes."""
+        with self._listen_lock, self._faults():
+            self._listening()
+
+    def _listening(self) -> psycopg.Connection[Any]:
+        if self._listener is None or self._listener.closed:
+            self._listener = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=max(1, int(self._timeout))
+            )
+            self._listener.execute(f"LISTEN {_DUE_CHANNEL}")
+        return self._listener
+
     def wait_for_due(self, timeout: float) -> bool:
         """Wait up to *timeout* seconds for requests to be added, to become due again or to be
         finished, by any process on any host; True when some were, False on timeout.
 
-        The store listens on a connection of its own from the first call on, so a notice
-        sent between two calls is not lost: the next call returns at once.
+        The store listens on a connection of its own from :meth:`listen` (or the first wait)
+        on, so a notice sent between two waits is not lost: the next wait returns at once.
         """
         with self._listen_lock, self._faults():
             try:
-                if self._listener is None or self._listener.closed:
-                    self._listener = psycopg.connect(
-                        self.url, autocommit=True, connect_timeout=max(1, int(self._timeout))
-                    )
-                    self._listener.execute(f"LISTEN {_DUE_CHANNEL}")
+                listener = self._listening()
                 woken = False
-                for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                for _ in listener.notifies(timeout=timeout, stop_after=1):
                     woken = True
                 if woken:  # the notices that came with it wake nobody a second time
-                    for _ in self._listener.notifies(timeout=0.0):
+                    for _ in listener.notifies(timeout=0.0):
                         pass
                 return woken
             except psycopg.Error:
@@ -394,6 +404,10 @@ class NotifiedClock(SystemClock):
 
     def __init__(self, store: PostgresStore) -> None:
         self.store = store
+        try:  # from now on: what happens before the first sleep wakes it too
+            store.listen()
+        except StorageError as exc:
+            log.debug("cannot listen for due requests yet: %s", exc)
 
     def sleep_until(self, instant: datetime) -> None:
         while True:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -41,6 +42,8 @@ from reviewkit.errors import (
 )
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StorageError"]
+
+log = logging.getLogger("reviewkit.storage")
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -218,6 +221,7 @@ class SQLiteStore(RelationalStore):
             current = self._refuse_newer()
             for number, script in _migrations():
                 if number > current:
+                    log.info("upgrading %s to schema %d", self.path, number)
                     for statement in _statements(script):
                         self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version = {number}")
