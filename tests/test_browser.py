@@ -6,13 +6,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
@@ -21,19 +18,9 @@ from reviewkit.adapters.sqlite import SQLiteStore
 from reviewkit.web import make_app
 
 from .conftest import make_campaign
+from .web_server import serving
 
 SIGNER = rk.LinkSigner({"k1": "a-long-random-secret-0123456789"})
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    """A browser opens spare connections ahead of time; serve each in its own thread."""
-
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 def _chromium() -> tuple[str, str]:
@@ -67,15 +54,8 @@ def browser() -> Iterator[Any]:
 def site(tmp_path: Path, reviewkit_clock: rk.ManualClock) -> Iterator[tuple[str, rk.AnswerService]]:
     store = SQLiteStore(tmp_path / "answers.sqlite3")
     answers = rk.AnswerService(store, reviewkit_clock, SIGNER)
-    server = make_server(
-        "127.0.0.1", 0, make_app(answers), server_class=_ThreadingServer, handler_class=_Quiet
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", answers
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(make_app(answers)) as base:
+        yield base, answers
     store.close()
 
 

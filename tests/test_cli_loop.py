@@ -12,14 +12,11 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
@@ -27,17 +24,9 @@ import reviewkit as rk
 from reviewkit.web import make_app
 
 from .smtp_server import smtp_server
+from .web_server import serving
 
 KEYS = "k1:a-long-enough-secret-for-links"
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
@@ -47,14 +36,8 @@ def answer_page(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     rk.SQLiteStore(db).close()
     store = rk.SQLiteStore(db)
     answers = rk.AnswerService(store, rk.SystemClock(), rk.LinkSigner.from_text(KEYS))
-    server = make_server(
-        "127.0.0.1", 0, make_app(answers), server_class=_Server, handler_class=_Quiet
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", db
-    server.shutdown()
-    server.server_close()
+    with serving(make_app(answers)) as base:
+        yield base, db
     store.close()
 
 
