@@ -130,3 +130,39 @@ def test_a_survey_campaign_from_the_shell_alone(
     listed = json.loads(_shell(db, "answers", "list", "--type", "nps", "--format", "json"))
     assert len(listed) == 5
     assert listed[0]["answered_at"].endswith("+00:00")
+
+
+def test_a_link_printed_by_the_shell_opens_the_page_and_records_its_score(
+    answer_page: tuple[str, Path], tmp_path: Path
+) -> None:
+    """`reviewkit link` prints the request's signed one-click link (for `reviewkit qr`);
+    posting to it records the score; an unsubscribe link suppresses the address."""
+    base, db = answer_page
+    _shell(
+        db, "campaign", "create", "--name", "till", "--from", "opinie@sklep.example",
+        "--subject", "Hi", "--survey", "csat", "--privacy-url", "https://sklep.example/p",
+        "--answer-url", base + "/a/{token}", "--unsubscribe-url", base + "/u/{token}",
+    )  # fmt: skip
+    _shell(db, "request", "send", "--campaign", "till", "--email", "ala@example.com",
+           "--transaction", "Z-1")  # fmt: skip
+    with rk.SQLiteStore(db) as store:
+        (request,) = store.iter_requests(store.get_campaign("till").id)
+    link = _shell(db, "link", request.id, "--score", "4").strip()
+    assert link.startswith(base + "/a/")
+    assert _post(link, {}) == 303
+    unsubscribe = _shell(db, "link", request.id, "--purpose", "unsubscribe").strip()
+    assert _post(unsubscribe, {"List-Unsubscribe": "One-Click"}) in (200, 303)
+    with rk.SQLiteStore(db) as store:
+        (answer,) = store.answers_for(request.id)
+        assert (answer.score, answer.kind) == (4, rk.SurveyType.CSAT)
+        assert store.get_suppression(rk.Channel.EMAIL, "ala@example.com") is not None
+    qr = tmp_path / "till.svg"
+    subprocess.run([sys.executable, "-m", "reviewkit", "qr", link, "--output", str(qr)],
+                   check=True, capture_output=True)  # fmt: skip
+    assert qr.read_text().startswith("<?xml")
+    refused = subprocess.run(
+        [sys.executable, "-m", "reviewkit", "link", request.id, "--score", "9", "--db", str(db)],
+        capture_output=True, text=True, env={**os.environ, "REVIEWKIT_LINK_KEYS": KEYS},
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "not on the CSAT scale" in refused.stderr

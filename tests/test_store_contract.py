@@ -113,6 +113,20 @@ def test_sqlite_round_trips_any_recipient_data(
 class TestSQLiteSpecifics:
     """What only a file database has: persistence, a schema version, WAL."""
 
+    def test_a_transaction_a_signal_left_open_does_not_block_the_next_call(
+        self, tmp_path: Path
+    ) -> None:
+        """A signal between BEGIN and the code that would roll it back (SIGTERM mid-batch)
+        leaves a transaction open; the next call rolls it back and goes on."""
+        with SQLiteStore(tmp_path / "r.sqlite3") as store:
+            c = _campaign(store)
+            store._db.execute("BEGIN IMMEDIATE")  # what the interrupted call left behind
+            store._db.execute("DELETE FROM campaigns")  # half of something, never committed
+            store.add_requests([_request(c, 1)])
+            assert store.count_requests(c.id)[D.PENDING] == 1
+        with SQLiteStore(tmp_path / "r.sqlite3") as again:
+            assert again.get_campaign("c").id == c.id
+
     def test_data_survives_reopening(self, tmp_path: Path) -> None:
         """A second store on the same file sees what the first wrote."""
         path = tmp_path / "db.sqlite3"

@@ -137,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     _configure_dispatch(commands, common)
     _configure_import(commands, common)
     _configure_qr(commands)
+    _configure_link(commands, common)
     _configure_requests(commands, common)
     _configure_request(commands, common)
     _configure_scores(commands, common)
@@ -340,6 +341,23 @@ def _configure_qr(commands: _Commands) -> None:
     qr.add_argument("--scale", type=int, default=8, help="pixels per module (8)")
     qr.add_argument("--error", default="m", choices=["l", "m", "q", "h"], help="correction (m)")
     qr.set_defaults(handler=_qr)
+
+
+def _configure_link(commands: _Commands, common: argparse.ArgumentParser) -> None:
+    """The ``link`` command."""
+    link = commands.add_parser(
+        "link",
+        parents=[common],
+        help="print a request's signed answer or unsubscribe link",
+        description="Print the signed link a request's message carries (for `reviewkit qr`, "
+        "a test, or a customer who lost the message), signed with the keys in "
+        f"${LINK_KEYS_ENV} (or the variable --link-keys-env names).",
+    )
+    link.add_argument("request", metavar="REQUEST_ID")
+    link.add_argument("--purpose", choices=["answer", "unsubscribe"], default="answer")
+    link.add_argument("--score", metavar="N", help="an answer link that records this score")
+    link.add_argument("--link-keys-env", default=LINK_KEYS_ENV, metavar="NAME")
+    link.set_defaults(handler=_link)
 
 
 def _configure_requests(commands: _Commands, common: argparse.ArgumentParser) -> None:
@@ -1092,6 +1110,46 @@ def _link_signer(variable: str) -> LinkSigner | None:
 
     value = os.environ.get(variable)
     return LinkSigner.from_text(value, source=f"${variable}") if value else None
+
+
+def _link(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.domain.suppression import unsubscribe_extra
+    from reviewkit.domain.tokens import TokenPurpose
+
+    signer = _link_signer(args.link_keys_env)
+    if signer is None:
+        raise ValidationError(f"no link keys: set ${args.link_keys_env} to id:secret")
+    with open_store(args, readonly=True) as store:
+        request = store.get_request(args.request)
+        campaign = store.get_campaign(request.campaign_id)
+    now = SystemClock().now()
+    if args.purpose == "unsubscribe":
+        if campaign.unsubscribe_url is None:
+            raise ValidationError(f"campaign {campaign.name!r} has no unsubscribe URL")
+        token = signer.sign(
+            TokenPurpose.UNSUBSCRIBE,
+            request.id,
+            now=now,
+            extra=unsubscribe_extra(request.channel, request.address),
+        )
+        print(campaign.unsubscribe_url.replace("{token}", token))
+        return 0
+    if campaign.answer_url is None:
+        raise ValidationError(f"campaign {campaign.name!r} has no answer URL")
+    survey = campaign.survey
+    if args.score is not None and survey is None:
+        raise ValidationError(f"--score needs a survey; campaign {campaign.name!r} has none")
+    score = None if args.score is None or survey is None else survey.checked_score(args.score)
+    token = signer.sign(
+        TokenPurpose.ANSWER,
+        request.id,
+        now=now,
+        ttl=survey.open_for if survey is not None else None,
+        extra=None if score is None else str(score),
+    )
+    print(campaign.answer_url.replace("{token}", token))
+    return 0
 
 
 def _email_transport(args: argparse.Namespace) -> Transport:

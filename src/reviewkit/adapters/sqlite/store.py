@@ -242,9 +242,13 @@ class SQLiteStore(RelationalStore):
                 return
             if self.readonly:
                 raise StorageReadOnlyError(f"database {self.path} was opened read-only")
-            self._db.execute("BEGIN IMMEDIATE")
+            if self._db.in_transaction:
+                # Left open by a call a signal interrupted between BEGIN and its handler;
+                # nobody is inside a transaction of this store now, so it is an orphan.
+                self._db.execute("ROLLBACK")
             self._depth = 1
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 yield
                 self._db.execute("COMMIT")
             except BaseException:
