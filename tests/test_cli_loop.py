@@ -166,3 +166,33 @@ def test_a_link_printed_by_the_shell_opens_the_page_and_records_its_score(
     )  # fmt: skip
     assert refused.returncode == 1
     assert "not on the CSAT scale" in refused.stderr
+
+
+def test_import_and_dispatch_report_in_json(tmp_path: Path) -> None:
+    """`import --format json` and `dispatch --format json` print one object each, with the
+    counts, the rejected rows and what completed; the exit statuses are the text ones."""
+    db = tmp_path / "r.sqlite3"
+    rows = tmp_path / "rows.csv"
+    rows.write_text("email,name\nala@example.com,Ala\nnot an address,Bad\nola@example.com,Ola\n")
+    body = tmp_path / "body.txt"
+    body.write_text("Hello {{ recipient.name }}")
+    _shell(db, "campaign", "create", "--name", "c", "--from", "opinie@sklep.example",
+           "--subject", "Hi", "--body-file", str(body), "--start", "2020-01-01T00:00:00+00:00",
+           "--days", "mon-sun", "--hours", "00:00-24:00")  # fmt: skip
+    imported = subprocess.run(
+        [sys.executable, "-m", "reviewkit", "import", str(rows), "--campaign", "c",
+         "--format", "json", "--db", str(db)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert imported.returncode == 3
+    summary = json.loads(imported.stdout)
+    assert (summary["rows"], summary["accepted"], summary["rejected"]) == (3, 2, 1)
+    assert summary["errors"][0]["row"] == 3
+    assert summary["errors_file"] is None
+    _shell(db, "campaign", "schedule", "c")
+    options = ["--until-idle", "--max-wait", "1s", "--format", "json"]
+    dispatched = json.loads(_shell(db, "dispatch", "--outbox", str(tmp_path / "out"), *options))
+    assert dispatched["sent"] == 2
+    assert dispatched["completed"] == ["c"]
+    assert dispatched["failed_campaigns"] == {}
+    assert dispatched["alerts"] is None

@@ -275,6 +275,9 @@ def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) ->
     )
     dispatch.add_argument("--max-wait", default="60s", help="with --until-idle (60s)")
     dispatch.add_argument(
+        "--format", choices=["text", "json"], default="text", help="of the closing summary"
+    )
+    dispatch.add_argument(
         "--poll",
         default="5s",
         help="how long to sleep when nothing is scheduled (5s); on PostgreSQL a new request "
@@ -319,6 +322,7 @@ def _configure_import(commands: _Commands, common: argparse.ArgumentParser) -> N
     imp.add_argument("--delimiter", metavar="C", help="; , or tab (sniffed when not given)")
     imp.add_argument("--default-region", metavar="CC", help="for phone numbers, e.g. PL")
     imp.add_argument("--errors", type=Path, metavar="OUT.csv", help="write rejected rows here")
+    imp.add_argument("--format", choices=["text", "json"], default="text", help="of the summary")
     imp.add_argument(
         "--field-type",
         action="append",
@@ -698,6 +702,19 @@ def _import(args: argparse.Namespace) -> int:
         )
     if show:
         print(file=sys.stderr)
+    if args.format == "json":
+        summary = {
+            "rows": result.rows,
+            "accepted": result.accepted,
+            "rejected": result.rejected,
+            "duplicates": result.duplicates,
+            "errors": [
+                {"row": e.row, "column": e.column, "reason": e.reason} for e in result.errors
+            ],
+            "errors_file": str(args.errors) if result.rejected and args.errors else None,
+        }
+        print(json.dumps(summary, ensure_ascii=False))
+        return EXIT_PARTLY if result.rejected else 0
     print(
         f"{result.rows} rows: {result.accepted} accepted, {result.rejected} rejected, "
         f"{result.duplicates} duplicates"
@@ -1224,6 +1241,26 @@ def _dispatch(args: argparse.Namespace) -> int:
         reasons = {
             name: store.get_campaign(name).failure_reason for name in report.failed_campaigns
         }
+    if args.format == "json":
+        alerts = None
+        if chore is not None and chore.last is not None:
+            alerts = {
+                "fired": len(chore.last.fired),
+                "resolved": len(chore.last.resolved),
+                "delivered": chore.delivered,
+            }
+        summary = {
+            "sent": report.sent,
+            "failed": report.failed,
+            "retried": report.retried,
+            "suppressed": report.suppressed,
+            "reminded": report.reminded,
+            "completed": list(report.completed),
+            "failed_campaigns": reasons,
+            "alerts": alerts,
+        }
+        print(json.dumps(summary, ensure_ascii=False))
+        return 1 if reasons else EXIT_PARTLY if report.failed else 0
     print(
         f"sent {report.sent}, failed {report.failed}, retried {report.retried}"
         + (f", completed {', '.join(report.completed)}" if report.completed else "")
