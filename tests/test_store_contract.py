@@ -124,8 +124,17 @@ class TestSQLiteSpecifics:
             store._db.execute("DELETE FROM campaigns")  # half of something, never committed
             store.add_requests([_request(c, 1)])
             assert store.count_requests(c.id)[D.PENDING] == 1
+            # A write of one statement (an outcome) outside a transaction commits too.
+            store._db.execute("BEGIN IMMEDIATE")
+            (claimed,) = store.claim_requests(
+                c.id, now=NOW, limit=1, worker_id="w", lease_until=NOW.replace(year=2027)
+            )
+            store._db.execute("BEGIN IMMEDIATE")
+            outcome = rk.Outcome(request_id=claimed.id, status=D.SENT)
+            assert store.finish_requests([outcome], worker_id="w", now=NOW) == []
         with SQLiteStore(tmp_path / "r.sqlite3") as again:
             assert again.get_campaign("c").id == c.id
+            assert again.count_requests(c.id)[D.SENT] == 1
 
     def test_data_survives_reopening(self, tmp_path: Path) -> None:
         """A second store on the same file sees what the first wrote."""

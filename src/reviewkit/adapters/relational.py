@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -132,7 +133,7 @@ def _from_us(value: int | None) -> datetime | None:
     return _EPOCH + timedelta(microseconds=value)
 
 
-class RelationalStore(DeprecatedStoreNames):
+class RelationalStore(DeprecatedStoreNames, ABC):
     """Every :class:`~reviewkit.ports.Store` method over a SQL database; see the module."""
 
     _q: Queries
@@ -143,13 +144,13 @@ class RelationalStore(DeprecatedStoreNames):
     _field_group: ClassVar[str]
     """The expression of a request's custom field (:field_path) to group answers by."""
 
+    @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """Run the block's calls in one transaction (joined by nested ones)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def close(self) -> None:
         """Let go of the database (its connections)."""
-        raise NotImplementedError
 
     def __enter__(self) -> Self:
         return self
@@ -157,30 +158,42 @@ class RelationalStore(DeprecatedStoreNames):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def explain_query(self, query: RequestQuery, *, limit: int = 50) -> list[str]:
-        """The database's plan for a view query, to check that it reads an index."""
-        raise NotImplementedError
-
+    @abstractmethod
     def _reading(self) -> AbstractContextManager[None]:
-        """A connection for the block's reads (the transaction's, inside one)."""
-        raise NotImplementedError
+        """A connection for the block's reads, and for writes of one statement, which are
+        atomic on their own (the transaction's connection, inside one)."""
 
+    @abstractmethod
     def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         """Run one statement on the current connection; the driver's cursor."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _insert_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """Run one statement for each row; how many rows it changed."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def _plan(self, sql: str, params: Mapping[str, Any]) -> list[str]:
+        """The database's plan for *sql*, a line a step."""
+
+    def explain_query(self, query: RequestQuery, *, limit: int = 50) -> list[str]:
+        """Return the database's plan for a view query, to check that it reads an index;
+        one plan after another when the query is split."""
+        lines = []
+        for part in _split(query):
+            time, where, params = _query_where(part, None, self._email_match)
+            params["limit"] = limit + 1
+            with self._reading():
+                lines += self._plan(self._q.QUERY_REQUESTS.format(time=time, where=where), params)
+        return lines
+
+    def _field_param(self, name: str) -> str:
+        """The :field_path parameter for the custom field *name*."""
+        return '$."' + name.replace('"', '\\"') + '"'
 
     def _group_match(self, column: str | None, group: str | None) -> str:
         """The condition that *column* is in *group* (``:group``; ``None``: no group)."""
         del group  # IS compares NULL with NULL, and SQLite reads an index for it
         return f"{column} IS :group"
-
-    def _field_param(self, name: str) -> str:
-        """The :field_path parameter for the custom field *name*."""
-        return '$."' + name.replace('"', '\\"') + '"'
 
     # -- campaigns ------------------------------------------------------------------------
 
@@ -374,8 +387,11 @@ class RelationalStore(DeprecatedStoreNames):
     def finish_requests(
         self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
     ) -> list[str]:
+        outcomes = list(outcomes)
         lost = []
-        with self.transaction():
+        # One outcome (the dispatcher's default) is one statement, atomic without BEGIN and
+        # COMMIT, which are round trips to a server database.
+        with self._reading() if len(outcomes) == 1 else self.transaction():
             for outcome in outcomes:
                 params = _finish_params(outcome, worker_id, now)
                 if self._execute(self._q.FINISH_REQUEST, params).rowcount == 0:
@@ -891,7 +907,11 @@ class RelationalStore(DeprecatedStoreNames):
         assert now_us is not None
         with self.transaction():
             busy = []
-            for key in gaps:
+            # Every key has a row (a first slot opens at once) to lock, taken in one order
+            # everywhere, so two workers never wait for each other in a cycle.
+            for key in sorted(gaps):
+                self._execute(self._q.SLOT_PREPARE, (key,))
+            for key in sorted(gaps):
                 row = self._execute(self._q.SLOT_NEXT, (key,)).fetchone()
                 if row is not None and row[0] > now_us:
                     busy.append(row[0])

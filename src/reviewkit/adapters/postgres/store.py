@@ -25,24 +25,20 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from reviewkit.adapters.clock import SystemClock
 from reviewkit.adapters.relational import (
     RelationalStore,
-    _finish_params,
-    _query_where,
     _request_from_row,
-    _split,
     load_migrations,
     load_queries,
     redacted,
 )
-from reviewkit.domain.collection import RequestQuery
 from reviewkit.domain.instants import as_utc
-from reviewkit.domain.request import Outcome, Request
+from reviewkit.domain.request import Request
 from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     ConfigurationError,
@@ -315,17 +311,6 @@ class PostgresStore(RelationalStore):
         rows.sort(key=lambda row: (row[0], row[1]))
         return [_request_from_row(row[2:]) for row in rows]
 
-    def finish_requests(
-        self, outcomes: Iterable[Outcome], *, worker_id: str, now: datetime
-    ) -> list[str]:
-        outcomes = list(outcomes)
-        if len(outcomes) != 1:
-            return super().finish_requests(outcomes, worker_id=worker_id, now=now)
-        params = _finish_params(outcomes[0], worker_id, now)
-        with self._reading():  # one statement, atomic on its own
-            changed = self._execute(self._q.FINISH_REQUEST, params).rowcount
-        return [] if changed else [outcomes[0].request_id]
-
     def _field_param(self, name: str) -> str:
         return name  # the key of the JSON object, bound as a parameter
 
@@ -333,23 +318,8 @@ class PostgresStore(RelationalStore):
         # An equality, not IS NOT DISTINCT FROM, which no index serves.
         return f"{column} IS NULL" if group is None else f"{column} = CAST(:group AS text)"
 
-    def reserve_slots(self, gaps: Mapping[str, timedelta], *, now: datetime) -> datetime | None:
-        with self.transaction():
-            for key in sorted(gaps):  # one order everywhere: no two workers wait in a cycle
-                self._execute(self._q.SLOT_PREPARE, (key,))
-            return super().reserve_slots(dict(sorted(gaps.items())), now=now)
-
-    def explain_query(self, query: RequestQuery, *, limit: int = 50) -> list[str]:
-        """Return PostgreSQL's plan for a view query (the lines of ``EXPLAIN``), to check
-        that it reads an index; one plan after another when the query is split."""
-        lines = []
-        for part in _split(query):
-            time, where, params = _query_where(part, None, self._email_match)
-            params["limit"] = limit + 1
-            sql = self._q.QUERY_REQUESTS.format(time=time, where=where)
-            with self._reading():
-                lines += [row[0] for row in self._execute("EXPLAIN " + sql, params)]
-        return lines
+    def _plan(self, sql: str, params: Mapping[str, Any]) -> list[str]:
+        return [row[0] for row in self._execute("EXPLAIN " + sql, params)]
 
     def listen(self) -> None:
         """Start listening for due requests now (idempotent): notices sent from now on are

@@ -168,6 +168,11 @@ LIMIT :limit;
 -- Lift a suppression.
 DELETE FROM suppressions WHERE channel = ? AND address_key = ?;
 
+-- name: slot_prepare
+-- Make sure a pacing key has a row (a first-ever slot opens at once).
+INSERT INTO pacing (key, next_at) VALUES (?, -9223372036854775807)
+ON CONFLICT (key) DO NOTHING;
+
 -- name: slot_next
 -- When a pacing key's next slot opens.
 SELECT next_at FROM pacing WHERE key = ?;

@@ -26,13 +26,10 @@ from typing import Any
 
 from reviewkit.adapters.relational import (
     RelationalStore,
-    _query_where,
-    _split,
     load_migrations,
 )
 from reviewkit.adapters.sqlite import queries as q
 from reviewkit.adapters.sqlite.queries import QUERIES
-from reviewkit.domain.collection import RequestQuery
 from reviewkit.errors import (
     NotFoundError,
     StorageBusyError,
@@ -242,10 +239,7 @@ class SQLiteStore(RelationalStore):
                 return
             if self.readonly:
                 raise StorageReadOnlyError(f"database {self.path} was opened read-only")
-            if self._db.in_transaction:
-                # Left open by a call a signal interrupted between BEGIN and its handler;
-                # nobody is inside a transaction of this store now, so it is an orphan.
-                self._db.execute("ROLLBACK")
+            self._drop_orphan()
             self._depth = 1
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -270,7 +264,15 @@ class SQLiteStore(RelationalStore):
     @contextmanager
     def _reading(self) -> Iterator[None]:
         with self._lock, self._faults():
+            if not self._depth:
+                self._drop_orphan()  # a write of one statement must not land inside it
             yield
+
+    def _drop_orphan(self) -> None:
+        """Roll back a transaction a signal left open between BEGIN and the code that would
+        have ended it: outside :meth:`transaction` nobody is inside one."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         return self._db.execute(sql, params)
@@ -280,17 +282,8 @@ class SQLiteStore(RelationalStore):
         self._db.executemany(sql, rows)
         return self._db.total_changes - before
 
-    def explain_query(self, query: RequestQuery, *, limit: int = 50) -> list[str]:
-        """Return SQLite's query plan for a view query (each line of ``EXPLAIN QUERY PLAN``),
-        to check that it reads an index; one plan after another when the query is split)."""
-        lines = []
-        for part in _split(query):
-            time, where, params = _query_where(part, None, self._email_match)
-            params["limit"] = limit + 1
-            sql = q.QUERY_REQUESTS.format(time=time, where=where)
-            with self._reading():
-                lines += [row[3] for row in self._db.execute("EXPLAIN QUERY PLAN " + sql, params)]
-        return lines
+    def _plan(self, sql: str, params: Mapping[str, Any]) -> list[str]:
+        return [row[3] for row in self._db.execute("EXPLAIN QUERY PLAN " + sql, params)]
 
 
 def _statements(script: str) -> list[str]:
