@@ -1131,8 +1131,8 @@ def _link_signer(variable: str) -> LinkSigner | None:
 
 def _link(args: argparse.Namespace) -> int:
     from reviewkit.adapters.clock import SystemClock
-    from reviewkit.domain.suppression import unsubscribe_extra
     from reviewkit.domain.tokens import TokenPurpose
+    from reviewkit.services.dispatch import sign_link
 
     signer = _link_signer(args.link_keys_env)
     if signer is None:
@@ -1140,32 +1140,16 @@ def _link(args: argparse.Namespace) -> int:
     with open_store(args, readonly=True) as store:
         request = store.get_request(args.request)
         campaign = store.get_campaign(request.campaign_id)
-    now = SystemClock().now()
-    if args.purpose == "unsubscribe":
-        if campaign.unsubscribe_url is None:
-            raise ValidationError(f"campaign {campaign.name!r} has no unsubscribe URL")
-        token = signer.sign(
-            TokenPurpose.UNSUBSCRIBE,
-            request.id,
-            now=now,
-            extra=unsubscribe_extra(request.channel, request.address),
-        )
-        print(campaign.unsubscribe_url.replace("{token}", token))
-        return 0
-    if campaign.answer_url is None:
-        raise ValidationError(f"campaign {campaign.name!r} has no answer URL")
-    survey = campaign.survey
-    if args.score is not None and survey is None:
-        raise ValidationError(f"--score needs a survey; campaign {campaign.name!r} has none")
-    score = None if args.score is None or survey is None else survey.checked_score(args.score)
-    token = signer.sign(
-        TokenPurpose.ANSWER,
-        request.id,
-        now=now,
-        ttl=survey.open_for if survey is not None else None,
-        extra=None if score is None else str(score),
-    )
-    print(campaign.answer_url.replace("{token}", token))
+    purpose = TokenPurpose[args.purpose.upper()]
+    score = None
+    if args.score is not None:
+        if purpose is not TokenPurpose.ANSWER or campaign.survey is None:
+            raise ValidationError("--score needs an answer link of a survey campaign")
+        score = campaign.survey.checked_score(args.score)
+    url = sign_link(signer, campaign, request, purpose, now=SystemClock().now(), score=score)
+    if url is None:
+        raise ValidationError(f"campaign {campaign.name!r} has no {args.purpose} URL")
+    print(url)
     return 0
 
 

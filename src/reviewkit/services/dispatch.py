@@ -536,36 +536,23 @@ class Dispatcher:
     def _links(
         self, campaign: Campaign, request: Request, now: datetime
     ) -> tuple[dict[str, str], dict[str, str], dict[int, str]]:
-        templates = {
-            TokenPurpose.UNSUBSCRIBE: campaign.unsubscribe_url,
-            TokenPurpose.ANSWER: campaign.answer_url,
-            TokenPurpose.OPEN: campaign.open_url,
-        }
-        if not any(templates.values()) or self.links is None:  # checked before claiming
+        if self.links is None or not (
+            campaign.unsubscribe_url or campaign.answer_url or campaign.open_url
+        ):  # checked before claiming
             return {}, {}, {}
         links: dict[str, str] = {}
-        survey = campaign.survey
-        # A survey's answer links live as long as the survey accepts answers.
-        answer_ttl = survey.open_for if survey is not None else None
-        for purpose, template in templates.items():
-            if template is not None:
-                ttl = answer_ttl if purpose is TokenPurpose.ANSWER else None
-                # An unsubscribe link carries its address: it works even after the request
-                # (or its whole campaign) is deleted.
-                extra = (
-                    unsubscribe_extra(request.channel, request.address)
-                    if purpose is TokenPurpose.UNSUBSCRIBE
-                    else None
-                )
-                token = self.links.sign(purpose, request.id, now=now, ttl=ttl, extra=extra)
-                links[purpose.name.lower()] = template.replace("{token}", token)
+        for purpose in (TokenPurpose.UNSUBSCRIBE, TokenPurpose.ANSWER, TokenPurpose.OPEN):
+            url = sign_link(self.links, campaign, request, purpose, now=now)
+            if url is not None:
+                links[purpose.name.lower()] = url
         score_links = {}
-        if survey is not None and campaign.answer_url is not None:
-            for score in survey.scale:
-                token = self.links.sign(
-                    TokenPurpose.ANSWER, request.id, now=now, ttl=answer_ttl, extra=str(score)
+        if campaign.survey is not None and campaign.answer_url is not None:
+            for score in campaign.survey.scale:
+                url = sign_link(
+                    self.links, campaign, request, TokenPurpose.ANSWER, now=now, score=score
                 )
-                score_links[score] = campaign.answer_url.replace("{token}", token)
+                assert url is not None
+                score_links[score] = url
         headers = {}
         if campaign.channel is Channel.EMAIL and "unsubscribe" in links:
             # RFC 8058: mailbox providers show an unsubscribe button that POSTs to the URL.
@@ -628,3 +615,35 @@ def _log_attempt(campaign: Campaign, request: Request, attempt: Attempt) -> None
         log.info("%s not sent this time: %s", what, attempt.error)
     elif attempt.result in (Result.PERMANENT, Result.ACCOUNT):
         log.warning("%s failed: %s", what, attempt.error)
+
+
+def sign_link(
+    links: LinkSigner,
+    campaign: Campaign,
+    request: Request,
+    purpose: TokenPurpose,
+    *,
+    now: datetime,
+    score: int | None = None,
+) -> str | None:
+    """The signed link of *purpose* that *request*'s message carries (with *score*: the
+    one-click answer link that records it), or ``None`` when *campaign* has no such page.
+
+    A survey's answer links live as long as the survey takes answers; an unsubscribe link
+    carries its address, so it works even after the request or its campaign is deleted.
+    """
+    template = {
+        TokenPurpose.UNSUBSCRIBE: campaign.unsubscribe_url,
+        TokenPurpose.ANSWER: campaign.answer_url,
+        TokenPurpose.OPEN: campaign.open_url,
+    }.get(purpose)
+    if template is None:
+        return None
+    ttl = None
+    if purpose is TokenPurpose.ANSWER and campaign.survey is not None:
+        ttl = campaign.survey.open_for
+    extra = None if score is None else str(score)
+    if purpose is TokenPurpose.UNSUBSCRIBE:
+        extra = unsubscribe_extra(request.channel, request.address)
+    token = links.sign(purpose, request.id, now=now, ttl=ttl, extra=extra)
+    return template.replace("{token}", token)
