@@ -145,13 +145,15 @@ class PostgresStore(RelationalStore):
             "connect_timeout": max(1, int(timeout)),
             "options": f"-c lock_timeout={int(timeout * 1000)}",
         }
-        try:  # once by hand: the reason a first connection fails is the operator's answer
-            psycopg.connect(url, **options).close()
+        try:  # by hand: the reason a first connection fails is the operator's answer
+            first = psycopg.connect(url, **options)
         except psycopg.Error as exc:
             reason = " ".join(str(exc).split())
             raise StorageUnavailableError(
                 f"cannot connect to PostgreSQL database {self._where}: {reason}"
             ) from None
+        with first, self._faults():
+            self._migrate(first)
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -169,11 +171,6 @@ class PostgresStore(RelationalStore):
                 f"cannot connect to PostgreSQL database {self._where} within {timeout:g} s: "
                 "check the address, the credentials and that the server runs"
             ) from exc
-        try:
-            self._migrate()
-        except BaseException:
-            self._pool.close()
-            raise
 
     def close(self) -> None:
         """Close every pooled connection (and the one listening for due requests)."""
@@ -204,20 +201,22 @@ class PostgresStore(RelationalStore):
             return 0
         return int(self._execute("SELECT version FROM reviewkit_schema").fetchone()[0])
 
-    def _migrate(self) -> None:
-        if self._refuse_newer() == SCHEMA_VERSION:
-            return
-        with self._faults(), self._pool.connection() as connection:
+    def _migrate(self, connection: psycopg.Connection[Any]) -> None:
+        """Bring the schema up to date on *connection* (the store's first)."""
+        self._local.connection = connection
+        try:
+            if self._refuse_newer() == SCHEMA_VERSION:
+                return
             # A session lock taken before the transaction: the transaction then starts with
             # the catalog as the host that held the lock left it.
             connection.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
-            self._local.connection = connection
             try:
                 with connection.transaction():
                     self._upgrade(connection)
             finally:
-                self._local.connection = None
                 connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+        finally:
+            self._local.connection = None
 
     def _upgrade(self, connection: psycopg.Connection[Any]) -> None:
         current = self._refuse_newer()  # another host may have upgraded meanwhile
