@@ -14,6 +14,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from reviewkit.cli import open_store, parse_interval, print_table
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.tasks import Assignee, Task, TaskStatus
@@ -200,7 +201,6 @@ def _window(data: dict[str, Any], where: str) -> SendWindow:
 
 
 def _duration(value: Any, where: str) -> timedelta | None:
-    from reviewkit.cli import parse_interval
 
     if value is None:
         return None
@@ -335,23 +335,11 @@ def load_classifiers(path: Path) -> list[Classifier]:
 # -- handlers ---------------------------------------------------------------------------------
 
 
-def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> RelationalStore:
-    from reviewkit.cli import open_store
-
-    return open_store(args, readonly=readonly)
-
-
 def _service(store: RelationalStore, routes: Path | None = None) -> AlertService:
     from reviewkit.adapters.clock import SystemClock
     from reviewkit.services.alerts import AlertService
 
     return AlertService(store, SystemClock(), routes=load_routes(routes))
-
-
-def _print_table(table: Sequence[Sequence[str]]) -> None:
-    from reviewkit.cli import print_table
-
-    print_table(table)
 
 
 def _rules_add(args: argparse.Namespace) -> int:
@@ -360,7 +348,7 @@ def _rules_add(args: argparse.Namespace) -> int:
     data = _read_json(args.file)
     items = data if isinstance(data, list) else [data]
     rules = [rule_from_data(item) for item in items]  # all checked before any is stored
-    with _open_store(args) as store, store.transaction():
+    with open_store(args) as store, store.transaction():
         service = _service(store)
         for rule in rules:
             service.add_rule(rule)
@@ -371,7 +359,7 @@ def _rules_add(args: argparse.Namespace) -> int:
 def _rules_list(args: argparse.Namespace) -> int:
     from reviewkit.serialization import rule_to_data
 
-    with _open_store(args, readonly=True) as store:
+    with open_store(args, readonly=True) as store:
         rules = _service(store).rules()
     if args.format == "json":
         print(json.dumps([rule_to_data(r) for r in rules], ensure_ascii=False, indent=2))
@@ -381,12 +369,12 @@ def _rules_list(args: argparse.Namespace) -> int:
         [r.name, type(r).__name__, r.survey.value, getattr(r, "by", None) or "-", r.severity.value]
         for r in rules
     ]
-    _print_table(table)
+    print_table(table)
     return 0
 
 
 def _rules_remove(args: argparse.Namespace) -> int:
-    with _open_store(args) as store:
+    with open_store(args) as store:
         rule = _service(store).remove_rule(args.name)
     print(f"removed rule {rule.name}")
     return 0
@@ -426,11 +414,11 @@ def _show_alerts(alerts: Sequence[Alert], fmt: str) -> None:
         ]
         for a in alerts
     ]
-    _print_table(table)
+    print_table(table)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    with _open_store(args) as store:
+    with open_store(args) as store:
         result = _service(store, args.routes).evaluate()
     if args.format == "json":
         print(
@@ -457,14 +445,14 @@ def _alerts_list(args: argparse.Namespace) -> int:
     from reviewkit.domain.alerts import AlertState
 
     states = [AlertState(s) for s in args.state] if args.state else None
-    with _open_store(args, readonly=True) as store:
+    with open_store(args, readonly=True) as store:
         alerts = _service(store).alerts(states)
     _show_alerts(alerts, args.format)
     return 0
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    with _open_store(args) as store:
+    with open_store(args) as store:
         alert = _service(store, args.routes).resolve(args.fingerprint)
     print(f"resolved {alert.rule_name} ({alert.fingerprint})")
     return 0
@@ -483,7 +471,7 @@ def _silence(args: argparse.Namespace) -> int:
     if span is None or span <= timedelta(0):
         raise ValidationError("--for must be a positive duration, like 2h")
     clock = SystemClock()
-    with _open_store(args) as store:
+    with open_store(args) as store:
         silence = _service(store).silence(
             matchers, until=clock.now() + span, comment=args.comment, created_by=args.by
         )
@@ -492,7 +480,7 @@ def _silence(args: argparse.Namespace) -> int:
 
 
 def _silences(args: argparse.Namespace) -> int:
-    with _open_store(args, readonly=True) as store:
+    with open_store(args, readonly=True) as store:
         silences = _service(store).silences(active=not args.all)
     if not silences:
         print("no silences")
@@ -509,12 +497,12 @@ def _silences(args: argparse.Namespace) -> int:
         ]
         for s in silences
     ]
-    _print_table(table)
+    print_table(table)
     return 0
 
 
 def _unsilence(args: argparse.Namespace) -> int:
-    with _open_store(args) as store:
+    with open_store(args) as store:
         _service(store).unsilence(args.id)
     print(f"silence {args.id} ended")
     return 0
@@ -593,7 +581,7 @@ def _deliver(args: argparse.Namespace) -> int:
     if lease is None or lease <= timedelta(0):
         raise ValidationError("--lease must be a positive duration, like 2m")
     notifier = TransportNotifier(transport, addresses=addresses, sender=args.sender)
-    with _open_store(args) as store:
+    with open_store(args) as store:
         sent = _service(store).deliver(notifier, lease=lease)
     transport.close()
     print(f"{sent} notification{'s' if sent != 1 else ''} delivered")
@@ -622,7 +610,7 @@ def _task_record(task: Task) -> dict[str, Any]:
 
 def _tasks_list(args: argparse.Namespace) -> int:
     statuses = [TaskStatus(s) for s in args.status] if args.status else None
-    with _open_store(args, readonly=True) as store:
+    with open_store(args, readonly=True) as store:
         tasks = _tasks_service(store, None).tasks(statuses, args.assignee)
     if args.format == "json":
         print(json.dumps([_task_record(t) for t in tasks], ensure_ascii=False, indent=2))
@@ -641,13 +629,13 @@ def _tasks_list(args: argparse.Namespace) -> int:
         ]
         for t in tasks
     ]
-    _print_table(table)
+    print_table(table)
     return 0
 
 
 def _tasks_open(args: argparse.Namespace) -> int:
     within = _duration(args.within, "--within")
-    with _open_store(args) as store:
+    with open_store(args) as store:
         task = _tasks_service(store, args.people).open(
             args.title, assignee=args.assignee, within=within, alert=args.alert
         )
@@ -657,7 +645,7 @@ def _tasks_open(args: argparse.Namespace) -> int:
 
 
 def _tasks_move(args: argparse.Namespace) -> int:
-    with _open_store(args) as store:
+    with open_store(args) as store:
         service = _tasks_service(store, None)
         if args.move == "start":
             task = service.start(args.id, by=args.by)
@@ -672,14 +660,14 @@ def _tasks_move(args: argparse.Namespace) -> int:
 
 
 def _tasks_assign(args: argparse.Namespace) -> int:
-    with _open_store(args) as store:
+    with open_store(args) as store:
         task = _tasks_service(store, args.people).assign(args.id, args.assignee, by=args.by)
     print(f"task {task.id} assigned to {task.assignee}")
     return 0
 
 
 def _tasks_escalate(args: argparse.Namespace) -> int:
-    with _open_store(args) as store:
+    with open_store(args) as store:
         moved = _tasks_service(store, args.people).escalate()
     for task in moved:
         print(f"task {task.id} escalated to {task.assignee}")
@@ -696,7 +684,7 @@ def _classify(args: argparse.Namespace) -> int:
     classifiers = load_classifiers(args.classifiers)
     people = load_people(args.people) if args.people else []
     clock = SystemClock()
-    with _open_store(args) as store:
+    with open_store(args) as store:
         campaigns = CampaignService(store, clock)
         tasks = TaskService(store, clock, assignees=people) if people else None
         service = ClassifierService(

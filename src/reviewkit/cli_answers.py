@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
+from reviewkit.cli import open_store, parse_start, print_table
 from reviewkit.domain.survey import SurveyType
 from reviewkit.errors import ValidationError
 
@@ -52,7 +53,6 @@ def configure_answers(commands: _Commands, common: argparse.ArgumentParser) -> N
 
 
 def _rows(args: argparse.Namespace, store: RelationalStore) -> Iterator[dict[str, Any]]:
-    from reviewkit.cli import parse_start
     from reviewkit.domain.window import load_zone
 
     zone = load_zone(args.timezone)
@@ -76,12 +76,6 @@ def _rows(args: argparse.Namespace, store: RelationalStore) -> Iterator[dict[str
         }
 
 
-def _open_store(args: argparse.Namespace) -> RelationalStore:
-    from reviewkit.cli import open_store
-
-    return open_store(args, readonly=True)
-
-
 def _write_csv(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
     from reviewkit.domain.collection import neutralize_cell
 
@@ -97,9 +91,8 @@ def _write_csv(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from reviewkit.cli import print_table
 
-    with _open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         rows = list(_rows(args, store))
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -119,7 +112,7 @@ def _export(args: argparse.Namespace) -> int:
     output: Path = args.output
     if not output.parent.is_dir():
         raise ValidationError(f"--output {output}: the folder {output.parent} does not exist")
-    with _open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         try:
             with output.open("w", encoding="utf-8-sig", newline="") as out:
                 count = _write_csv(_rows(args, store), out)

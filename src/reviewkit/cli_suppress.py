@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from reviewkit.cli import EXIT_PARTLY, open_store, print_table
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.errors import ValidationError
@@ -75,12 +76,6 @@ def _service(store: RelationalStore) -> SuppressionService:
     return SuppressionService(store, SystemClock())
 
 
-def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> RelationalStore:
-    from reviewkit.cli import open_store
-
-    return open_store(args, readonly=readonly)
-
-
 def _address(text: str, channel: Channel, region: str) -> str:
     """*text* as requests to it are addressed on *channel*."""
     if channel is Channel.EMAIL:
@@ -99,7 +94,7 @@ def _address(text: str, channel: Channel, region: str) -> str:
 def _add(args: argparse.Namespace) -> int:
     channel = Channel(args.channel)
     addresses = [_address(text, channel, args.default_region) for text in args.addresses]
-    with _open_store(args) as store, store.transaction():
+    with open_store(args) as store, store.transaction():
         service = _service(store)
         for address in addresses:
             service.suppress(
@@ -113,12 +108,11 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from reviewkit.cli import EXIT_PARTLY
 
     channel = Channel(args.channel)
     addresses = [_address(text, channel, args.default_region) for text in args.addresses]
     missing = []
-    with _open_store(args) as store, store.transaction():
+    with open_store(args) as store, store.transaction():
         service = _service(store)
         missing = [a for a in addresses if not service.lift(a, channel=channel)]
     print(f"lifted {len(addresses) - len(missing)} suppression(s)")
@@ -138,10 +132,9 @@ def _record(s: Suppression) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from reviewkit.cli import print_table
 
     channel = Channel(args.channel) if args.channel else None
-    with _open_store(args, readonly=True) as store:
+    with open_store(args, readonly=True) as store:
         found = [_record(s) for s in _service(store).suppressions(channel)]
     if args.format == "json":
         print(json.dumps(found, ensure_ascii=False, indent=2))
@@ -162,7 +155,6 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from reviewkit.cli import EXIT_PARTLY
 
     channel = Channel(args.channel)
     try:
@@ -188,7 +180,7 @@ def _import(args: argparse.Namespace) -> int:
     unique: dict[str, str] = {}  # as the list keys them; the first spelling stays
     for address in good:
         unique.setdefault(address.casefold(), address)
-    with _open_store(args) as store, store.transaction():
+    with open_store(args) as store, store.transaction():
         service = _service(store)
         for address in unique.values():
             service.suppress(
