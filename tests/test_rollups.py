@@ -210,7 +210,10 @@ def test_an_older_database_gets_its_rollups_on_upgrade(tmp_path: Path) -> None:
         db.executescript(
             "DROP TRIGGER answer_rollups_insert; DROP TRIGGER answer_rollups_delete;"
             "DROP TRIGGER answer_rollups_update; DROP TABLE answer_rollups;"
-            "DROP VIEW answer_rollup_changes; DROP TABLE rollup_spans; PRAGMA user_version = 10;"
+            "DROP VIEW answer_rollup_changes; DROP TABLE rollup_spans;"
+            # and without what later versions added
+            "DROP TABLE report_runs; DROP TABLE reports; DROP INDEX deliveries_sent;"
+            "PRAGMA user_version = 10;"
         )
     with SQLiteStore(path) as store:
         assert _rollups(path) == expected

@@ -178,7 +178,7 @@ def test_a_dispatcher_stopped_with_unrecorded_outcomes_names_them(
 def test_a_full_disk_is_a_clear_error_keeps_whole_batches_and_recovers(tmp_path: Path) -> None:
     with small_disk(tmp_path / "disk", "1m") as disk:
         spare = disk / "spare"
-        spare.write_bytes(b"\0" * 200_000)
+        spare.write_bytes(b"\0" * 300_000)
         store = SQLiteStore(disk / "r.sqlite3")
         first = campaign(store)
         added = 0

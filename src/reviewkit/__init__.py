@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.adapters.clock import ManualClock, SystemClock
     from reviewkit.adapters.maildir import MaildirTransport
     from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
+    from reviewkit.adapters.report_email import RenderedReport, render_report
     from reviewkit.adapters.smtp import SMTPTransport
     from reviewkit.adapters.sqlite import SQLiteStore
     from reviewkit.adapters.tracker import HTTPTaskSink
@@ -50,9 +51,20 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
         parse_search,
     )
     from reviewkit.domain.consent import PUBLICATION, Consent
-    from reviewkit.domain.messages import OutgoingMessage
+    from reviewkit.domain.messages import Attachment, OutgoingMessage
     from reviewkit.domain.notifications import Notification, Route
     from reviewkit.domain.permissions import Actor, Permission
+    from reviewkit.domain.reports import (
+        Funnel,
+        Recurrence,
+        ReportDefinition,
+        ReportFigures,
+        ReportMetric,
+        ReportRecipient,
+        ReportRun,
+        ReportRunStatus,
+        Scope,
+    )
     from reviewkit.domain.request import (
         Engagement,
         Outcome,
@@ -107,6 +119,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.services.collection import CollectionService
     from reviewkit.services.dispatch import Dispatcher, DispatchReport
     from reviewkit.services.importer import ImportResult, import_csv
+    from reviewkit.services.reports import ReportChore, ReportSendSummary, ReportService
     from reviewkit.services.scores import ScoreRow, ScoreService
     from reviewkit.services.suppression import SuppressionService
     from reviewkit.services.tasks import FollowUpSurvey, TaskService
@@ -159,7 +172,22 @@ _LAZY = {
     "PUBLICATION": "reviewkit.domain.consent",
     "Consent": "reviewkit.domain.consent",
     "OutgoingMessage": "reviewkit.domain.messages",
+    "Attachment": "reviewkit.domain.messages",
     "Notification": "reviewkit.domain.notifications",
+    "Funnel": "reviewkit.domain.reports",
+    "ReportMetric": "reviewkit.domain.reports",
+    "Recurrence": "reviewkit.domain.reports",
+    "ReportDefinition": "reviewkit.domain.reports",
+    "ReportFigures": "reviewkit.domain.reports",
+    "ReportRecipient": "reviewkit.domain.reports",
+    "ReportRun": "reviewkit.domain.reports",
+    "ReportRunStatus": "reviewkit.domain.reports",
+    "Scope": "reviewkit.domain.reports",
+    "ReportChore": "reviewkit.services.reports",
+    "ReportSendSummary": "reviewkit.services.reports",
+    "ReportService": "reviewkit.services.reports",
+    "RenderedReport": "reviewkit.adapters.report_email",
+    "render_report": "reviewkit.adapters.report_email",
     "Route": "reviewkit.domain.notifications",
     "Actor": "reviewkit.domain.permissions",
     "Permission": "reviewkit.domain.permissions",
@@ -268,6 +296,7 @@ __all__ = [
     "AnswerRule",
     "AnswerService",
     "Assignee",
+    "Attachment",
     "BurstRule",
     "Campaign",
     "CampaignEvent",
@@ -296,6 +325,7 @@ __all__ = [
     "Evaluation",
     "Evidence",
     "FollowUpSurvey",
+    "Funnel",
     "HTTPTaskSink",
     "HolidayCalendar",
     "HostEvent",
@@ -322,7 +352,18 @@ __all__ = [
     "PlanRun",
     "RateLimit",
     "Recipient",
+    "Recurrence",
     "Reminder",
+    "RenderedReport",
+    "ReportChore",
+    "ReportDefinition",
+    "ReportFigures",
+    "ReportMetric",
+    "ReportRecipient",
+    "ReportRun",
+    "ReportRunStatus",
+    "ReportSendSummary",
+    "ReportService",
     "Request",
     "RequestCategory",
     "RequestPage",
@@ -335,6 +376,7 @@ __all__ = [
     "SMTPTransport",
     "SQLiteStore",
     "Scale",
+    "Scope",
     "Score",
     "ScoreRow",
     "ScoreService",
@@ -384,6 +426,7 @@ __all__ = [
     "next_send_time",
     "parse_search",
     "plan_send_times",
+    "render_report",
     "secret_from_env",
 ]
 

@@ -5,9 +5,9 @@ A user's class satisfies a port by having the methods; it need not inherit from 
 Storage is split by role — :class:`UnitOfWork`, :class:`CampaignRepository`,
 :class:`RequestRepository`, :class:`RequestQueue`, :class:`AnswerRepository`,
 :class:`SuppressionList`, :class:`TriggerLog`, :class:`AlertRepository`,
-:class:`TaskRepository`, :class:`ClassificationLog` — and :class:`Store` is
-all of them in one object, as a store adapter provides it. A service asks only for the roles
-it uses.
+:class:`TaskRepository`, :class:`ClassificationLog`, :class:`ReportRepository` — and
+:class:`Store` is all of them in one object, as a store adapter provides it. A service asks
+only for the roles it uses.
 reviewkit ships reference adapters for each (``reviewkit.adapters``), the in-memory ones
 included, and every adapter of a port passes the same contract test suite.
 
@@ -28,6 +28,7 @@ from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.reports import Funnel, ReportDefinition, ReportRun, ReportRunStatus
 from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.scoring import AnswerStats
 from reviewkit.domain.suppression import Suppression
@@ -44,6 +45,7 @@ __all__ = [
     "ContactSource",
     "Notifier",
     "RateLimitedTransport",
+    "ReportRepository",
     "RequestQueue",
     "RequestRepository",
     "Store",
@@ -275,6 +277,12 @@ class RequestRepository(Protocol):
 
         :raises reviewkit.errors.ValidationError: *after* is not a cursor of this store.
         """
+        ...
+
+    def request_funnel(self, *, since: datetime, until: datetime) -> dict[str | None, Funnel]:
+        """Count the requests sent in ``[since, until)`` per customer segment, and how many
+        of them were opened and answered (at any time since); segments that sent nothing
+        are absent."""
         ...
 
 
@@ -604,6 +612,82 @@ class ClassificationLog(Protocol):
 
 
 @runtime_checkable
+class ReportRepository(Protocol):
+    """Report definitions, and the outbox of reports to send: one entry per report,
+    recipient and period, claimed under a lease like requests."""
+
+    def add_report(self, report: ReportDefinition) -> ReportDefinition:
+        """Store a new report definition.
+
+        :raises reviewkit.errors.ConflictError: a report with the same id or name exists.
+        """
+        ...
+
+    def save_report(self, report: ReportDefinition) -> ReportDefinition:
+        """Replace a stored report definition (found by id).
+
+        :raises reviewkit.errors.NotFoundError: no such report.
+        :raises reviewkit.errors.ConflictError: another report has its name.
+        """
+        ...
+
+    def get_report(self, key: str) -> ReportDefinition:
+        """Return the report with id or name *key*.
+
+        :raises reviewkit.errors.NotFoundError: no such report.
+        """
+        ...
+
+    def list_reports(self) -> list[ReportDefinition]:
+        """Every report definition, by name."""
+        ...
+
+    def remove_report(self, key: str) -> ReportDefinition:
+        """Delete the report with id or name *key*, and its outbox entries.
+
+        :raises reviewkit.errors.NotFoundError: no such report.
+        """
+        ...
+
+    def add_report_runs(self, runs: Iterable[ReportRun]) -> int:
+        """Put runs in the outbox; one whose (report, recipient, period) is there already is
+        skipped. Returns how many were added."""
+        ...
+
+    def claim_report_runs(
+        self, *, now: datetime, limit: int, worker_id: str, lease_until: datetime
+    ) -> list[ReportRun]:
+        """Atomically claim up to *limit* runs that are Pending and due at *now*, or Claimed
+        with an expired lease, earliest due first, for *worker_id* until *lease_until*."""
+        ...
+
+    def finish_report_run(
+        self,
+        run_id: str,
+        *,
+        worker_id: str,
+        status: ReportRunStatus,
+        at: datetime,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Record what became of a claimed run at *at*: Sent, Failed, or Pending again at
+        *retry_at*; the attempt is counted.
+
+        :returns: ``False`` (and nothing is changed) when *worker_id* no longer holds it.
+        """
+        ...
+
+    def list_report_runs(
+        self,
+        report_id: str | None = None,
+        statuses: Collection[ReportRunStatus] | None = None,
+    ) -> list[ReportRun]:
+        """Runs (of one report, in *statuses*, when given), earliest due first."""
+        ...
+
+
+@runtime_checkable
 class TaskSink(Protocol):
     """The host's task tracker: told of every new or changed task.
 
@@ -629,6 +713,7 @@ class Store(
     AlertRepository,
     TaskRepository,
     ClassificationLog,
+    ReportRepository,
     Protocol,
 ):
     """Where campaigns, their requests and everything about them live: every role in one

@@ -2,12 +2,12 @@
 
 ``converter.unstructure(campaign)`` gives dicts, lists, strings and numbers;
 ``converter.structure(data, Campaign)`` rebuilds the model, running its validators.
-Datetimes are ISO 8601 with their offset, dates ISO, durations whole seconds.
+Datetimes are ISO 8601 with their offset, dates and local times ISO, durations seconds.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -29,6 +29,8 @@ converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
 converter.register_structure_hook(datetime, lambda v, _: _aware(v))
 converter.register_unstructure_hook(date, lambda d: d.isoformat())
 converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
+converter.register_unstructure_hook(time, lambda t: t.isoformat())
+converter.register_structure_hook(time, lambda v, _: _local_time(v))
 converter.register_unstructure_hook(timedelta, lambda t: t.total_seconds())
 converter.register_structure_hook(timedelta, lambda v, _: timedelta(seconds=v))
 converter.register_unstructure_hook(MappingProxyType, lambda m: dict(m))
@@ -46,6 +48,13 @@ def _aware(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValidationError(f"datetime {value!r} has no UTC offset")
+    return parsed
+
+
+def _local_time(value: str) -> time:
+    parsed = time.fromisoformat(value)
+    if parsed.tzinfo is not None:
+        raise ValidationError(f"time {value!r} is a local wall-clock time: drop its offset")
     return parsed
 
 

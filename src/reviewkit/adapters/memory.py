@@ -24,6 +24,13 @@ from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
 from reviewkit.domain.renamed import DeprecatedStoreNames, renamed_attribute
+from reviewkit.domain.reports import (
+    Funnel,
+    ReportDefinition,
+    ReportRun,
+    ReportRunStatus,
+    finished_run,
+)
 from reviewkit.domain.request import (
     Engagement,
     Outcome,
@@ -115,6 +122,8 @@ class InMemoryStore(DeprecatedStoreNames):
         self._silences: dict[str, Silence] = _JournaledDict(self)
         self._tasks: dict[str, Task] = _JournaledDict(self)
         self._classifications: dict[str, Classification] = _JournaledDict(self)
+        self._reports: dict[str, ReportDefinition] = _JournaledDict(self)
+        self._report_runs: dict[str, ReportRun] = _JournaledDict(self)
         self._depth = 0
 
     @property
@@ -360,6 +369,17 @@ class InMemoryStore(DeprecatedStoreNames):
             updated = attrs.evolve(current, **changes)
             self._requests[request_id] = updated
             return updated
+
+    def request_funnel(self, *, since: datetime, until: datetime) -> dict[str | None, Funnel]:
+        found: dict[str | None, Funnel] = {}
+        with self._lock:
+            for r in self._requests.values():
+                if r.sent_at is not None and since <= r.sent_at < until:
+                    segment = r.recipient.segment
+                    found[segment] = found.get(segment, Funnel()).plus(
+                        Funnel(1, int(r.opened_at is not None), int(r.answered_at is not None))
+                    )
+        return found
 
     def query_requests(
         self, query: RequestQuery, *, limit: int, after: str | None = None
@@ -654,6 +674,125 @@ class InMemoryStore(DeprecatedStoreNames):
     def remove_silence(self, silence_id: str) -> bool:
         with self._lock:
             return self._silences.pop(silence_id, None) is not None
+
+    # -- reports ------------------------------------------------------------------------------
+
+    def add_report(self, report: ReportDefinition) -> ReportDefinition:
+        with self._lock:
+            if report.id in self._reports:
+                raise ConflictError(f"a report with id {report.id!r} already exists")
+            self._check_report_name(report)
+            self._reports[report.id] = report
+            return report
+
+    def _check_report_name(self, report: ReportDefinition) -> None:
+        for other in self._reports.values():
+            if other.name == report.name and other.id != report.id:
+                raise ConflictError(f"a report named {report.name!r} already exists")
+
+    def save_report(self, report: ReportDefinition) -> ReportDefinition:
+        with self._lock:
+            if report.id not in self._reports:
+                raise NotFoundError(f"no report with id {report.id!r}")
+            self._check_report_name(report)
+            self._reports[report.id] = report
+            return report
+
+    def get_report(self, key: str) -> ReportDefinition:
+        with self._lock:
+            found = self._reports.get(key) or next(
+                (r for r in self._reports.values() if r.name == key), None
+            )
+        if found is None:
+            raise NotFoundError(f"no report with id or name {key!r}")
+        return found
+
+    def list_reports(self) -> list[ReportDefinition]:
+        with self._lock:
+            return sorted(self._reports.values(), key=lambda r: r.name)
+
+    def remove_report(self, key: str) -> ReportDefinition:
+        with self._lock:
+            report = self.get_report(key)
+            del self._reports[report.id]
+            for run in [r for r in self._report_runs.values() if r.report_id == report.id]:
+                del self._report_runs[run.id]
+            return report
+
+    def add_report_runs(self, runs: Iterable[ReportRun]) -> int:
+        added = 0
+        with self._lock:
+            taken = {run.key for run in self._report_runs.values()}
+            for run in runs:
+                if run.key not in taken:
+                    self._report_runs[run.id] = run
+                    taken.add(run.key)
+                    added += 1
+        return added
+
+    def claim_report_runs(
+        self, *, now: datetime, limit: int, worker_id: str, lease_until: datetime
+    ) -> list[ReportRun]:
+        with self._lock:
+            due = sorted(
+                (
+                    r
+                    for r in self._report_runs.values()
+                    if (r.status is ReportRunStatus.PENDING and r.due_at <= now)
+                    or (
+                        r.status is ReportRunStatus.CLAIMED
+                        and r.lease_until is not None
+                        and r.lease_until <= now
+                    )
+                ),
+                key=lambda r: r.due_at,
+            )[:limit]
+            claimed = []
+            for run in due:
+                held = attrs.evolve(
+                    run,
+                    status=ReportRunStatus.CLAIMED,
+                    claimed_by=worker_id,
+                    lease_until=lease_until,
+                )
+                self._report_runs[run.id] = held
+                claimed.append(held)
+            return claimed
+
+    def finish_report_run(
+        self,
+        run_id: str,
+        *,
+        worker_id: str,
+        status: ReportRunStatus,
+        at: datetime,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        with self._lock:
+            run = self._report_runs.get(run_id)
+            if (
+                run is None
+                or run.status is not ReportRunStatus.CLAIMED
+                or run.claimed_by != worker_id
+            ):
+                return False
+            self._report_runs[run.id] = finished_run(run, status, at, error, retry_at)
+            return True
+
+    def list_report_runs(
+        self,
+        report_id: str | None = None,
+        statuses: Collection[ReportRunStatus] | None = None,
+    ) -> list[ReportRun]:
+        with self._lock:
+            found = [
+                r
+                for r in self._report_runs.values()
+                if (report_id is None or r.report_id == report_id)
+                and (statuses is None or r.status in statuses)
+            ]
+        return sorted(found, key=lambda r: r.due_at)
 
     # -- classifications ----------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ costs about as much per message as an SMTP round trip. What comes out is checked
 by parsing it back with the standard library's ``email`` parser:
 
 - ``text/plain``, or ``multipart/alternative`` with text and HTML, UTF-8, 7-bit clean
-  (quoted-printable where needed) so any relay accepts it;
+  (quoted-printable where needed) so any relay accepts it; with attachments, inside
+  ``multipart/related`` (inline images, referenced by ``cid:``) and ``multipart/mixed``
+  (files), base64-encoded;
 - subjects and display names RFC 2047-encoded when not ASCII, folded at 78 columns;
 - internationalised domains written in their ASCII (IDNA) form;
 - ``Date``, a ``Message-ID`` stable per request, ``MIME-Version``;
@@ -14,6 +16,7 @@ by parsing it back with the standard library's ``email`` parser:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import quopri
 import re
@@ -21,10 +24,11 @@ from collections.abc import Callable, Mapping
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
+from urllib.parse import quote
 
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.headers import header_problem
-from reviewkit.domain.messages import OutgoingMessage
+from reviewkit.domain.messages import Attachment, OutgoingMessage
 from reviewkit.errors import PermanentSendError
 
 __all__ = [
@@ -181,24 +185,69 @@ def build_email_bytes(
         lines.append(f"{name}: {value}")
 
     text_headers, text_body = _body(message.text, "plain")
-    if message.html is None:
+    if message.html is None and not message.attachments:
         head = _CRLF.join(lines + text_headers) + _CRLF + _CRLF
         return head.encode("utf-8") + text_body
-    boundary = (
-        "=_rk_" + hashlib.sha1(message.message_id.encode(), usedforsecurity=False).hexdigest()
-    )
-    html_headers, html_body = _body(message.html, "html")
-    lines.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"')
-    head = _CRLF.join(lines) + _CRLF + _CRLF
-    parts = [
-        head.encode("utf-8"),  # ASCII but for a UTF-8 address (RFC 6532)
-        f"--{boundary}\r\n{_CRLF.join(text_headers)}\r\n\r\n".encode("ascii"),
-        text_body,
-        f"--{boundary}\r\n{_CRLF.join(html_headers)}\r\n\r\n".encode("ascii"),
-        html_body,
-        f"--{boundary}--\r\n".encode("ascii"),
-    ]
-    return b"".join(parts)
+    seed = hashlib.sha1(message.message_id.encode(), usedforsecurity=False).hexdigest()
+    body: tuple[list[str], bytes] = (text_headers, text_body)
+    if message.html is not None:
+        body = _multipart("alternative", f"=_rk_{seed}", [body, _body(message.html, "html")])
+    inline = [a for a in message.attachments if a.content_id is not None]
+    files = [a for a in message.attachments if a.content_id is None]
+    if inline:
+        body = _multipart(
+            "related", f"=_rk_r_{seed}", [body, *(_attachment(a, message) for a in inline)]
+        )
+    if files:
+        body = _multipart(
+            "mixed", f"=_rk_m_{seed}", [body, *(_attachment(a, message) for a in files)]
+        )
+    part_headers, payload = body
+    head = _CRLF.join(lines + part_headers) + _CRLF + _CRLF
+    # ASCII but for a UTF-8 address (RFC 6532)
+    return head.encode("utf-8") + payload
+
+
+def _multipart(
+    subtype: str, boundary: str, parts: list[tuple[list[str], bytes]]
+) -> tuple[list[str], bytes]:
+    """A multipart entity of *parts* (each its headers and CRLF body)."""
+    chunks = []
+    for headers, payload in parts:
+        chunks.append(f"--{boundary}\r\n{_CRLF.join(headers)}\r\n\r\n".encode("ascii"))
+        chunks.append(payload if payload.endswith(b"\r\n") else payload + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode("ascii"))
+    return [f'Content-Type: multipart/{subtype};\r\n boundary="{boundary}"'], b"".join(chunks)
+
+
+def _attachment(attachment: Attachment, message: OutgoingMessage) -> tuple[list[str], bytes]:
+    """A base64 part for *attachment*: inline with its Content-ID, or a file to download."""
+    if not _CONTENT_TYPE.fullmatch(attachment.content_type):
+        raise PermanentSendError(
+            f"message {message.message_id}: bad content type {attachment.content_type!r}"
+        )
+    encoded = base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
+    name = _filename_parameter(attachment.filename)
+    headers = [f"Content-Type: {attachment.content_type}; {name.replace('filename', 'name', 1)}"]
+    if attachment.content_id is not None:
+        headers += [
+            f"Content-ID: <{attachment.content_id}>",
+            f"Content-Disposition: inline; {name}",
+        ]
+    else:
+        headers.append(f"Content-Disposition: attachment; {name}")
+    headers.append("Content-Transfer-Encoding: base64")
+    return headers, encoded
+
+
+_CONTENT_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+(; ?charset=[a-z0-9-]+)?", re.I)
+
+
+def _filename_parameter(filename: str) -> str:
+    """``filename="…"``, or RFC 2231's ``filename*=`` for a name that is not ASCII."""
+    if filename.isascii():
+        return f'filename="{filename}"'
+    return f"filename*=utf-8''{quote(filename, safe='')}"
 
 
 _RESERVED = frozenset(

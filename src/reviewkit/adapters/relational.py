@@ -31,6 +31,13 @@ from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
 from reviewkit.domain.consent import Consent, consents_from_json, consents_to_json
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
 from reviewkit.domain.renamed import DeprecatedStoreNames
+from reviewkit.domain.reports import (
+    Funnel,
+    ReportDefinition,
+    ReportRun,
+    ReportRunStatus,
+    finished_run,
+)
 from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension, rollup_pieces
 from reviewkit.domain.suppression import Suppression, SuppressionReason
@@ -413,6 +420,11 @@ class RelationalStore(DeprecatedStoreNames, ABC):
             raise NotFoundError(f"no request with id {request_id!r}")
         return _request_from_row(row)
 
+    def request_funnel(self, *, since: datetime, until: datetime) -> dict[str | None, Funnel]:
+        with self._reading():
+            rows = self._execute(self._q.REQUEST_FUNNEL, (_to_us(since), _to_us(until))).fetchall()
+        return {segment: Funnel(sent, opened, answered) for segment, sent, opened, answered in rows}
+
     def query_requests(
         self, query: RequestQuery, *, limit: int, after: str | None = None
     ) -> RequestPage:
@@ -791,6 +803,137 @@ class RelationalStore(DeprecatedStoreNames, ABC):
         with self.transaction():
             return bool(self._execute(self._q.DELETE_SILENCE, (silence_id,)).rowcount == 1)
 
+    # -- reports ----------------------------------------------------------------------------
+
+    def add_report(self, report: ReportDefinition) -> ReportDefinition:
+        with self.transaction():
+            if self._execute(self._q.GET_REPORT, (report.id,)).fetchone():
+                raise ConflictError(f"a report with id {report.id!r} already exists")
+            self._check_report_name(report)
+            self._execute(self._q.INSERT_REPORT, (report.id, report.name, _report_json(report)))
+        return report
+
+    def _check_report_name(self, report: ReportDefinition) -> None:
+        row = self._execute(self._q.GET_REPORT_BY_NAME, (report.name,)).fetchone()
+        if row is not None and structure(json.loads(row[0]), ReportDefinition).id != report.id:
+            raise ConflictError(f"a report named {report.name!r} already exists")
+
+    def save_report(self, report: ReportDefinition) -> ReportDefinition:
+        with self.transaction():
+            if not self._execute(self._q.GET_REPORT, (report.id,)).fetchone():
+                raise NotFoundError(f"no report with id {report.id!r}")
+            self._check_report_name(report)
+            self._execute(self._q.UPDATE_REPORT, (report.name, _report_json(report), report.id))
+        return report
+
+    def get_report(self, key: str) -> ReportDefinition:
+        with self._reading():
+            row = self._execute(self._q.GET_REPORT, (key,)).fetchone()
+            if row is None:
+                row = self._execute(self._q.GET_REPORT_BY_NAME, (key,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no report with id or name {key!r}")
+        return structure(json.loads(row[0]), ReportDefinition)
+
+    def list_reports(self) -> list[ReportDefinition]:
+        with self._reading():
+            rows = self._execute(self._q.LIST_REPORTS).fetchall()
+        return [structure(json.loads(data), ReportDefinition) for (data,) in rows]
+
+    def remove_report(self, key: str) -> ReportDefinition:
+        with self.transaction():
+            report = self.get_report(key)
+            self._execute(self._q.DELETE_REPORT, (report.id,))
+        return report
+
+    def add_report_runs(self, runs: Iterable[ReportRun]) -> int:
+        with self.transaction():
+            return self._insert_many(
+                self._q.INSERT_REPORT_RUN,
+                (
+                    (
+                        run.id,
+                        run.report_id,
+                        run.key[1],
+                        run.period,
+                        run.status.value,
+                        _run_available(run),
+                        run.claimed_by,
+                        json.dumps(unstructure(run)),
+                    )
+                    for run in runs
+                ),
+            )
+
+    def claim_report_runs(
+        self, *, now: datetime, limit: int, worker_id: str, lease_until: datetime
+    ) -> list[ReportRun]:
+        claimed = []
+        with self.transaction():
+            rows = self._execute(
+                self._q.DUE_REPORT_RUNS, {"now": _to_us(now), "limit": limit}
+            ).fetchall()
+            for _, data in rows:
+                held = attrs.evolve(
+                    structure(json.loads(data), ReportRun),
+                    status=ReportRunStatus.CLAIMED,
+                    claimed_by=worker_id,
+                    lease_until=lease_until,
+                )
+                self._write_report_run(held)
+                claimed.append(held)
+        return claimed
+
+    def finish_report_run(
+        self,
+        run_id: str,
+        *,
+        worker_id: str,
+        status: ReportRunStatus,
+        at: datetime,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        with self.transaction():
+            row = self._execute(self._q.GET_REPORT_RUN, (run_id,)).fetchone()
+            if row is None:
+                return False
+            run = structure(json.loads(row[0]), ReportRun)
+            if run.status is not ReportRunStatus.CLAIMED or run.claimed_by != worker_id:
+                return False
+            self._write_report_run(finished_run(run, status, at, error, retry_at))
+        return True
+
+    def list_report_runs(
+        self,
+        report_id: str | None = None,
+        statuses: Collection[ReportRunStatus] | None = None,
+    ) -> list[ReportRun]:
+        where, params = ["1 = 1"], []
+        if report_id is not None:
+            where.append("report_id = ?")
+            params.append(report_id)
+        if statuses is not None:
+            where.append(f"status IN ({_marks(statuses)})")
+            params += [ReportRunStatus(st).value for st in statuses]
+        sql = self._q.LIST_REPORT_RUNS.format(where=" AND ".join(where))
+        with self._reading():
+            rows = self._execute(sql, params).fetchall()
+        found = [structure(json.loads(data), ReportRun) for (data,) in rows]
+        return sorted(found, key=lambda r: r.due_at)
+
+    def _write_report_run(self, run: ReportRun) -> None:
+        self._execute(
+            self._q.UPDATE_REPORT_RUN,
+            (
+                run.status.value,
+                _run_available(run),
+                run.claimed_by,
+                json.dumps(unstructure(run)),
+                run.id,
+            ),
+        )
+
     # -- classifications ------------------------------------------------------------------
 
     def add_classification(self, classification: Classification) -> None:
@@ -1154,6 +1297,20 @@ def _read_cursor(cursor: str) -> tuple[int, int]:
         return int(at), int(seq)
     except ValueError:
         raise ValidationError(f"page cursor {cursor!r} is not one this store returned") from None
+
+
+def _report_json(report: ReportDefinition) -> str:
+    return json.dumps(unstructure(report), ensure_ascii=False)
+
+
+def _run_available(run: ReportRun) -> int | None:
+    """When a run may be claimed: its due time while pending, its lease end while claimed,
+    never once done."""
+    if run.status is ReportRunStatus.PENDING:
+        return _to_us(run.due_at)
+    if run.status is ReportRunStatus.CLAIMED:
+        return _to_us(run.lease_until)
+    return None
 
 
 def _marks(values: Sequence[object] | Collection[object]) -> str:

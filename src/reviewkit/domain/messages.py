@@ -6,7 +6,7 @@ e-mail, a JSON body for an SMS gateway).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType, SimpleNamespace
 from typing import Any
@@ -28,6 +28,7 @@ from reviewkit.domain.templates import (
 from reviewkit.errors import TemplateError, ValidationError
 
 __all__ = [
+    "Attachment",
     "OutgoingMessage",
     "campaign_templates",
     "check_campaign_templates",
@@ -43,6 +44,36 @@ def _freeze(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(value or {}))
 
 
+def _check_filename(_: object, __: object, value: str) -> None:
+    if not value or any(c in value for c in '"\\/\r\n') or not value.isprintable():
+        raise ValidationError(f"attachment file name {value!r}: no quotes, slashes or controls")
+
+
+def _check_content_id(_: object, __: object, value: str | None) -> None:
+    if value is not None and (
+        not value or not value.isascii() or any(c in value for c in "<>\r\n \t")
+    ):
+        raise ValidationError(f"content id {value!r}: ASCII without spaces or angle brackets")
+
+
+@attrs.frozen(kw_only=True)
+class Attachment:
+    """A file sent with an e-mail.
+
+    :ivar content_id: set for an image the HTML shows inline (``<img src="cid:ID">``);
+        ``None`` for a file attached for download.
+    """
+
+    filename: str = attrs.field(validator=_check_filename)
+    content_type: str
+    data: bytes = attrs.field(repr=False)
+    content_id: str | None = attrs.field(default=None, validator=_check_content_id)
+
+
+def _to_attachments(values: Iterable[Attachment]) -> tuple[Attachment, ...]:
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class OutgoingMessage:
     """A rendered request ready for a transport.
@@ -52,6 +83,7 @@ class OutgoingMessage:
     :ivar request_id: the request this message belongs to (``None`` for a test send).
     :ivar survey: the campaign's survey, for transports that build a native survey (a chat
         channel's feedback template).
+    :ivar attachments: files sent with an e-mail, inline images among them.
     """
 
     message_id: str
@@ -66,6 +98,7 @@ class OutgoingMessage:
     request_id: str | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze)
     survey: Survey | None = None
+    attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_to_attachments)
 
     delivery_id = renamed_attribute("delivery_id", "request_id")
 

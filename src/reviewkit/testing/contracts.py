@@ -45,6 +45,14 @@ from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, C
 from reviewkit.domain.collection import RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.reports import (
+    Funnel,
+    ReportDefinition,
+    ReportRecipient,
+    ReportRun,
+    ReportRunStatus,
+    Scope,
+)
 from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import Survey, SurveyType
@@ -726,6 +734,142 @@ class StoreContract:
             )
             == []
         )
+
+    # -- reports ------------------------------------------------------------------------------
+
+    def test_reports_are_kept_whole_named_once_and_removed_with_their_runs(
+        self, store: Store
+    ) -> None:
+        """A report definition comes back equal by id or name; a second one with its name is
+        refused; a save replaces it; removing it removes its outbox."""
+        report = ReportDefinition(
+            name="weekly",
+            recipients=[
+                ReportRecipient(
+                    address="anna@example.com",
+                    scope=Scope(label="Kraków", segments=["krk"]),
+                    timezone="Europe/Warsaw",
+                    language="pl",
+                )
+            ],
+            window=SendWindow(weekdays="mon-fri", holidays=HolidayCalendar(country="PL")),
+            created_at=NOW,
+        )
+        assert store.add_report(report) == report
+        assert store.get_report("weekly") == report
+        assert store.get_report(report.id) == report
+        with pytest.raises(ConflictError):
+            store.add_report(attrs.evolve(report, id="other"))
+        renamed = store.save_report(attrs.evolve(report, name="weekly-pl", comments=3))
+        assert store.list_reports() == [renamed]
+        with pytest.raises(NotFoundError):
+            store.save_report(attrs.evolve(report, id="missing", name="x"))
+        run = ReportRun(
+            report_id=report.id,
+            recipient="anna@example.com",
+            period="2026-W48",
+            start=NOW - timedelta(days=7),
+            end=NOW,
+            due_at=NOW,
+        )
+        assert store.add_report_runs([run]) == 1
+        assert store.remove_report("weekly-pl") == renamed
+        assert store.list_report_runs() == []
+        with pytest.raises(NotFoundError):
+            store.get_report("weekly-pl")
+
+    def test_report_runs_are_unique_claimed_once_and_finished_by_the_holder(
+        self, store: Store
+    ) -> None:
+        """One run per report, recipient (any letter case) and period; a due run is claimed by
+        one worker until its lease ends; only the holder records its outcome; a retry waits
+        for its time; an expired lease frees it; a sent run is never claimed again."""
+        report = store.add_report(
+            ReportDefinition(name="r", recipients=[ReportRecipient(address="a@example.com")])
+        )
+        run = ReportRun(
+            report_id=report.id,
+            recipient="a@example.com",
+            period="2026-W48",
+            start=NOW - timedelta(days=7),
+            end=NOW,
+            due_at=NOW,
+        )
+        twin = attrs.evolve(run, id="twin", recipient="A@Example.com")
+        later = attrs.evolve(run, id="later", period="2026-W49", due_at=NOW + timedelta(hours=1))
+        assert store.add_report_runs([run, twin, later]) == 2
+        assert store.add_report_runs([twin]) == 0
+        (held,) = store.claim_report_runs(now=NOW, limit=10, worker_id="w1", lease_until=LEASE)
+        assert (held.id, held.status) == (run.id, ReportRunStatus.CLAIMED)
+        assert store.claim_report_runs(now=NOW, limit=10, worker_id="w2", lease_until=LEASE) == []
+        assert not store.finish_report_run(
+            run.id, worker_id="w2", status=ReportRunStatus.SENT, at=NOW
+        )
+        retry_at = NOW + timedelta(minutes=30)
+        assert store.finish_report_run(
+            run.id,
+            worker_id="w1",
+            status=ReportRunStatus.PENDING,
+            at=NOW,
+            error="451 busy",
+            retry_at=retry_at,
+        )
+        (retried,) = store.claim_report_runs(
+            now=retry_at, limit=10, worker_id="w2", lease_until=LEASE + timedelta(hours=1)
+        )
+        assert (retried.id, retried.attempts, retried.last_error) == (run.id, 1, "451 busy")
+        # w2 dies; after its lease the run is claimable again, with "later" now due.
+        after = LEASE + timedelta(hours=1)
+        taken = store.claim_report_runs(
+            now=after, limit=10, worker_id="w3", lease_until=after + timedelta(hours=1)
+        )
+        assert sorted(r.id for r in taken) == sorted([run.id, "later"])
+        for r in taken:
+            assert store.finish_report_run(
+                r.id, worker_id="w3", status=ReportRunStatus.SENT, at=after
+            )
+        done = store.list_report_runs(report.id, [ReportRunStatus.SENT])
+        assert [(r.id, r.sent_at) for r in done] == [(run.id, after), ("later", after)]
+        assert (
+            store.claim_report_runs(
+                now=NOW + timedelta(days=1),
+                limit=10,
+                worker_id="w4",
+                lease_until=NOW + timedelta(days=2),
+            )
+            == []
+        )
+
+    def test_the_funnel_counts_requests_by_their_first_send(self, store: Store) -> None:
+        """Requests first sent in the range are counted per segment with how many were
+        opened and answered; those sent outside it or never are not."""
+        campaign = _campaign(store)
+        rows = []
+        for n, (segment, sent, opened, answered) in enumerate(
+            [
+                ("a", NOW, True, True),
+                ("a", NOW + timedelta(hours=1), True, False),
+                ("a", NOW + timedelta(hours=2), False, False),
+                (None, NOW, False, False),
+                ("b", NOW - timedelta(seconds=1), True, True),
+                ("b", None, False, False),
+            ]
+        ):
+            request = attrs.evolve(
+                _request(campaign, n),
+                recipient=Recipient(email=f"p{n}@example.com", segment=segment),
+                status=RequestStatus.PENDING if sent is None else RequestStatus.SENT,
+                sent_at=sent,
+            )
+            rows.append((request, opened, answered))
+        store.add_requests([r for r, _, _ in rows])
+        for request, opened, answered in rows:
+            if opened:
+                store.record_engagement(request.id, Engagement.OPENED, NOW + timedelta(days=1))
+            if answered:
+                store.record_engagement(request.id, Engagement.ANSWERED, NOW + timedelta(days=1))
+        found = store.request_funnel(since=NOW, until=NOW + timedelta(hours=2))
+        assert found == {"a": Funnel(2, 2, 1), None: Funnel(1, 0, 0)}
 
     # -- tasks --------------------------------------------------------------------------------
 

@@ -383,3 +383,59 @@ SELECT a.kind, s.span, a.at - (a.at % s.span + s.span) % s.span AS slot, a.campa
 FROM answers AS a CROSS JOIN rollup_spans AS s
 WHERE a.current = 1
 GROUP BY a.kind, s.span, slot, a.campaign_id, a.channel, segment_key;
+
+-- name: request_funnel
+-- The requests first sent in [?, ?) per segment, and how many of them were opened and
+-- answered.
+SELECT segment, COUNT(*), COUNT(opened_at), COUNT(answered_at) FROM deliveries
+WHERE sent_at >= ? AND sent_at < ?
+GROUP BY segment;
+
+-- name: insert_report
+-- Store a new report definition.
+INSERT INTO reports (id, name, data) VALUES (?, ?, ?);
+
+-- name: get_report
+-- One report definition by id.
+SELECT data FROM reports WHERE id = ?;
+
+-- name: get_report_by_name
+-- One report definition by its unique name.
+SELECT data FROM reports WHERE name = ?;
+
+-- name: update_report
+-- Replace a report definition.
+UPDATE reports SET name = ?, data = ? WHERE id = ?;
+
+-- name: list_reports
+-- Every report definition, by name.
+SELECT data FROM reports ORDER BY name;
+
+-- name: delete_report
+-- Delete a report; its outbox entries go with it (ON DELETE CASCADE).
+DELETE FROM reports WHERE id = ?;
+
+-- name: insert_report_run
+-- Put a run in the outbox; one for the same report, recipient and period is skipped.
+INSERT INTO report_runs (id, report_id, recipient, period, status, available_at, claimed_by, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING;
+
+-- name: due_report_runs
+-- Runs that may be claimed at :now: pending and due, or claimed with a lease that ran out
+-- (both have available_at at or before :now), earliest first.
+SELECT id, data FROM report_runs
+WHERE available_at IS NOT NULL AND available_at <= :now
+ORDER BY available_at, seq LIMIT :limit;
+
+-- name: update_report_run
+-- Write a run's new state (a claim, or what became of it).
+UPDATE report_runs SET status = ?, available_at = ?, claimed_by = ?, data = ? WHERE id = ?;
+
+-- name: get_report_run
+-- One run by id.
+SELECT data FROM report_runs WHERE id = ?;
+
+-- name: list_report_runs
+-- The runs matching {where} (filters joined with AND, or 1 = 1), in the order planned.
+SELECT data FROM report_runs WHERE {where} ORDER BY seq;

@@ -1,0 +1,94 @@
+"""Report charts as PNG images, drawn with matplotlib (``pip install 'reviewkit[reports]'``).
+
+Without matplotlib, :func:`charts_available` is ``False`` and reports go out with their
+tables and figures but no images. Figures are drawn with matplotlib's object API on the Agg
+canvas: no pyplot state, no display, safe to call from several threads.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from reviewkit.domain.reports import LeagueRow
+from reviewkit.domain.scoring import Score
+
+__all__ = ["charts_available", "league_chart", "trend_chart"]
+
+_BLUE = "#1a4d8f"
+_GREY = "#6b6b6b"
+
+
+@cache
+def charts_available() -> bool:
+    """Whether matplotlib can be imported (the ``reports`` extra)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def trend_chart(title: str, trend: Sequence[tuple[str, Score]], *, unit: str = "") -> bytes:
+    """A line of the score per period with its 95 % interval as a band; periods without
+    answers are gaps, those with too few answers hollow points."""
+    figure = _figure(6.0, 2.6)
+    axes = figure.add_subplot()
+    xs = list(range(len(trend)))
+    values = [s.value if s.value is not None else float("nan") for _, s in trend]
+    lows = [s.low if s.low is not None else float("nan") for _, s in trend]
+    highs = [s.high if s.high is not None else float("nan") for _, s in trend]
+    axes.fill_between(xs, lows, highs, color=_BLUE, alpha=0.15, linewidth=0)
+    axes.plot(xs, values, color=_BLUE, linewidth=2)
+    for x, (_, score) in zip(xs, trend, strict=True):
+        if score.value is not None:
+            axes.plot(
+                [x],
+                [score.value],
+                marker="o",
+                markersize=6,
+                color=_BLUE,
+                markerfacecolor="white" if score.too_small else _BLUE,
+            )
+    axes.set_xticks(xs, [label for label, _ in trend], fontsize=8)
+    axes.set_title(title, fontsize=10, loc="left")
+    if unit:
+        axes.set_ylabel(unit, fontsize=8)
+    axes.tick_params(axis="y", labelsize=8)
+    axes.grid(axis="y", color="#dddddd")
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    return _png(figure)
+
+
+def league_chart(title: str, rows: Sequence[LeagueRow], network: Score) -> bytes:
+    """Horizontal bars, one per store, best at the top, with the network's score as a line."""
+    shown = [row for row in rows if row.score.value is not None][:20]
+    figure = _figure(6.0, 0.6 + 0.28 * max(len(shown), 1))
+    axes = figure.add_subplot()
+    labels = [row.group or "—" for row in reversed(shown)]
+    values = [row.score.value or 0.0 for row in reversed(shown)]
+    colours = ["#b0b0b0" if row.score.too_small else _BLUE for row in reversed(shown)]
+    axes.barh(labels, values, color=colours)
+    if network.value is not None:
+        axes.axvline(network.value, color="#c0392b", linewidth=1.5, linestyle="--")
+    axes.set_title(title, fontsize=10, loc="left")
+    axes.tick_params(labelsize=8)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.xaxis.label.set_color(_GREY)
+    return _png(figure)
