@@ -95,6 +95,7 @@ _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 def _parser() -> argparse.ArgumentParser:
     from reviewkit.cli_alerts import configure_alerts, configure_classify, configure_tasks
     from reviewkit.cli_answers import configure_answers
+    from reviewkit.cli_reports import configure_reports
     from reviewkit.cli_suppress import configure_suppress
 
     common = argparse.ArgumentParser(add_help=False)
@@ -147,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     configure_classify(commands, common)
     configure_suppress(commands, common)
     configure_answers(commands, common)
+    configure_reports(commands, common)
     return parser
 
 
@@ -230,7 +232,7 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     test_send.add_argument("--to", required=True, metavar="ADDRESS", help="your e-mail address")
     through = test_send.add_mutually_exclusive_group(required=True)
     through.add_argument("--outbox", metavar="DIR", help="write the message into this Maildir")
-    _add_smtp_options(through)
+    add_email_options(through)
     test_send.set_defaults(handler=_campaign_test_send)
     for name, verb in (
         ("show", "show settings, counts and why requests failed"),
@@ -269,7 +271,7 @@ def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) ->
     )
     where = dispatch.add_mutually_exclusive_group(required=True)
     where.add_argument("--outbox", metavar="DIR", help="write messages into this Maildir")
-    _add_smtp_options(where)
+    add_email_options(where)
     dispatch.add_argument(
         "--until-idle", action="store_true", help="exit once nothing is due within --max-wait"
     )
@@ -459,7 +461,7 @@ def _configure_accounts(commands: _Commands, common: argparse.ArgumentParser) ->
         "failure, say which stage failed (connect, tls, auth, sender, recipient, data).",
     )
     source = verify.add_mutually_exclusive_group(required=True)
-    _add_smtp_options(source)
+    add_email_options(source)
     verify.add_argument("--account", metavar="NAME", help="which account of --accounts (all)")
     verify.add_argument("--to", required=True, metavar="ADDRESS", help="where the test goes")
     verify.set_defaults(handler=_accounts_verify)
@@ -649,7 +651,8 @@ def _score_record(row: ScoreRow) -> dict[str, object]:
     }
 
 
-def _add_smtp_options(group: argparse._MutuallyExclusiveGroup) -> None:
+def add_email_options(group: argparse._MutuallyExclusiveGroup) -> None:
+    """``--smtp URL`` or ``--accounts FILE``: where e-mail goes (beside ``--outbox``)."""
     group.add_argument(
         "--smtp",
         metavar="URL",
@@ -1153,7 +1156,7 @@ def _link(args: argparse.Namespace) -> int:
     return 0
 
 
-def _email_transport(args: argparse.Namespace) -> Transport:
+def email_transport(args: argparse.Namespace) -> Transport:
     """The e-mail transport of ``--outbox``, ``--smtp`` or ``--accounts``."""
     from reviewkit.adapters.maildir import MaildirTransport
     from reviewkit.adapters.smtp import SMTPTransport
@@ -1171,7 +1174,7 @@ def _campaign_test_send(args: argparse.Namespace) -> int:
 
     to = normalize_email(args.to)
     with open_store(args, readonly=True) as store:
-        transport = _email_transport(args)
+        transport = email_transport(args)
         try:
             message = CampaignService(store, SystemClock()).send_test(
                 Actor.system(email=to), args.name, transport
@@ -1187,9 +1190,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
     from reviewkit.cli_alerts import alert_chore
     from reviewkit.services.dispatch import Dispatcher
+    from reviewkit.services.reports import ReportChore, ReportService
 
     with open_store(args) as store:
-        email = _email_transport(args)
+        email = email_transport(args)
         sms: Transport | None = None
         if args.sms_gateway:
             sms = HttpSmsTransport(args.sms_gateway)
@@ -1198,6 +1202,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         transport = email if sms is None else ChannelRouter(email=email, sms=sms)
         chore = alert_chore(store, args, email, args.worker_id)
         clock = SystemClock()
+        reports = ReportChore(ReportService(store, clock, email, worker_id=args.worker_id))
         if is_postgres_url(str(args.db)):
             from reviewkit.adapters.postgres import NotifiedClock, PostgresStore
 
@@ -1211,7 +1216,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             lease=parse_interval(args.lease),
             batch_size=args.batch_size,
             links=_link_signer(args.link_keys_env),
-            chores=() if chore is None else [chore],
+            chores=[reports] if chore is None else [chore, reports],
         )
         try:
             report = dispatcher.run(
@@ -1242,6 +1247,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "completed": list(report.completed),
             "failed_campaigns": reasons,
             "alerts": alerts,
+            "reports": {"sent": reports.sent, "failed": reports.failed},
         }
         print(json.dumps(summary, ensure_ascii=False))
         return 1 if reasons else EXIT_PARTLY if report.failed else 0
@@ -1254,6 +1260,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             f"alerts: {len(chore.last.fired)} fired, {len(chore.last.resolved)} resolved, "
             f"{chore.delivered} notification{'s' if chore.delivered != 1 else ''} delivered"
         )
+    if reports.sent or reports.failed:
+        print(f"reports: {reports.sent} sent, {reports.failed} failed")
     for name, reason in reasons.items():
         print(f"reviewkit: campaign {name!r} failed: {reason}", file=sys.stderr)
     if reasons:

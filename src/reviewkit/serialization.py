@@ -16,6 +16,7 @@ from cattrs.preconf.json import make_converter
 from cattrs.strategies import configure_tagged_union
 
 from reviewkit.domain.alerts import AlertRule
+from reviewkit.domain.reports import ReportMetric, metric_of
 from reviewkit.errors import ValidationError
 
 __all__ = ["converter", "rule_from_data", "rule_to_data", "structure", "unstructure"]
@@ -39,6 +40,9 @@ converter.register_unstructure_hook_factory(
     lambda t: getattr(t, "__origin__", t) in (frozenset, set),
     lambda t: lambda value: sorted(converter.unstructure(v) for v in value),
 )
+
+# A report metric read from a file names the choices when it is not one of them.
+converter.register_structure_hook(ReportMetric, lambda v, _: metric_of(v))
 
 # An alert rule is written with its kind: {"kind": "LevelRule", ...}.
 configure_tagged_union(AlertRule, converter, tag_name="kind")

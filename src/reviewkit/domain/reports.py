@@ -50,6 +50,7 @@ __all__ = [
     "covered_periods",
     "figures_for",
     "finished_run",
+    "metric_of",
     "worst_comments",
 ]
 
@@ -264,18 +265,24 @@ class ReportRecipient:
     name: str | None = None
 
 
+def metric_of(value: str) -> ReportMetric:
+    """The metric *value* names.
+
+    :raises ValidationError: not a metric, naming the choices.
+    """
+    try:
+        return ReportMetric(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in ReportMetric)
+        raise ValidationError(f"unknown report metric {value!r}: choose from {choices}") from None
+
+
 def _to_metrics(values: Iterable[ReportMetric | str]) -> tuple[ReportMetric, ...]:
     if isinstance(values, str):
         values = [values]
     found = []
     for value in values:
-        try:
-            metric = ReportMetric(value)
-        except ValueError:
-            choices = ", ".join(m.value for m in ReportMetric)
-            raise ValidationError(
-                f"unknown report metric {value!r}: choose from {choices}"
-            ) from None
+        metric = metric_of(value)
         if metric not in found:
             found.append(metric)
     return tuple(found)

@@ -370,7 +370,9 @@ class ReportService:
         return ReportRunStatus.SENT, None, None
 
     def runs(
-        self, report: str | None = None, statuses: Iterable[ReportRunStatus] | None = None
+        self,
+        report: str | None = None,
+        statuses: Iterable[ReportRunStatus | str] | None = None,
     ) -> list[ReportRun]:
         """The outbox (of one report, in some statuses), earliest due first."""
         report_id = None if report is None else self.get(report).id
