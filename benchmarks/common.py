@@ -80,9 +80,15 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
-def fill_answers(path: Path, n: int, answer: Callable[[int, str], tuple[object, ...]]) -> None:
+def fill_answers(
+    path: Path,
+    n: int,
+    answer: Callable[[int, str], tuple[object, ...]],
+    request: Callable[[int, list[object]], None] | None = None,
+) -> None:
     """A SQLite database at *path* with one campaign ``c``, *n* sent requests and one answer
-    each: ``answer(i, request_id)`` gives the answer's row (``INSERT_ANSWER`` columns)."""
+    each: ``answer(i, request_id)`` gives the answer's row (``INSERT_ANSWER`` columns);
+    ``request(i, row)``, when given, changes the request's row (``DELIVERY_COLUMNS``)."""
     SQLiteStore(path).close()
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
@@ -101,6 +107,8 @@ def fill_answers(path: Path, n: int, answer: Callable[[int, str], tuple[object, 
             row[8] = 1  # attempts
             row[21] = 0  # scheduled_at
             row[26] = 0  # reminders_sent
+            if request is not None:
+                request(i, row)
             yield tuple(row)
 
     db.execute("BEGIN")

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import (
     bench_alerts,
     bench_import,
+    bench_reports,
     bench_scheduler,
     bench_scores,
     bench_smtp,
@@ -36,6 +37,7 @@ SIZES = {
         "alerts": (20_000, 100),
         "workers": (1_000, (1, 4)),
         "startup": 5,
+        "reports": (20_000, 50),
     },
     "medium": {
         "scheduler": (1_000_000, 5),
@@ -46,6 +48,7 @@ SIZES = {
         "alerts": (200_000, 1_000),
         "workers": (20_000, (1, 2, 4, 8)),
         "startup": 15,
+        "reports": (200_000, 500),
     },
     "full": {
         "scheduler": (1_000_000, 7),
@@ -56,6 +59,7 @@ SIZES = {
         "alerts": (1_000_000, 1_000),
         "workers": (100_000, (1, 2, 4, 8)),
         "startup": 31,
+        "reports": (1_000_000, 500),
     },
 }
 
@@ -67,7 +71,17 @@ def main() -> int:
     size.add_argument("--full", action="store_const", const="full", dest="size")
     parser.add_argument(
         "--only",
-        choices=["scheduler", "store", "smtp", "import", "scores", "alerts", "workers", "startup"],
+        choices=[
+            "scheduler",
+            "store",
+            "smtp",
+            "import",
+            "scores",
+            "alerts",
+            "workers",
+            "startup",
+            "reports",
+        ],
         help="run one benchmark",
     )
     args = parser.parse_args()
@@ -87,6 +101,8 @@ def main() -> int:
         rows += bench_alerts.run(*sizes["alerts"])
     if args.only in (None, "startup"):
         rows += bench_startup.run(sizes["startup"])
+    if args.only in (None, "reports"):
+        rows += bench_reports.run(*sizes["reports"])
     if args.only in (None, "workers"):
         rows += bench_workers.run(*sizes["workers"])
     print_table(rows)
