@@ -24,10 +24,13 @@ from reviewkit.demo import DEMO_ZONE
 from .conftest import add_answer
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "reviewkit", *args],
         cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -61,6 +64,29 @@ def test_demo_sends_one_parseable_message_per_recipient_inside_the_window(tmp_pa
     first = messages[0]
     assert first["Subject"].startswith("Jak oceniasz zamówienie ZAM-2026-")
     assert first.get_body(("html",)) is not None
+
+
+def test_demo_opens_a_survey_link_at_the_till(tmp_path: Path) -> None:
+    """The demo prints an open survey link and its QR code; the code decodes to the link,
+    and the link's answers are the till's scores."""
+    import zxingcpp
+    from PIL import Image
+
+    keys = {"REVIEWKIT_LINK_KEYS": "k1:a-long-random-secret-0123456789"}
+    result = run_cli("demo", "--recipients", "3", "--outbox", "out", cwd=tmp_path, env=keys)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    at = lines.index("open survey link at the Kraków till (6 answers so far):")
+    url = lines[at + 1].strip()
+    assert url.startswith("https://sklep.example/opinie/s/")
+    (code,) = zxingcpp.read_barcodes(Image.open(tmp_path / "out-till-qr.png"))
+    assert code.text == url
+    signer = rk.LinkSigner({"k1": "a-long-random-secret-0123456789"})
+    with rk.SQLiteStore(tmp_path / "reviewkit.sqlite3") as store:
+        answers = rk.AnswerService(store, rk.SystemClock(), signer)
+        assert answers.open_page(url.rsplit("/", 1)[1]).request.recipient.segment == "Kraków"
+        (row,) = rk.ScoreService(store).scores(rk.SurveyType.NPS, by="segment", min_sample=1)
+        assert (row.group, row.score.n) == ("Kraków", 6)
 
 
 def test_demo_twice_replaces_the_first_run(tmp_path: Path) -> None:

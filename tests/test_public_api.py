@@ -27,6 +27,7 @@ def test_exported_members_are_pinned() -> None:
             "Funnel",
             "ReportMetric",
             "Recurrence",
+            "RateLimitedError",
             "RenderedReport",
             "ReportChore",
             "ReportDefinition",

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from reviewkit import __version__
-from reviewkit.domain.campaign import Campaign, CampaignMode, Channel, Reminder
+from reviewkit.domain.campaign import SENDING_CHANNELS, Campaign, CampaignMode, Channel, Reminder
 from reviewkit.domain.consent import Consent, parse_yes_no
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.request import Recipient, RequestCategory, RequestStatus
@@ -172,7 +172,7 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     actions = campaign.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", parents=[common], help="create a draft campaign")
     create.add_argument("--name", required=True)
-    create.add_argument("--channel", choices=[c.value for c in Channel], default="email")
+    create.add_argument("--channel", choices=[c.value for c in SENDING_CHANNELS], default="email")
     create.add_argument(
         "--mode",
         choices=["one-off", "always-on"],
@@ -364,6 +364,27 @@ def _configure_link(commands: _Commands, common: argparse.ArgumentParser) -> Non
     link.add_argument("--score", metavar="N", help="an answer link that records this score")
     link.add_argument("--link-keys-env", default=LINK_KEYS_ENV, metavar="NAME")
     link.set_defaults(handler=_link)
+    survey_link = commands.add_parser(
+        "survey-link",
+        parents=[common],
+        help="print an open survey link for a location (a QR code at the till, a kiosk)",
+        description="Print a signed open survey link: anyone with it answers the campaign's "
+        "survey, recorded with the location as the segment. Encode it with `reviewkit qr`.",
+    )
+    survey_link.add_argument("campaign", metavar="CAMPAIGN")
+    survey_link.add_argument("--location", required=True, metavar="NAME", help="e.g. krk-1")
+    survey_link.add_argument(
+        "--url",
+        metavar="TEMPLATE",
+        help="the answer page's open-link address with {token}, e.g. "
+        "https://shop.example/feedback/s/{token} (default: the campaign's answer URL "
+        "with /a/ changed to /s/)",
+    )
+    survey_link.add_argument(
+        "--days", type=int, default=366, metavar="N", help="how long it works (366)"
+    )
+    survey_link.add_argument("--link-keys-env", default=LINK_KEYS_ENV, metavar="NAME")
+    survey_link.set_defaults(handler=_survey_link)
 
 
 def _configure_requests(commands: _Commands, common: argparse.ArgumentParser) -> None:
@@ -901,7 +922,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.recipients < 1:
         raise ValidationError("--recipients must be at least 1")
     with open_store(args) as store:
-        result = run_demo(store, args.outbox, args.recipients)
+        result = run_demo(store, args.outbox, args.recipients, links=_link_signer(LINK_KEYS_ENV))
     campaign = result.campaign
     print(f"campaign {campaign.name!r}: {campaign.status.value}")
     print(
@@ -916,6 +937,9 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  last sent  {result.last_sent:%a %Y-%m-%d %H:%M:%S %Z}")
     print(f"  sent outside the window: {result.outside_window}")
     print(f"  {result.messages} messages in Maildir {result.outbox.resolve()}")
+    print(f"open survey link at the Kraków till ({result.till_answers} answers so far):")
+    print(f"  {result.survey_link}")
+    print(f"  QR code {result.qr.resolve()}")
     where = redacted(args.db) if is_postgres_url(args.db) else Path(args.db).resolve()
     print(f"  database {where}")
     return 0 if campaign.status.value == "completed" and not result.outside_window else 1
@@ -1130,6 +1154,31 @@ def _link_signer(variable: str) -> LinkSigner | None:
 
     value = os.environ.get(variable)
     return LinkSigner.from_text(value, source=f"${variable}") if value else None
+
+
+def _survey_link(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.clock import SystemClock
+    from reviewkit.services.answers import AnswerService
+
+    signer = _link_signer(args.link_keys_env)
+    if signer is None:
+        raise ValidationError(f"no link keys: set ${args.link_keys_env} to id:secret")
+    if args.days < 1:
+        raise ValidationError("--days must be at least 1")
+    with open_store(args, readonly=True) as store:
+        campaign = store.get_campaign(args.campaign)
+        answers = AnswerService(store, SystemClock(), signer)
+        token = answers.open_link(campaign.id, args.location, ttl=timedelta(days=args.days))
+    template = args.url
+    if template is None and campaign.answer_url and "/a/{token}" in campaign.answer_url:
+        template = campaign.answer_url.replace("/a/{token}", "/s/{token}")
+    if template is None or "{token}" not in template:
+        raise ValidationError(
+            "--url needs the open-link address with {token}, e.g. "
+            "https://shop.example/feedback/s/{token}"
+        )
+    print(template.replace("{token}", token))
+    return 0
 
 
 def _link(args: argparse.Namespace) -> int:

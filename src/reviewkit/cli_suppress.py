@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reviewkit.cli import EXIT_PARTLY, open_store, print_table
-from reviewkit.domain.campaign import Channel
+from reviewkit.domain.campaign import SENDING_CHANNELS, Channel
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.errors import ValidationError
 
@@ -34,7 +34,7 @@ def configure_suppress(commands: _Commands, common: argparse.ArgumentParser) -> 
     suppress = commands.add_parser("suppress", help="addresses never to send to")
     actions = suppress.add_subparsers(dest="action", required=True, metavar="ACTION")
     channel = argparse.ArgumentParser(add_help=False)
-    channel.add_argument("--channel", choices=[c.value for c in Channel], default="email")
+    channel.add_argument("--channel", choices=[c.value for c in SENDING_CHANNELS], default="email")
     channel.add_argument(
         "--default-region", metavar="CC", default="PL", help="for phone numbers without +CC (PL)"
     )
@@ -52,7 +52,7 @@ def configure_suppress(commands: _Commands, common: argparse.ArgumentParser) -> 
     remove.add_argument("addresses", nargs="+", metavar="ADDRESS")
     remove.set_defaults(handler=_remove)
     listing = actions.add_parser("list", parents=[common], help="the suppressed addresses")
-    listing.add_argument("--channel", choices=[c.value for c in Channel])
+    listing.add_argument("--channel", choices=[c.value for c in SENDING_CHANNELS])
     listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
     listing.set_defaults(handler=_list)
     imported = actions.add_parser(

@@ -6,7 +6,8 @@
      ├── ValidationError            bad input: a value, a template, a window definition
      │    ├── TemplateError          a template that does not parse or reads an unknown variable
      │    ├── WindowError            a send window or schedule that can never open
-     │    └── TokenError             a link token that is forged, tampered with or expired
+     │    ├── TokenError             a link token that is forged, tampered with or expired
+     │    └── SurveyClosedError      an answer after the survey's expiry
      ├── NotFoundError              no campaign / request with that name or id
      ├── ConflictError              the thing already exists (a second campaign of one name)
      │    └── StaleVersionError      the campaign was saved by someone else since it was read
@@ -16,7 +17,8 @@
      │    ├── IllegalTransitionError a status change the state machine has no edge for
      │    └── CampaignReadOnlyError  an edit of a Completed or Cancelled campaign
      ├── RequestStateError          an action the request's status forbids
- ├── TaskStateError             a task move its status forbids (reopening a Done task)
+     ├── TaskStateError             a task move its status forbids (reopening a Done task)
+     ├── RateLimitedError           too many answers on an open survey link just now
      ├── StorageError               the database cannot be used (newer schema, not a database)
      │    ├── StorageBusyError       another process held the write lock past the busy timeout
      │    ├── StorageFullError       the disk is full; the change was not written
@@ -33,6 +35,8 @@ Foreign exceptions are mapped into this tree where they cross into reviewkit, wi
 
 from __future__ import annotations
 
+from datetime import datetime
+
 __all__ = [
     "AccountError",
     "AccountVerificationError",
@@ -44,6 +48,7 @@ __all__ = [
     "NotFoundError",
     "PermanentSendError",
     "PermissionDeniedError",
+    "RateLimitedError",
     "RequestStateError",
     "ReviewkitError",
     "StaleVersionError",
@@ -170,6 +175,17 @@ class TokenError(ValidationError):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"link token refused ({reason}): {detail}")
         self.reason = reason
+
+
+class RateLimitedError(ReviewkitError):
+    """Too many answers came through one open survey link just now; nothing was recorded.
+
+    :ivar retry_at: when the link takes an answer again.
+    """
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
 
 
 class SurveyClosedError(ValidationError):

@@ -9,6 +9,10 @@ Routes, below wherever it is mounted:
 - ``GET  /u/<token>``: asks to confirm unsubscribing; ``POST /u/<token>`` unsubscribes
   (also the RFC 8058 one-click POST mail programs send).
 - ``GET  /o/<token>``: the open pixel (always the image; recorded when the token is good).
+- ``GET  /s/<token>``: an open survey link's answer page (a QR code at the till, a kiosk);
+  ``POST /s/<token>`` records the answer with the link's location as its segment. With
+  ``one_answer_per_device``, a cookie lets the same browser change its answer instead of
+  adding another; ``open_link_rate`` caps the answers a minute through one link.
 
 Plain HTML that works without JavaScript and on a phone, every control labelled for screen
 readers. Standard library only: mount it in any WSGI server, or inside Flask or Django (see
@@ -23,11 +27,15 @@ import hashlib
 import html
 import logging
 from collections.abc import Callable, Iterable
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from reviewkit.domain.campaign import Channel
+from reviewkit.domain.tokens import TokenPurpose
 from reviewkit.errors import (
     NotFoundError,
+    RateLimitedError,
     ReviewkitError,
     StorageError,
     SurveyClosedError,
@@ -108,11 +116,21 @@ class _BadBodyError(ValidationError):
         self.status = status
 
 
-def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
+def make_app(
+    answers: AnswerService,
+    *,
+    language: str = "en",
+    one_answer_per_device: bool = True,
+    open_link_rate: int | None = 30,
+) -> WSGIApp:
     """Return the WSGI application for *answers* (its store, clock and link signer).
 
     :param language: the language of pages that have no survey to take it from (the
         thank-you page, errors): ``"en"`` or ``"pl"``.
+    :param one_answer_per_device: on open survey links, remember a browser's answer in a
+        cookie, so answering again changes it rather than adding one.
+    :param open_link_rate: at most this many answers a minute through one open survey
+        link (``None``: no limit).
     """
     tracking = TrackingService(answers.store, answers.clock, answers.links)
     default = _TEXTS.get(language, _TEXTS["en"])
@@ -132,6 +150,10 @@ def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
                 texts = _TEXTS.get(lang, default)
                 body = f"<h1>{_e(texts['thanks'])}</h1><p>{_e(texts['thanks_more'])}</p>"
                 return _page(start_response, "200 OK", texts["thanks"], body, lang)
+            if route == "s" and token and method in ("GET", "POST"):
+                return _open_link(
+                    answers, environ, start_response, token, one_answer_per_device, open_link_rate
+                )
             if route == "a" and token and method == "GET":
                 query = parse_qs(environ.get("QUERY_STRING", ""))
                 page = answers.page(token)
@@ -150,13 +172,7 @@ def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
                     return _answer_page(
                         start_response, page, token, asked, form.get("comment"), str(exc)
                     )
-                location = environ.get("SCRIPT_NAME", "").rstrip("/") + "/thanks"
-                if page.survey.language in _TEXTS:
-                    location += f"?lang={page.survey.language}"
-                start_response(
-                    "303 See Other", [("Location", location), ("Content-Length", "0"), *_SAFETY]
-                )
-                return [b""]
+                return _thanks_redirect(start_response, environ, page, [])
             if route == "u" and token and method == "GET":
                 texts = default
                 body = (
@@ -170,6 +186,9 @@ def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
                 tracking.unsubscribed(token)
                 body = f"<h1>{_e(default['unsubscribed'])}</h1>"
                 return _page(start_response, "200 OK", default["unsubscribed"], body, language)
+        except RateLimitedError as exc:
+            body = f"<h1>{_e(default['busy'])}</h1><p>{_e(str(exc))}</p>"
+            return _page(start_response, "429 Too Many Requests", default["busy"], body, language)
         except SurveyClosedError as exc:
             body = f"<h1>{_e(default['closed'])}</h1><p>{_e(str(exc))}</p>"
             return _page(start_response, "410 Gone", default["closed"], body, language)
@@ -190,6 +209,97 @@ def make_app(answers: AnswerService, *, language: str = "en") -> WSGIApp:
         return _page(start_response, "404 Not Found", "Not found", "<h1>Not found</h1>", language)
 
     return app
+
+
+def _open_link(
+    answers: AnswerService,
+    environ: dict[str, Any],
+    start_response: StartResponse,
+    token: str,
+    per_device: bool,
+    per_minute: int | None,
+) -> Iterable[bytes]:
+    """An open survey link's page (GET) or answer (POST)."""
+    posted = environ.get("REQUEST_METHOD", "GET").upper() == "POST"
+    form = _read_form(environ) if posted else {}  # the body is read whatever follows
+    link = answers.open_page(token)  # a bad link or a cancelled campaign: raised to the app
+    earlier = _device_page(answers, environ, token) if per_device else None
+    if not posted:
+        return _answer_page(start_response, earlier or link, token, None, None, None)
+    comment = form.get("comment")
+    try:
+        if earlier is not None:
+            answers.answer(earlier, score=form.get("score") or None, comment=comment)
+            return _thanks_redirect(start_response, environ, link, [])
+        answer = answers.answer_open(
+            link, score=form.get("score") or None, comment=comment, per_minute=per_minute
+        )
+    except ValidationError as exc:
+        asked = _int(form.get("score", ""))
+        return _answer_page(start_response, earlier or link, token, asked, comment, str(exc))
+    cookies = []
+    if per_device:
+        cookies.append(_device_cookie(answers, environ, token, answer.request_id))
+    return _thanks_redirect(start_response, environ, link, cookies)
+
+
+def _thanks_redirect(
+    start_response: StartResponse,
+    environ: dict[str, Any],
+    page: SurveyPage,
+    cookies: list[tuple[str, str]],
+) -> Iterable[bytes]:
+    location = environ.get("SCRIPT_NAME", "").rstrip("/") + "/thanks"
+    if page.survey.language in _TEXTS:
+        location += f"?lang={page.survey.language}"
+    start_response(
+        "303 See Other",
+        [("Location", location), ("Content-Length", "0"), *cookies, *_SAFETY],
+    )
+    return [b""]
+
+
+def _cookie_name(token: str) -> str:
+    """One cookie per open link: a browser may answer at several stores."""
+    return "rk_" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+def _device_page(answers: AnswerService, environ: dict[str, Any], token: str) -> SurveyPage | None:
+    """The page of the answer this browser already gave through the open link *token*, if
+    its cookie holds a good answer token for a request of the link's campaign."""
+    jar = SimpleCookie()
+    try:
+        jar.load(environ.get("HTTP_COOKIE", ""))
+    except CookieError:
+        return None
+    morsel = jar.get(_cookie_name(token))
+    if morsel is None:
+        return None
+    try:
+        page = answers.page(morsel.value)
+        link = answers.links.verify(token, purpose=TokenPurpose.SURVEY, now=answers.clock.now())
+    except (ReviewkitError, ValueError):
+        return None  # expired, closed, deleted or forged: answer as a new device
+    same = page.request.campaign_id == link.request_id
+    return page if same and page.request.channel is Channel.LINK else None
+
+
+def _device_cookie(
+    answers: AnswerService, environ: dict[str, Any], token: str, request_id: str
+) -> tuple[str, str]:
+    now = answers.clock.now()
+    request = answers.store.get_request(request_id)
+    campaign = answers.store.get_campaign(request.campaign_id)
+    assert campaign.survey is not None
+    ttl = campaign.survey.open_for
+    value = answers.links.sign(TokenPurpose.ANSWER, request_id, now=now, ttl=ttl)
+    path = environ.get("SCRIPT_NAME", "").rstrip("/") + "/s/"
+    secure = "; Secure" if environ.get("wsgi.url_scheme") == "https" else ""
+    cookie = (
+        f"{_cookie_name(token)}={value}; Path={path}; Max-Age={int(ttl.total_seconds())}; "
+        f"HttpOnly; SameSite=Lax{secure}"
+    )
+    return ("Set-Cookie", cookie)
 
 
 def _answer_page(
@@ -260,7 +370,7 @@ def _respond(
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             *_SAFETY,
-            *([("Retry-After", "60")] if status.startswith("503") else []),
+            *([("Retry-After", "60")] if status.startswith(("503", "429")) else []),
         ],
     )
     return [body]

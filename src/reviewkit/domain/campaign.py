@@ -56,6 +56,13 @@ class Channel(enum.StrEnum):
     CHAT = "chat"
     """A message in a chat app (Messenger-like), through the host's integration; the
     recipient's ``chat_id`` is the address."""
+    LINK = "link"
+    """An open survey link (a QR code at the till, a kiosk, a link on the shop's site):
+    answers come in without a request being sent, so a campaign never sends on it."""
+
+
+SENDING_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.CHAT)
+"""The channels a campaign sends requests on."""
 
 
 class CampaignMode(enum.StrEnum):
@@ -358,6 +365,11 @@ class Campaign:
     version: int = 0
 
     def __attrs_post_init__(self) -> None:
+        if self.channel not in SENDING_CHANNELS:
+            raise ValidationError(
+                f"campaign {self.name!r}: a campaign sends by e-mail, SMS or chat; open "
+                "survey links take answers on any campaign with a survey"
+            )
         if self.survey is not None and self.channel is Channel.CHAT:
             self.survey.check_for_chat()
 

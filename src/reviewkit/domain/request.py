@@ -142,12 +142,14 @@ class Recipient:
             Channel.EMAIL: self.email,
             Channel.SMS: self.phone,
             Channel.CHAT: self.chat_id,
+            Channel.LINK: None,
         }[channel]
         if not address:
             what = {
                 Channel.EMAIL: "e-mail address",
                 Channel.SMS: "phone number",
                 Channel.CHAT: "chat id",
+                Channel.LINK: "address (nothing is sent on open links)",
             }[channel]
             raise ValidationError(
                 f"recipient {self.name or self.transaction_id or '(unnamed)'} has no {what} "

@@ -45,6 +45,9 @@ class TokenPurpose(enum.StrEnum):
     """The open-tracking pixel."""
     CLICK = "c"
     """A tracked link click."""
+    SURVEY = "s"
+    """An open survey link: a campaign's survey at a location, with no request behind it
+    (the token's id is the campaign's, its extra the location)."""
 
 
 @attrs.frozen

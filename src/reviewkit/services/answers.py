@@ -10,6 +10,11 @@ A request has one current answer: a second one within the survey's expiry replac
 the first is kept as history. An expired survey, a tampered token, a score off the scale or
 a comment the survey does not take are refused with a clear error and change nothing.
 
+An open survey link (:meth:`AnswerService.open_link`) takes answers without a request sent
+first — a QR code at the till, a tablet in the store, a link on the shop's site. Each answer
+through it is recorded on a request of the ``link`` channel made for it, with the link's
+location as the customer segment, and scored like any other.
+
 The host's answer hooks run after the answer is stored. A hook that raises does not lose
 the answer: it is retried later with backoff (:meth:`AnswerService.deliver_hooks`, which
 a worker calls now and then, e.g. with each dispatch pass).
@@ -18,19 +23,20 @@ a worker calls now and then, e.g. with each dispatch pass).
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import attrs
 
 from reviewkit.domain.answers import Answer
-from reviewkit.domain.campaign import Campaign, Channel
+from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.renamed import renamed_attribute
-from reviewkit.domain.request import Engagement, Request, RetryPolicy
+from reviewkit.domain.request import Engagement, Recipient, Request, RequestStatus, RetryPolicy
 from reviewkit.domain.survey import Survey
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
-from reviewkit.errors import SurveyClosedError, ValidationError
+from reviewkit.errors import RateLimitedError, SurveyClosedError, ValidationError
 from reviewkit.ports import Clock, Store
 
 __all__ = ["MAX_ANSWERS", "AnswerHook", "AnswerService", "SurveyPage"]
@@ -125,6 +131,95 @@ class AnswerService:
         current = next((a for a in self.store.answers_for(request.id) if a.current), None)
         return SurveyPage(request, campaign, survey, score, current, closes_at)
 
+    # -- open survey links -----------------------------------------------------------------
+
+    def open_link(
+        self, campaign: str, location: str, *, ttl: timedelta = timedelta(days=366)
+    ) -> str:
+        """Sign an open survey link's token: *campaign*'s survey at *location* (a store, a
+        till, a kiosk), for anyone who has the link; put it after the answer page's ``/s/``.
+
+        :param ttl: how long the link works (print a new QR code before it ends).
+        :raises NotFoundError: no such campaign.
+        :raises ValidationError: the campaign has no survey, a location that is empty,
+            over 100 characters or holds ``|`` or a line break.
+        """
+        found = self.store.get_campaign(campaign)
+        if found.survey is None:
+            raise ValidationError(f"campaign {found.name!r} has no survey to link to")
+        location = location.strip()
+        if not location or len(location) > 100 or not location.isprintable() or "|" in location:
+            raise ValidationError(
+                f"location {location!r}: 1 to 100 printable characters, without '|'"
+            )
+        now = as_utc(self.clock.now())
+        return self.links.sign(TokenPurpose.SURVEY, found.id, now=now, ttl=ttl, extra=location)
+
+    def open_page(self, token: str) -> SurveyPage:
+        """Read an open survey link for the answer page. The page's request is made for
+        the answer (and stored only when :meth:`answer_open` records one).
+
+        :raises TokenError: malformed, tampered, expired or not an open-link token.
+        :raises ValidationError: the campaign has no survey any more.
+        :raises SurveyClosedError: the campaign was cancelled.
+        """
+        now = as_utc(self.clock.now())
+        found = self.links.verify(token, purpose=TokenPurpose.SURVEY, now=now)
+        campaign = self.store.get_campaign(found.request_id)
+        if campaign.survey is None:
+            raise ValidationError(f"campaign {campaign.name!r} has no survey any more")
+        if campaign.status is CampaignStatus.CANCELLED:
+            raise SurveyClosedError(f"campaign {campaign.name!r} was cancelled")
+        location = found.extra or ""
+        request = Request(
+            campaign_id=campaign.id,
+            recipient=Recipient(segment=location or None, fields={"location": location}),
+            channel=Channel.LINK,
+            address=f"link:{uuid.uuid4().hex}",
+            status=RequestStatus.SENT,
+            created_at=now,
+            scheduled_at=now,
+        )
+        survey = campaign.survey
+        return SurveyPage(request, campaign, survey, None, None, survey.closes_at(now))
+
+    def answer_open(
+        self,
+        page: SurveyPage,
+        *,
+        score: int | str | None = None,
+        comment: str | None = None,
+        per_minute: int | None = None,
+    ) -> Answer:
+        """Record an answer through an open link's page (:meth:`open_page`): its request
+        and the answer are stored together.
+
+        :param per_minute: at most this many answers a minute through the same link
+            (campaign and location), against ballot stuffing; ``None`` for no limit.
+        :raises ValidationError: as :meth:`record`.
+        :raises RateLimitedError: the link took its answers for now; nothing was stored.
+        """
+        request = page.request
+        if request.channel is not Channel.LINK:
+            raise ValidationError("answer_open takes the page of an open survey link")
+        now = as_utc(self.clock.now())
+        if per_minute is not None and per_minute < 1:
+            raise ValidationError(f"per_minute must be at least 1, not {per_minute}")
+        with self.store.transaction():  # the request, its answer and the slot: all or none
+            if per_minute is not None:
+                key = f"link:{request.campaign_id}:{request.recipient.segment or ''}"
+                busy = self.store.reserve_slots({key: timedelta(seconds=60 / per_minute)}, now=now)
+                if busy is not None:
+                    raise RateLimitedError(
+                        "this link is taking many answers just now; try again in a minute",
+                        busy,
+                    )
+            self.store.add_requests([attrs.evolve(request, created_at=now, scheduled_at=now)])
+            stored, new = self._store_answer(page, score, comment, now)
+        if new and self._hooks:
+            self._call_hooks(stored, request, page.survey, now)
+        return stored
+
     def record(
         self, token: str, *, score: int | str | None = None, comment: str | None = None
     ) -> Answer:
@@ -146,12 +241,21 @@ class AnswerService:
 
         :raises ValidationError: as :meth:`record`.
         """
+        now = as_utc(self.clock.now())
+        stored, new = self._store_answer(page, score, comment, now)
+        if new and self._hooks:
+            self._call_hooks(stored, page.request, page.survey, now)
+        return stored
+
+    def _store_answer(
+        self, page: SurveyPage, score: int | str | None, comment: str | None, now: datetime
+    ) -> tuple[Answer, bool]:
+        """Check and store an answer; ``(answer, False)`` when it repeats the current one."""
         survey = page.survey
         chosen = survey.checked_score(score) if score not in (None, "") else page.score
         if chosen is None:
             raise ValidationError(f"choose a score from {survey.scale.low} to {survey.scale.high}")
         text = survey.checked_comment(comment, chat=page.request.channel is Channel.CHAT)
-        now = as_utc(self.clock.now())
         answer = Answer(
             request_id=page.request.id,
             campaign_id=page.campaign.id,
@@ -166,7 +270,7 @@ class AnswerService:
             history = self.store.answers_for(page.request.id)
             current = next((a for a in history if a.current), None)
             if current is not None and (current.score, current.comment) == (chosen, text):
-                return current  # the same answer again (a reload, a double click)
+                return current, False  # the same answer again (a reload, a double click)
             if len(history) >= MAX_ANSWERS:
                 raise ValidationError(
                     f"this request has been answered {len(history)} times, the most it takes; "
@@ -174,9 +278,7 @@ class AnswerService:
                 )
             stored = self.store.add_answer(answer)
             self.store.record_engagement(page.request.id, Engagement.ANSWERED, now)
-        if self._hooks:
-            self._call_hooks(stored, page.request, survey, now)
-        return stored
+        return stored, True
 
     def deliver_hooks(self, limit: int = 100) -> int:
         """Call the hooks for answers they have not taken yet (new ones, and failed ones
