@@ -20,6 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import reviewkit as rk
+from reviewkit.adapters.charts import MatplotlibCharts, charts_available
 from reviewkit.domain.window import HolidayCalendar, SendWindow
 
 STORES = {"krk-1": "Kraków Rynek", "krk-2": "Kraków Kazimierz", "kat-1": "Katowice"}
@@ -78,7 +79,8 @@ def main() -> None:
             scope=rk.Scope(label="South", segments=list(STORES)),
             timezone="Europe/Warsaw",
         )
-        reports = rk.ReportService(store, clock, outbox)
+        charts = MatplotlibCharts() if charts_available() else None
+        reports = rk.ReportService(store, clock, outbox, charts=charts)
         reports.add(
             rk.ReportDefinition(
                 name="weekly",

@@ -24,6 +24,8 @@ def test_exported_members_are_pinned() -> None:
             "AlertService",
             "AlertChore",
             "Attachment",
+            "ChartRenderer",
+            "MatplotlibCharts",
             "Funnel",
             "ReportMetric",
             "Recurrence",

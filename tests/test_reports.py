@@ -4,6 +4,7 @@ report sent exactly once per recipient and period."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import email
 import io
@@ -21,7 +22,6 @@ import reviewkit as rk
 from reviewkit.adapters.clock import ManualClock
 from reviewkit.adapters.memory import InMemoryTransport
 from reviewkit.adapters.mime import build_email_bytes
-from reviewkit.adapters.report_email import render_report
 from reviewkit.domain.reports import (
     Recurrence,
     ReportDefinition,
@@ -34,6 +34,7 @@ from reviewkit.domain.reports import (
 from reviewkit.domain.scoring import Period
 from reviewkit.domain.window import HolidayCalendar, SendWindow
 from reviewkit.serialization import structure, unstructure
+from reviewkit.services.report_render import render_report
 from reviewkit.services.reports import ReportChore, ReportService
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -288,7 +289,7 @@ def test_each_scope_sees_its_own_figures(store: rk.Store) -> None:
     the network: each NPS equals the one computed from the answers themselves, with the
     network beside it, the change against the week before, and the funnel."""
     _seed(store)
-    service = ReportService(store, ManualClock(MONDAY), charts=False)
+    service = ReportService(store, ManualClock(MONDAY))
     figures = service.figures(_report(), at=MONDAY)
 
     anna = figures["anna@shop.example"]
@@ -366,13 +367,14 @@ def _parts(raw: bytes) -> Message:
 def test_rendered_email_has_inline_charts_text_and_csv() -> None:
     """The e-mail parses: a text part, HTML whose images are referenced by cid and present as
     inline PNG parts, and a CSV attachment whose figures are the report's."""
-    pytest.importorskip("matplotlib")
+    from reviewkit.adapters.charts import MatplotlibCharts
+
     store = rk.InMemoryStore()
     _seed(store)
     report = _report()
     figures = ReportService(store, ManualClock(MONDAY)).figures(report, at=MONDAY)
     piotr = figures["piotr@shop.example"]
-    rendered = render_report(piotr)
+    rendered = render_report(piotr, charts=MatplotlibCharts())
     message = rendered.message(
         to="piotr@shop.example",
         sender="reports@shop.example",
@@ -415,13 +417,26 @@ def test_report_in_polish_and_standalone_html() -> None:
     store = rk.InMemoryStore()
     _seed(store)
     figures = ReportService(store, ManualClock(MONDAY)).figures(_report(), at=MONDAY)
-    rendered = render_report(figures["anna@shop.example"])
+    rendered = render_report(figures["anna@shop.example"], charts=_Charts())
     assert "Dzień dobry Anna" in rendered.text
     assert 'lang="pl"' in rendered.html
     page = rendered.standalone_html()
     assert "cid:" not in page
-    if rendered.images:
-        assert "data:image/png;base64," in page
+    assert 'src="data:image/png;base64,iVBORw0KGgo' in page
+
+
+class _Charts:
+    """A chart renderer that draws a tiny valid PNG (for tests that need no matplotlib)."""
+
+    PNG = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+
+    def trend(self, title: str, trend: object) -> bytes:
+        return self.PNG
+
+    def league(self, title: str, rows: object, network: object) -> bytes:
+        return self.PNG
 
 
 def test_a_scope_without_data_says_so() -> None:
@@ -429,7 +444,7 @@ def test_a_scope_without_data_says_so() -> None:
     store = rk.InMemoryStore()
     _seed(store)
     figures = ReportService(store, ManualClock(MONDAY)).figures(_report(), at=MONDAY)
-    rendered = render_report(figures["nobody@shop.example"])
+    rendered = render_report(figures["nobody@shop.example"], charts=_Charts())
     assert "no answers and no requests sent for Gdańsk in 2026-W48" in rendered.text
     assert rendered.images == ()
 
@@ -440,7 +455,7 @@ def test_names_from_data_are_escaped_and_neutralised() -> None:
     _answer(store, 9, at=W48, segment="<b>=HYPERLINK()</b>", comment="<script>x</script>")
     report = _report(recipients=[ReportRecipient(address="a@x.pl")], min_sample=1)
     figures = ReportService(store, ManualClock(MONDAY)).figures(report, at=MONDAY)
-    rendered = render_report(figures["a@x.pl"], charts=False)
+    rendered = render_report(figures["a@x.pl"])
     assert "<script>x" not in rendered.html
     assert "&lt;b&gt;=HYPERLINK()&lt;/b&gt;" in rendered.html
     rows = list(csv.reader(io.StringIO(rendered.csv)))
@@ -456,8 +471,8 @@ def test_plan_and_send_once_per_recipient_and_period(store: rk.Store) -> None:
     _seed(store)
     transport = InMemoryTransport()
     clock = ManualClock(MONDAY - timedelta(minutes=1))
-    one = ReportService(store, clock, transport, charts=False, worker_id="one")
-    two = ReportService(store, clock, transport, charts=False, worker_id="two")
+    one = ReportService(store, clock, transport, worker_id="one")
+    two = ReportService(store, clock, transport, worker_id="two")
     one.add(_report(created_at=None))
     assert one.plan(MONDAY - timedelta(minutes=1)) == 0  # created after last Monday's run
     assert one.plan(MONDAY) == 3  # the three Warsaw recipients; New York's 08:00 is later
@@ -489,7 +504,7 @@ def test_a_dead_workers_runs_are_sent_after_its_lease(store: rk.Store) -> None:
     _seed(store)
     transport = InMemoryTransport()
     clock = ManualClock(MONDAY)
-    service = ReportService(store, clock, transport, charts=False, worker_id="alive")
+    service = ReportService(store, clock, transport, worker_id="alive")
     service.add(_report(created_at=JUST_BEFORE))
     service.plan(MONDAY)
     dead = store.claim_report_runs(
@@ -512,7 +527,7 @@ def test_transient_failures_retry_and_a_refusal_fails_alone(store: rk.Store) -> 
     _seed(store)
     transport = InMemoryTransport()
     clock = ManualClock(MONDAY)
-    service = ReportService(store, clock, transport, charts=False)
+    service = ReportService(store, clock, transport)
     service.add(_report(created_at=JUST_BEFORE))
     service.plan(MONDAY)
     transport.fail_next(1)
@@ -534,7 +549,7 @@ def test_a_report_that_cannot_be_rendered_fails_alone(
     the others are sent."""
     _seed(store)
     transport = InMemoryTransport()
-    service = ReportService(store, ManualClock(MONDAY), transport, charts=False)
+    service = ReportService(store, ManualClock(MONDAY), transport)
     service.add(_report(created_at=JUST_BEFORE))
     service.plan(MONDAY)
     real = service.render
@@ -556,7 +571,7 @@ def test_report_chore_sends_from_a_dispatcher(store: rk.Store) -> None:
     _seed(store)
     transport = InMemoryTransport()
     clock = ManualClock(MONDAY)
-    service = ReportService(store, clock, transport, charts=False)
+    service = ReportService(store, clock, transport)
     service.add(_report(created_at=JUST_BEFORE))
     chore = ReportChore(service)
     dispatcher = rk.Dispatcher(store, transport, clock, chores=[chore])
@@ -570,7 +585,7 @@ def test_report_dates_are_local_days() -> None:
     store = rk.InMemoryStore()
     _seed(store)
     figures = ReportService(store, ManualClock(MONDAY)).figures(_report(), at=MONDAY)
-    rendered = render_report(figures["piotr@shop.example"], charts=False)
+    rendered = render_report(figures["piotr@shop.example"])
     assert (
         f"({date(2026, 11, 23).isoformat()} to {date(2026, 11, 29).isoformat()})" in rendered.text
     )

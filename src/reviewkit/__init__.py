@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import reviewkit` is quick
     from reviewkit.adapters.accounts import RateLimit, Security, SenderAccount, secret_from_env
+    from reviewkit.adapters.charts import MatplotlibCharts
     from reviewkit.adapters.clock import ManualClock, SystemClock
     from reviewkit.adapters.maildir import MaildirTransport
     from reviewkit.adapters.memory import InMemoryStore, InMemoryTransport
-    from reviewkit.adapters.report_email import RenderedReport, render_report
     from reviewkit.adapters.smtp import SMTPTransport
     from reviewkit.adapters.sqlite import SQLiteStore
     from reviewkit.adapters.tracker import HTTPTaskSink
@@ -112,7 +112,16 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
         ValidationError,
         WindowError,
     )
-    from reviewkit.ports import Chore, Clock, ContactSource, Notifier, Store, TaskSink, Transport
+    from reviewkit.ports import (
+        ChartRenderer,
+        Chore,
+        Clock,
+        ContactSource,
+        Notifier,
+        Store,
+        TaskSink,
+        Transport,
+    )
     from reviewkit.services.alerts import AlertChore, AlertService, Evaluation
     from reviewkit.services.answers import AnswerService, SurveyPage
     from reviewkit.services.campaigns import AddResult, CampaignService
@@ -120,6 +129,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.services.collection import CollectionService
     from reviewkit.services.dispatch import Dispatcher, DispatchReport
     from reviewkit.services.importer import ImportResult, import_csv
+    from reviewkit.services.report_render import RenderedReport, render_report
     from reviewkit.services.reports import ReportChore, ReportSendSummary, ReportService
     from reviewkit.services.scores import ScoreRow, ScoreService
     from reviewkit.services.suppression import SuppressionService
@@ -187,8 +197,8 @@ _LAZY = {
     "ReportChore": "reviewkit.services.reports",
     "ReportSendSummary": "reviewkit.services.reports",
     "ReportService": "reviewkit.services.reports",
-    "RenderedReport": "reviewkit.adapters.report_email",
-    "render_report": "reviewkit.adapters.report_email",
+    "RenderedReport": "reviewkit.services.report_render",
+    "render_report": "reviewkit.services.report_render",
     "Route": "reviewkit.domain.notifications",
     "Actor": "reviewkit.domain.permissions",
     "Permission": "reviewkit.domain.permissions",
@@ -256,6 +266,8 @@ _LAZY = {
     "Clock": "reviewkit.ports",
     "ContactSource": "reviewkit.ports",
     "Notifier": "reviewkit.ports",
+    "ChartRenderer": "reviewkit.ports",
+    "MatplotlibCharts": "reviewkit.adapters.charts",
     "Store": "reviewkit.ports",
     "TaskSink": "reviewkit.ports",
     "Transport": "reviewkit.ports",
@@ -308,6 +320,7 @@ __all__ = [
     "CampaignStateError",
     "CampaignStatus",
     "Channel",
+    "ChartRenderer",
     "Chore",
     "Classification",
     "Classifier",
@@ -341,6 +354,7 @@ __all__ = [
     "LinkToken",
     "MaildirTransport",
     "ManualClock",
+    "MatplotlibCharts",
     "NotFoundError",
     "Notification",
     "Notifier",

@@ -1235,6 +1235,7 @@ def _campaign_test_send(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from reviewkit.adapters.charts import MatplotlibCharts, charts_available
     from reviewkit.adapters.clock import SystemClock
     from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
     from reviewkit.cli_alerts import alert_chore
@@ -1251,7 +1252,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         transport = email if sms is None else ChannelRouter(email=email, sms=sms)
         chore = alert_chore(store, args, email, args.worker_id)
         clock = SystemClock()
-        reports = ReportChore(ReportService(store, clock, email, worker_id=args.worker_id))
+        charts = MatplotlibCharts() if charts_available() else None
+        reports = ReportChore(
+            ReportService(store, clock, email, charts=charts, worker_id=args.worker_id)
+        )
         if is_postgres_url(str(args.db)):
             from reviewkit.adapters.postgres import NotifiedClock, PostgresStore
 

@@ -110,10 +110,13 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 def _service(
     store: RelationalStore, transport: Transport | None = None, *, charts: bool = True
 ) -> ReportService:
+    """The report service; with charts when asked and matplotlib is installed."""
+    from reviewkit.adapters.charts import MatplotlibCharts, charts_available
     from reviewkit.adapters.clock import SystemClock
     from reviewkit.services.reports import ReportService
 
-    return ReportService(store, SystemClock(), transport, charts=charts)
+    drawer = MatplotlibCharts() if charts and charts_available() else None
+    return ReportService(store, SystemClock(), transport, charts=drawer)
 
 
 def _add(args: argparse.Namespace) -> int:

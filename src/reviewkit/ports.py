@@ -28,9 +28,15 @@ from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
-from reviewkit.domain.reports import Funnel, ReportDefinition, ReportRun, ReportRunStatus
+from reviewkit.domain.reports import (
+    Funnel,
+    LeagueRow,
+    ReportDefinition,
+    ReportRun,
+    ReportRunStatus,
+)
 from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
-from reviewkit.domain.scoring import AnswerStats
+from reviewkit.domain.scoring import AnswerStats, Score
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tasks import Task, TaskStatus
@@ -39,6 +45,7 @@ __all__ = [
     "AlertRepository",
     "AnswerRepository",
     "CampaignRepository",
+    "ChartRenderer",
     "Chore",
     "ClassificationLog",
     "Clock",
@@ -137,6 +144,20 @@ class Notifier(Protocol):
         """Tell *receiver* about *notifications* (one, or several that fell due together:
         alerts grouped by ``group_wait``, or a digest), in one message.
         :func:`reviewkit.domain.notifications.render` makes its subject and text."""
+        ...
+
+
+@runtime_checkable
+class ChartRenderer(Protocol):
+    """Draws a report's charts as PNG images (``reviewkit.adapters.charts.MatplotlibCharts``
+    with the ``reports`` extra)."""
+
+    def trend(self, title: str, trend: Sequence[tuple[str, Score]]) -> bytes:
+        """A score per period, oldest first, with its interval."""
+        ...
+
+    def league(self, title: str, rows: Sequence[LeagueRow], network: Score) -> bytes:
+        """One bar per group, best first, with the network's score marked."""
         ...
 
 

@@ -1,8 +1,11 @@
 """Report charts as PNG images, drawn with matplotlib (``pip install 'reviewkit[reports]'``).
 
-Without matplotlib, :func:`charts_available` is ``False`` and reports go out with their
-tables and figures but no images. Figures are drawn with matplotlib's object API on the Agg
-canvas: no pyplot state, no display, safe to call from several threads.
+:class:`MatplotlibCharts` is the :class:`~reviewkit.ports.ChartRenderer` reports use::
+
+    ReportService(store, clock, transport, charts=MatplotlibCharts())
+
+Figures are drawn with matplotlib's object API on the Agg canvas: no pyplot state, no
+display, safe to call from several threads.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from typing import Any
 
 from reviewkit.domain.reports import LeagueRow
 from reviewkit.domain.scoring import Score
+from reviewkit.errors import ConfigurationError
 
-__all__ = ["charts_available", "league_chart", "trend_chart"]
+__all__ = ["MatplotlibCharts", "charts_available", "league_chart", "trend_chart"]
 
 _BLUE = "#1a4d8f"
 _GREY = "#6b6b6b"
@@ -101,3 +105,24 @@ def league_chart(title: str, rows: Sequence[LeagueRow], network: Score) -> bytes
         axes.spines[side].set_visible(False)
     axes.xaxis.label.set_color(_GREY)
     return _png(figure)
+
+
+class MatplotlibCharts:
+    """The :class:`~reviewkit.ports.ChartRenderer` of the ``reports`` extra.
+
+    :raises ConfigurationError: matplotlib is not installed.
+    """
+
+    def __init__(self) -> None:
+        if not charts_available():
+            raise ConfigurationError(
+                "report charts need matplotlib: pip install 'reviewkit[reports]'"
+            )
+
+    def trend(self, title: str, trend: Sequence[tuple[str, Score]]) -> bytes:
+        """See :func:`trend_chart`."""
+        return trend_chart(title, trend)
+
+    def league(self, title: str, rows: Sequence[LeagueRow], network: Score) -> bytes:
+        """See :func:`league_chart`."""
+        return league_chart(title, rows, network)

@@ -23,7 +23,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import attrs
 
@@ -52,10 +51,8 @@ from reviewkit.errors import (
     TransportError,
     ValidationError,
 )
-from reviewkit.ports import Clock, Store, Transport
-
-if TYPE_CHECKING:
-    from reviewkit.adapters.report_email import RenderedReport
+from reviewkit.ports import ChartRenderer, Clock, Store, Transport
+from reviewkit.services.report_render import RenderedReport, render_report
 
 __all__ = ["ReportChore", "ReportSendSummary", "ReportService"]
 
@@ -91,7 +88,8 @@ class ReportService:
     """Keep report definitions, plan their runs, compute, render and send them.
 
     :param transport: what sends the e-mails (``None``: plan and render only).
-    :param charts: draw charts (needs ``reviewkit[reports]``).
+    :param charts: draws the charts (``reviewkit.adapters.charts.MatplotlibCharts`` with
+        the ``reports`` extra); ``None`` for tables only.
     :param retry: backoff for transient send failures, and how many attempts in all.
     :param lease: how long a worker holds claimed runs.
     """
@@ -102,7 +100,7 @@ class ReportService:
         clock: Clock,
         transport: Transport | None = None,
         *,
-        charts: bool = True,
+        charts: ChartRenderer | None = None,
         retry: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=10),
         worker_id: str | None = None,
@@ -185,8 +183,6 @@ class ReportService:
 
     def render(self, figures: ReportFigures) -> RenderedReport:
         """The e-mail (or standalone HTML) of one recipient's figures."""
-        from reviewkit.adapters.report_email import render_report
-
         return render_report(figures, charts=self.charts)
 
     def _figures(

@@ -22,7 +22,6 @@ from datetime import datetime
 
 import attrs
 
-from reviewkit.adapters.charts import charts_available, league_chart, trend_chart
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.collection import neutralize_cell
 from reviewkit.domain.messages import Attachment, OutgoingMessage
@@ -30,6 +29,7 @@ from reviewkit.domain.reports import KindFigures, ReportFigures, ReportMetric
 from reviewkit.domain.scoring import Score
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.window import load_zone
+from reviewkit.ports import ChartRenderer
 
 __all__ = ["RenderedReport", "render_report"]
 
@@ -208,10 +208,10 @@ def _table(headers: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
     return f'<table role="presentation" {_TABLE}><tr>{head}</tr>{body}</table>'
 
 
-def render_report(figures: ReportFigures, *, charts: bool = True) -> RenderedReport:
+def render_report(figures: ReportFigures, *, charts: ChartRenderer | None = None) -> RenderedReport:
     """Render one recipient's report in their language and time zone.
 
-    :param charts: draw charts (when matplotlib is installed); ``False`` for tables only.
+    :param charts: draws the charts (``None``: tables only).
     """
     recipient = figures.recipient
     texts: Mapping[str, object] = _TEXTS.get(recipient.language, _TEXTS["en"])
@@ -231,7 +231,6 @@ def render_report(figures: ReportFigures, *, charts: bool = True) -> RenderedRep
     html_parts.append(f"<p>{_e(greeting)}<br>{_e(intro)}</p>")
     text_parts += [greeting, intro, ""]
     images: list[Attachment] = []
-    draw = charts and charts_available()
     if figures.empty:
         empty = str(texts["empty"]).format(scope=scope, period=period.label)
         html_parts.append(f"<p><strong>{_e(empty)}</strong></p>")
@@ -250,10 +249,10 @@ def render_report(figures: ReportFigures, *, charts: bool = True) -> RenderedRep
             ]
             html_parts.append(_table(["", period.label], rows))
             text_parts += [name, *(f"  {label}: {value}" for label, value in rows), ""]
-            if draw and any(score.value is not None for _, score in kind.trend):
+            if charts is not None and any(score.value is not None for _, score in kind.trend):
                 cid = f"trend-{kind.kind.value}@reviewkit"
                 title = str(texts["trend"]).format(kind=name)
-                images.append(_png(cid, trend_chart(title, kind.trend)))
+                images.append(_png(cid, charts.trend(title, kind.trend)))
                 html_parts.append(
                     f'<p><img src="cid:{cid}" alt="{_e(title)}" width="600" '
                     'style="max-width:100%;height:auto"></p>'
@@ -275,10 +274,10 @@ def render_report(figures: ReportFigures, *, charts: bool = True) -> RenderedRep
                     f"  {r[0]}: {r[1]} (n={r[2]}, {texts['versus']} {r[3]})" for r in league_rows
                 ]
                 text_parts.append("")
-                if draw and len(kind.league) > 1:
+                if charts is not None and len(kind.league) > 1:
                     cid = f"league-{kind.kind.value}@reviewkit"
                     title = f"{name}: {texts['league']}"
-                    images.append(_png(cid, league_chart(title, kind.league, kind.network)))
+                    images.append(_png(cid, charts.league(title, kind.league, kind.network)))
                     html_parts.append(
                         f'<p><img src="cid:{cid}" alt="{_e(title)}" width="600" '
                         'style="max-width:100%;height:auto"></p>'
