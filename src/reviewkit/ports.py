@@ -402,12 +402,16 @@ class AnswerRepository(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
         campaign_id: str | None = None,
+        segments: Collection[str] = (),
+        channels: Collection[Channel] = (),
     ) -> dict[tuple[str | None, int | None], AnswerStats]:
         """Aggregate the current answers of one survey type, in the store.
 
         :param by: group by ``"segment"``, ``"channel"``, ``"campaign"`` or ``"field:NAME"``
             (a custom field of the request); ``None`` for one group.
         :param periods: [start, end) ranges; answers are counted in the one they fall in.
+        :param segments: only answers of these segments (all when empty).
+        :param channels: only answers that came through these channels (all when empty).
         :returns: ``(group, period index)`` to the group's sums (``None`` parts when not
             grouped); groups without answers are absent.
         """
@@ -422,6 +426,21 @@ class AnswerRepository(Protocol):
     ) -> Iterator[Answer]:
         """The current answers (of one campaign, or all) given in ``[since, until)``, in the
         order they were recorded; a store reads them a page at a time."""
+        ...
+
+    def worst_comments(
+        self,
+        kind: SurveyType,
+        *,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        segments: Collection[str] = (),
+        channels: Collection[Channel] = (),
+    ) -> list[Answer]:
+        """Return up to *limit* current answers of *kind* given in ``[since, until)`` that
+        carry a comment, lowest score first, then newest; only of *segments* and *channels*
+        when those are not empty."""
         ...
 
     def answer_span(self, kind: SurveyType) -> tuple[datetime, datetime] | None:

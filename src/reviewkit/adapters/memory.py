@@ -430,9 +430,12 @@ class InMemoryStore(DeprecatedStoreNames):
         since: datetime | None = None,
         until: datetime | None = None,
         campaign_id: str | None = None,
+        segments: Collection[str] = (),
+        channels: Collection[Channel] = (),
     ) -> dict[tuple[str | None, int | None], AnswerStats]:
         top, bottom = THRESHOLDS[SurveyType(kind)]
         check_dimension(by)
+        segments, channels = set(segments), {Channel(c) for c in channels}
         sums: dict[tuple[str | None, int | None], list[int]] = {}
         with self._lock:
             for a in self._answers.values():
@@ -441,6 +444,10 @@ class InMemoryStore(DeprecatedStoreNames):
                 if (since is not None and a.at < since) or (until is not None and a.at >= until):
                     continue
                 if campaign_id is not None and a.campaign_id != campaign_id:
+                    continue
+                if (segments and a.segment not in segments) or (
+                    channels and a.channel not in channels
+                ):
                     continue
                 index = None
                 if periods is not None:
@@ -588,6 +595,30 @@ class InMemoryStore(DeprecatedStoreNames):
                 and (until is None or a.at < until)
             ]
         yield from found
+
+    def worst_comments(
+        self,
+        kind: SurveyType,
+        *,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        segments: Collection[str] = (),
+        channels: Collection[Channel] = (),
+    ) -> list[Answer]:
+        with self._lock:
+            found = [
+                (a.score, -epoch_micros(a.at), -order, a)
+                for order, a in enumerate(self._answers.values())
+                if a.current
+                and a.kind is SurveyType(kind)
+                and a.comment
+                and since <= a.at < until
+                and (not segments or a.segment in segments)
+                and (not channels or a.channel in channels)
+            ]
+        found.sort(key=lambda item: item[:3])
+        return [item[3] for item in found[:limit]]
 
     def answers_since(self, since: datetime, *, limit: int) -> list[Answer]:
         with self._lock:

@@ -472,16 +472,30 @@ class RelationalStore(DeprecatedStoreNames, ABC):
         since: datetime | None = None,
         until: datetime | None = None,
         campaign_id: str | None = None,
+        segments: Collection[str] = (),
+        channels: Collection[Channel] = (),
     ) -> dict[tuple[str | None, int | None], AnswerStats]:
         top, bottom = THRESHOLDS[SurveyType(kind)]
         group, join = _answer_group(by, self._field_group)
         params: dict[str, Any] = {"kind": SurveyType(kind).value, "top": top, "bottom": bottom}
         if by is not None and by.startswith("field:"):
             params["field_path"] = self._field_param(by[6:])
-        filters = ""
+        filters = rollup_filters = ""
         if campaign_id is not None:
-            filters = " AND a.campaign_id = :campaign"
+            filters = rollup_filters = " AND a.campaign_id = :campaign"
             params["campaign"] = campaign_id
+        if channels:
+            names = [f":ch{i}" for i in range(len(channels))]
+            params.update({n[1:]: Channel(c).value for n, c in zip(names, channels, strict=True)})
+            filters += f" AND a.channel IN ({', '.join(names)})"
+            rollup_filters += f" AND a.channel IN ({', '.join(names)})"
+        if segments:
+            names = [f":seg{i}" for i in range(len(segments))]
+            for name, segment in zip(names, segments, strict=True):
+                params[name[1:]], params["k" + name[1:]] = segment, "=" + segment
+            filters += f" AND a.segment IN ({', '.join(names)})"
+            keys = ", ".join(":k" + n[1:] for n in names)
+            rollup_filters += f" AND a.segment_key IN ({keys})"
         # Each range (a period, or the whole span) cut into whole UTC days and hours, read
         # from the rollups, and the answers at its ragged edges; a custom field's groups
         # are not rolled up, so those read every answer in range.
@@ -519,7 +533,9 @@ class RelationalStore(DeprecatedStoreNames, ABC):
                     )
                 else:
                     params["span"] = span
-                    sql = self._q.ROLLUP_SUMS.format(group=_ROLLUP_GROUPS[by], filters=filters)
+                    sql = self._q.ROLLUP_SUMS.format(
+                        group=_ROLLUP_GROUPS[by], filters=rollup_filters
+                    )
                 for position, key, *values in self._execute(sql, params):
                     _, _, index, sign = ranges[position]
                     if span is not None and by == "segment":
@@ -700,6 +716,35 @@ class RelationalStore(DeprecatedStoreNames, ABC):
             if len(rows) < 1000:
                 return
             params["after"] = rows[-1][0]
+
+    def worst_comments(
+        self,
+        kind: SurveyType,
+        *,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        segments: Collection[str] = (),
+        channels: Collection[Channel] = (),
+    ) -> list[Answer]:
+        params: dict[str, Any] = {
+            "kind": SurveyType(kind).value,
+            "since": _to_us(since),
+            "until": _to_us(until),
+            "limit": limit,
+        }
+        filters = ""
+        if segments:
+            names = [f"seg{i}" for i in range(len(segments))]
+            params.update(zip(names, segments, strict=True))
+            filters += f" AND segment IN ({', '.join(':' + n for n in names)})"
+        if channels:
+            names = [f"ch{i}" for i in range(len(channels))]
+            params.update(zip(names, (Channel(c).value for c in channels), strict=True))
+            filters += f" AND channel IN ({', '.join(':' + n for n in names)})"
+        with self._reading():
+            rows = self._execute(self._q.WORST_COMMENTS.format(filters=filters), params).fetchall()
+        return [_answer_from_row(row) for row in rows]
 
     def answers_since(self, since: datetime, *, limit: int) -> list[Answer]:
         with self._reading():

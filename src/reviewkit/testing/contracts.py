@@ -840,6 +840,69 @@ class StoreContract:
             == []
         )
 
+    def test_worst_comments_come_lowest_score_first_within_filters(self, store: Store) -> None:
+        """Commented current answers in the range, lowest score first then newest, only of
+        the segments and channels asked for; replaced answers and empty comments are not."""
+        campaign = _campaign(store)
+        rows = [
+            (5, "a", Channel.EMAIL, "fine", 0),
+            (1, "a", Channel.EMAIL, "bad", 1),
+            (1, "b", Channel.SMS, "bad too", 2),
+            (0, "a", Channel.EMAIL, "", 3),
+            (2, "a", Channel.SMS, "meh", 4),
+            (0, "a", Channel.EMAIL, "too early", -60),
+        ]
+        for n, (score, segment, channel, comment, minutes) in enumerate(rows):
+            request = _request(campaign, n)
+            store.add_requests([request])
+            store.add_answer(
+                Answer(
+                    request_id=request.id,
+                    campaign_id=campaign.id,
+                    kind=SurveyType.NPS,
+                    score=score,
+                    comment=comment,
+                    at=NOW + timedelta(minutes=minutes),
+                    channel=channel,
+                    segment=segment,
+                )
+            )
+        replaced = _request(campaign, 99)
+        store.add_requests([replaced])
+        for score in (0, 9):
+            store.add_answer(
+                Answer(
+                    request_id=replaced.id,
+                    campaign_id=campaign.id,
+                    kind=SurveyType.NPS,
+                    score=score,
+                    comment="changed my mind",
+                    at=NOW,
+                    segment="a",
+                )
+            )
+
+        def comments(**filters: Any) -> list[str | None]:
+            found = store.worst_comments(
+                SurveyType.NPS,
+                since=NOW,
+                until=NOW + timedelta(hours=1),
+                limit=filters.pop("limit", 10),
+                **filters,
+            )
+            return [a.comment for a in found]
+
+        assert comments() == ["bad too", "bad", "meh", "fine", "changed my mind"]
+        assert comments(limit=2) == ["bad too", "bad"]
+        assert comments(segments=["a"]) == ["bad", "meh", "fine", "changed my mind"]
+        assert comments(segments=["a"], channels=[Channel.SMS]) == ["meh"]
+        assert (
+            store.worst_comments(
+                SurveyType.CSAT, since=NOW, until=NOW + timedelta(hours=1), limit=10
+            )
+            == []
+        )
+
     def test_the_funnel_counts_requests_by_their_first_send(self, store: Store) -> None:
         """Requests first sent in the range are counted per segment with how many were
         opened and answered; those sent outside it or never are not."""

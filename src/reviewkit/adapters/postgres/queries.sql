@@ -306,6 +306,14 @@ WHERE current = 1 AND (CAST(:campaign AS text) IS NULL OR campaign_id = CAST(:ca
     AND at >= :since AND at < :until AND seq > :after
 ORDER BY seq LIMIT :limit;
 
+-- name: worst_comments
+-- Current answers of :kind in [:since, :until) with a comment, lowest score first, then
+-- newest; {filters}: segment and channel filters, each starting with AND.
+SELECT {answer_columns} FROM answers
+WHERE kind = :kind AND current = 1 AND at >= :since AND at < :until
+    AND comment IS NOT NULL AND comment <> ''{filters}
+ORDER BY score, at DESC, seq DESC LIMIT :limit;
+
 -- name: answers_since
 -- Current answers given at or after a time, oldest first.
 SELECT {answer_columns} FROM answers WHERE current = 1 AND at >= ? ORDER BY at, seq LIMIT ?;
