@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (
     bench_alerts,
+    bench_dashboard,
     bench_import,
     bench_reports,
     bench_scheduler,
@@ -38,6 +39,7 @@ SIZES = {
         "workers": (1_000, (1, 4)),
         "startup": 5,
         "reports": (20_000, 50),
+        "dashboard": (20_000, 3),
     },
     "medium": {
         "scheduler": (1_000_000, 5),
@@ -49,6 +51,7 @@ SIZES = {
         "workers": (20_000, (1, 2, 4, 8)),
         "startup": 15,
         "reports": (200_000, 500),
+        "dashboard": (200_000, 9),
     },
     "full": {
         "scheduler": (1_000_000, 7),
@@ -60,6 +63,7 @@ SIZES = {
         "workers": (100_000, (1, 2, 4, 8)),
         "startup": 31,
         "reports": (1_000_000, 500),
+        "dashboard": (1_000_000, 15),
     },
 }
 
@@ -81,6 +85,7 @@ def main() -> int:
             "workers",
             "startup",
             "reports",
+            "dashboard",
         ],
         help="run one benchmark",
     )
@@ -103,6 +108,8 @@ def main() -> int:
         rows += bench_startup.run(sizes["startup"])
     if args.only in (None, "reports"):
         rows += bench_reports.run(*sizes["reports"])
+    if args.only in (None, "dashboard"):
+        rows += bench_dashboard.run(*sizes["dashboard"])
     if args.only in (None, "workers"):
         rows += bench_workers.run(*sizes["workers"])
     print_table(rows)

@@ -17,6 +17,7 @@ import reviewkit as rk
 from reviewkit.adapters.sqlite import SQLiteStore
 
 from . import pg_server
+from .browser import browser  # noqa: F401 - the headless Chromium fixture
 
 # The suite is deterministic by default: every run tries the same generated examples, so a
 # green run stays green and a failure is reproduced by running again. HYPOTHESIS_PROFILE=explore

@@ -3,9 +3,7 @@ picks another score, writes a comment and submits; the answer is then in the sto
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,33 +19,6 @@ from .conftest import make_campaign
 from .web_server import serving
 
 SIGNER = rk.LinkSigner({"k1": "a-long-random-secret-0123456789"})
-
-
-def _chromium() -> tuple[str, str]:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if browser is None or driver is None:
-        message = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs them: missing there is a broken CI, not a skip
-        pytest.skip(message)
-    return browser, driver
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    binary, driver_path = _chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=390,844"):
-        options.add_argument(argument)  # a phone-sized window
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture
