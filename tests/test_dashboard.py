@@ -260,3 +260,19 @@ def test_the_dashboard_in_a_real_browser(browser: Any, tmp_path: Path) -> None:
             shot.parent.mkdir(parents=True, exist_ok=True)
             assert browser.save_screenshot(str(shot))
             assert shot.stat().st_size > 10_000
+
+
+def test_a_storage_fault_is_503_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database that cannot be read: 503 with Retry-After, the reason in the log."""
+    store = SQLiteStore(tmp_path / "d.sqlite3")
+    app = make_dashboard(store, rk.ManualClock(NOW), _viewer)
+    store.close()
+    environ: dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "REMOTE_USER": "ala"}
+    seen: dict[str, Any] = {}
+    with caplog.at_level("ERROR", logger="reviewkit.dashboard"):
+        b"".join(app(environ, lambda status, headers: seen.update(s=status, h=dict(headers))))
+    assert seen["s"] == "503 Service Unavailable"
+    assert seen["h"]["Retry-After"] == "60"
+    assert caplog.records

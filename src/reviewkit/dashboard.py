@@ -556,6 +556,7 @@ def _respond(start_response: StartResponse, status: str, document: str) -> Itera
                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
             ),
             ("Referrer-Policy", "same-origin"),
+            *([("Retry-After", "60")] if status.startswith("503") else []),
         ],
     )
     return [body]
