@@ -333,6 +333,22 @@ def test_figures_equal_the_score_service(store: rk.Store) -> None:
     assert {row.group: row.score for row in rows} == {r.group: r.score for r in network.league}
 
 
+def test_a_scope_function_decides_at_send_time() -> None:
+    """With the host's scope function, a recipient sees what it says now, not the stored
+    scope."""
+    store = rk.InMemoryStore()
+    _seed(store)
+
+    def scopes(recipient: ReportRecipient) -> Scope:
+        return Scope(label="Warsaw", segments=["waw-1"])
+
+    service = ReportService(store, ManualClock(MONDAY), scopes=scopes)
+    figures = service.figures(_report(), at=MONDAY, recipients=["anna@shop.example"])
+    anna = figures["anna@shop.example"]
+    assert anna.recipient.scope.label == "Warsaw"
+    assert anna.kinds[0].current.n == len(DATA[("waw-1", W48)])
+
+
 def test_a_significant_change_is_marked() -> None:
     """Two large samples far apart are a significant change; two tiny ones are not."""
     store = rk.InMemoryStore()

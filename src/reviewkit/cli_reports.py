@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -62,6 +62,9 @@ def configure_reports(commands: _Commands, common: argparse.ArgumentParser) -> N
     add_email_options(where)
     send.add_argument("--format", choices=["text", "json"], default="text")
     send.add_argument("--no-charts", action="store_true", help="tables only")
+    send.add_argument(
+        "--lease", default="10m", help="how long a claim lasts before others may take it (10m)"
+    )
     send.set_defaults(handler=_send_due)
     remove = actions.add_parser("remove", parents=[common], help="delete a report")
     remove.add_argument("name", metavar="NAME")
@@ -108,7 +111,11 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 
 def _service(
-    store: RelationalStore, transport: Transport | None = None, *, charts: bool = True
+    store: RelationalStore,
+    transport: Transport | None = None,
+    *,
+    charts: bool = True,
+    lease: timedelta = timedelta(minutes=10),
 ) -> ReportService:
     """The report service; with charts when asked and matplotlib is installed."""
     from reviewkit.adapters.charts import MatplotlibCharts, charts_available
@@ -116,7 +123,7 @@ def _service(
     from reviewkit.services.reports import ReportService
 
     drawer = MatplotlibCharts() if charts and charts_available() else None
-    return ReportService(store, SystemClock(), transport, charts=drawer)
+    return ReportService(store, SystemClock(), transport, charts=drawer, lease=lease)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -213,17 +220,20 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _send_due(args: argparse.Namespace) -> int:
-    from reviewkit.cli import email_transport
+    from reviewkit.cli import email_transport, parse_interval
 
+    lease = parse_interval(args.lease)
+    if lease <= timedelta(0):
+        raise ValidationError("--lease must be a positive duration, like 10m")
     transport = email_transport(args)
     try:
         with open_store(args) as store:
-            service = _service(store, transport, charts=not args.no_charts)
+            service = _service(store, transport, charts=not args.no_charts, lease=lease)
             now = datetime.now(UTC)
             planned = service.plan(now)
             sent = failed = retried = 0
             while True:
-                summary = service.send_due(now)
+                summary = service.send_due()  # the clock's time: a batch may take a while
                 sent, failed = sent + summary.sent, failed + summary.failed
                 retried += summary.retried
                 if summary.sent + summary.failed + summary.retried == 0:

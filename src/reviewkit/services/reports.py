@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -36,6 +36,7 @@ from reviewkit.domain.reports import (
     ReportRecipient,
     ReportRun,
     ReportRunStatus,
+    Scope,
     covered_periods,
     figures_for,
     worst_comments,
@@ -92,6 +93,8 @@ class ReportService:
         the ``reports`` extra); ``None`` for tables only.
     :param retry: backoff for transient send failures, and how many attempts in all.
     :param lease: how long a worker holds claimed runs.
+    :param scopes: the host's function from a recipient to the scope they see now (e.g.
+        read from its HR system at send time), instead of the scope in the definition.
     """
 
     def __init__(
@@ -104,8 +107,10 @@ class ReportService:
         retry: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=10),
         worker_id: str | None = None,
+        scopes: Callable[[ReportRecipient], Scope] | None = None,
     ) -> None:
         self.store = store
+        self.scopes = scopes
         self.clock = clock
         self.transport = transport
         self.charts = charts
@@ -192,6 +197,8 @@ class ReportService:
         sent_at: datetime,
         cache: dict[tuple[str, str], _Aggregate],
     ) -> ReportFigures:
+        if self.scopes is not None:
+            recipient = attrs.evolve(recipient, scope=self.scopes(recipient))
         zone = load_zone(recipient.timezone)
         periods = covered_periods(report.recurrence.every, zone, sent_at, report.trend_periods)
         key = (recipient.timezone, periods[-1].label)
@@ -280,6 +287,7 @@ class ReportService:
             raise ValidationError("this report service has no transport to send with")
         now = as_utc(now or self.clock.now())
         lease_until = now + self.lease
+        margin = min(timedelta(seconds=30), self.lease / 4)
         runs = self.store.claim_report_runs(
             now=now, limit=limit, worker_id=self.worker_id, lease_until=lease_until
         )
@@ -287,7 +295,7 @@ class ReportService:
         caches: dict[str, dict[tuple[str, str], _Aggregate]] = {}
         definitions: dict[str, ReportDefinition] = {}
         for run in runs:
-            if as_utc(self.clock.now()) >= lease_until - timedelta(seconds=30):
+            if as_utc(self.clock.now()) >= lease_until - margin:
                 break  # the lease is nearly gone: leave the rest to whoever takes them next
             status, error, retry_at = self._send_one(run, definitions, caches, now)
             self.store.finish_report_run(
@@ -401,7 +409,7 @@ class ReportChore:
         """Plan and send once (every due run, in batches); return when to run again."""
         self.service.plan(now)
         while True:
-            summary = self.service.send_due(now)
+            summary = self.service.send_due()  # the clock's time: a batch may take a while
             self.sent += summary.sent
             self.failed += summary.failed
             if summary.sent + summary.failed + summary.retried == 0:
