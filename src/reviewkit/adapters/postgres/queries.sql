@@ -308,9 +308,11 @@ ORDER BY seq LIMIT :limit;
 
 -- name: worst_comments
 -- Current answers of :kind in [:since, :until) with a comment, lowest score first, then
--- newest; {filters}: segment and channel filters, each starting with AND.
+-- newest; {filters}: segment and channel filters, each starting with AND. The unary plus
+-- keeps the planner off the time index: walking the comments index in score order stops
+-- after :limit rows, where a time range would sort every answer of the period.
 SELECT {answer_columns} FROM answers
-WHERE kind = :kind AND current = 1 AND at >= :since AND at < :until
+WHERE kind = :kind AND current = 1 AND +at >= :since AND +at < :until
     AND comment IS NOT NULL AND comment <> ''{filters}
 ORDER BY score, at DESC, seq DESC LIMIT :limit;
 
