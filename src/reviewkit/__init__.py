@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
         parse_search,
     )
     from reviewkit.domain.consent import PUBLICATION, Consent
+    from reviewkit.domain.events import DeliveryEvent, EventKind
     from reviewkit.domain.messages import Attachment, OutgoingMessage
     from reviewkit.domain.notifications import Notification, Route
     from reviewkit.domain.permissions import Actor, Permission
@@ -128,6 +129,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.services.classifiers import ClassifierService
     from reviewkit.services.collection import CollectionService
     from reviewkit.services.dispatch import Dispatcher, DispatchReport
+    from reviewkit.services.events import DeliveryEventService, EventOutcome
     from reviewkit.services.importer import ImportResult, import_csv
     from reviewkit.services.report_render import RenderedReport, render_report
     from reviewkit.services.reports import ReportChore, ReportSendSummary, ReportService
@@ -185,6 +187,10 @@ _LAZY = {
     "OutgoingMessage": "reviewkit.domain.messages",
     "Attachment": "reviewkit.domain.messages",
     "Notification": "reviewkit.domain.notifications",
+    "DeliveryEvent": "reviewkit.domain.events",
+    "EventKind": "reviewkit.domain.events",
+    "DeliveryEventService": "reviewkit.services.events",
+    "EventOutcome": "reviewkit.services.events",
     "Funnel": "reviewkit.domain.reports",
     "ReportMetric": "reviewkit.domain.reports",
     "Recurrence": "reviewkit.domain.reports",
@@ -333,11 +339,15 @@ __all__ = [
     "Consent",
     "ContactSource",
     "DateField",
+    "DeliveryEvent",
+    "DeliveryEventService",
     "DispatchReport",
     "Dispatcher",
     "DropRule",
     "Engagement",
     "Evaluation",
+    "EventKind",
+    "EventOutcome",
     "Evidence",
     "FollowUpSurvey",
     "Funnel",

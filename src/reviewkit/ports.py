@@ -475,6 +475,11 @@ class SuppressionList(Protocol):
         """Lift a suppression; return whether there was one."""
         ...
 
+    def add_soft_bounce(self, channel: Channel, address: str, at: datetime) -> int:
+        """Count one soft bounce of *address* (any letter case) at *at*; return how many it
+        has had."""
+        ...
+
     def iter_suppressions(self, channel: Channel | None = None) -> Iterator[Suppression]:
         """Every suppression (of one channel, or all), by channel and case-folded address; a
         store reads them a page at a time."""

@@ -123,6 +123,7 @@ class InMemoryStore(DeprecatedStoreNames):
         self._tasks: dict[str, Task] = _JournaledDict(self)
         self._classifications: dict[str, Classification] = _JournaledDict(self)
         self._reports: dict[str, ReportDefinition] = _JournaledDict(self)
+        self._soft_bounces: dict[tuple[Channel, str], int] = _JournaledDict(self)
         self._report_runs: dict[str, ReportRun] = _JournaledDict(self)
         self._depth = 0
 
@@ -707,6 +708,12 @@ class InMemoryStore(DeprecatedStoreNames):
             return self._silences.pop(silence_id, None) is not None
 
     # -- reports ------------------------------------------------------------------------------
+
+    def add_soft_bounce(self, channel: Channel, address: str, at: datetime) -> int:
+        with self._lock:
+            key = (Channel(channel), address.casefold())
+            self._soft_bounces[key] = self._soft_bounces.get(key, 0) + 1
+            return int(self._soft_bounces[key])
 
     def add_report(self, report: ReportDefinition) -> ReportDefinition:
         with self._lock:

@@ -61,7 +61,8 @@ DELIVERY_COLUMNS = (
     "id, campaign_id, channel, address, request_key, status, available_at, due_at, attempts, "
     "last_error, sent_at, claimed_by, lease_until, email, phone, name, transaction_id, "
     "timezone, fields, sender, created_at, scheduled_at, segment, consents, reason, "
-    "remind_at, reminders_sent, opened_at, clicked_at, answered_at, unsubscribed_at, chat_id"
+    "remind_at, reminders_sent, opened_at, clicked_at, answered_at, unsubscribed_at, chat_id, "
+    "delivered_at, bounced_at, complained_at"
 )
 ANSWER_COLUMNS = (
     "id, delivery_id, campaign_id, kind, score, comment, at, channel, segment, current, "
@@ -848,6 +849,14 @@ class RelationalStore(DeprecatedStoreNames, ABC):
         with self.transaction():
             return bool(self._execute(self._q.DELETE_SILENCE, (silence_id,)).rowcount == 1)
 
+    def add_soft_bounce(self, channel: Channel, address: str, at: datetime) -> int:
+        with self.transaction():
+            row = self._execute(
+                self._q.ADD_SOFT_BOUNCE,
+                (Channel(channel).value, address.casefold(), _to_us(at)),
+            ).fetchone()
+        return int(row[0])
+
     # -- reports ----------------------------------------------------------------------------
 
     def add_report(self, report: ReportDefinition) -> ReportDefinition:
@@ -1194,6 +1203,9 @@ _ENGAGEMENT_COLUMNS = {
     Engagement.CLICKED: "clicked_at",
     Engagement.ANSWERED: "answered_at",
     Engagement.UNSUBSCRIBED: "unsubscribed_at",
+    Engagement.DELIVERED: "delivered_at",
+    Engagement.BOUNCED: "bounced_at",
+    Engagement.COMPLAINED: "complained_at",
 }
 
 
@@ -1425,6 +1437,9 @@ def _request_row(d: Request) -> tuple[Any, ...]:
         _to_us(d.answered_at),
         _to_us(d.unsubscribed_at),
         r.chat_id,
+        _to_us(d.delivered_at),
+        _to_us(d.bounced_at),
+        _to_us(d.complained_at),
     )
 
 
@@ -1462,6 +1477,9 @@ def _request_from_row(row: Sequence[Any]) -> Request:
         answered_at,
         unsubscribed_at,
         chat_id,
+        delivered_at,
+        bounced_at,
+        complained_at,
     ) = row
     return Request(
         id=id_,
@@ -1496,4 +1514,7 @@ def _request_from_row(row: Sequence[Any]) -> Request:
         clicked_at=_from_us(clicked_at),
         answered_at=_from_us(answered_at),
         unsubscribed_at=_from_us(unsubscribed_at),
+        delivered_at=_from_us(delivered_at),
+        bounced_at=_from_us(bounced_at),
+        complained_at=_from_us(complained_at),
     )

@@ -239,6 +239,9 @@ EXPORT_COLUMNS = (
     "segment",
     "campaign_id",
     "reason",
+    "delivered",
+    "bounced",
+    "complained",
 )
 """The columns of a view row, in export order."""
 
@@ -291,6 +294,9 @@ def export_row(request: Request, zone: tzinfo | None = None) -> Mapping[str, str
         "campaign_id": request.campaign_id,
         # Why it is where it is: the server's reply, "no consent: …", "unsubscribed".
         "reason": request.last_error or request.reason or "",
+        "delivered": _time(request.delivered_at, zone),
+        "bounced": _time(request.bounced_at, zone),
+        "complained": _time(request.complained_at, zone),
     }
 
 

@@ -90,6 +90,12 @@ class Engagement(enum.StrEnum):
     """The customer answered: left the review, submitted the survey."""
     UNSUBSCRIBED = "unsubscribed"
     """The customer unsubscribed through the request's link."""
+    DELIVERED = "delivered"
+    """The receiving server or the SMS gateway reported the message delivered."""
+    BOUNCED = "bounced"
+    """The message bounced after it was handed over (a DSN, a provider's webhook)."""
+    COMPLAINED = "complained"
+    """The customer marked the message as spam (a feedback report, a provider's webhook)."""
 
 
 UNSUBSCRIBED_REASON = "unsubscribed"
@@ -246,6 +252,9 @@ class Request:
     clicked_at: datetime | None = None
     answered_at: datetime | None = None
     unsubscribed_at: datetime | None = None
+    delivered_at: datetime | None = None
+    bounced_at: datetime | None = None
+    complained_at: datetime | None = None
 
     @property
     def message_id(self) -> str:

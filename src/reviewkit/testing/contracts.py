@@ -903,6 +903,14 @@ class StoreContract:
             == []
         )
 
+    def test_soft_bounces_count_per_address_in_any_letter_case(self, store: Store) -> None:
+        """Each soft bounce of an address adds one, whatever the letter case; channels and
+        addresses count apart."""
+        assert store.add_soft_bounce(Channel.EMAIL, "Ewa@Example.com", NOW) == 1
+        assert store.add_soft_bounce(Channel.EMAIL, "ewa@example.com", NOW) == 2
+        assert store.add_soft_bounce(Channel.SMS, "ewa@example.com", NOW) == 1
+        assert store.add_soft_bounce(Channel.EMAIL, "ola@example.com", NOW) == 1
+
     def test_the_funnel_counts_requests_by_their_first_send(self, store: Store) -> None:
         """Requests first sent in the range are counted per segment with how many were
         opened and answered; those sent outside it or never are not."""

@@ -156,6 +156,13 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (channel, address_key) DO UPDATE SET
     address = excluded.address, reason = excluded.reason, at = excluded.at, note = excluded.note;
 
+-- name: add_soft_bounce
+-- Count a soft bounce of an address on a channel; returns the new count.
+INSERT INTO soft_bounces (channel, address_key, count, last_at) VALUES (?, ?, 1, ?)
+ON CONFLICT (channel, address_key) DO UPDATE SET count = soft_bounces.count + 1,
+    last_at = excluded.last_at
+RETURNING count;
+
 -- name: get_suppression
 -- The suppression of an address on a channel.
 SELECT channel, address, reason, at, note FROM suppressions
