@@ -35,6 +35,7 @@ from reviewkit.errors import ConfigurationError, ReviewkitError, ValidationError
 
 if TYPE_CHECKING:  # imported where used, so that `reviewkit --help` starts quickly
     from reviewkit.adapters.accounts import SenderAccount
+    from reviewkit.adapters.mime import MessageHook
     from reviewkit.adapters.relational import RelationalStore
     from reviewkit.domain.collection import RequestQuery
     from reviewkit.domain.tokens import LinkSigner
@@ -235,6 +236,7 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     through = test_send.add_mutually_exclusive_group(required=True)
     through.add_argument("--outbox", metavar="DIR", help="write the message into this Maildir")
     add_email_options(through)
+    add_dkim_option(test_send)
     test_send.set_defaults(handler=_campaign_test_send)
     for name, verb in (
         ("show", "show settings, counts and why requests failed"),
@@ -274,6 +276,7 @@ def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) ->
     where = dispatch.add_mutually_exclusive_group(required=True)
     where.add_argument("--outbox", metavar="DIR", help="write messages into this Maildir")
     add_email_options(where)
+    add_dkim_option(dispatch)
     dispatch.add_argument(
         "--until-idle", action="store_true", help="exit once nothing is due within --max-wait"
     )
@@ -485,6 +488,7 @@ def _configure_accounts(commands: _Commands, common: argparse.ArgumentParser) ->
     )
     source = verify.add_mutually_exclusive_group(required=True)
     add_email_options(source)
+    add_dkim_option(verify)
     verify.add_argument("--account", metavar="NAME", help="which account of --accounts (all)")
     verify.add_argument("--to", required=True, metavar="ADDRESS", help="where the test goes")
     verify.set_defaults(handler=_accounts_verify)
@@ -674,6 +678,32 @@ def _score_record(row: ScoreRow) -> dict[str, object]:
     }
 
 
+def add_dkim_option(parser: argparse.ArgumentParser) -> None:
+    """``--dkim DOMAIN:SELECTOR:KEYFILE``: sign the e-mail sent over SMTP (repeatable)."""
+    parser.add_argument(
+        "--dkim",
+        action="append",
+        default=[],
+        metavar="DOMAIN:SELECTOR:KEY.pem",
+        help="sign messages from DOMAIN with this key (needs reviewkit[dkim]; repeatable)",
+    )
+
+
+def dkim_hooks(args: argparse.Namespace) -> list[MessageHook]:
+    """The DKIM signer of the command's ``--dkim`` options (none without them)."""
+    from reviewkit.adapters.dkim import DkimKey, DkimSigner
+
+    if not getattr(args, "dkim", None):
+        return []
+    keys = []
+    for item in args.dkim:
+        parts = item.split(":", 2)
+        if len(parts) != 3 or not all(parts):
+            raise ValidationError(f"--dkim {item!r}: write DOMAIN:SELECTOR:KEY.pem")
+        keys.append(DkimKey.from_file(parts[0], parts[1], parts[2]))
+    return [DkimSigner(keys)]
+
+
 def add_email_options(group: argparse._MutuallyExclusiveGroup) -> None:
     """``--smtp URL`` or ``--accounts FILE``: where e-mail goes (beside ``--outbox``)."""
     group.add_argument(
@@ -785,15 +815,18 @@ def _accounts_verify(args: argparse.Namespace) -> int:
         accounts = [a for a in accounts if a.name == args.account]
         if not accounts:
             raise ValidationError(f"no account named {args.account!r}")
+    hooks = dkim_hooks(args)
     failed = 0
     for account in accounts:
         try:
-            verify_account(account, args.to)
+            signed = verify_account(account, args.to, hooks=hooks)
         except AccountVerificationError as exc:
             failed += 1
             print(f"{account.name}: FAILED at {exc.stage}: {exc.detail}", file=sys.stderr)
         else:
             print(f"{account.name}: ok, test message sent to {args.to}")
+            if hooks:
+                print(f"  DKIM: {signed or 'not signed (no key for the From domain)'}")
     return 1 if failed else 0
 
 
@@ -1215,7 +1248,7 @@ def email_transport(args: argparse.Namespace) -> Transport:
     if args.outbox:
         return MaildirTransport(args.outbox)
     accounts, default = _smtp_accounts(args)
-    return SMTPTransport(accounts, default=default)
+    return SMTPTransport(accounts, default=default, hooks=dkim_hooks(args))
 
 
 def _campaign_test_send(args: argparse.Namespace) -> int:

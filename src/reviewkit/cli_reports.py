@@ -29,7 +29,7 @@ _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def configure_reports(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``report`` command group."""
-    from reviewkit.cli import add_email_options
+    from reviewkit.cli import add_dkim_option, add_email_options
 
     report = commands.add_parser("report", help="scheduled personalised reports")
     actions = report.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -60,6 +60,7 @@ def configure_reports(commands: _Commands, common: argparse.ArgumentParser) -> N
     where = send.add_mutually_exclusive_group(required=True)
     where.add_argument("--outbox", metavar="DIR", help="write the e-mails into this Maildir")
     add_email_options(where)
+    add_dkim_option(send)
     send.add_argument("--format", choices=["text", "json"], default="text")
     send.add_argument("--no-charts", action="store_true", help="tables only")
     send.add_argument(

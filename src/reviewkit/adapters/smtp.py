@@ -349,8 +349,12 @@ def verify_account(
     *,
     ssl_context: ssl.SSLContext | None = None,
     message: OutgoingMessage | None = None,
-) -> None:
-    """Connect, authenticate and send a test message to *to*.
+    hooks: Iterable[MessageHook] = (),
+) -> str | None:
+    """Connect, authenticate and send a test message to *to*, through *hooks* as the
+    transport sends.
+
+    :returns: the DKIM signature's ``d=… s=…`` when a hook signed the message, else ``None``.
 
     :raises AccountVerificationError: naming the stage that failed — ``connect`` (DNS,
         refused, timeout), ``tls``, ``auth``, ``sender``, ``recipient`` or ``data``.
@@ -366,6 +370,8 @@ def verify_account(
         campaign_id="verify",
     )
     raw = build_email_bytes(test, sender=account.from_header, reply_to=account.reply_to)
+    for hook in hooks:
+        raw = hook(raw, test)
     sender = account.from_address or address_only(test.sender or to, test)
     smtp = open_smtp(account, ssl_context)
     try:
@@ -378,6 +384,18 @@ def verify_account(
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+    return _dkim_of(raw)
+
+
+def _dkim_of(raw: bytes) -> str | None:
+    """``d=… s=…`` of a message's DKIM-Signature header, if it has one."""
+    if not raw.startswith(b"DKIM-Signature:"):
+        return None
+    header = raw.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace").replace("\r\n", "")
+    tags = dict(
+        part.strip().split("=", 1) for part in header.split(":", 1)[1].split(";") if "=" in part
+    )
+    return f"signed, d={tags.get('d', '?')} s={tags.get('s', '?')}"
 
 
 _SCHEMES = {"smtp": Security.STARTTLS, "smtps": Security.TLS, "smtp+insecure": Security.NONE}
