@@ -37,6 +37,7 @@ SIGNED_HEADERS = (
     "MIME-Version",
     "Content-Type",
     "Reply-To",
+    "List-Id",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
 )

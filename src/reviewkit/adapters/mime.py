@@ -10,7 +10,8 @@ by parsing it back with the standard library's ``email`` parser:
   (files), base64-encoded;
 - subjects and display names RFC 2047-encoded when not ASCII, folded at 78 columns;
 - internationalised domains written in their ASCII (IDNA) form;
-- ``Date``, a ``Message-ID`` stable per request, ``MIME-Version``;
+- ``Date``, a ``Message-ID`` stable per request, ``MIME-Version``; a ``List-Id`` beside a
+  ``List-Unsubscribe``;
 - a line break in any header value is refused (no header injection).
 """
 
@@ -181,6 +182,10 @@ def build_email_bytes(
     ]
     if message.request_id:
         lines.append(f"X-Reviewkit-Request: {message.request_id}")
+    if "List-Unsubscribe" in message.headers and "List-Id" not in message.headers:
+        # RFC 2919: a bulk message that can be unsubscribed from names its list; receivers
+        # (and spam filters) expect the two together.
+        lines.append(f"List-Id: <{message.campaign_id[:32]}.{_id_domain(from_value)}>")
     for name, value in _extra_headers(message.headers, message):
         lines.append(f"{name}: {value}")
 
