@@ -38,7 +38,8 @@ Nie chcesz takich wiadomości? {{ links.unsubscribe }}
 HTML = """<p>Dzień dobry {{ recipient.name }},</p>
 <p>dziękujemy za zakupy. Jak oceniasz zamówienie <strong>{{ recipient.transaction_id }}</strong>?
 Twoja opinia pomoże nam i innym klientom.</p>
-{% if survey.url %}<p>{% for o in survey.options %}<a href="{{ o.url }}">{{ o.score }}</a> {% endfor %}</p>{% endif %}
+{% if survey.url %}<p>{% for o in survey.options %}
+<a href="{{ o.url }}">{{ o.score }}</a>{% endfor %}</p>{% endif %}
 <p>Zespół Sklepu Przykładowego<br>ul. Długa 1, 00-001 Warszawa</p>
 <p><a href="{{ links.unsubscribe }}">Nie chcesz takich wiadomości?</a></p>
 """
