@@ -131,6 +131,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.services.dispatch import Dispatcher, DispatchReport
     from reviewkit.services.events import DeliveryEventService, EventOutcome
     from reviewkit.services.importer import ImportResult, import_csv
+    from reviewkit.services.privacy import PrivacyService
     from reviewkit.services.report_render import RenderedReport, render_report
     from reviewkit.services.reports import ReportChore, ReportSendSummary, ReportService
     from reviewkit.services.scores import ScoreRow, ScoreService
@@ -191,6 +192,7 @@ _LAZY = {
     "EventKind": "reviewkit.domain.events",
     "DeliveryEventService": "reviewkit.services.events",
     "EventOutcome": "reviewkit.services.events",
+    "PrivacyService": "reviewkit.services.privacy",
     "Funnel": "reviewkit.domain.reports",
     "ReportMetric": "reviewkit.domain.reports",
     "Recurrence": "reviewkit.domain.reports",
@@ -376,6 +378,7 @@ __all__ = [
     "Permission",
     "PermissionDeniedError",
     "PlanRun",
+    "PrivacyService",
     "RateLimit",
     "RateLimitedError",
     "Recipient",

@@ -96,6 +96,7 @@ _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 def _parser() -> argparse.ArgumentParser:
     from reviewkit.cli_alerts import configure_alerts, configure_classify, configure_tasks
     from reviewkit.cli_answers import configure_answers
+    from reviewkit.cli_contact import configure_contact
     from reviewkit.cli_events import configure_events
     from reviewkit.cli_reports import configure_reports
     from reviewkit.cli_suppress import configure_suppress
@@ -152,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     configure_answers(commands, common)
     configure_reports(commands, common)
     configure_events(commands, common)
+    configure_contact(commands, common)
     return parser
 
 
