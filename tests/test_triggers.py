@@ -145,3 +145,53 @@ def test_conditions_answer_consistently_on_any_attribute(value: object, target: 
     assert holds("exists", present) is (value not in (None, ""))
     for absent in ({}, {"a": value}):
         assert not any(holds(op, absent) for op in rk.Operator)
+
+
+GATED = rk.TriggerRule(
+    id="happy-to-google",
+    event="survey.answered",
+    conditions=(rk.Condition("answer.score", "gte", 9),),
+    campaign="google reviews",
+)
+
+
+def test_review_gating_is_refused_when_the_rule_is_added(
+    service: rk.CampaignService, actor: rk.Actor
+) -> None:
+    """A rule that sends a public-review campaign only after a good score is refused with
+    the reason; the same condition on a private survey campaign is fine."""
+    service.create(actor, name="google reviews", public_review=True)
+    with pytest.raises(rk.ValidationError, match="review gating") as refused:
+        rk.TriggerService(service, [GATED])
+    assert "answer.score gte 9" in str(refused.value)
+    service.create(actor, name="private follow-up", answer_url="https://s.example/a/{token}",
+                   survey=SURVEY)  # fmt: skip
+    private = rk.TriggerRule(
+        id="thank-promoters",
+        event="survey.answered",
+        conditions=(rk.Condition("nps", "gte", 9),),
+        campaign="private follow-up",
+    )
+    assert rk.TriggerService(service, [private]).rules == [private]
+    everyone = rk.TriggerRule(
+        id="all-to-google", event="order.delivered", campaign="google reviews"
+    )
+    assert rk.TriggerService(service, [everyone]).rules == [everyone]
+
+
+def test_review_gating_is_refused_when_a_campaign_becomes_public(
+    service: rk.CampaignService, actor: rk.Actor
+) -> None:
+    """A rule added before its campaign existed is checked when it fires: nothing is sent."""
+    triggers = rk.TriggerService(service, [GATED])
+    service.create(actor, name="google reviews", public_review=True)
+    event = rk.HostEvent(
+        type="survey.answered",
+        entity_id="O-1",
+        recipient=rk.Recipient(email="anna@example.com"),
+        attributes={"answer": {"score": 10}},
+    )
+    with pytest.raises(rk.ValidationError, match="review gating"):
+        triggers.report(actor, event)
+    store = service.store
+    assert list(store.iter_requests(store.get_campaign("google reviews").id)) == []

@@ -199,6 +199,12 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     create.add_argument("--unsubscribe-url", metavar="URL", help="https://…?t={token}")
     create.add_argument("--default-region", metavar="CC", help="for phone numbers, e.g. PL")
     create.add_argument("--max-sms-segments", type=int, metavar="N", help="cap on SMS length")
+    create.add_argument(
+        "--public-review",
+        action="store_true",
+        help="the requests invite a public review (Google, Trustpilot): sent to every "
+        "customer alike, never gated on a score",
+    )
     survey = create.add_argument_group("survey requests (NPS, CSAT, CES)")
     survey.add_argument("--survey", choices=[t.value for t in SurveyType], help="the survey type")
     survey.add_argument(
@@ -1009,6 +1015,7 @@ def _campaign_create(args: argparse.Namespace) -> int:
             max_sms_segments=args.max_sms_segments,
             answer_url=args.answer_url,
             survey=_survey(args),
+            public_review=args.public_review,
             reminder=(
                 Reminder(after=parse_interval(args.reminder), count=args.reminders)
                 if args.reminder

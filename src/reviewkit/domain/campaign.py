@@ -328,6 +328,10 @@ class Campaign:
         ``{{ survey.question }}`` and the scale as one-click links
         (``{% for option in survey.options %}``), and answers are recorded from them.
         Needs an ``answer_url``. Checked against the chat limits on the chat channel.
+    :param public_review: the requests invite customers to review publicly (Google,
+        Trustpilot, the shop's own review page). Such invitations go to every customer
+        alike: a trigger rule that sends them only after a good private score is refused
+        (review gating, which those platforms' policies forbid).
     """
 
     id: str = attrs.field(factory=_new_id)
@@ -357,6 +361,7 @@ class Campaign:
     required_consents: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
     reminder: Reminder | None = None
     survey: Survey | None = None
+    public_review: bool = False
     status: CampaignStatus = CampaignStatus.DRAFT
     failure_reason: str | None = None
     created_at: datetime | None = attrs.field(

@@ -32,7 +32,7 @@ import attrs
 from reviewkit.domain.request import Recipient
 from reviewkit.errors import ValidationError
 
-__all__ = ["Condition", "HostEvent", "Operator", "TriggerRule"]
+__all__ = ["SCORE_WORDS", "Condition", "HostEvent", "Operator", "TriggerRule", "gating_condition"]
 
 _MISSING = object()
 
@@ -134,6 +134,22 @@ class TriggerRule:
             and event.type == self.event
             and all(c.holds(event.attributes) for c in self.conditions)
         )
+
+
+SCORE_WORDS = frozenset(
+    {"score", "nps", "csat", "ces", "rating", "stars", "satisfaction", "sentiment", "grade"}
+)
+"""Attribute names (the last part of a path) that read how satisfied a customer is."""
+
+
+def gating_condition(rule: TriggerRule) -> Condition | None:
+    """The condition of *rule* that reads a satisfaction score or a survey answer, if any:
+    a rule sending public-review invitations on it would invite only happy customers."""
+    for condition in rule.conditions:
+        parts = condition.attribute.lower().split(".")
+        if parts[-1] in SCORE_WORDS or parts[0] in ("answer", "survey", "feedback"):
+            return condition
+    return None
 
 
 def _freeze(value: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -161,6 +161,7 @@ class CampaignService:
         required_consents: Iterable[str] = (),
         reminder: Reminder | None = None,
         survey: Survey | None = None,
+        public_review: bool = False,
     ) -> Campaign:
         """Create a draft campaign.
 
@@ -194,6 +195,7 @@ class CampaignService:
             required_consents=tuple(required_consents),
             reminder=reminder,
             survey=survey,
+            public_review=public_review,
             created_at=as_utc(self.clock.now()),
         )
         check_campaign_templates(campaign, complete=False)

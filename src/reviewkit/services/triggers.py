@@ -18,10 +18,11 @@ from collections.abc import Iterable
 
 import attrs
 
+from reviewkit.domain.campaign import Campaign
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.request import Request
-from reviewkit.domain.triggers import HostEvent, TriggerRule
+from reviewkit.domain.triggers import HostEvent, TriggerRule, gating_condition
 from reviewkit.errors import ConflictError, NotFoundError, ValidationError
 from reviewkit.services.campaigns import CampaignService
 
@@ -44,10 +45,17 @@ class TriggerService:
     def add_rule(self, rule: TriggerRule) -> None:
         """Add a rule.
 
-        :raises ValidationError: another rule has the same id.
+        :raises ValidationError: another rule has the same id, or the rule would send
+            public-review invitations only after a good score (review gating).
         """
         if any(r.id == rule.id for r in self.rules):
             raise ValidationError(f"there is already a trigger rule {rule.id!r}")
+        try:
+            campaign = self.campaigns.store.get_campaign(rule.campaign)
+        except NotFoundError:
+            pass  # checked again when the rule fires
+        else:
+            _refuse_gating(rule, campaign)
         self.rules.append(rule)
 
     def report(self, actor: Actor, event: HostEvent) -> list[Request]:
@@ -68,12 +76,13 @@ class TriggerService:
             if not rule.matches(event):
                 continue
             try:
-                store.get_campaign(rule.campaign)
+                campaign = store.get_campaign(rule.campaign)
             except NotFoundError:
                 raise NotFoundError(
                     f"trigger rule {rule.id!r} names campaign {rule.campaign!r}, which does "
                     "not exist"
                 ) from None
+            _refuse_gating(rule, campaign)  # the campaign may have become public since
             with store.transaction():
                 if not store.record_firing(rule.id, event.entity_id, now):
                     continue  # fired before for this entity
@@ -88,3 +97,19 @@ class TriggerService:
                 except ValidationError as exc:
                     raise ValidationError(f"trigger rule {rule.id!r}: {exc}") from exc
         return made
+
+
+def _refuse_gating(rule: TriggerRule, campaign: Campaign) -> None:
+    """Refuse a rule that sends a public-review campaign only after a good score.
+
+    :raises ValidationError: naming the condition and why.
+    """
+    condition = gating_condition(rule) if campaign.public_review else None
+    if condition is not None:
+        raise ValidationError(
+            f"trigger rule {rule.id!r} sends the public-review campaign {campaign.name!r} "
+            f"only when {condition.attribute} {condition.op.value} {condition.value!r}: "
+            "inviting only satisfied customers to review publicly (review gating) breaks "
+            "the review platforms' policies and misleads readers; invite every customer, "
+            "or send a private survey instead"
+        )
