@@ -965,7 +965,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.recipients < 1:
         raise ValidationError("--recipients must be at least 1")
     with open_store(args) as store:
-        result = run_demo(store, args.outbox, args.recipients, links=_link_signer(LINK_KEYS_ENV))
+        result = run_demo(store, args.outbox, args.recipients, links=link_signer(LINK_KEYS_ENV))
     campaign = result.campaign
     print(f"campaign {campaign.name!r}: {campaign.status.value}")
     print(
@@ -1193,7 +1193,8 @@ def _campaign_add_recipient(args: argparse.Namespace) -> int:
     return 0
 
 
-def _link_signer(variable: str) -> LinkSigner | None:
+def link_signer(variable: str) -> LinkSigner | None:
+    """The link keys in the environment variable *variable*, if it is set."""
     from reviewkit.domain.tokens import LinkSigner
 
     value = os.environ.get(variable)
@@ -1204,7 +1205,7 @@ def _survey_link(args: argparse.Namespace) -> int:
     from reviewkit.adapters.clock import SystemClock
     from reviewkit.services.answers import AnswerService
 
-    signer = _link_signer(args.link_keys_env)
+    signer = link_signer(args.link_keys_env)
     if signer is None:
         raise ValidationError(f"no link keys: set ${args.link_keys_env} to id:secret")
     if args.days < 1:
@@ -1230,7 +1231,7 @@ def _link(args: argparse.Namespace) -> int:
     from reviewkit.domain.tokens import TokenPurpose
     from reviewkit.services.dispatch import sign_link
 
-    signer = _link_signer(args.link_keys_env)
+    signer = link_signer(args.link_keys_env)
     if signer is None:
         raise ValidationError(f"no link keys: set ${args.link_keys_env} to id:secret")
     with open_store(args, readonly=True) as store:
@@ -1312,7 +1313,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             worker_id=args.worker_id,
             lease=parse_interval(args.lease),
             batch_size=args.batch_size,
-            links=_link_signer(args.link_keys_env),
+            links=link_signer(args.link_keys_env),
             chores=[reports] if chore is None else [chore, reports],
         )
         try:

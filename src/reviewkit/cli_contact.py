@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TypeAlias
 
-from reviewkit.cli import open_store
+from reviewkit.cli import LINK_KEYS_ENV, link_signer, open_store
 from reviewkit.errors import ValidationError
 
 __all__ = ["configure_contact"]
@@ -34,6 +34,20 @@ def configure_contact(commands: _Commands, common: argparse.ArgumentParser) -> N
     )
     export.add_argument("--output", type=Path, metavar="FILE.json", help="(default: stdout)")
     export.set_defaults(handler=_export)
+    erase = actions.add_parser(
+        "erase",
+        parents=[common],
+        help="erase one contact's personal data (scores keep their counts)",
+        description="Erase a contact: their requests lose the recipient's details and address, "
+        "answers their comments, tasks, alerts and notes what they quoted; a suppressed "
+        "address stays suppressed under a hash keyed with the link keys.",
+    )
+    erase.add_argument("--email", metavar="ADDRESS")
+    erase.add_argument("--phone", metavar="NUMBER")
+    erase.add_argument("--default-region", metavar="CC", default="PL")
+    erase.add_argument("--link-keys-env", default=LINK_KEYS_ENV, metavar="NAME")
+    erase.add_argument("--yes", action="store_true", help="erase without asking (required)")
+    erase.set_defaults(handler=_erase)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -51,4 +65,20 @@ def _export(args: argparse.Namespace) -> int:
     else:
         args.output.write_text(text, encoding="utf-8")
         print(f"{len(data['requests'])} requests of the contact written to {args.output}")
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from reviewkit.services.privacy import PrivacyService
+
+    if not args.yes:
+        raise ValidationError("erasing cannot be undone: add --yes to erase")
+    signer = link_signer(args.link_keys_env)
+    if signer is None:
+        raise ValidationError(f"no link keys: set ${args.link_keys_env} to id:secret")
+    with open_store(args) as store:
+        done = PrivacyService(store, links=signer, default_region=args.default_region).erase(
+            email=args.email, phone=args.phone
+        )
+    print(f"erased {done.requests} requests; {done.suppressions} suppressions kept as a keyed hash")
     return 0

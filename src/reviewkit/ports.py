@@ -49,6 +49,7 @@ __all__ = [
     "Chore",
     "ClassificationLog",
     "Clock",
+    "ContactEraser",
     "ContactSource",
     "Notifier",
     "RateLimitedTransport",
@@ -657,6 +658,29 @@ class ClassificationLog(Protocol):
 
 
 @runtime_checkable
+class ContactEraser(Protocol):
+    """Erasing a contact's personal data, in one transaction."""
+
+    def erase_contact(
+        self,
+        request_ids: Collection[str],
+        addresses: Mapping[tuple[Channel, str], str],
+    ) -> int:
+        """Remove the personal data of the requests *request_ids* and of *addresses*.
+
+        Each request keeps its campaign, channel, segment, status, times and engagement (so
+        scores and reports keep their counts) and loses its recipient's details, its address
+        and its error text; its answers lose their comments; its classifications their
+        notes; tasks about it their title and notes; alerts and notifications quoting it
+        their quotes. Each address's suppression, if any, is replaced by one under the
+        erased form given for it (a keyed hash), and its soft bounces are forgotten.
+
+        :returns: how many requests were erased.
+        """
+        ...
+
+
+@runtime_checkable
 class ReportRepository(Protocol):
     """Report definitions, and the outbox of reports to send: one entry per report,
     recipient and period, claimed under a lease like requests."""
@@ -759,6 +783,7 @@ class Store(
     TaskRepository,
     ClassificationLog,
     ReportRepository,
+    ContactEraser,
     Protocol,
 ):
     """Where campaigns, their requests and everything about them live: every role in one

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from reviewkit.adapters.mime import build_email_bytes
-from reviewkit.domain.alerts import Alert, AlertRule, AlertState, group_of
+from reviewkit.domain.alerts import Alert, AlertRule, AlertState, group_of, scrubbed
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.classifiers import Classification
@@ -32,11 +32,13 @@ from reviewkit.domain.reports import (
     finished_run,
 )
 from reviewkit.domain.request import (
+    ERASED_TASK_TITLE,
     Engagement,
     Outcome,
     Request,
     RequestStatus,
     apply_outcome,
+    erased,
 )
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension
 from reviewkit.domain.suppression import Suppression
@@ -714,6 +716,43 @@ class InMemoryStore(DeprecatedStoreNames):
             key = (Channel(channel), address.casefold())
             self._soft_bounces[key] = self._soft_bounces.get(key, 0) + 1
             return int(self._soft_bounces[key])
+
+    def erase_contact(
+        self,
+        request_ids: Collection[str],
+        addresses: Mapping[tuple[Channel, str], str],
+    ) -> int:
+        ids = set(request_ids)
+        with self.transaction():
+            for request_id in ids:
+                request = self._requests[request_id]
+                self._keys.pop(request.key, None)
+                gone = erased(request)
+                self._requests[request_id] = gone
+                self._keys[gone.key] = request_id
+            for answer in [a for a in self._answers.values() if a.request_id in ids]:
+                self._answers[answer.id] = attrs.evolve(answer, comment=None, hook_error=None)
+            for c in [c for c in self._classifications.values() if c.request_id in ids]:
+                self._classifications[c.id] = attrs.evolve(c, note=None)
+            for task in [t for t in self._tasks.values() if t.request_id in ids]:
+                self._tasks[task.id] = attrs.evolve(
+                    task, title=ERASED_TASK_TITLE, notes=(), version=task.version + 1
+                )
+            for alert in [a for a in self._alerts.values() if a.evidence.request_id in ids]:
+                self._alerts[alert.fingerprint] = attrs.evolve(
+                    alert, evidence=scrubbed(alert.evidence)
+                )
+            for n in list(self._notifications.values()):
+                if n.alert.evidence.request_id in ids:
+                    alert = attrs.evolve(n.alert, evidence=scrubbed(n.alert.evidence))
+                    self._notifications[n.id] = attrs.evolve(n, alert=alert)
+            for (channel, address), hashed in addresses.items():
+                self._soft_bounces.pop((Channel(channel), address.casefold()), None)
+                found = self._suppressions.pop((Channel(channel), address.casefold()), None)
+                if found is not None:
+                    kept = attrs.evolve(found, address=hashed, note=None)
+                    self._suppressions[kept.key] = kept
+        return len(ids)
 
     def add_report(self, report: ReportDefinition) -> ReportDefinition:
         with self._lock:

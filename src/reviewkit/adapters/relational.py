@@ -11,6 +11,7 @@ the cursors of the collection view are the same everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from abc import ABC, abstractmethod
@@ -23,7 +24,7 @@ from typing import Any, ClassVar, Self
 
 import attrs
 
-from reviewkit.domain.alerts import Alert, AlertRule, AlertState
+from reviewkit.domain.alerts import Alert, AlertRule, AlertState, scrubbed
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.classifiers import Classification
@@ -38,7 +39,14 @@ from reviewkit.domain.reports import (
     ReportRunStatus,
     finished_run,
 )
-from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, RequestStatus
+from reviewkit.domain.request import (
+    ERASED_TASK_TITLE,
+    Engagement,
+    Outcome,
+    Recipient,
+    Request,
+    RequestStatus,
+)
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension, rollup_pieces
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import SurveyType
@@ -848,6 +856,47 @@ class RelationalStore(DeprecatedStoreNames, ABC):
     def remove_silence(self, silence_id: str) -> bool:
         with self.transaction():
             return bool(self._execute(self._q.DELETE_SILENCE, (silence_id,)).rowcount == 1)
+
+    def erase_contact(
+        self,
+        request_ids: Collection[str],
+        addresses: Mapping[tuple[Channel, str], str],
+    ) -> int:
+        ids = set(request_ids)
+        with self._erasing(), self.transaction():
+            for request_id in ids:
+                self._execute(self._q.ERASE_REQUEST, (request_id,))
+                self._execute(self._q.ERASE_ANSWERS, (request_id,))
+                rows = self._execute(self._q.CLASSIFICATIONS_OF_REQUEST, (request_id,)).fetchall()
+                for classification_id, data in rows:
+                    kept = attrs.evolve(structure(json.loads(data), Classification), note=None)
+                    self._execute(
+                        self._q.UPDATE_CLASSIFICATION,
+                        (json.dumps(unstructure(kept)), classification_id),
+                    )
+            for task in self.list_tasks():
+                if task.request_id in ids:
+                    self.save_task(attrs.evolve(task, title=ERASED_TASK_TITLE, notes=()))
+            for alert in self.list_alerts():
+                if alert.evidence.request_id in ids:
+                    self.save_alert(attrs.evolve(alert, evidence=scrubbed(alert.evidence)))
+            for n in self.list_notifications():
+                if n.alert.evidence.request_id in ids:
+                    alert = attrs.evolve(n.alert, evidence=scrubbed(n.alert.evidence))
+                    self._write_notification(attrs.evolve(n, alert=alert))
+            for (channel, address), hashed in addresses.items():
+                key = address.casefold()
+                self._execute(self._q.FORGET_SOFT_BOUNCES, (Channel(channel).value, key))
+                found = self.get_suppression(channel, address)
+                if found is not None:
+                    self.remove_suppression(channel, address)
+                    self.add_suppression(attrs.evolve(found, address=hashed, note=None))
+        return len(ids)
+
+    def _erasing(self) -> AbstractContextManager[None]:
+        """Around an erasure: what the database needs so erased values leave no trace (a
+        no-op unless an adapter overrides it)."""
+        return contextlib.nullcontext()
 
     def add_soft_bounce(self, channel: Channel, address: str, at: datetime) -> int:
         with self.transaction():

@@ -72,6 +72,7 @@ __all__ = [
     "freeze_labels",
     "group_of",
     "is_bad",
+    "scrubbed",
 ]
 
 DEFAULT_BAD = {SurveyType.NPS: 6, SurveyType.CSAT: 2, SurveyType.CES: 6}
@@ -461,6 +462,15 @@ def fingerprint(rule_id: str, group: str | None, key: str | None = None) -> str:
     """The identity of a rule's alert for one group (and key): a short stable hash."""
     text = "\x1f".join((rule_id, "" if group is None else group, "" if key is None else key))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def scrubbed(evidence: Evidence) -> Evidence:
+    """*evidence* without what it quoted of a customer (their name, comment, transaction),
+    for a contact who was erased."""
+    if evidence.customer is None and evidence.comment is None and evidence.transaction_id is None:
+        return evidence
+    summary = evidence.summary.split(" from ", 1)[0] + " (from an erased contact)"
+    return attrs.evolve(evidence, summary=summary, customer=None, comment=None, transaction_id=None)
 
 
 def answer_finding(rule: AnswerRule, answer: Answer, request: Request | None) -> Finding | None:

@@ -301,6 +301,21 @@ class Request:
         return category_of(self.status, self.reason, self.unsubscribed_at is not None)
 
 
+def erased(request: Request) -> Request:
+    """*request* without its recipient's personal data: what an erased contact leaves (the
+    campaign, channel, segment, status, times and engagement, for the counts)."""
+    return attrs.evolve(
+        request,
+        recipient=Recipient(segment=request.recipient.segment),
+        address=f"erased:{request.id}",
+        last_error=None if request.last_error is None else "erased",
+    )
+
+
+ERASED_TASK_TITLE = "Task about an erased contact"
+"""The title a task about an erased contact keeps."""
+
+
 def category_of(status: RequestStatus, reason: str | None, unsubscribed: bool) -> RequestCategory:
     """The view's category for a request's status, suppression reason and unsubscribe mark
     (the SQLite store computes the same in SQL; a contract test holds them equal)."""

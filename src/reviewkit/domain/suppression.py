@@ -7,6 +7,8 @@ before sending, so a customer who unsubscribed after being queued gets nothing.
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 from datetime import datetime
 
 import attrs
@@ -14,7 +16,11 @@ import attrs
 from reviewkit.domain.campaign import Channel
 from reviewkit.errors import ValidationError
 
-__all__ = ["Suppression", "SuppressionReason"]
+__all__ = [
+    "Suppression",
+    "SuppressionReason",
+    "erased_address",
+]
 
 
 class SuppressionReason(enum.StrEnum):
@@ -60,6 +66,14 @@ class Suppression:
     def key(self) -> tuple[Channel, str]:
         """What identifies it: the channel and the case-folded address."""
         return (self.channel, self.address.casefold())
+
+
+def erased_address(secret: str, channel: Channel, address: str) -> str:
+    """What stays of an erased contact's suppressed address: a keyed hash (HMAC-SHA256
+    under *secret*) that a later request to the same address matches, and nothing else
+    can be read from."""
+    text = f"{Channel(channel).value}:{address.strip().casefold()}".encode()
+    return "erased:" + hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()[:40]
 
 
 def unsubscribe_extra(channel: Channel, address: str) -> str:

@@ -122,6 +122,15 @@ class LinkSigner:
             keys[kid] = Secret(secret)
         return cls(keys)
 
+    def signing_secret(self) -> str:
+        """The secret of the key that signs (for other keyed hashes reviewkit keeps)."""
+        return self.keys[self.current or next(iter(self.keys))].reveal()
+
+    def secrets(self) -> list[str]:
+        """Every key's secret, the signing one first (to recognise older hashes)."""
+        first = self.signing_secret()
+        return [first, *(k.reveal() for k in self.keys.values() if k.reveal() != first)]
+
     def sign(
         self,
         purpose: TokenPurpose,

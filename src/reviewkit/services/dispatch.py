@@ -26,7 +26,7 @@ from reviewkit.domain.outcomes import Attempt, Counted, Result, decide, released
 from reviewkit.domain.request import Outcome, Request, RequestStatus, RetryPolicy
 from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import sms_segments
-from reviewkit.domain.suppression import SuppressionReason, unsubscribe_extra
+from reviewkit.domain.suppression import SuppressionReason, erased_address, unsubscribe_extra
 from reviewkit.domain.tokens import LinkSigner, TokenPurpose
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import (
@@ -519,6 +519,13 @@ class Dispatcher:
         Checked at send time, not only at import: an unsubscribe after queueing counts.
         """
         suppression = self.store.get_suppression(request.channel, request.address)
+        if suppression is None and self.links is not None:
+            # An erased contact's suppression is kept under a keyed hash of the address.
+            for secret in self.links.secrets():
+                hashed = erased_address(secret, request.channel, request.address)
+                suppression = self.store.get_suppression(request.channel, hashed)
+                if suppression is not None:
+                    break
         if suppression is not None:
             note = f": {suppression.note}" if suppression.note else ""
             return suppression.reason.value, suppression.reason.value + note

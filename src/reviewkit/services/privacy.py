@@ -1,4 +1,4 @@
-"""A contact's data on request: everything reviewkit holds about one customer, in one call.
+"""A contact's data on request: everything reviewkit holds about one customer, and erasing it.
 
 ::
 
@@ -11,37 +11,95 @@ time): the request with its status, times and engagement (opened, clicked, answe
 delivered, bounced, complained), the recipient as stored (name, transaction, segment, fields,
 consents), every answer with its history, the outcome classifications and the tasks opened
 about it; and the suppressions of the addresses. Times are ISO 8601 in UTC.
+
+:meth:`PrivacyService.erase` removes the contact's personal data everywhere while scores and
+reports keep their counts; a suppressed address stays suppressed under a keyed hash only.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
+
+import attrs
 
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.collection import RequestQuery, Search
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.request import Request
 from reviewkit.domain.sms import normalize_phone
-from reviewkit.errors import ValidationError
+from reviewkit.domain.suppression import erased_address
+from reviewkit.domain.tokens import LinkSigner
+from reviewkit.errors import ConfigurationError, ValidationError
 from reviewkit.ports import Store
 from reviewkit.serialization import unstructure
 
-__all__ = ["EXPORT_VERSION", "PrivacyService"]
+__all__ = ["EXPORT_VERSION", "Erasure", "PrivacyService"]
+
+log = logging.getLogger("reviewkit.privacy")
 
 EXPORT_VERSION = 1
 """The shape of :meth:`PrivacyService.export`'s result; raised when it changes."""
 
 
+@attrs.frozen
+class Erasure:
+    """What :meth:`PrivacyService.erase` did.
+
+    :ivar requests: requests whose personal data went.
+    :ivar suppressions: suppressions kept under a keyed hash (the address is still never
+        sent to).
+    """
+
+    requests: int
+    suppressions: int
+
+
 class PrivacyService:
     """Answer a data-protection request about one contact.
 
+    :param links: the link keys; their current key makes the keyed hash an erased
+        suppression is kept under (the dispatcher recognises it with the same keys).
     :param default_region: how to read phone numbers given without ``+CC``.
     """
 
-    def __init__(self, store: Store, *, default_region: str | None = "PL") -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        links: LinkSigner | None = None,
+        default_region: str | None = "PL",
+    ) -> None:
         self.store = store
+        self.links = links
         self.default_region = default_region
+
+    def erase(self, *, email: str | None = None, phone: str | None = None) -> Erasure:
+        """Erase the contact with *email* and/or *phone*: every request made to them loses
+        its recipient's details, address and error text; answers lose their comments;
+        classifications, tasks, alerts and notifications what they quoted; suppressions of
+        the addresses are kept under a keyed hash. Scores and reports keep their counts.
+
+        :raises ConfigurationError: the service has no link keys (the hash needs a key).
+        :raises ValidationError: neither given, or a malformed address.
+        """
+        if self.links is None:
+            raise ConfigurationError("erasing a contact needs the link keys (for the hash)")
+        search = _search(email, phone, self.default_region)
+        requests = list(self.requests_of(email=email, phone=phone))
+        wanted = {(Channel.EMAIL, search.email), (Channel.SMS, search.phone)}
+        wanted |= {(r.channel, r.address) for r in requests}
+        secret = self.links.signing_secret()
+        addresses = {
+            (channel, address.casefold()): erased_address(secret, channel, address)
+            for channel, address in wanted
+            if address is not None
+        }
+        kept = sum(1 for c, a in addresses if self.store.get_suppression(c, a) is not None)
+        erased_count = self.store.erase_contact([r.id for r in requests], addresses)
+        log.info("erased a contact: %d requests, %d suppressions kept hashed", erased_count, kept)
+        return Erasure(erased_count, kept)
 
     def requests_of(
         self, *, email: str | None = None, phone: str | None = None

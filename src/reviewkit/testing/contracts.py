@@ -903,6 +903,42 @@ class StoreContract:
             == []
         )
 
+    def test_an_erased_contact_keeps_counts_and_a_hashed_suppression(self, store: Store) -> None:
+        """Erasing a request: its details, address and comments go, its segment, status and
+        score stay; the address's suppression is replaced by the hashed one; another
+        request is untouched."""
+        campaign = _campaign(store)
+        gone = attrs.evolve(
+            _request(campaign, 1),
+            recipient=Recipient(email="p1@example.com", name="Anna", segment="s"),
+            status=RequestStatus.SENT,
+        )
+        kept = _request(campaign, 2)
+        store.add_requests([gone, kept])
+        store.add_answer(
+            Answer(request_id=gone.id, campaign_id=campaign.id, kind=SurveyType.NPS, score=3,
+                   comment="my order 42", at=NOW, segment="s")
+        )  # fmt: skip
+        store.add_suppression(
+            Suppression(channel=Channel.EMAIL, address="p1@example.com",
+                        reason=SuppressionReason.COMPLAINT, at=NOW, note="said so")
+        )  # fmt: skip
+        store.add_soft_bounce(Channel.EMAIL, "p1@example.com", NOW)
+        hashed = "erased:0123456789abcdef"
+        assert store.erase_contact([gone.id], {(Channel.EMAIL, "p1@example.com"): hashed}) == 1
+        after = store.get_request(gone.id)
+        assert (after.recipient.email, after.recipient.name, after.recipient.segment) == (
+            None, None, "s",
+        )  # fmt: skip
+        assert (after.address, after.status) == (f"erased:{gone.id}", RequestStatus.SENT)
+        assert [(a.score, a.comment) for a in store.answers_for(gone.id)] == [(3, None)]
+        assert store.get_suppression(Channel.EMAIL, "p1@example.com") is None
+        found = store.get_suppression(Channel.EMAIL, hashed)
+        assert found is not None
+        assert (found.reason, found.note) == (SuppressionReason.COMPLAINT, None)
+        assert store.add_soft_bounce(Channel.EMAIL, "p1@example.com", NOW) == 1
+        assert store.get_request(kept.id) == kept
+
     def test_soft_bounces_count_per_address_in_any_letter_case(self, store: Store) -> None:
         """Each soft bounce of an address adds one, whatever the letter case; channels and
         addresses count apart."""

@@ -157,6 +157,31 @@ ON CONFLICT (channel, address_key) DO UPDATE SET count = soft_bounces.count + 1,
     last_at = excluded.last_at
 RETURNING count;
 
+-- name: erase_request
+-- An erased contact's request keeps its campaign, channel, segment, status, times and
+-- engagement; its recipient's details, address and error text go.
+UPDATE deliveries SET email = NULL, phone = NULL, name = NULL, transaction_id = NULL,
+    fields = NULL, consents = NULL, chat_id = NULL, address = 'erased:' || id,
+    request_key = 'erased:' || id,
+    last_error = CASE WHEN last_error IS NULL THEN NULL ELSE 'erased' END
+WHERE id = ?;
+
+-- name: erase_answers
+-- An erased contact's answers keep their scores; their comments go.
+UPDATE answers SET comment = NULL, hook_error = NULL WHERE delivery_id = ?;
+
+-- name: classifications_of_request
+-- A request's classifications, to rewrite.
+SELECT id, data FROM classifications WHERE request_id = ?;
+
+-- name: update_classification
+-- Rewrite a classification.
+UPDATE classifications SET data = ? WHERE id = ?;
+
+-- name: forget_soft_bounces
+-- Forget an address's soft bounces.
+DELETE FROM soft_bounces WHERE channel = ? AND address_key = ?;
+
 -- name: get_suppression
 -- The suppression of an address on a channel.
 SELECT channel, address, reason, at, note FROM suppressions

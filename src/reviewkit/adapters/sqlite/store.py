@@ -254,6 +254,22 @@ class SQLiteStore(RelationalStore):
                 self._depth = 0
 
     @contextmanager
+    def _erasing(self) -> Iterator[None]:
+        """Erase so that nothing of the old values stays in the file: freed and overwritten
+        space is zeroed (``secure_delete``), and the write-ahead log, which still holds the
+        pages as they were, is emptied once the erasure is committed."""
+        with self._lock, self._faults():
+            if self._depth:  # inside a caller's transaction: it commits, not us
+                yield
+                return
+            self._db.execute("PRAGMA secure_delete = ON")
+            try:
+                yield
+            finally:
+                self._db.execute("PRAGMA secure_delete = OFF")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @contextmanager
     def _faults(self) -> Iterator[None]:
         """Raise ``sqlite3`` errors from the block as reviewkit storage errors."""
         try:
