@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.domain.messages import Attachment, OutgoingMessage
     from reviewkit.domain.notifications import Notification, Route
     from reviewkit.domain.permissions import Actor, Permission
+    from reviewkit.domain.publication import Moderation, ModerationState, PublishedReview
     from reviewkit.domain.reports import (
         Funnel,
         Recurrence,
@@ -132,6 +133,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.services.events import DeliveryEventService, EventOutcome
     from reviewkit.services.importer import ImportResult, import_csv
     from reviewkit.services.privacy import PrivacyService
+    from reviewkit.services.publication import PublicationService
     from reviewkit.services.report_render import RenderedReport, render_report
     from reviewkit.services.reports import ReportChore, ReportSendSummary, ReportService
     from reviewkit.services.scores import ScoreRow, ScoreService
@@ -193,6 +195,10 @@ _LAZY = {
     "DeliveryEventService": "reviewkit.services.events",
     "EventOutcome": "reviewkit.services.events",
     "PrivacyService": "reviewkit.services.privacy",
+    "PublicationService": "reviewkit.services.publication",
+    "Moderation": "reviewkit.domain.publication",
+    "ModerationState": "reviewkit.domain.publication",
+    "PublishedReview": "reviewkit.domain.publication",
     "Funnel": "reviewkit.domain.reports",
     "ReportMetric": "reviewkit.domain.reports",
     "Recurrence": "reviewkit.domain.reports",
@@ -367,6 +373,8 @@ __all__ = [
     "MaildirTransport",
     "ManualClock",
     "MatplotlibCharts",
+    "Moderation",
+    "ModerationState",
     "NotFoundError",
     "Notification",
     "Notifier",
@@ -379,6 +387,8 @@ __all__ = [
     "PermissionDeniedError",
     "PlanRun",
     "PrivacyService",
+    "PublicationService",
+    "PublishedReview",
     "RateLimit",
     "RateLimitedError",
     "Recipient",

@@ -28,6 +28,7 @@ from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.publication import Moderation
 from reviewkit.domain.reports import (
     Funnel,
     LeagueRow,
@@ -51,6 +52,7 @@ __all__ = [
     "Clock",
     "ContactEraser",
     "ContactSource",
+    "ModerationLog",
     "Notifier",
     "RateLimitedTransport",
     "ReportRepository",
@@ -390,6 +392,13 @@ class AnswerRepository(Protocol):
         """
         ...
 
+    def get_answer(self, answer_id: str) -> Answer:
+        """Return one answer (current or replaced) by id.
+
+        :raises reviewkit.errors.NotFoundError: no such answer.
+        """
+        ...
+
     def answers_for(self, request_id: str) -> list[Answer]:
         """Return every answer to a request, oldest first (the last current one counts)."""
         ...
@@ -658,6 +667,26 @@ class ClassificationLog(Protocol):
 
 
 @runtime_checkable
+class ModerationLog(Protocol):
+    """Moderators' decisions on answers that may be published."""
+
+    def save_moderation(self, moderation: Moderation) -> None:
+        """Record *moderation*, replacing an earlier decision on the same answer.
+
+        :raises reviewkit.errors.NotFoundError: no such answer.
+        """
+        ...
+
+    def moderations_of(self, answer_ids: Collection[str]) -> dict[str, Moderation]:
+        """The decisions on *answer_ids* (answers without one are absent)."""
+        ...
+
+    def approved_answers(self, *, limit: int) -> list[Answer]:
+        """Up to *limit* current answers a moderator approved, newest first."""
+        ...
+
+
+@runtime_checkable
 class ContactEraser(Protocol):
     """Erasing a contact's personal data, in one transaction."""
 
@@ -784,6 +813,7 @@ class Store(
     ClassificationLog,
     ReportRepository,
     ContactEraser,
+    ModerationLog,
     Protocol,
 ):
     """Where campaigns, their requests and everything about them live: every role in one

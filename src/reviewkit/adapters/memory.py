@@ -23,6 +23,7 @@ from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.publication import Moderation, ModerationState
 from reviewkit.domain.renamed import DeprecatedStoreNames, renamed_attribute
 from reviewkit.domain.reports import (
     Funnel,
@@ -126,6 +127,7 @@ class InMemoryStore(DeprecatedStoreNames):
         self._classifications: dict[str, Classification] = _JournaledDict(self)
         self._reports: dict[str, ReportDefinition] = _JournaledDict(self)
         self._soft_bounces: dict[tuple[Channel, str], int] = _JournaledDict(self)
+        self._moderations: dict[str, Moderation] = _JournaledDict(self)
         self._report_runs: dict[str, ReportRun] = _JournaledDict(self)
         self._depth = 0
 
@@ -419,6 +421,13 @@ class InMemoryStore(DeprecatedStoreNames):
             stored = attrs.evolve(answer, current=True)
             self._answers[stored.id] = stored
             return stored
+
+    def get_answer(self, answer_id: str) -> Answer:
+        with self._lock:
+            found = self._answers.get(answer_id)
+        if found is None:
+            raise NotFoundError(f"no answer with id {answer_id!r}")
+        return found
 
     def answers_for(self, request_id: str) -> list[Answer]:
         with self._lock:
@@ -716,6 +725,28 @@ class InMemoryStore(DeprecatedStoreNames):
             key = (Channel(channel), address.casefold())
             self._soft_bounces[key] = self._soft_bounces.get(key, 0) + 1
             return int(self._soft_bounces[key])
+
+    def save_moderation(self, moderation: Moderation) -> None:
+        with self._lock:
+            if moderation.answer_id not in self._answers:
+                raise NotFoundError(f"no answer with id {moderation.answer_id!r}")
+            self._moderations[moderation.answer_id] = moderation
+
+    def moderations_of(self, answer_ids: Collection[str]) -> dict[str, Moderation]:
+        with self._lock:
+            return {i: self._moderations[i] for i in answer_ids if i in self._moderations}
+
+    def approved_answers(self, *, limit: int) -> list[Answer]:
+        with self._lock:
+            found = [
+                (a.at, order, a)
+                for order, a in enumerate(self._answers.values())
+                if a.current
+                and a.id in self._moderations
+                and self._moderations[a.id].state is ModerationState.APPROVED
+            ]
+        found.sort(key=lambda item: item[:2], reverse=True)
+        return [a for _, _, a in found[:limit]]
 
     def erase_contact(
         self,

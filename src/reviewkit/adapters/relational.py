@@ -31,6 +31,7 @@ from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
 from reviewkit.domain.consent import Consent, consents_from_json, consents_to_json
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.publication import Moderation
 from reviewkit.domain.renamed import DeprecatedStoreNames
 from reviewkit.domain.reports import (
     Funnel,
@@ -467,6 +468,13 @@ class RelationalStore(DeprecatedStoreNames, ABC):
                 raise NotFoundError(f"no request with id {answer.request_id!r}: {exc}") from exc
         return attrs.evolve(answer, current=True)
 
+    def get_answer(self, answer_id: str) -> Answer:
+        with self._reading():
+            row = self._execute(self._q.GET_ANSWER, (answer_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no answer with id {answer_id!r}")
+        return _answer_from_row(row)
+
     def answers_for(self, request_id: str) -> list[Answer]:
         with self._reading():
             rows = self._execute(self._q.ANSWERS_FOR, (request_id,)).fetchall()
@@ -856,6 +864,44 @@ class RelationalStore(DeprecatedStoreNames, ABC):
     def remove_silence(self, silence_id: str) -> bool:
         with self.transaction():
             return bool(self._execute(self._q.DELETE_SILENCE, (silence_id,)).rowcount == 1)
+
+    def save_moderation(self, moderation: Moderation) -> None:
+        with self.transaction():
+            try:
+                self._execute(
+                    self._q.SAVE_MODERATION,
+                    (
+                        moderation.answer_id,
+                        moderation.state.value,
+                        moderation.by,
+                        _to_us(moderation.at),
+                        moderation.reason,
+                    ),
+                )
+            except self._integrity:
+                raise NotFoundError(f"no answer with id {moderation.answer_id!r}") from None
+
+    def moderations_of(self, answer_ids: Collection[str]) -> dict[str, Moderation]:
+        ids = list(answer_ids)
+        if not ids:
+            return {}
+        with self._reading():
+            rows = self._execute(self._q.MODERATIONS_OF.format(marks=_marks(ids)), ids).fetchall()
+        return {
+            answer_id: Moderation(
+                answer_id=answer_id,
+                state=state,
+                by=by,
+                at=_EPOCH + timedelta(microseconds=at),
+                reason=reason,
+            )
+            for answer_id, state, by, at, reason in rows
+        }
+
+    def approved_answers(self, *, limit: int) -> list[Answer]:
+        with self._reading():
+            rows = self._execute(self._q.APPROVED_ANSWERS, (limit,)).fetchall()
+        return [_answer_from_row(row) for row in rows]
 
     def erase_contact(
         self,

@@ -45,6 +45,7 @@ from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, C
 from reviewkit.domain.collection import RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.publication import Moderation, ModerationState
 from reviewkit.domain.reports import (
     Funnel,
     ReportDefinition,
@@ -938,6 +939,47 @@ class StoreContract:
         assert (found.reason, found.note) == (SuppressionReason.COMPLAINT, None)
         assert store.add_soft_bounce(Channel.EMAIL, "p1@example.com", NOW) == 1
         assert store.get_request(kept.id) == kept
+
+    def test_moderations_replace_and_list_approved_current_answers(self, store: Store) -> None:
+        """A decision replaces the earlier one; approved lists current answers only, newest
+        first; a decision on no answer is refused; answers are found by id."""
+        campaign = _campaign(store)
+        requests = [_request(campaign, n) for n in range(3)]
+        store.add_requests(requests)
+        answers = [
+            store.add_answer(
+                Answer(
+                    request_id=r.id,
+                    campaign_id=campaign.id,
+                    kind=SurveyType.NPS,
+                    score=9,
+                    comment="ok",
+                    at=NOW + timedelta(minutes=n),
+                )
+            )
+            for n, r in enumerate(requests)
+        ]
+        assert store.get_answer(answers[1].id) == answers[1]
+        with pytest.raises(NotFoundError):
+            store.get_answer("missing")
+        for a in answers:
+            store.save_moderation(
+                Moderation(answer_id=a.id, state=ModerationState.APPROVED, by="m", at=NOW)
+            )
+        store.save_moderation(
+            Moderation(answer_id=answers[0].id, state=ModerationState.HIDDEN, by="m", at=NOW,
+                       reason="a name")
+        )  # fmt: skip
+        replaced = store.add_answer(attrs.evolve(answers[2], id="newer", score=3))
+        assert replaced.current
+        assert [a.id for a in store.approved_answers(limit=10)] == [answers[1].id]
+        decisions = store.moderations_of([answers[0].id, "newer"])
+        assert list(decisions) == [answers[0].id]
+        assert decisions[answers[0].id].reason == "a name"
+        with pytest.raises(NotFoundError):
+            store.save_moderation(
+                Moderation(answer_id="missing", state=ModerationState.APPROVED, by="m", at=NOW)
+            )
 
     def test_soft_bounces_count_per_address_in_any_letter_case(self, store: Store) -> None:
         """Each soft bounce of an address adds one, whatever the letter case; channels and

@@ -188,6 +188,26 @@ UPDATE classifications SET data = ? WHERE id = ?;
 -- Forget an address's soft bounces.
 DELETE FROM soft_bounces WHERE channel = ? AND address_key = ?;
 
+-- name: get_answer
+-- One answer by id.
+SELECT {answer_columns} FROM answers WHERE id = ?;
+
+-- name: save_moderation
+-- Record a moderator's decision on an answer, replacing an earlier one.
+INSERT INTO moderations (answer_id, state, by_whom, at, reason) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (answer_id) DO UPDATE SET state = excluded.state, by_whom = excluded.by_whom,
+    at = excluded.at, reason = excluded.reason;
+
+-- name: moderations_of
+-- The decisions on some answers ({marks}: one ? per answer id).
+SELECT answer_id, state, by_whom, at, reason FROM moderations WHERE answer_id IN ({marks});
+
+-- name: approved_answers
+-- Current answers a moderator approved, newest first.
+SELECT {answer_columns_a} FROM moderations AS m JOIN answers AS a ON a.id = m.answer_id
+WHERE m.state = 'approved' AND a.current = 1
+ORDER BY a.at DESC, a.seq DESC LIMIT ?;
+
 -- name: get_suppression
 -- The suppression of an address on a channel.
 SELECT channel, address, reason, at, note FROM suppressions
