@@ -84,7 +84,7 @@ def floor_import(source: Path, target: Path) -> float:
                     None, None, None, None, email, phone, name, order, None,
                     '{"store":"' + shop + '"}', None, 0, 0, segment,
                     '{"publication":[' + ("true" if consent == "tak" else "false") + "]}",
-                    None, None, 0, None, None, None, None, None,
+                    None, None, 0, None, None, None, None, None, None, None, None,
                 )  # fmt: skip
 
     db.execute("BEGIN")

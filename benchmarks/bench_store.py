@@ -66,6 +66,9 @@ def floor_rows(campaign_id: str, n: int) -> Iterator[tuple[object, ...]]:
             None,
             None,
             None,  # chat_id
+            None,  # delivered_at
+            None,  # bounced_at
+            None,  # complained_at
         )
 
 
