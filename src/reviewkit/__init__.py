@@ -76,6 +76,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
         RequestStatus,
         RetryPolicy,
     )
+    from reviewkit.domain.retention import RetentionPolicy
     from reviewkit.domain.schedule import PlanRun, SendPlan, next_send_time, plan_send_times
     from reviewkit.domain.scoring import Period, Score
     from reviewkit.domain.secret import Secret
@@ -136,6 +137,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.services.publication import PublicationService
     from reviewkit.services.report_render import RenderedReport, render_report
     from reviewkit.services.reports import ReportChore, ReportSendSummary, ReportService
+    from reviewkit.services.retention import RetentionChore, RetentionService
     from reviewkit.services.scores import ScoreRow, ScoreService
     from reviewkit.services.suppression import SuppressionService
     from reviewkit.services.tasks import FollowUpSurvey, TaskService
@@ -195,6 +197,9 @@ _LAZY = {
     "DeliveryEventService": "reviewkit.services.events",
     "EventOutcome": "reviewkit.services.events",
     "PrivacyService": "reviewkit.services.privacy",
+    "RetentionChore": "reviewkit.services.retention",
+    "RetentionService": "reviewkit.services.retention",
+    "RetentionPolicy": "reviewkit.domain.retention",
     "PublicationService": "reviewkit.services.publication",
     "Moderation": "reviewkit.domain.publication",
     "ModerationState": "reviewkit.domain.publication",
@@ -410,6 +415,9 @@ __all__ = [
     "RequestQuery",
     "RequestStateError",
     "RequestStatus",
+    "RetentionChore",
+    "RetentionPolicy",
+    "RetentionService",
     "RetryPolicy",
     "ReviewkitError",
     "Route",

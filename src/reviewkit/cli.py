@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     from reviewkit.cli_contact import configure_contact
     from reviewkit.cli_events import configure_events
     from reviewkit.cli_reports import configure_reports
+    from reviewkit.cli_retention import configure_retention
     from reviewkit.cli_reviews import configure_reviews
     from reviewkit.cli_suppress import configure_suppress
 
@@ -156,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     configure_events(commands, common)
     configure_contact(commands, common)
     configure_reviews(commands, common)
+    configure_retention(commands, common)
     return parser
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "ReportRepository",
     "RequestQueue",
     "RequestRepository",
+    "RetentionPurge",
     "Store",
     "SuppressionList",
     "TaskRepository",
@@ -687,6 +688,26 @@ class ModerationLog(Protocol):
 
 
 @runtime_checkable
+class RetentionPurge(Protocol):
+    """What a retention purge asks of a store, a batch at a time."""
+
+    def requests_made_before(self, before: datetime, *, limit: int) -> list[str]:
+        """Up to *limit* ids of requests scheduled before *before* that still hold personal
+        data (not erased yet), oldest first."""
+        ...
+
+    def clear_comments(self, before: datetime, *, limit: int) -> int:
+        """Remove the comments of up to *limit* answers given before *before*; return how
+        many."""
+        ...
+
+    def clear_engagement(self, before: datetime, *, limit: int) -> int:
+        """Clear the opened, clicked and delivered times of up to *limit* requests sent
+        before *before*; return how many."""
+        ...
+
+
+@runtime_checkable
 class ContactEraser(Protocol):
     """Erasing a contact's personal data, in one transaction."""
 
@@ -814,6 +835,7 @@ class Store(
     ReportRepository,
     ContactEraser,
     ModerationLog,
+    RetentionPurge,
     Protocol,
 ):
     """Where campaigns, their requests and everything about them live: every role in one

@@ -726,6 +726,37 @@ class InMemoryStore(DeprecatedStoreNames):
             self._soft_bounces[key] = self._soft_bounces.get(key, 0) + 1
             return int(self._soft_bounces[key])
 
+    def requests_made_before(self, before: datetime, *, limit: int) -> list[str]:
+        with self._lock:
+            found = [
+                (r.scheduled_at, order, r.id)
+                for order, r in enumerate(self._requests.values())
+                if r.scheduled_at < before and not r.address.startswith("erased:")
+            ]
+        return [request_id for _, _, request_id in sorted(found)[:limit]]
+
+    def clear_comments(self, before: datetime, *, limit: int) -> int:
+        with self._lock:
+            chosen = [a for a in self._answers.values() if a.at < before and a.comment][:limit]
+            for answer in chosen:
+                self._answers[answer.id] = attrs.evolve(answer, comment=None)
+            return len(chosen)
+
+    def clear_engagement(self, before: datetime, *, limit: int) -> int:
+        with self._lock:
+            chosen = [
+                r
+                for r in self._requests.values()
+                if r.sent_at is not None
+                and r.sent_at < before
+                and (r.opened_at or r.clicked_at or r.delivered_at)
+            ][:limit]
+            for r in chosen:
+                self._requests[r.id] = attrs.evolve(
+                    r, opened_at=None, clicked_at=None, delivered_at=None
+                )
+            return len(chosen)
+
     def save_moderation(self, moderation: Moderation) -> None:
         with self._lock:
             if moderation.answer_id not in self._answers:

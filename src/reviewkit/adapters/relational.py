@@ -865,6 +865,19 @@ class RelationalStore(DeprecatedStoreNames, ABC):
         with self.transaction():
             return bool(self._execute(self._q.DELETE_SILENCE, (silence_id,)).rowcount == 1)
 
+    def requests_made_before(self, before: datetime, *, limit: int) -> list[str]:
+        with self._reading():
+            rows = self._execute(self._q.REQUESTS_MADE_BEFORE, (_to_us(before), limit)).fetchall()
+        return [request_id for (request_id,) in rows]
+
+    def clear_comments(self, before: datetime, *, limit: int) -> int:
+        with self._erasing(), self.transaction():
+            return int(self._execute(self._q.CLEAR_COMMENTS, (_to_us(before), limit)).rowcount)
+
+    def clear_engagement(self, before: datetime, *, limit: int) -> int:
+        with self.transaction():
+            return int(self._execute(self._q.CLEAR_ENGAGEMENT, (_to_us(before), limit)).rowcount)
+
     def save_moderation(self, moderation: Moderation) -> None:
         with self.transaction():
             try:

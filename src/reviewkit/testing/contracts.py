@@ -981,6 +981,45 @@ class StoreContract:
                 Moderation(answer_id="missing", state=ModerationState.APPROVED, by="m", at=NOW)
             )
 
+    def test_retention_finds_and_clears_by_age_a_batch_at_a_time(self, store: Store) -> None:
+        """Old requests are listed until erased; comments and engagement times before a
+        time are cleared at most a batch at a time; newer ones stay."""
+        campaign = _campaign(store)
+        old = [
+            attrs.evolve(
+                _request(campaign, n),
+                scheduled_at=NOW - timedelta(days=10),
+                status=RequestStatus.SENT,
+                sent_at=NOW - timedelta(days=10),
+                opened_at=NOW - timedelta(days=9),
+            )
+            for n in range(3)
+        ]
+        new = attrs.evolve(
+            _request(campaign, 9),
+            scheduled_at=NOW,
+            status=RequestStatus.SENT,
+            sent_at=NOW,
+            opened_at=NOW,
+        )
+        store.add_requests([*old, new])
+        for r in [*old, new]:
+            store.add_answer(
+                Answer(request_id=r.id, campaign_id=campaign.id, kind=SurveyType.NPS, score=5,
+                       comment="c", at=r.sent_at or NOW)
+            )  # fmt: skip
+        cutoff = NOW - timedelta(days=1)
+        assert store.requests_made_before(cutoff, limit=2) == [r.id for r in old][:2]
+        assert store.clear_comments(cutoff, limit=2) == 2
+        assert store.clear_comments(cutoff, limit=2) == 1
+        assert store.clear_comments(cutoff, limit=2) == 0
+        store.erase_contact([r.id for r in old[:2]], {})
+        assert store.requests_made_before(cutoff, limit=10) == [old[2].id]
+        assert store.clear_engagement(cutoff, limit=5) == 3
+        assert store.get_request(old[0].id).opened_at is None
+        assert store.get_request(new.id).opened_at == NOW
+        assert [a.comment for a in store.answers_for(new.id)] == ["c"]
+
     def test_soft_bounces_count_per_address_in_any_letter_case(self, store: Store) -> None:
         """Each soft bounce of an address adds one, whatever the letter case; channels and
         addresses count apart."""

@@ -202,6 +202,25 @@ SELECT {answer_columns_a} FROM moderations AS m JOIN answers AS a ON a.id = m.an
 WHERE m.state = 'approved' AND a.current = 1
 ORDER BY a.at DESC, a.seq DESC LIMIT ?;
 
+-- name: requests_made_before
+-- Requests scheduled before a time that still hold personal data, oldest first (retention).
+SELECT id FROM deliveries WHERE scheduled_at < ? AND address NOT LIKE 'erased:%'
+ORDER BY scheduled_at, seq LIMIT ?;
+
+-- name: clear_comments
+-- Remove the comments of some answers given before a time (retention).
+UPDATE answers SET comment = NULL
+WHERE id IN (SELECT id FROM answers WHERE at < ? AND comment IS NOT NULL LIMIT ?);
+
+-- name: clear_engagement
+-- Clear the opened, clicked and delivered times of some requests sent before a time.
+UPDATE deliveries SET opened_at = NULL, clicked_at = NULL, delivered_at = NULL
+WHERE id IN (
+    SELECT id FROM deliveries WHERE sent_at < ?
+        AND (opened_at IS NOT NULL OR clicked_at IS NOT NULL OR delivered_at IS NOT NULL)
+    LIMIT ?
+);
+
 -- name: get_suppression
 -- The suppression of an address on a channel.
 SELECT channel, address, reason, at, note FROM suppressions
