@@ -77,10 +77,8 @@ def read_definition(path: Path) -> ReportDefinition:
 
     :raises ValidationError: the file is not JSON or not a valid definition (naming why).
     """
-    import cattrs
-
     from reviewkit.domain.reports import ReportDefinition
-    from reviewkit.serialization import converter
+    from reviewkit.serialization import read_data
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -91,24 +89,9 @@ def read_definition(path: Path) -> ReportDefinition:
     if not isinstance(data, dict):
         raise ValidationError(f"{path}: a report definition is a JSON object")
     try:
-        return converter.structure(data, ReportDefinition)
+        return read_data(data, ReportDefinition, "a report definition")
     except ValidationError as exc:
         raise ValidationError(f"{path}: {exc}") from None
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
-        ours = [str(e) for e in _leaves(exc) if isinstance(e, ValidationError)]
-        if ours:
-            details = "; ".join(ours)
-        elif isinstance(exc, cattrs.BaseValidationError):
-            details = "; ".join(cattrs.transform_error(exc))
-        else:
-            details = str(exc)
-        raise ValidationError(f"{path}: {details}") from None
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
 
 
 def _service(

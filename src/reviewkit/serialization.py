@@ -19,7 +19,14 @@ from reviewkit.domain.alerts import AlertRule
 from reviewkit.domain.reports import ReportMetric, metric_of
 from reviewkit.errors import ValidationError
 
-__all__ = ["converter", "rule_from_data", "rule_to_data", "structure", "unstructure"]
+__all__ = [
+    "converter",
+    "read_data",
+    "rule_from_data",
+    "rule_to_data",
+    "structure",
+    "unstructure",
+]
 
 _T = TypeVar("_T")
 
@@ -96,8 +103,20 @@ def rule_from_data(data: Any) -> AlertRule:
         raise ValidationError(
             f"an alert rule needs a kind, one of {', '.join(sorted(_RULE_KINDS))}"
         )
+    rule: AlertRule = read_data(data, AlertRule, f"a {data['kind']}")  # type: ignore[arg-type]
+    return rule
+
+
+def read_data(data: Any, cls: type[_T], what: str) -> _T:
+    """Rebuild a *cls* from data a person wrote (a JSON file, an API body), saying what is
+    wrong in their terms: reviewkit's own validation messages, else where in the data
+    (``$.recurrence.every``) cattrs found a bad value.
+
+    :param what: how the message names the thing (``"a report definition"``).
+    :raises ValidationError: ``cannot read {what}: …``.
+    """
     try:
-        rule: AlertRule = converter.structure(data, AlertRule)  # type: ignore[arg-type]
+        return converter.structure(data, cls)
     except ValidationError:
         raise
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
@@ -108,8 +127,7 @@ def rule_from_data(data: Any) -> AlertRule:
             details = "; ".join(cattrs.transform_error(exc))
         else:
             details = str(exc)
-        raise ValidationError(f"cannot read a {data['kind']}: {details}") from exc
-    return rule
+        raise ValidationError(f"cannot read {what}: {details}") from exc
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
