@@ -25,7 +25,6 @@ from reviewkit.adapters.mime import build_email_bytes
 from reviewkit.domain.reports import (
     Recurrence,
     ReportDefinition,
-    ReportMetric,
     ReportRecipient,
     ReportRunStatus,
     Scope,
@@ -111,9 +110,7 @@ def test_occurrences_are_increasing_on_open_days_one_per_period(
     for instant in found:
         local = instant.astimezone(tz)
         assert WORKDAYS_PL.is_open_on(local.date())
-        (period,) = covered_periods(Period(every), tz, instant + timedelta(days=32), 1)
         periods.add(covered_periods(Period(every), tz, instant, 1)[0].label)
-        assert period  # the helper accepts every occurrence
         if local.replace(tzinfo=None).time() != rule.at:
             # Only a wall time that does not exist that day moves.
             assert datetime.combine(local.date(), rule.at, tzinfo=tz).astimezone(UTC) == instant
@@ -605,4 +602,3 @@ def test_report_dates_are_local_days() -> None:
     assert (
         f"({date(2026, 11, 23).isoformat()} to {date(2026, 11, 29).isoformat()})" in rendered.text
     )
-    assert ReportMetric.LEAGUE in figures["piotr@shop.example"].report.metrics

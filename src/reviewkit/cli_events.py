@@ -7,13 +7,14 @@ import argparse
 import json
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from reviewkit.cli import open_store
 from reviewkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from reviewkit.services.events import EventOutcome
+    from reviewkit.adapters.relational import RelationalStore
+    from reviewkit.services.events import DeliveryEventService, EventOutcome
 
 __all__ = ["configure_events"]
 
@@ -50,7 +51,7 @@ def configure_events(commands: _Commands, common: argparse.ArgumentParser) -> No
     record.set_defaults(handler=_record)
 
 
-def _service(store: Any, soft_limit: int) -> Any:
+def _service(store: RelationalStore, soft_limit: int) -> DeliveryEventService:
     from reviewkit.adapters.clock import SystemClock
     from reviewkit.services.events import DeliveryEventService
 

@@ -219,7 +219,9 @@ def _page(
             kind, since=since, until=now, segments=segments, channels=channels
         )
         tiles.append(
-            _tile(kind, score_of(kind, sums.get((None, None), _EMPTY), min_sample=min_sample), f)
+            _tile(
+                kind, score_of(kind, sums.get((None, None), EMPTY_STATS), min_sample=min_sample), f
+            )
         )
     zone = load_zone(who.timezone)
     weeks = buckets(Period.WEEK, zone, now - timedelta(weeks=TREND_WEEKS - 1), now)
@@ -230,14 +232,14 @@ def _page(
         channels=channels,
     )
     trend = [
-        (b.label, score_of(f.kind, trend_sums.get((None, i), _EMPTY), min_sample=min_sample))
+        (b.label, score_of(f.kind, trend_sums.get((None, i), EMPTY_STATS), min_sample=min_sample))
         for i, b in enumerate(weeks)
     ]
     groups = store.answer_stats(
         f.kind, by=f.by, since=since, until=now, segments=segments, channels=channels
     )
     network_sums = store.answer_stats(f.kind, since=since, until=now, channels=channels)
-    network = score_of(f.kind, network_sums.get((None, None), _EMPTY), min_sample=min_sample)
+    network = score_of(f.kind, network_sums.get((None, None), EMPTY_STATS), min_sample=min_sample)
     rows = sorted(
         (
             (group, score_of(f.kind, sums, min_sample=min_sample))
@@ -276,9 +278,6 @@ def _page(
         f"{_alerts(alerts, tasks, zone)}</section>",
     ]
     return "".join(parts)
-
-
-_EMPTY = EMPTY_STATS
 
 
 def _e(text: object) -> str:

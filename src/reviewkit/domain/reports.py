@@ -29,7 +29,7 @@ from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.scoring import AnswerStats, Bucket, Period, Score, buckets, score_of
-from reviewkit.domain.survey import SurveyType
+from reviewkit.domain.survey import DEFAULT_SCALES, SurveyType
 from reviewkit.domain.window import SendWindow, load_zone
 from reviewkit.errors import ValidationError
 
@@ -641,11 +641,8 @@ def figures_for(
     )
 
 
-_SCALES = {SurveyType.NPS: (0, 10), SurveyType.CSAT: (1, 5), SurveyType.CES: (1, 7)}
-
-
 def _badness(answer: Answer) -> tuple[float, float]:
-    low, high = _SCALES[answer.kind]
+    low, high = DEFAULT_SCALES[answer.kind]
     return ((answer.score - low) / (high - low), -answer.at.timestamp())
 
 

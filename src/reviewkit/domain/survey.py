@@ -17,7 +17,7 @@ import attrs
 
 from reviewkit.errors import ValidationError
 
-__all__ = ["CHAT_LIMITS", "MAX_COMMENT", "Scale", "Survey", "SurveyType"]
+__all__ = ["CHAT_LIMITS", "DEFAULT_SCALES", "MAX_COMMENT", "Scale", "Survey", "SurveyType"]
 
 MAX_COMMENT = 2_000
 """The longest comment an answer may carry (outside the chat channel's own limit)."""
@@ -32,6 +32,10 @@ class SurveyType(enum.StrEnum):
     """Customer satisfaction with one interaction, 1 to 5."""
     CES = "ces"
     """Customer effort: how easy it was, 1 to 7 (or 1 to 5)."""
+
+
+DEFAULT_SCALES = {SurveyType.NPS: (0, 10), SurveyType.CSAT: (1, 5), SurveyType.CES: (1, 7)}
+"""The lowest and highest score of each survey type (a CES survey may ask 1 to 5 instead)."""
 
 
 @attrs.frozen
@@ -188,11 +192,9 @@ class Survey:
         """The scores this survey accepts, with the end labels."""
         _, low_label, high_label, _ = self._texts()
         low_label, high_label = self.labels or (low_label, high_label)
-        low, high = {
-            SurveyType.NPS: (0, 10),
-            SurveyType.CSAT: (1, 5),
-            SurveyType.CES: (1, self.ces_points),
-        }[self.type]
+        low, high = DEFAULT_SCALES[self.type]
+        if self.type is SurveyType.CES:
+            high = self.ces_points
         return Scale(low, high, low_label, high_label)
 
     @property

@@ -27,14 +27,12 @@ from reviewkit.domain.publication import (
     may_publish,
 )
 from reviewkit.domain.request import Request
-from reviewkit.domain.survey import SurveyType
+from reviewkit.domain.survey import DEFAULT_SCALES
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import ValidationError
 from reviewkit.ports import Clock, Store
 
 __all__ = ["PublicationService"]
-
-_HIGH = {SurveyType.NPS: 10, SurveyType.CSAT: 5, SurveyType.CES: 7}
 
 
 class PublicationService:
@@ -51,17 +49,28 @@ class PublicationService:
         publication and that no moderator decided on yet, oldest first."""
         start = as_utc(self.clock.now()) - since
         found: list[tuple[Answer, Request]] = []
+        page: list[Answer] = []
         for answer in self.store.iter_answers(since=start):
-            if not answer.comment:
+            if answer.comment:
+                page.append(answer)
+            if len(page) == 200:
+                found += self._undecided(page)
+                page = []
+                if len(found) >= limit:
+                    return found[:limit]
+        return (found + self._undecided(page))[:limit]
+
+    def _undecided(self, answers: list[Answer]) -> list[tuple[Answer, Request]]:
+        """Those of *answers* no moderator decided on whose customer consents, with their
+        requests (one moderation lookup for the lot)."""
+        decided = self.store.moderations_of([a.id for a in answers])
+        found = []
+        for answer in answers:
+            if answer.id in decided:
                 continue
             request = self.store.get_request(answer.request_id)
-            if not may_publish(request):
-                continue
-            if self.store.moderations_of([answer.id]):
-                continue
-            found.append((answer, request))
-            if len(found) >= limit:
-                break
+            if may_publish(request):
+                found.append((answer, request))
         return found
 
     def approve(self, answer_id: str, *, by: str) -> Moderation:
@@ -134,7 +143,7 @@ class PublicationService:
                 {
                     "kind": r.kind.value,
                     "score": r.score,
-                    "out_of": _HIGH[r.kind],
+                    "out_of": DEFAULT_SCALES[r.kind][1],
                     "comment": r.comment,
                     "author": r.author,
                     "date": r.day.isoformat(),
@@ -152,7 +161,7 @@ class PublicationService:
             comment = html.escape(r.comment or "")
             items.append(
                 '<article class="reviewkit-review">'
-                f'<p class="reviewkit-score">{r.score}/{_HIGH[r.kind]}</p>'
+                f'<p class="reviewkit-score">{r.score}/{DEFAULT_SCALES[r.kind][1]}</p>'
                 f'<blockquote class="reviewkit-comment">{comment}</blockquote>'
                 f'<p class="reviewkit-author">{html.escape(r.author)}, '
                 f'<time datetime="{r.day.isoformat()}">{r.day.isoformat()}</time></p>'
