@@ -776,7 +776,7 @@ class RelationalStore(DeprecatedStoreNames, ABC):
                     (
                         n.id,
                         n.status.value,
-                        _notification_available(n),
+                        _claimable_at(n.status.value, n.due_at, n.lease_until),
                         n.claimed_by,
                         json.dumps(unstructure(n)),
                     )
@@ -1019,7 +1019,7 @@ class RelationalStore(DeprecatedStoreNames, ABC):
                         run.key[1],
                         run.period,
                         run.status.value,
-                        _run_available(run),
+                        _claimable_at(run.status.value, run.due_at, run.lease_until),
                         run.claimed_by,
                         json.dumps(unstructure(run)),
                     )
@@ -1089,7 +1089,7 @@ class RelationalStore(DeprecatedStoreNames, ABC):
             self._q.UPDATE_REPORT_RUN,
             (
                 run.status.value,
-                _run_available(run),
+                _claimable_at(run.status.value, run.due_at, run.lease_until),
                 run.claimed_by,
                 json.dumps(unstructure(run)),
                 run.id,
@@ -1198,7 +1198,7 @@ class RelationalStore(DeprecatedStoreNames, ABC):
             self._q.UPDATE_NOTIFICATION,
             (
                 n.status.value,
-                _notification_available(n),
+                _claimable_at(n.status.value, n.due_at, n.lease_until),
                 n.claimed_by,
                 json.dumps(unstructure(n)),
                 n.id,
@@ -1377,13 +1377,13 @@ def _split(query: RequestQuery) -> list[RequestQuery]:
     return [attrs.evolve(query, categories=c, segments=s) for c in categories for s in segments]
 
 
-def _notification_available(n: Notification) -> int | None:
-    """When a notification may next be claimed: its due time while Pending, its lease's end
-    while Claimed, never once Sent or Failed."""
-    if n.status is NotificationStatus.PENDING:
-        return _to_us(n.due_at)
-    if n.status is NotificationStatus.CLAIMED:
-        return _to_us(n.lease_until)
+def _claimable_at(status: str, due_at: datetime | None, lease_until: datetime | None) -> int | None:
+    """When an outbox entry (a notification, a report run) may next be claimed: its due
+    time while pending, its lease's end while claimed, never once sent or failed."""
+    if status == "pending":
+        return _to_us(due_at)
+    if status == "claimed":
+        return _to_us(lease_until)
     return None
 
 
@@ -1466,16 +1466,6 @@ def _read_cursor(cursor: str) -> tuple[int, int]:
 
 def _report_json(report: ReportDefinition) -> str:
     return json.dumps(unstructure(report), ensure_ascii=False)
-
-
-def _run_available(run: ReportRun) -> int | None:
-    """When a run may be claimed: its due time while pending, its lease end while claimed,
-    never once done."""
-    if run.status is ReportRunStatus.PENDING:
-        return _to_us(run.due_at)
-    if run.status is ReportRunStatus.CLAIMED:
-        return _to_us(run.lease_until)
-    return None
 
 
 def _marks(values: Sequence[object] | Collection[object]) -> str:
