@@ -482,6 +482,12 @@ class SuppressionList(Protocol):
         """Return the suppression of *address* (any letter case) on *channel*, if any."""
         ...
 
+    def find_suppression(self, channel: Channel, addresses: Sequence[str]) -> Suppression | None:
+        """Return a suppression on *channel* of any of *addresses* (the first found, in
+        their order), in one look-up: an address and the keyed hashes it is kept under once
+        its contact was erased."""
+        ...
+
     def remove_suppression(self, channel: Channel, address: str) -> bool:
         """Lift a suppression; return whether there was one."""
         ...

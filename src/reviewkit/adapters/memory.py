@@ -1010,6 +1010,14 @@ class InMemoryStore(DeprecatedStoreNames):
         with self._lock:
             return self._suppressions.get((channel, address.casefold()))
 
+    def find_suppression(self, channel: Channel, addresses: Sequence[str]) -> Suppression | None:
+        with self._lock:
+            for address in addresses:
+                found = self._suppressions.get((channel, address.casefold()))
+                if found is not None:
+                    return found
+        return None
+
     def remove_suppression(self, channel: Channel, address: str) -> bool:
         with self._lock:
             return self._suppressions.pop((channel, address.casefold()), None) is not None

@@ -1249,6 +1249,17 @@ class RelationalStore(DeprecatedStoreNames, ABC):
             ).fetchone()
         return None if row is None else _suppression_from_row(row)
 
+    def find_suppression(self, channel: Channel, addresses: Sequence[str]) -> Suppression | None:
+        keys = [address.casefold() for address in addresses]
+        if not keys:
+            return None
+        with self._reading():
+            rows = self._execute(
+                self._q.FIND_SUPPRESSIONS.format(marks=_marks(keys)), [channel.value, *keys]
+            ).fetchall()
+        found = {row[1].casefold(): _suppression_from_row(row) for row in rows}
+        return next((found[k] for k in keys if k in found), None)
+
     def iter_suppressions(self, channel: Channel | None = None) -> Iterator[Suppression]:
         after = ("", "")
         while True:

@@ -518,14 +518,15 @@ class Dispatcher:
 
         Checked at send time, not only at import: an unsubscribe after queueing counts.
         """
-        suppression = self.store.get_suppression(request.channel, request.address)
-        if suppression is None and self.links is not None:
-            # An erased contact's suppression is kept under a keyed hash of the address.
-            for secret in self.links.secrets():
-                hashed = erased_address(secret, request.channel, request.address)
-                suppression = self.store.get_suppression(request.channel, hashed)
-                if suppression is not None:
-                    break
+        # An erased contact's suppression is kept under a keyed hash of the address: both
+        # are looked up at once.
+        keys = [request.address]
+        if self.links is not None:
+            keys += [
+                erased_address(secret, request.channel, request.address)
+                for secret in self.links.secrets()
+            ]
+        suppression = self.store.find_suppression(request.channel, keys)
         if suppression is not None:
             note = f": {suppression.note}" if suppression.note else ""
             return suppression.reason.value, suppression.reason.value + note

@@ -1020,6 +1020,21 @@ class StoreContract:
         assert store.get_request(new.id).opened_at == NOW
         assert [a.comment for a in store.answers_for(new.id)] == ["c"]
 
+    def test_a_suppression_is_found_among_several_addresses(self, store: Store) -> None:
+        """One look-up finds a suppression of any of the addresses, the first in order."""
+        for address, reason in (("b@example.com", SuppressionReason.COMPLAINT),
+                                ("erased:abc", SuppressionReason.UNSUBSCRIBED)):  # fmt: skip
+            store.add_suppression(
+                Suppression(channel=Channel.EMAIL, address=address, reason=reason, at=NOW)
+            )
+        find = store.find_suppression
+        assert find(Channel.EMAIL, []) is None
+        assert find(Channel.EMAIL, ["a@example.com", "nope"]) is None
+        found = find(Channel.EMAIL, ["a@example.com", "ERASED:ABC", "B@example.com"])
+        assert found is not None
+        assert found.reason is SuppressionReason.UNSUBSCRIBED
+        assert find(Channel.SMS, ["b@example.com"]) is None
+
     def test_soft_bounces_count_per_address_in_any_letter_case(self, store: Store) -> None:
         """Each soft bounce of an address adds one, whatever the letter case; channels and
         addresses count apart."""

@@ -227,6 +227,11 @@ WHERE id IN (
     LIMIT ?
 );
 
+-- name: find_suppressions
+-- The suppressions on a channel of some addresses ({marks}: one ? per case-folded address).
+SELECT channel, address, reason, at, note FROM suppressions
+WHERE channel = ? AND address_key IN ({marks});
+
 -- name: get_suppression
 -- The suppression of an address on a channel.
 SELECT channel, address, reason, at, note FROM suppressions
