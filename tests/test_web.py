@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -111,7 +112,9 @@ def test_closed_tampered_unsubscribe_pixel_and_unknown(
     app, links, request_id, _ = setup
     status, _, page = call(app, "GET", links["4"][:-3] + "abc")
     assert status == "400 Bad Request"
-    assert "tampered" in page
+    assert "This link is not valid." in page
+    assert "Open the link from the message again" in page
+    assert "tampered" not in page  # the technical reason goes to the log
     status, headers, pixel = call(app, "GET", links["o"])
     assert (status, headers["Content-Type"], pixel) == ("200 OK", "image/gif", PIXEL_GIF)
     assert store.get_request(request_id).opened_at is not None
@@ -125,8 +128,62 @@ def test_closed_tampered_unsubscribe_pixel_and_unknown(
     assert call(app, "GET", "/nothing/here")[0] == "404 Not Found"
     reviewkit_clock.advance(timedelta(days=5))
     status, _, page = call(app, "GET", links["4"])
-    assert status in ("410 Gone", "400 Bad Request")  # the survey or its token expired
+    assert status == "410 Gone"  # the survey or its token expired
+    assert "This survey is closed." in page or "This link has expired." in page
     assert store.answers_for(request_id) == []
+
+
+def test_error_pages_tell_the_customer_what_to_do_and_log_the_reason(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+    reviewkit_transport: rk.InMemoryTransport,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An expired link to a Polish survey answers in Polish, a closed one too; a link of
+    an unknown request in the page's language; the technical reasons (times, signatures)
+    are logged, not shown."""
+    make_campaign(
+        service,
+        actor,
+        recipients=1,
+        interval=timedelta(0),
+        body="{{ links.answer }}",
+        answer_url="https://shop.example/feedback/a/{token}",
+        survey=rk.Survey(
+            type="nps", privacy_url="https://shop.example/privacy", expiry_days=2, language="pl"
+        ),
+    )
+    rk.Dispatcher(store, reviewkit_transport, reviewkit_clock, links=SIGNER).run()
+    (message,) = reviewkit_transport.sent
+    path = re.findall(r"https://shop\.example/feedback(/a/\S+)", message.text)[0]
+    answers = rk.AnswerService(store, reviewkit_clock, SIGNER)
+    app = make_app(answers)
+    survey = rk.Survey(type="nps", privacy_url="https://shop.example/privacy", language="pl")
+    store.add_campaign(rk.Campaign(name="till", survey=survey))
+    till = answers.open_link("till", "Kraków")
+    service.cancel(actor, "till")
+    with caplog.at_level(logging.INFO, logger="reviewkit.web"):
+        status, _, page = call(app, "GET", f"/s/{till}")
+    assert (status, '<html lang="pl">') == ("410 Gone", page[15:31])
+    assert "Ta ankieta jest już zamknięta." in page
+    assert "cancelled" not in page
+    assert "cancelled" in caplog.text
+    reviewkit_clock.advance(timedelta(days=3))
+    with caplog.at_level(logging.INFO, logger="reviewkit.web"):
+        status, _, page = call(app, "GET", path)
+    assert (status, '<html lang="pl">') == ("410 Gone", page[15:31])
+    assert "Ten link wygasł." in page
+    assert "expired at" not in page
+    assert "expired at" in caplog.text
+    stray = SIGNER.sign(
+        rk.TokenPurpose.ANSWER, "x", now=reviewkit_clock.now(), ttl=timedelta(seconds=1)
+    )
+    reviewkit_clock.advance(timedelta(seconds=2))
+    status, _, page = call(app, "GET", f"/a/{stray}")
+    assert (status, '<html lang="en">') == ("410 Gone", page[15:31])
+    assert "This link has expired." in page
 
 
 def test_a_score_of_zero_in_the_address_is_preselected(

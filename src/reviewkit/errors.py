@@ -36,6 +36,10 @@ Foreign exceptions are mapped into this tree where they cross into reviewkit, wi
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reviewkit.domain.tokens import LinkToken
 
 __all__ = [
     "AccountError",
@@ -170,11 +174,15 @@ class TokenError(ValidationError):
 
     :ivar reason: ``"malformed"``, ``"tampered"``, ``"unknown key"``, ``"wrong purpose"``
         or ``"expired"``.
+    :ivar token: for an expired token only, what the authentic token said (a
+        :class:`~reviewkit.domain.tokens.LinkToken`), e.g. to show a page in its survey's
+        language; ``None`` otherwise.
     """
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, *, token: LinkToken | None = None) -> None:
         super().__init__(f"link token refused ({reason}): {detail}")
         self.reason = reason
+        self.token = token
 
 
 class RateLimitedError(ReviewkitError):
@@ -189,7 +197,15 @@ class RateLimitedError(ReviewkitError):
 
 
 class SurveyClosedError(ValidationError):
-    """An answer came after the survey's expiry; nothing was recorded."""
+    """An answer came after the survey's expiry; nothing was recorded.
+
+    :ivar language: the survey's language, for a page that tells the customer (``None``
+        when not known).
+    """
+
+    def __init__(self, message: str, *, language: str | None = None) -> None:
+        super().__init__(message)
+        self.language = language
 
 
 class StorageError(ReviewkitError):

@@ -64,8 +64,13 @@ _TEXTS = {
         "unsubscribe_confirm": "Do you want to stop receiving review requests at this address?",
         "unsubscribed": "You will not receive such messages any more.",
         "closed": "This survey is closed.",
+        "closed_more": "It no longer takes answers. Thank you for wanting to tell us!",
+        "expired": "This link has expired.",
+        "expired_more": "Survey links work for a limited time after the message is sent.",
         "gone": "This request no longer exists.",
         "invalid": "This link is not valid.",
+        "invalid_more": "Open the link from the message again, or copy the whole address "
+        "into your browser.",
         "chosen": "Your current answer",
         "busy": "Please try again in a minute.",
     },
@@ -79,8 +84,13 @@ _TEXTS = {
         "unsubscribe_confirm": "Czy chcesz przestać otrzymywać prośby o opinię na ten adres?",
         "unsubscribed": "Nie będziesz już otrzymywać takich wiadomości.",
         "closed": "Ta ankieta jest już zamknięta.",
+        "closed_more": "Nie przyjmuje już odpowiedzi. Dziękujemy, że chcesz się podzielić opinią!",
+        "expired": "Ten link wygasł.",
+        "expired_more": "Linki do ankiet działają przez ograniczony czas od wysłania wiadomości.",
         "gone": "Ta prośba już nie istnieje.",
         "invalid": "Ten link jest nieprawidłowy.",
+        "invalid_more": "Otwórz link z wiadomości jeszcze raz albo skopiuj do przeglądarki "
+        "cały adres.",
         "chosen": "Twoja obecna odpowiedź",
         "busy": "Spróbuj ponownie za minutę.",
     },
@@ -187,16 +197,21 @@ def make_app(
                 body = f"<h1>{_e(default['unsubscribed'])}</h1>"
                 return _page(start_response, "200 OK", default["unsubscribed"], body, language)
         except RateLimitedError as exc:
-            body = f"<h1>{_e(default['busy'])}</h1><p>{_e(str(exc))}</p>"
+            log.info("answer page: %s", exc)
+            body = f"<h1>{_e(default['busy'])}</h1>"
             return _page(start_response, "429 Too Many Requests", default["busy"], body, language)
         except SurveyClosedError as exc:
-            body = f"<h1>{_e(default['closed'])}</h1><p>{_e(str(exc))}</p>"
-            return _page(start_response, "410 Gone", default["closed"], body, language)
+            log.info("answer page: %s", exc)
+            lang = exc.language if exc.language in _TEXTS else language
+            texts = _TEXTS.get(lang, default)
+            body = f"<h1>{_e(texts['closed'])}</h1><p>{_e(texts['closed_more'])}</p>"
+            return _page(start_response, "410 Gone", texts["closed"], body, lang)
         except NotFoundError:
             # The request (or its whole campaign) was deleted after the message was sent.
             title = default["closed"] if route == "a" else default["gone"]
             return _page(start_response, "410 Gone", title, f"<h1>{_e(title)}</h1>", language)
         except _BadBodyError as exc:
+            log.info("answer page: %s", exc)
             body = f"<h1>{_e(default['invalid'])}</h1><p>{_e(str(exc))}</p>"
             return _page(start_response, exc.status, default["invalid"], body, language)
         except StorageError as exc:
@@ -204,11 +219,35 @@ def make_app(
             body = f"<h1>{_e(default['busy'])}</h1>"
             return _page(start_response, "503 Service Unavailable", default["busy"], body, language)
         except (TokenError, ValidationError) as exc:
-            body = f"<h1>{_e(default['invalid'])}</h1><p>{_e(str(exc))}</p>"
-            return _page(start_response, "400 Bad Request", default["invalid"], body, language)
+            # The customer is told what they can do; the technical reason is for the log.
+            log.info("answer page refused a link: %s", exc)
+            expired = isinstance(exc, TokenError) and exc.reason == "expired"
+            title, more = ("expired", "expired_more") if expired else ("invalid", "invalid_more")
+            lang = _language_of(answers, exc) or language
+            texts = _TEXTS.get(lang, default)
+            body = f"<h1>{_e(texts[title])}</h1><p>{_e(texts[more])}</p>"
+            status = "410 Gone" if expired else "400 Bad Request"
+            return _page(start_response, status, texts[title], body, lang)
         return _page(start_response, "404 Not Found", "Not found", "<h1>Not found</h1>", language)
 
     return app
+
+
+def _language_of(answers: AnswerService, exc: ReviewkitError) -> str | None:
+    """The survey language of an expired (but authentic) link, when it can be found."""
+    token = exc.token if isinstance(exc, TokenError) else None
+    if token is None:
+        return None
+    try:
+        if token.purpose is TokenPurpose.SURVEY:
+            campaign = answers.store.get_campaign(token.request_id)
+        else:
+            request = answers.store.get_request(token.request_id)
+            campaign = answers.store.get_campaign(request.campaign_id)
+    except ReviewkitError:
+        return None
+    language = campaign.survey.language if campaign.survey else None
+    return language if language in _TEXTS else None
 
 
 def _open_link(

@@ -62,6 +62,14 @@ class LinkToken:
     delivery_id = renamed_attribute("delivery_id", "request_id")
 
 
+def _unexpired(found: LinkToken, now: datetime) -> LinkToken:
+    """*found* (authentic and of the right purpose) unless it has expired by *now*."""
+    if now >= found.expires_at:
+        detail = f"the link expired at {found.expires_at.isoformat()}"
+        raise TokenError("expired", detail, token=found)
+    return found
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -188,15 +196,13 @@ class LinkSigner:
             raise TokenError("tampered", "the signature does not match")
         if fields[2] != TokenPurpose(purpose).value:
             raise TokenError("wrong purpose", f"this link is not for {TokenPurpose(purpose).name}")
-        expires = datetime.fromtimestamp(int(fields[4]), UTC)
-        if now >= expires:
-            raise TokenError("expired", f"the link expired at {expires.isoformat()}")
-        return LinkToken(
+        found = LinkToken(
             purpose=TokenPurpose(fields[2]),
             request_id=fields[3],
-            expires_at=expires,
+            expires_at=datetime.fromtimestamp(int(fields[4]), UTC),
             extra=fields[5] if len(fields) == 6 else None,
         )
+        return _unexpired(found, now)
 
     def _verify_compact(self, token: str, purpose: TokenPurpose, now: datetime) -> LinkToken:
         try:
@@ -221,15 +227,15 @@ class LinkSigner:
             raise TokenError("tampered", "the signature does not match")
         if kind != TokenPurpose(purpose).value:
             raise TokenError("wrong purpose", f"this link is not for {TokenPurpose(purpose).name}")
-        expires = datetime.fromtimestamp(int.from_bytes(packed[end + 17 : end + 22], "big"), UTC)
-        if now >= expires:
-            raise TokenError("expired", f"the link expired at {expires.isoformat()}")
-        return LinkToken(
+        found = LinkToken(
             purpose=TokenPurpose(kind),
             request_id=packed[end + 1 : end + 17].hex(),
-            expires_at=expires,
+            expires_at=datetime.fromtimestamp(
+                int.from_bytes(packed[end + 17 : end + 22], "big"), UTC
+            ),
             extra=extra or None,
         )
+        return _unexpired(found, now)
 
     def _mac(self, kid: str, payload: bytes) -> bytes:
         return hmac.new(self.keys[kid].reveal().encode(), payload, hashlib.sha256).digest()

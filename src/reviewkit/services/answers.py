@@ -124,7 +124,9 @@ class AnswerService:
         survey = campaign.survey
         closes_at = survey.closes_at(request.asked_at)
         if now >= closes_at:
-            raise SurveyClosedError(f"the survey closed at {closes_at.isoformat()}")
+            raise SurveyClosedError(
+                f"the survey closed at {closes_at.isoformat()}", language=survey.language
+            )
         score = None
         if extra is not None:
             score = survey.checked_score(extra)
@@ -169,7 +171,9 @@ class AnswerService:
         if campaign.survey is None:
             raise ValidationError(f"campaign {campaign.name!r} has no survey any more")
         if campaign.status is CampaignStatus.CANCELLED:
-            raise SurveyClosedError(f"campaign {campaign.name!r} was cancelled")
+            raise SurveyClosedError(
+                f"campaign {campaign.name!r} was cancelled", language=campaign.survey.language
+            )
         location = found.extra or ""
         request = Request(
             campaign_id=campaign.id,
