@@ -6,10 +6,16 @@ import itertools
 import json
 import mailbox
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from datetime import timedelta
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -38,24 +44,33 @@ def run_cli(
     )
 
 
+def _messages(outbox: Path) -> list[EmailMessage]:
+    box = mailbox.Maildir(outbox, create=False)
+    parser = BytesParser(policy=policy.default, _class=EmailMessage)
+    return [parser.parsebytes(box.get_bytes(key)) for key in box.iterkeys()]
+
+
 def test_demo_sends_one_parseable_message_per_recipient_inside_the_window(tmp_path: Path) -> None:
-    """`reviewkit demo` fills a Maildir with one message per recipient, all in office hours."""
+    """`reviewkit demo` fills a Maildir with one request per recipient and reminders, all in
+    office hours, each with its answer and unsubscribe links."""
     result = run_cli("demo", "--recipients", "150", "--outbox", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "sent       150" in result.stdout
     assert "sent outside the window: 0" in result.stdout
-    box = mailbox.Maildir(tmp_path / "out", create=False)
-    parser = BytesParser(policy=policy.default)
-    messages = [parser.parsebytes(box.get_bytes(key)) for key in box.iterkeys()]
+    everything = _messages(tmp_path / "out")
+    messages = [m for m in everything if str(m["Subject"]).startswith("Jak oceniasz")]
+    reminders = [m for m in everything if str(m["Subject"]).startswith("Przypomnienie")]
     assert len(messages) == 150
     assert len({m["To"] for m in messages}) == 150
-    assert len({m["Message-ID"] for m in messages}) == 150
+    assert len({m["Message-ID"] for m in messages + reminders}) == 150 + len(reminders)
+    assert f"reminders: {len(reminders)}" in result.stdout
     zone = rk.load_zone(DEMO_ZONE)
     window = rk.SendWindow(
         weekdays="mon-fri", hours="09:00-17:00", holidays=rk.HolidayCalendar("PL")
     )
     dates = sorted(parsedate_to_datetime(m["Date"]) for m in messages)
-    assert all(window.contains(d, zone) for d in dates)
+    sent = messages + reminders  # customer care's alerts are not held to the window
+    assert all(window.contains(parsedate_to_datetime(m["Date"]), zone) for m in sent)
     # It crossed a night, three holidays and a weekend: Wednesday 23 to Monday 28 December.
     assert dates[0].astimezone(zone).day == 23
     assert dates[-1].astimezone(zone).day == 28
@@ -64,6 +79,110 @@ def test_demo_sends_one_parseable_message_per_recipient_inside_the_window(tmp_pa
     first = messages[0]
     assert first["Subject"].startswith("Jak oceniasz zamówienie ZAM-2026-")
     assert first.get_body(("html",)) is not None
+    text = first.get_body(("plain",)).get_content()
+    assert "http://127.0.0.1:8025/a/" in text
+    assert "http://127.0.0.1:8025/u/" in text
+    assert first["List-Unsubscribe"].startswith("<http://127.0.0.1:8025/u/")
+
+
+def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
+    """Customers answer through the answer page, reminders go only to the silent ones,
+    customer care hears of angry customers, and the scores printed are the stored ones."""
+    result = run_cli("demo", "--recipients", "200", "--outbox", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    everything = _messages(tmp_path / "out")
+    reminded = {
+        str(m["X-Reviewkit-Request"]): parsedate_to_datetime(m["Date"])
+        for m in everything
+        if str(m["Subject"]).startswith("Przypomnienie")
+    }
+    care = [m for m in everything if str(m["To"]) == "opieka@sklep.example"]
+    with SQLiteStore(tmp_path / "reviewkit.sqlite3") as store:
+        campaign = store.get_campaign("demo")
+        requests = list(store.iter_requests(campaign.id))
+        answers = {r.id: store.answers_for(r.id) for r in requests}
+        given = [a for found in answers.values() for a in found]
+        line = f"customers answered {len(given)} through the answer page"
+        assert line in result.stdout
+        assert len(given) > 40  # a share of 200 answered
+        for request_id, when in reminded.items():
+            # Nobody who had answered (or unsubscribed) before it was reminded.
+            assert all(a.at > when for a in answers[request_id])
+            assert store.get_request(request_id).unsubscribed_at is None
+        late = sum(1 for r, found in answers.items() if found and r in reminded)
+        assert f"({late} after the reminder)" in result.stdout
+        angry = [a for a in given if a.score <= 3]
+        assert angry
+        assert f"alerts fired: {len(angry)} " in result.stdout
+        assert care
+        assert all("firing" in m["Subject"].lower() for m in care)
+        told = "".join(m.get_body(("plain",)).get_content() for m in care)
+        assert told.count("NPS answer ") == len(angry)
+        rows = rk.ScoreService(store).scores(
+            rk.SurveyType.NPS,
+            by="segment",
+            period="week",
+            timezone=DEMO_ZONE,
+            min_sample=10,
+            campaign_id=campaign.id,
+        )
+    assert rows
+    for row in rows:
+        shown = f"{row.period}  {row.group}"
+        assert any(
+            line.startswith(shown) and f" {row.score.n} " in line
+            for line in result.stdout.splitlines()
+        )
+
+
+def _answer_from_the_served_page(process: subprocess.Popen[str], folder: Path) -> EmailMessage:
+    """Wait for the demo to serve, then answer a silent customer's link over HTTP."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("serving the answer page on"):
+            break
+    else:
+        pytest.fail(f"the demo did not serve: {process.stderr.read() if process.stderr else ''}")
+    with SQLiteStore(folder / "reviewkit.sqlite3") as store:
+        campaign = store.get_campaign("demo")
+        silent = [r.id for r in store.iter_requests(campaign.id) if not store.answers_for(r.id)]
+    message = next(
+        m for m in _messages(folder / "reviewkit-outbox") if str(m["X-Reviewkit-Request"]) in silent
+    )
+    text = message.get_body(("plain",)).get_content()
+    link = re.search(r"http://127\.0\.0\.1:\d+/a/\S+", text)
+    assert link is not None
+    # The URL is the local server's, read from the message just checked.
+    with urllib.request.urlopen(link.group(0) + "?score=9", timeout=10) as page:  # noqa: S310
+        assert "<legend>" in page.read().decode()
+    form = urllib.parse.urlencode({"score": "9", "comment": "Kliknięte w demo"}).encode()
+    with urllib.request.urlopen(link.group(0), data=form, timeout=10) as thanks:  # noqa: S310
+        assert "Dziękujemy za odpowiedź!" in thanks.read().decode()
+    return message
+
+
+def test_demo_serves_its_answer_page(tmp_path: Path) -> None:
+    """`reviewkit demo --serve` answers the links in its Maildir over HTTP on 127.0.0.1 and
+    stops cleanly on SIGTERM."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "reviewkit", "demo", "--recipients", "4", "--serve",
+               "--port", str(port)]  # fmt: skip
+    with subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            message = _answer_from_the_served_page(process, tmp_path)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    with SQLiteStore(tmp_path / "reviewkit.sqlite3") as store:
+        request_id = str(message["X-Reviewkit-Request"])
+        (answer,) = store.answers_for(request_id)
+        assert (answer.score, answer.comment) == (9, "Kliknięte w demo")
 
 
 def test_demo_opens_a_survey_link_at_the_till(tmp_path: Path) -> None:
@@ -85,7 +204,10 @@ def test_demo_opens_a_survey_link_at_the_till(tmp_path: Path) -> None:
     with rk.SQLiteStore(tmp_path / "reviewkit.sqlite3") as store:
         answers = rk.AnswerService(store, rk.SystemClock(), signer)
         assert answers.open_page(url.rsplit("/", 1)[1]).request.recipient.segment == "Kraków"
-        (row,) = rk.ScoreService(store).scores(rk.SurveyType.NPS, by="segment", min_sample=1)
+        till = store.get_campaign("demo-till")
+        (row,) = rk.ScoreService(store).scores(
+            rk.SurveyType.NPS, by="segment", min_sample=1, campaign_id=till.id
+        )
         assert (row.group, row.score.n) == ("Kraków", 6)
 
 
@@ -94,8 +216,15 @@ def test_demo_twice_replaces_the_first_run(tmp_path: Path) -> None:
     assert run_cli("demo", "--recipients", "5", cwd=tmp_path).returncode == 0
     again = run_cli("demo", "--recipients", "7", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "7 messages in Maildir" in again.stdout
-    assert len(mailbox.Maildir(tmp_path / "reviewkit-outbox", create=False)) == 7
+    everything = _messages(tmp_path / "reviewkit-outbox")
+    with SQLiteStore(tmp_path / "reviewkit.sqlite3") as store:
+        campaign = store.get_campaign("demo")
+        assert sum(store.count_requests(campaign.id).values()) == 7
+    ours = [m for m in everything if m["X-Reviewkit-Campaign"] == campaign.id]
+    assert f"{len(ours)} messages in Maildir" in again.stdout
+    assert len(ours) >= 7  # requests and reminders of the second run
+    care = [m for m in everything if m["To"] == "opieka@sklep.example"]
+    assert len(everything) == len(ours) + len(care)  # nothing of the first run is left
 
 
 def test_campaign_driven_from_the_shell(tmp_path: Path) -> None:

@@ -37,9 +37,10 @@ if TYPE_CHECKING:  # imported where used, so that `reviewkit --help` starts quic
     from reviewkit.adapters.accounts import SenderAccount
     from reviewkit.adapters.mime import MessageHook
     from reviewkit.adapters.relational import RelationalStore
+    from reviewkit.demo import DemoResult
     from reviewkit.domain.collection import RequestQuery
     from reviewkit.domain.tokens import LinkSigner
-    from reviewkit.ports import Transport
+    from reviewkit.ports import Store, Transport
     from reviewkit.services.campaigns import CampaignService
     from reviewkit.services.importer import ImportProgress
     from reviewkit.services.scores import ScoreRow
@@ -167,11 +168,22 @@ def _configure_demo(commands: _Commands, common: argparse.ArgumentParser) -> Non
         "demo",
         parents=[common],
         help="run a sample campaign to completion on a simulated clock",
-        description="Plan a sample campaign (Europe/Warsaw, Mon-Fri 09:00-17:00, Polish "
-        "holidays, 30 s interval), send it into a Maildir on a simulated clock, print a summary.",
+        description="Run a sample NPS campaign's whole loop on a simulated clock (Europe/Warsaw, "
+        "Mon-Fri 09:00-17:00, Polish holidays, 30 s interval): send into a Maildir, let "
+        "simulated customers answer through the answer page, remind the silent ones, alert "
+        "customer care of angry customers, print the scores by store and week.",
     )
     demo.add_argument("--outbox", default="reviewkit-outbox", metavar="DIR", help="Maildir folder")
     demo.add_argument("--recipients", type=int, default=300, metavar="N", help="how many (300)")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then serve the answer page on 127.0.0.1 so the links in the Maildir work "
+        "(until Ctrl-C)",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8025, help="the answer page's port on 127.0.0.1 (8025)"
+    )
     demo.set_defaults(handler=_demo)
 
 
@@ -963,13 +975,34 @@ def _open(
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import secrets as random_keys
+
     from reviewkit.adapters.relational import redacted
     from reviewkit.demo import run_demo
+    from reviewkit.domain.secret import Secret
+    from reviewkit.domain.tokens import LinkSigner
 
     if args.recipients < 1:
         raise ValidationError("--recipients must be at least 1")
+    if not 1 <= args.port <= 65535:
+        raise ValidationError(f"--port {args.port} is not a TCP port (1 to 65535)")
+    kept = link_signer(LINK_KEYS_ENV)
+    signer = kept or LinkSigner({"demo": Secret(random_keys.token_urlsafe(32))})
+    base = f"http://127.0.0.1:{args.port}"
     with open_store(args) as store:
-        result = run_demo(store, args.outbox, args.recipients, links=link_signer(LINK_KEYS_ENV))
+        result = run_demo(store, args.outbox, args.recipients, links=signer, answer_base=base)
+        _print_demo(result)
+        where = redacted(args.db) if is_postgres_url(args.db) else Path(args.db).resolve()
+        print(f"  database {where}")
+        ok = result.campaign.status.value == "completed" and not result.outside_window
+        if args.serve:
+            _serve_demo(store, signer, result, args.port, kept is None)
+    return 0 if ok else 1
+
+
+def _print_demo(result: DemoResult) -> None:
+    from reviewkit.demo import DEMO_CARE
+
     campaign = result.campaign
     print(f"campaign {campaign.name!r}: {campaign.status.value}")
     print(
@@ -983,13 +1016,59 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  first sent {result.first_sent:%a %Y-%m-%d %H:%M:%S %Z}")
         print(f"  last sent  {result.last_sent:%a %Y-%m-%d %H:%M:%S %Z}")
     print(f"  sent outside the window: {result.outside_window}")
+    print(f"  reminders: {result.reminders}")
     print(f"  {result.messages} messages in Maildir {result.outbox.resolve()}")
+    print(
+        f"customers answered {result.answers} through the answer page "
+        f"({result.after_reminder} after the reminder); {result.unsubscribed} unsubscribed"
+    )
+    print(
+        f"alerts fired: {len(result.alerts)} (told to customer care, {DEMO_CARE}, in the Maildir)"
+    )
+    print("NPS by store and week (Europe/Warsaw):")
+    records = [_score_record(row) for row in result.scores]
+    if records:
+        columns = ["period", "group", "n", "score", "low", "high", "note"]
+        table = [columns]
+        table += [["" if r[c] is None else str(r[c]) for c in columns] for r in records]
+        print_table(table)
+    else:
+        print("  no answers")
     print(f"open survey link at the Kraków till ({result.till_answers} answers so far):")
     print(f"  {result.survey_link}")
     print(f"  QR code {result.qr.resolve()}")
-    where = redacted(args.db) if is_postgres_url(args.db) else Path(args.db).resolve()
-    print(f"  database {where}")
-    return 0 if campaign.status.value == "completed" and not result.outside_window else 1
+
+
+def _serve_demo(
+    store: Store, signer: LinkSigner, result: DemoResult, port: int, one_off: bool
+) -> None:
+    """Serve the answer page for the demo's links until Ctrl-C or SIGTERM."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from reviewkit.demo import ContinuedClock, demo_answer_app
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            logging.getLogger("reviewkit.demo").info("%s", format % args)
+
+    app = demo_answer_app(store, ContinuedClock(result.ended_at), signer)
+    try:
+        server = make_server("127.0.0.1", port, app, handler_class=_Quiet)
+    except OSError as exc:
+        raise ValidationError(
+            f"cannot serve the answer page on 127.0.0.1:{port}: {exc.strerror}; "
+            "choose another --port"
+        ) from None
+    print(f"serving the answer page on {result.answer_base}/ (Ctrl-C to stop):")
+    print("  open a link from a message in the Maildir to answer as a customer")
+    if one_off:
+        print(f"  (the links are signed with a one-off key: set ${LINK_KEYS_ENV} to keep them)")
+    sys.stdout.flush()
+    try:
+        with server:
+            server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped serving", file=sys.stderr)
 
 
 def _campaign_create(args: argparse.Namespace) -> int:
