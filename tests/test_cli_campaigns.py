@@ -143,3 +143,56 @@ def test_times_are_shown_in_the_zone_asked_for(tmp_path: Path) -> None:
     ok("requests", "export", "--campaign", "winter", "--timezone", "Europe/Warsaw",
        "--output", str(out), *db)  # fmt: skip
     assert "2026-01-20T09:30:00+01:00" in out.read_text(encoding="utf-8-sig")
+
+
+def test_edit_changes_only_the_settings_given(tmp_path: Path) -> None:
+    """`campaign edit` changes what it is given and keeps every other setting; a completed
+    campaign, an empty edit and bad values are one-line refusals that change nothing."""
+    from reviewkit.adapters.sqlite import SQLiteStore
+
+    db = ["--db", str(tmp_path / "r.sqlite3")]
+    body = tmp_path / "body.txt"
+    body.write_text("Hello {{ recipient.name }}")
+    ok("campaign", "create", "--name", "spring", "--from", "opinie@sklep.example",
+       "--subject", "How was it?", "--body-file", str(body), "--timezone", "Europe/Warsaw",
+       "--days", "mon-fri", "--hours", "09:00-17:00", "--holidays", "PL", *db)  # fmt: skip
+    out = ok("campaign", "edit", "spring", "--subject", "And now?", "--interval", "45s",
+             "--holidays", "none", "--reminder", "2d", "--reminders", "2", "--survey", "csat",
+             "--privacy-url", "https://sklep.example/p", "--answer-url",
+             "https://sklep.example/a/{token}", "--start", "2026-03-02T09:00", *db)  # fmt: skip
+    assert out.startswith("edited campaign 'spring' (draft): ")
+    with SQLiteStore(tmp_path / "r.sqlite3") as store:
+        campaign = store.get_campaign("spring")
+    assert (campaign.subject, campaign.body) == ("And now?", "Hello {{ recipient.name }}")
+    assert campaign.interval.total_seconds() == 45
+    assert campaign.window.holidays is None
+    assert sorted(campaign.window.weekdays) == [0, 1, 2, 3, 4]  # kept
+    assert campaign.reminder is not None
+    assert (campaign.reminder.after.days, campaign.reminder.count) == (2, 2)
+    assert campaign.survey is not None
+    assert (campaign.survey.type.value, campaign.survey.expiry_days) == ("csat", 7)
+    assert campaign.start_at is not None
+    assert campaign.start_at.isoformat() == "2026-03-02T08:00:00+00:00"  # Warsaw's 09:00
+    ok("campaign", "edit", "spring", "--reminder", "off", "--expiry-days", "3", *db)
+    with SQLiteStore(tmp_path / "r.sqlite3") as store:
+        again = store.get_campaign("spring")
+    assert again.reminder is None
+    assert again.survey is not None
+    assert (again.survey.type.value, again.survey.expiry_days) == ("csat", 3)
+
+    for bad, words in [
+        ([], "nothing to change"),
+        (["--timezone", "Mars/Base"], "Mars/Base"),
+        (["--interval", "soon"], "soon"),
+        (["--hours", "17:00-09:00"], "17:00-09:00"),
+    ]:
+        done = reviewkit("campaign", "edit", "spring", *bad, *db)
+        assert done.returncode == 1, bad
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert words in done.stderr
+    ok("campaign", "cancel", "spring", *db)
+    done = reviewkit("campaign", "edit", "spring", "--subject", "Too late", *db)
+    assert done.returncode == 1
+    assert "can no longer be edited" in done.stderr
+    with SQLiteStore(tmp_path / "r.sqlite3") as store:
+        assert store.get_campaign("spring").subject == "And now?"

@@ -21,7 +21,9 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import attrs
 
 from reviewkit import __version__
 from reviewkit.domain.campaign import SENDING_CHANNELS, Campaign, CampaignMode, Channel, Reminder
@@ -193,47 +195,18 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     actions = campaign.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", parents=[common], help="create a draft campaign")
     create.add_argument("--name", required=True)
-    create.add_argument("--channel", choices=[c.value for c in SENDING_CHANNELS], default="email")
-    create.add_argument(
-        "--mode",
-        choices=["one-off", "always-on"],
-        default="one-off",
-        help="one-off completes once everything is sent; always-on keeps accepting requests "
-        "until cancelled (one-off)",
-    )
-    create.add_argument("--from", dest="sender", metavar="ADDRESS", help="sender account")
-    create.add_argument("--subject", default="", help="subject template")
-    create.add_argument("--body-file", type=Path, metavar="F", help="plain-text body template")
-    create.add_argument("--html-file", type=Path, metavar="F", help="HTML body template")
-    create.add_argument("--timezone", default="UTC", metavar="TZ", help="IANA zone (UTC)")
-    create.add_argument("--days", default="mon-sun", help="sending days, e.g. mon-fri")
-    create.add_argument("--hours", default="00:00-24:00", help="sending hours, e.g. 09:00-17:00")
-    create.add_argument("--holidays", metavar="CC[-SUB]", help="public holidays, e.g. PL or DE-BY")
-    create.add_argument("--interval", default="0s", help="minimum gap between messages, e.g. 30s")
-    create.add_argument("--start", metavar="ISO-DATETIME", help="earliest send time")
-    create.add_argument("--send-delay", default="0s", help="hold each request this long, e.g. 10m")
-    create.add_argument("--unsubscribe-url", metavar="URL", help="https://…?t={token}")
-    create.add_argument("--default-region", metavar="CC", help="for phone numbers, e.g. PL")
-    create.add_argument("--max-sms-segments", type=int, metavar="N", help="cap on SMS length")
-    create.add_argument(
-        "--public-review",
-        action="store_true",
-        help="the requests invite a public review (Google, Trustpilot): sent to every "
-        "customer alike, never gated on a score",
-    )
-    survey = create.add_argument_group("survey requests (NPS, CSAT, CES)")
-    survey.add_argument("--survey", choices=[t.value for t in SurveyType], help="the survey type")
-    survey.add_argument(
-        "--answer-url", metavar="URL", help="the answer page, with {token}: https://…?t={token}"
-    )
-    survey.add_argument("--privacy-url", metavar="URL", help="the privacy policy (https)")
-    survey.add_argument("--expiry-days", type=int, default=7, metavar="N", help="answers taken (7)")
-    survey.add_argument("--survey-title", default="", metavar="TEXT")
-    survey.add_argument("--survey-language", choices=["en", "pl"], default="en")
-    reminders = create.add_argument_group("reminders for requests nobody answered")
-    reminders.add_argument("--reminder", metavar="WAIT", help="wait before each reminder, e.g. 3d")
-    reminders.add_argument("--reminders", type=int, default=1, metavar="N", help="at most (1)")
+    _add_campaign_settings(create, editing=False)
     create.set_defaults(handler=_campaign_create)
+    edit = actions.add_parser(
+        "edit",
+        parents=[common],
+        help="change a campaign's settings (those given; not once completed or cancelled)",
+        description="Change the settings given, keep the others. A sending campaign takes "
+        "the change from its next message; a completed or cancelled one is read-only.",
+    )
+    edit.add_argument("name", metavar="NAME")
+    _add_campaign_settings(edit, editing=True)
+    edit.set_defaults(handler=_campaign_edit)
 
     listing = actions.add_parser(
         "list", parents=[common], help="every campaign: status, counts, next due request"
@@ -288,6 +261,84 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     add.add_argument("--transaction")
     add.add_argument("--timezone")
     add.set_defaults(handler=_campaign_add_recipient)
+
+
+def _add_campaign_settings(parser: argparse.ArgumentParser, *, editing: bool) -> None:
+    """The settings ``campaign create`` takes and ``campaign edit`` changes (when
+    *editing*, an option not given is absent from the namespace: it keeps its value)."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if editing else value
+
+    add = parser.add_argument
+    add("--channel", choices=[c.value for c in SENDING_CHANNELS], default=default("email"))
+    add(
+        "--mode",
+        choices=["one-off", "always-on"],
+        default=default("one-off"),
+        help="one-off completes once everything is sent; always-on keeps accepting requests "
+        "until cancelled (one-off)",
+    )
+    add("--from", dest="sender", metavar="ADDRESS", default=default(None), help="sender account")
+    add("--subject", default=default(""), help="subject template")
+    add("--body-file", type=Path, metavar="F", default=default(None), help="plain-text body")
+    add("--html-file", type=Path, metavar="F", default=default(None), help="HTML body template")
+    add("--timezone", default=default("UTC"), metavar="TZ", help="IANA zone (UTC)")
+    add("--days", default=default("mon-sun"), help="sending days, e.g. mon-fri")
+    add("--hours", default=default("00:00-24:00"), help="sending hours, e.g. 09:00-17:00")
+    add(
+        "--holidays",
+        metavar="CC[-SUB]",
+        default=default(None),
+        help="public holidays, e.g. PL or DE-BY" + ("; 'none' for none" if editing else ""),
+    )
+    add("--interval", default=default("0s"), help="minimum gap between messages, e.g. 30s")
+    add("--start", metavar="ISO-DATETIME", default=default(None), help="earliest send time")
+    add("--send-delay", default=default("0s"), help="hold each request this long, e.g. 10m")
+    add("--unsubscribe-url", metavar="URL", default=default(None), help="https://…?t={token}")
+    add("--default-region", metavar="CC", default=default(None), help="for phone numbers, e.g. PL")
+    add(
+        "--max-sms-segments",
+        type=int,
+        metavar="N",
+        default=default(None),
+        help="cap on SMS length",
+    )
+    add(
+        "--public-review",
+        action=argparse.BooleanOptionalAction if editing else "store_true",
+        default=default(False),
+        help="the requests invite a public review (Google, Trustpilot): sent to every "
+        "customer alike, never gated on a score",
+    )
+    survey = parser.add_argument_group("survey requests (NPS, CSAT, CES)")
+    survey.add_argument(
+        "--survey", choices=[t.value for t in SurveyType], default=default(None), help="the type"
+    )
+    survey.add_argument(
+        "--answer-url",
+        metavar="URL",
+        default=default(None),
+        help="the answer page, with {token}: https://…?t={token}",
+    )
+    survey.add_argument(
+        "--privacy-url", metavar="URL", default=default(None), help="the privacy policy (https)"
+    )
+    survey.add_argument(
+        "--expiry-days", type=int, default=default(7), metavar="N", help="answers taken (7)"
+    )
+    survey.add_argument("--survey-title", default=default(""), metavar="TEXT")
+    survey.add_argument("--survey-language", choices=["en", "pl"], default=default("en"))
+    reminders = parser.add_argument_group("reminders for requests nobody answered")
+    reminders.add_argument(
+        "--reminder",
+        metavar="WAIT",
+        default=default(None),
+        help="wait before each reminder, e.g. 3d" + ("; 'off' for none" if editing else ""),
+    )
+    reminders.add_argument(
+        "--reminders", type=int, default=default(1), metavar="N", help="at most (1)"
+    )
 
 
 def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) -> None:
@@ -1107,6 +1158,99 @@ def _campaign_create(args: argparse.Namespace) -> int:
         )
         print(f"created campaign {campaign.name!r} ({campaign.status.value})")
     return 0
+
+
+def _campaign_edit(args: argparse.Namespace) -> int:
+    given = vars(args)
+    store, service, actor = _open(args)
+    with store:
+        campaign = service.get(actor, args.name)
+        changes: dict[str, object] = {}
+        simple = {
+            "sender": "sender",
+            "subject": "subject",
+            "unsubscribe_url": "unsubscribe_url",
+            "answer_url": "answer_url",
+            "default_region": "default_region",
+            "max_sms_segments": "max_sms_segments",
+            "public_review": "public_review",
+            "timezone": "timezone",
+        }
+        for option, field in simple.items():
+            if option in given:
+                changes[field] = given[option]
+        if "channel" in given:
+            changes["channel"] = Channel(args.channel)
+        if "mode" in given:
+            changes["mode"] = CampaignMode(args.mode.replace("-", "_"))
+        if "body_file" in given:
+            changes["body"] = _read(args.body_file)
+        if "html_file" in given:
+            changes["html"] = _read(args.html_file)
+        if "interval" in given:
+            changes["interval"] = parse_interval(args.interval)
+        if "send_delay" in given:
+            changes["send_delay"] = parse_interval(args.send_delay)
+        if "start" in given:
+            zone = given.get("timezone", campaign.timezone)
+            changes["start_at"] = parse_start(args.start, zone)
+        if {"days", "hours", "holidays"} & given.keys():
+            changes["window"] = _edited_window(campaign.window, given)
+        if {"reminder", "reminders"} & given.keys():
+            changes["reminder"] = _edited_reminder(campaign.reminder, given)
+        survey_options = {"survey", "privacy_url", "expiry_days", "survey_title", "survey_language"}
+        if survey_options & given.keys():
+            changes["survey"] = _edited_survey(campaign.survey, given)
+        if not changes:
+            raise ValidationError("nothing to change: give at least one setting (see --help)")
+        edited = service.edit(actor, args.name, **changes)
+        names = ", ".join(sorted(changes))
+        print(f"edited campaign {edited.name!r} ({edited.status.value}): {names}")
+    return 0
+
+
+def _edited_window(window: SendWindow, given: dict[str, Any]) -> SendWindow:
+    holidays = window.holidays
+    if "holidays" in given:
+        text = given["holidays"]
+        holidays = None if text in (None, "", "none") else HolidayCalendar.parse(text)
+    return SendWindow(
+        weekdays=given.get("days", window.weekdays),
+        hours=given.get("hours", window.hours),
+        holidays=holidays,
+    )
+
+
+def _edited_reminder(reminder: Reminder | None, given: dict[str, Any]) -> Reminder | None:
+    if given.get("reminder") == "off":
+        return None
+    if "reminder" in given:
+        after = parse_interval(given["reminder"])
+    elif reminder is not None:
+        after = reminder.after
+    else:
+        raise ValidationError("--reminders needs --reminder: the campaign has no reminders")
+    count = given.get("reminders", reminder.count if reminder else 1)
+    if reminder is None:
+        return Reminder(after=after, count=count)
+    return attrs.evolve(reminder, after=after, count=count)
+
+
+def _edited_survey(survey: Survey | None, given: dict[str, Any]) -> Survey:
+    if survey is None:
+        if "survey" not in given or "privacy_url" not in given:
+            raise ValidationError(
+                "the campaign has no survey: give --survey and --privacy-url to add one"
+            )
+        survey = Survey(type=SurveyType(given["survey"]), privacy_url=given["privacy_url"])
+    fields = {
+        "type": SurveyType(given["survey"]) if "survey" in given else survey.type,
+        "privacy_url": given.get("privacy_url", survey.privacy_url),
+        "expiry_days": given.get("expiry_days", survey.expiry_days),
+        "title": given.get("survey_title", survey.title),
+        "language": given.get("survey_language", survey.language),
+    }
+    return attrs.evolve(survey, **fields)
 
 
 def _survey(args: argparse.Namespace) -> Survey | None:
