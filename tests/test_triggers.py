@@ -195,3 +195,43 @@ def test_review_gating_is_refused_when_a_campaign_becomes_public(
         triggers.report(actor, event)
     store = service.store
     assert list(store.iter_requests(store.get_campaign("google reviews").id)) == []
+
+
+def test_stored_rules_fire_in_every_process_that_reports(
+    service: rk.CampaignService, actor: rk.Actor, store: rk.Store
+) -> None:
+    """A rule saved through one service fires through another on the same store; ids stay
+    unique across given and stored rules; a removed rule stops firing."""
+    service.create(
+        actor, name="service csat", answer_url="https://shop.example/a/{token}", survey=SURVEY
+    )
+    rk.TriggerService(service).save_rule(DONE_FOR_VIP)
+    elsewhere = rk.TriggerService(service, [TASK_CLOSED])
+    assert [r.id for r in elsewhere.all_rules()] == ["support-closed", "vip-service-done"]
+    (made,) = elsewhere.report(actor, _status_changed("T-1", "Completed", vip=True))
+    assert made.recipient.transaction_id == "T-1"
+    with pytest.raises(rk.ConflictError):
+        elsewhere.save_rule(DONE_FOR_VIP)
+    with pytest.raises(rk.ValidationError, match="in code"):
+        elsewhere.save_rule(TASK_CLOSED)
+    assert elsewhere.remove_rule("vip-service-done") == DONE_FOR_VIP
+    assert elsewhere.report(actor, _status_changed("T-2", "Completed", vip=True)) == []
+    with pytest.raises(rk.NotFoundError):
+        elsewhere.remove_rule("vip-service-done")
+
+
+def test_a_stored_rule_cannot_gate_public_reviews(
+    service: rk.CampaignService, actor: rk.Actor, store: rk.Store
+) -> None:
+    """Saving a rule that would invite only happy customers to a public review is refused,
+    and nothing is stored."""
+    service.create(actor, name="google", public_review=True)
+    gating = rk.TriggerRule(
+        id="happy-only",
+        event="survey.answered",
+        conditions=(rk.Condition("answer.score", "gte", 9),),
+        campaign="google",
+    )
+    with pytest.raises(rk.ValidationError, match="gat"):
+        rk.TriggerService(service).save_rule(gating)
+    assert store.trigger_rules() == []

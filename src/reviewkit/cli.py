@@ -105,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     from reviewkit.cli_retention import configure_retention
     from reviewkit.cli_reviews import configure_reviews
     from reviewkit.cli_suppress import configure_suppress
+    from reviewkit.cli_triggers import configure_triggers
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -161,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     configure_contact(commands, common)
     configure_reviews(commands, common)
     configure_retention(commands, common)
+    configure_triggers(commands, common)
     return parser
 
 

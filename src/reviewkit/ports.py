@@ -41,6 +41,7 @@ from reviewkit.domain.scoring import AnswerStats, Score
 from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tasks import Task, TaskStatus
+from reviewkit.domain.triggers import TriggerRule
 
 __all__ = [
     "AlertRepository",
@@ -505,7 +506,27 @@ class SuppressionList(Protocol):
 
 @runtime_checkable
 class TriggerLog(Protocol):
-    """Which trigger rule fired for which entity, so each fires once."""
+    """Trigger rules kept in the store, and which rule fired for which entity, so each
+    fires once."""
+
+    def add_trigger_rule(self, rule: TriggerRule) -> TriggerRule:
+        """Store a new trigger rule.
+
+        :raises reviewkit.errors.ConflictError: a rule with that id is stored.
+        """
+        ...
+
+    def trigger_rules(self) -> list[TriggerRule]:
+        """Return every stored trigger rule, oldest first."""
+        ...
+
+    def remove_trigger_rule(self, rule_id: str) -> TriggerRule:
+        """Remove the stored trigger rule *rule_id* and return it (what it fired for is
+        kept, so adding it again does not fire twice for the same entity).
+
+        :raises reviewkit.errors.NotFoundError: no such rule.
+        """
+        ...
 
     def record_firing(self, rule_id: str, entity_id: str, at: datetime) -> bool:
         """Record that a trigger rule fired for an entity; ``False`` if it already had (and

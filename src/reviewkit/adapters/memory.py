@@ -46,6 +46,7 @@ from reviewkit.domain.suppression import Suppression
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tasks import Task, TaskStatus
 from reviewkit.domain.tasks import task_order as _task_order
+from reviewkit.domain.triggers import TriggerRule
 from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     AccountError,
@@ -119,6 +120,7 @@ class InMemoryStore(DeprecatedStoreNames):
         self._slots: dict[str, datetime] = _JournaledDict(self)
         self._answers: dict[str, Answer] = _JournaledDict(self)
         self._firings: dict[tuple[str, str], datetime] = _JournaledDict(self)
+        self._trigger_rules: dict[str, TriggerRule] = _JournaledDict(self)
         self._rules: dict[str, AlertRule] = _JournaledDict(self)
         self._alerts: dict[str, Alert] = _JournaledDict(self)
         self._notifications: dict[str, Notification] = _JournaledDict(self)
@@ -512,6 +514,24 @@ class InMemoryStore(DeprecatedStoreNames):
                 return False
             self._firings[(rule_id, entity_id)] = at
             return True
+
+    def add_trigger_rule(self, rule: TriggerRule) -> TriggerRule:
+        with self._lock:
+            if rule.id in self._trigger_rules:
+                raise ConflictError(f"there is already a trigger rule {rule.id!r}")
+            self._trigger_rules[rule.id] = rule
+            return rule
+
+    def trigger_rules(self) -> list[TriggerRule]:
+        with self._lock:
+            return list(self._trigger_rules.values())
+
+    def remove_trigger_rule(self, rule_id: str) -> TriggerRule:
+        with self._lock:
+            rule = self._trigger_rules.pop(rule_id, None)
+            if rule is None:
+                raise NotFoundError(f"no trigger rule {rule_id!r}")
+            return rule
 
     # -- alerts -------------------------------------------------------------------------------
 

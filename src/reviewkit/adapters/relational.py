@@ -52,6 +52,7 @@ from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension, r
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tasks import Task, TaskStatus
+from reviewkit.domain.triggers import TriggerRule
 from reviewkit.domain.window import epoch_micros
 from reviewkit.errors import (
     ConflictError,
@@ -602,6 +603,27 @@ class RelationalStore(DeprecatedStoreNames, ABC):
         with self.transaction():
             cursor = self._execute(self._q.RECORD_FIRING, (rule_id, entity_id, _to_us(at)))
             return bool(cursor.rowcount == 1)
+
+    def add_trigger_rule(self, rule: TriggerRule) -> TriggerRule:
+        with self.transaction():
+            try:
+                self._execute(self._q.INSERT_TRIGGER_RULE, (rule.id, json.dumps(unstructure(rule))))
+            except self._integrity as exc:
+                raise ConflictError(f"there is already a trigger rule {rule.id!r}") from exc
+        return rule
+
+    def trigger_rules(self) -> list[TriggerRule]:
+        with self._reading():
+            rows = self._execute(self._q.TRIGGER_RULES).fetchall()
+        return [structure(json.loads(data), TriggerRule) for (data,) in rows]
+
+    def remove_trigger_rule(self, rule_id: str) -> TriggerRule:
+        with self.transaction():
+            row = self._execute(self._q.FIND_TRIGGER_RULE, (rule_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no trigger rule {rule_id!r}")
+            self._execute(self._q.DELETE_TRIGGER_RULE, (rule_id,))
+        return structure(json.loads(row[0]), TriggerRule)
 
     # -- alerts ---------------------------------------------------------------------------
 

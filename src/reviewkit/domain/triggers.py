@@ -22,7 +22,7 @@ Rules are plain data (attrs, stored and edited through ``reviewkit.serialization
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -108,6 +108,10 @@ def _check_id(_: object, __: attrs.Attribute[str], value: str) -> None:
         raise ValidationError(f"rule id {value!r}: use letters, digits, - _ and .")
 
 
+def _conditions(value: Iterable[Condition]) -> tuple[Condition, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class TriggerRule:
     """When *event* happens and every condition holds, enqueue a request in *campaign*
@@ -118,7 +122,7 @@ class TriggerRule:
 
     id: str = attrs.field(validator=_check_id)
     event: str
-    conditions: tuple[Condition, ...] = attrs.field(default=(), converter=tuple)
+    conditions: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
     campaign: str
     delay: timedelta = timedelta(0)
     enabled: bool = True

@@ -30,10 +30,12 @@ __all__ = ["TriggerService"]
 
 
 class TriggerService:
-    """Apply trigger rules to reported events.
+    """Apply trigger rules to reported events: the rules given here (kept by the host, in
+    its code or configuration) and the rules kept in the store (:meth:`save_rule`, the
+    ``reviewkit trigger`` commands).
 
     :param campaigns: the campaign service requests are made through.
-    :param rules: the rules, as the host stores them; ids must be unique.
+    :param rules: the host's rules; ids must be unique, also against the stored ones.
     """
 
     def __init__(self, campaigns: CampaignService, rules: Iterable[TriggerRule] = ()) -> None:
@@ -50,16 +52,45 @@ class TriggerService:
         """
         if any(r.id == rule.id for r in self.rules):
             raise ValidationError(f"there is already a trigger rule {rule.id!r}")
+        self._check(rule)
+        self.rules.append(rule)
+
+    def save_rule(self, rule: TriggerRule) -> TriggerRule:
+        """Keep *rule* in the store, where every process's :meth:`report` finds it.
+
+        :raises ConflictError: a stored rule has the same id.
+        :raises ValidationError: a rule given to this service has the same id, or the rule
+            would send public-review invitations only after a good score (review gating).
+        """
+        if any(r.id == rule.id for r in self.rules):
+            raise ValidationError(f"there is already a trigger rule {rule.id!r} (in code)")
+        self._check(rule)
+        return self.campaigns.store.add_trigger_rule(rule)
+
+    def remove_rule(self, rule_id: str) -> TriggerRule:
+        """Remove the stored rule *rule_id* and return it. What it fired for is kept: saved
+        again, it does not fire twice for the same entity.
+
+        :raises NotFoundError: no stored rule has that id.
+        """
+        return self.campaigns.store.remove_trigger_rule(rule_id)
+
+    def all_rules(self) -> list[TriggerRule]:
+        """The rules :meth:`report` applies: those given here, then the stored ones."""
+        given = {r.id for r in self.rules}
+        stored = [r for r in self.campaigns.store.trigger_rules() if r.id not in given]
+        return [*self.rules, *stored]
+
+    def _check(self, rule: TriggerRule) -> None:
         try:
             campaign = self.campaigns.store.get_campaign(rule.campaign)
         except NotFoundError:
             pass  # checked again when the rule fires
         else:
             _refuse_gating(rule, campaign)
-        self.rules.append(rule)
 
     def report(self, actor: Actor, event: HostEvent) -> list[Request]:
-        """Apply every rule to *event*; return the requests it made.
+        """Apply every rule (:meth:`all_rules`) to *event*; return the requests it made.
 
         :raises NotFoundError: a matching rule names a campaign that does not exist.
         :raises ValidationError: the event's recipient has no address for that campaign's
@@ -72,7 +103,7 @@ class TriggerService:
         if not recipient.transaction_id:
             recipient = attrs.evolve(recipient, transaction_id=event.entity_id)
         happened = now if event.at is None else as_utc(event.at, "the event time")
-        for rule in self.rules:
+        for rule in self.all_rules():
             if not rule.matches(event):
                 continue
             try:

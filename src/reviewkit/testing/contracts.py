@@ -58,6 +58,7 @@ from reviewkit.domain.request import Engagement, Outcome, Recipient, Request, Re
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import Survey, SurveyType
 from reviewkit.domain.tasks import Task, TaskStatus
+from reviewkit.domain.triggers import Condition, Operator, TriggerRule
 from reviewkit.domain.window import HolidayCalendar, SendWindow
 from reviewkit.errors import (
     ConflictError,
@@ -563,6 +564,33 @@ class StoreContract:
         assert not store.record_firing("rule", "order-1", NOW + timedelta(hours=1))
         assert store.record_firing("rule", "order-2", NOW)
         assert store.record_firing("other", "order-1", NOW)
+
+    def test_trigger_rules_are_kept_in_order_and_removed(self, store: Store) -> None:
+        """Stored trigger rules come back equal, oldest first; a second rule with an id is a
+        conflict; removing one leaves the others and what it fired for."""
+        vip = TriggerRule(
+            id="vip-closed",
+            event="task.closed",
+            campaign="after tasks",
+            conditions=(
+                Condition("customer.vip", Operator.EQ, True),
+                Condition("queue", Operator.IN, ["care", "sales"]),
+            ),
+            delay=timedelta(hours=2),
+        )
+        plain = TriggerRule(id="delivered", event="order.delivered", campaign="orders")
+        assert store.add_trigger_rule(vip) == vip
+        store.add_trigger_rule(plain)
+        assert store.trigger_rules() == [vip, plain]
+        with pytest.raises(ConflictError):
+            store.add_trigger_rule(attrs.evolve(vip, event="other"))
+        assert store.record_firing("vip-closed", "T-1", NOW)
+        assert store.remove_trigger_rule("vip-closed") == vip
+        assert store.trigger_rules() == [plain]
+        with pytest.raises(NotFoundError):
+            store.remove_trigger_rule("vip-closed")
+        store.add_trigger_rule(vip)
+        assert not store.record_firing("vip-closed", "T-1", NOW)  # fired before: kept
 
     # -- transactions ---------------------------------------------------------------------
 

@@ -271,6 +271,22 @@ ON CONFLICT (key) DO UPDATE SET next_at = excluded.next_at;
 INSERT INTO trigger_firings (rule_id, entity_id, at) VALUES (?, ?, ?)
 ON CONFLICT DO NOTHING;
 
+-- name: insert_trigger_rule
+-- A trigger rule kept in the store (the rule as JSON).
+INSERT INTO trigger_rules (id, data) VALUES (?, ?);
+
+-- name: trigger_rules
+-- Every stored trigger rule, oldest first.
+SELECT data FROM trigger_rules ORDER BY seq;
+
+-- name: find_trigger_rule
+-- One stored trigger rule.
+SELECT data FROM trigger_rules WHERE id = ?;
+
+-- name: delete_trigger_rule
+-- Forget a stored trigger rule (what it fired for stays in trigger_firings).
+DELETE FROM trigger_rules WHERE id = ?;
+
 -- name: retire_answers
 -- The request's current answer becomes history before a new one is stored.
 UPDATE answers SET current = 0 WHERE delivery_id = ? AND current = 1;
