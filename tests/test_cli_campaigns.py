@@ -196,3 +196,47 @@ def test_edit_changes_only_the_settings_given(tmp_path: Path) -> None:
     assert "can no longer be edited" in done.stderr
     with SQLiteStore(tmp_path / "r.sqlite3") as store:
         assert store.get_campaign("spring").subject == "And now?"
+
+
+def test_dispatch_says_what_it_waits_for_in_the_campaigns_time(tmp_path: Path) -> None:
+    """`dispatch` tells on standard error what it waits for before a long wait (in the
+    campaign's local time); `--until-idle` ends with a `next:` line and JSON `next`; a
+    SIGTERM while waiting stops it cleanly."""
+    import signal
+    from datetime import datetime, timedelta
+
+    from reviewkit.domain.window import load_zone
+
+    db = ["--db", str(tmp_path / "r.sqlite3")]
+    body = tmp_path / "body.txt"
+    body.write_text("Hello")
+    warsaw = load_zone("Europe/Warsaw")
+    tomorrow = datetime.now(warsaw).date() + timedelta(days=1)
+    day = tomorrow.strftime("%a").lower()  # open only tomorrow: shut all of today
+    ok("campaign", "create", "--name", "spring", "--from", "opinie@sklep.example",
+       "--subject", "Hi", "--body-file", str(body), "--timezone", "Europe/Warsaw",
+       "--days", day, "--hours", "09:00-17:00", *db)  # fmt: skip
+    ok("campaign", "add-recipient", "spring", "--email", "ala@example.com", *db)
+    ok("campaign", "schedule", "spring", "--start", "2020-01-01T09:00", *db)
+    opening = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, tzinfo=warsaw)
+    said = f"campaign 'spring': window shut, next opening {opening:%a %Y-%m-%d %H:%M %Z}"
+
+    out = ok("dispatch", "--outbox", str(tmp_path / "out"), "--until-idle", *db)
+    assert out.splitlines()[-1] == f"next: {said}"
+    summary = json.loads(
+        ok("dispatch", "--outbox", str(tmp_path / "out"), "--until-idle", "--format", "json", *db)
+    )
+    assert summary["next"] == {
+        "campaign": "spring", "reason": "window", "at": opening.isoformat()
+    }  # fmt: skip
+
+    with subprocess.Popen(
+        [sys.executable, "-m", "reviewkit", "dispatch", "--outbox", str(tmp_path / "out"), *db],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as worker:  # fmt: skip
+        assert worker.stderr is not None
+        line = worker.stderr.readline()
+        assert line == f"dispatch: waiting: {said}\n"
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 143
+        assert "stopped by SIGTERM" in worker.stderr.read()

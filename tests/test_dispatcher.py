@@ -324,3 +324,80 @@ def test_connections_are_kept_through_pacing_gaps_and_closed_before_long_sleeps(
     # Closed before sleeping to Monday, and once when the run ends; not between 16:59:00 and
     # 16:59:30.
     assert reviewkit_transport.closed == 2
+
+
+def test_each_pass_says_what_it_waits_for_and_why(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_transport: rk.InMemoryTransport,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """A pass's next_wait names the campaign, the instant and the reason: its start, its
+    shut window, its pacing, a request not yet due; described in the campaign's time."""
+    now = reviewkit_clock.now()  # a working Monday, 09:00 in Warsaw
+    make_campaign(service, actor, name="later", recipients=1, start_at=now + timedelta(days=4))
+    dispatcher = rk.Dispatcher(store, reviewkit_transport, reviewkit_clock)
+    wait = dispatcher.dispatch_due().next_wait
+    assert wait == rk.Wait(
+        at=now + timedelta(days=4), campaign="later", reason=rk.WaitReason.START,
+        timezone="Europe/Warsaw",
+    )  # fmt: skip
+    assert wait.describe() == "campaign 'later': starts Fri 2026-01-09 09:00 CET"
+
+    make_campaign(service, actor, name="paced", recipients=2, interval=timedelta(minutes=5))
+    seen: list[rk.DispatchReport] = []
+    dispatcher.run(max_passes=1, progress=seen.append)
+    (report,) = seen
+    assert report.sent == 1
+    assert report.next_wait is not None
+    assert (report.next_wait.campaign, report.next_wait.reason) == ("paced", rk.WaitReason.PACING)
+    assert report.next_wait.at == now + timedelta(minutes=5)
+
+    reviewkit_clock.set(datetime(2026, 1, 5, 17, 30, tzinfo=WARSAW))  # after hours
+    wait = dispatcher.dispatch_due().next_wait
+    assert wait is not None
+    assert (wait.campaign, wait.reason) == ("paced", rk.WaitReason.WINDOW)
+    # Tuesday 6 January is a public holiday in Poland.
+    assert wait.describe() == "campaign 'paced': window shut, next opening Wed 2026-01-07 09:00 CET"
+
+
+def test_a_send_delay_is_a_request_not_yet_due(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_transport: rk.InMemoryTransport,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """With a send delay the dispatcher waits for the request's due time, saying so."""
+    make_campaign(service, actor, recipients=1, send_delay=timedelta(minutes=10))
+    wait = rk.Dispatcher(store, reviewkit_transport, reviewkit_clock).dispatch_due().next_wait
+    assert wait is not None
+    assert wait.reason is rk.WaitReason.DUE
+    assert wait.at == reviewkit_clock.now() + timedelta(minutes=10)
+
+
+def test_until_idle_returns_when_the_next_send_is_far_even_with_busy_chores(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_transport: rk.InMemoryTransport,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """A chore that runs every minute does not keep `run(max_wait=…)` waiting for a send
+    hours away: the next send decides."""
+
+    class EveryMinute:
+        runs = 0
+
+        def run(self, now: datetime) -> datetime:
+            self.runs += 1
+            return now + timedelta(minutes=1)
+
+    reviewkit_clock.set(datetime(2026, 1, 5, 18, 0, tzinfo=WARSAW))  # after hours
+    make_campaign(service, actor, recipients=1)
+    chore = EveryMinute()
+    dispatcher = rk.Dispatcher(store, reviewkit_transport, reviewkit_clock, chores=[chore])
+    report = dispatcher.run(until_idle=True, max_wait=timedelta(minutes=1))
+    assert (report.sent, chore.runs) == (0, 1)
+    assert reviewkit_clock.now() == datetime(2026, 1, 5, 18, 0, tzinfo=WARSAW)

@@ -168,6 +168,8 @@ def test_exported_members_are_pinned() -> None:
             "Transport",
             "TransportError",
             "ValidationError",
+            "Wait",
+            "WaitReason",
             "WindowError",
             "__version__",
             "load_zone",

@@ -130,7 +130,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.services.campaigns import AddResult, CampaignService
     from reviewkit.services.classifiers import ClassifierService
     from reviewkit.services.collection import CollectionService
-    from reviewkit.services.dispatch import Dispatcher, DispatchReport
+    from reviewkit.services.dispatch import Dispatcher, DispatchReport, Wait, WaitReason
     from reviewkit.services.events import DeliveryEventService, EventOutcome
     from reviewkit.services.importer import ImportResult, import_csv
     from reviewkit.services.privacy import PrivacyService
@@ -301,6 +301,8 @@ _LAZY = {
     "CollectionService": "reviewkit.services.collection",
     "Dispatcher": "reviewkit.services.dispatch",
     "DispatchReport": "reviewkit.services.dispatch",
+    "Wait": "reviewkit.services.dispatch",
+    "WaitReason": "reviewkit.services.dispatch",
     "ImportResult": "reviewkit.services.importer",
     "import_csv": "reviewkit.services.importer",
     "ScoreRow": "reviewkit.services.scores",
@@ -467,6 +469,8 @@ __all__ = [
     "TriggerRule",
     "TriggerService",
     "ValidationError",
+    "Wait",
+    "WaitReason",
     "WindowError",
     "__version__",
     "import_csv",

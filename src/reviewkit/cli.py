@@ -18,8 +18,9 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # imported where used, so that `reviewkit --help` starts quic
     from reviewkit.domain.tokens import LinkSigner
     from reviewkit.ports import Store, Transport
     from reviewkit.services.campaigns import CampaignService
+    from reviewkit.services.dispatch import DispatchReport
     from reviewkit.services.importer import ImportProgress
     from reviewkit.services.scores import ScoreRow
 
@@ -382,6 +384,11 @@ def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) ->
     )
     dispatch.add_argument(
         "--batch-size", type=int, default=100, metavar="N", help="claims per pass (100)"
+    )
+    dispatch.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress lines on standard error (the closing summary stays)",
     )
     add_alert_options(dispatch)
     dispatch.set_defaults(handler=_dispatch)
@@ -1508,6 +1515,40 @@ def _campaign_test_send(args: argparse.Namespace) -> int:
     return 0
 
 
+class _DispatchProgress:
+    """What ``dispatch`` says while it runs, on standard error: the counts so far, at most
+    every few seconds while it sends, and what it waits for before a wait of over a minute
+    (in the campaign's local time)."""
+
+    def __init__(self, max_wait: timedelta | None, every: float = 5.0) -> None:
+        self.max_wait = max_wait
+        self.every = every
+        self.counts = {"sent": 0, "failed": 0, "suppressed": 0, "reminded": 0}
+        self.shown = dict(self.counts)
+        self.printed_at = time.monotonic()
+        self.waiting: object = None
+
+    def __call__(self, report: DispatchReport) -> None:
+        for name in self.counts:
+            self.counts[name] += getattr(report, name)
+        wait = report.next_wait
+        ahead = None if wait is None else wait.at - datetime.now(UTC)
+        long_wait = ahead is not None and ahead > timedelta(minutes=1)
+        if long_wait and self.max_wait is not None and ahead is not None:
+            long_wait = ahead <= self.max_wait  # otherwise dispatch ends instead of waiting
+        due = time.monotonic() - self.printed_at >= self.every
+        if self.counts != self.shown and (due or long_wait):
+            self._say(", ".join(f"{name} {n}" for name, n in self.counts.items()) + " so far")
+            self.shown = dict(self.counts)
+        if long_wait and wait is not None and wait != self.waiting:
+            self._say(f"waiting: {wait.describe()}")
+            self.waiting = wait
+
+    def _say(self, line: str) -> None:
+        print(f"dispatch: {line}", file=sys.stderr, flush=True)
+        self.printed_at = time.monotonic()
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from reviewkit.adapters.charts import MatplotlibCharts, charts_available
     from reviewkit.adapters.clock import SystemClock
@@ -1545,11 +1586,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             links=link_signer(args.link_keys_env),
             chores=[reports] if chore is None else [chore, reports],
         )
+        max_wait = parse_interval(args.max_wait) if args.until_idle else None
         try:
             report = dispatcher.run(
                 until_idle=args.until_idle,
-                max_wait=parse_interval(args.max_wait) if args.until_idle else None,
+                max_wait=max_wait,
                 poll=parse_interval(args.poll),
+                progress=None if args.quiet else _DispatchProgress(max_wait),
             )
         except KeyboardInterrupt as exc:
             # The dispatcher has given back the claims it had not tried yet.
@@ -1575,6 +1618,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             "failed_campaigns": reasons,
             "alerts": alerts,
             "reports": {"sent": reports.sent, "failed": reports.failed},
+            "next": None
+            if report.next_wait is None
+            else {
+                "campaign": report.next_wait.campaign,
+                "reason": report.next_wait.reason.value,
+                "at": report.next_wait.at.astimezone(
+                    load_zone(report.next_wait.timezone)
+                ).isoformat(),
+            },
         }
         print(json.dumps(summary, ensure_ascii=False))
         return 1 if reasons else EXIT_PARTLY if report.failed else 0
@@ -1589,6 +1641,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if reports.sent or reports.failed:
         print(f"reports: {reports.sent} sent, {reports.failed} failed")
+    if report.next_wait is not None:
+        print(f"next: {report.next_wait.describe()}")
     for name, reason in reasons.items():
         print(f"reviewkit: campaign {name!r} failed: {reason}", file=sys.stderr)
     if reasons:

@@ -8,11 +8,12 @@ same request, and a dispatcher that dies loses nothing.
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import socket
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,7 +42,7 @@ from reviewkit.errors import (
 )
 from reviewkit.ports import Chore, Clock, RateLimitedTransport, Store, Transport
 
-__all__ = ["DispatchReport", "Dispatcher"]
+__all__ = ["DispatchReport", "Dispatcher", "Wait", "WaitReason"]
 
 log = logging.getLogger("reviewkit.dispatch")
 
@@ -53,6 +54,45 @@ _CHORE_RETRY = timedelta(minutes=1)
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)  # "due at once": a chore's first run
 
 _STORAGE_BACKOFF = (timedelta(seconds=1), timedelta(minutes=1))
+
+
+class WaitReason(enum.StrEnum):
+    """Why a campaign sends nothing now."""
+
+    START = "start"
+    """Its start time has not come."""
+    WINDOW = "window"
+    """Its send window is shut (outside its hours or days, a holiday)."""
+    PACING = "pacing"
+    """The interval between its messages, or a sender account's rate."""
+    DUE = "due"
+    """Its next request is not due yet (a send delay, a reminder, a retry's backoff)."""
+
+
+@attrs.frozen
+class Wait:
+    """What a dispatcher waits for next: when *campaign* sends again, and why not before.
+
+    :ivar at: the instant (UTC).
+    :ivar timezone: the campaign's zone, to show *at* to people.
+    """
+
+    at: datetime
+    campaign: str
+    reason: WaitReason
+    timezone: str = "UTC"
+
+    def describe(self) -> str:
+        """One line for people: ``campaign 'spring': window shut, next opening Mon
+        2026-11-30 09:00 CET``."""
+        when = self.at.astimezone(load_zone(self.timezone)).strftime("%a %Y-%m-%d %H:%M %Z")
+        what = {
+            WaitReason.START: f"starts {when}",
+            WaitReason.WINDOW: f"window shut, next opening {when}",
+            WaitReason.PACING: f"pacing, next message {when}",
+            WaitReason.DUE: f"next request due {when}",
+        }[self.reason]
+        return f"campaign {self.campaign!r}: {what}"
 
 
 @attrs.frozen
@@ -68,15 +108,17 @@ class DispatchReport:
     completed: tuple[str, ...] = ()
     failed_campaigns: tuple[str, ...] = ()
     next_wakeup: datetime | None = None
+    next_wait: Wait | None = None
+    """The earliest campaign's wait (at ``next_wakeup``), saying why."""
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         """Counts and names add up; the wake-up is the later report's."""
         summed = {
             f.name: getattr(self, f.name) + getattr(other, f.name)
             for f in attrs.fields(DispatchReport)
-            if f.name != "next_wakeup"
+            if f.name not in ("next_wakeup", "next_wait")
         }
-        return DispatchReport(**summed, next_wakeup=other.next_wakeup)
+        return DispatchReport(**summed, next_wakeup=other.next_wakeup, next_wait=other.next_wait)
 
 
 class _SlotTakenError(Exception):
@@ -97,6 +139,10 @@ def _window_opens(after: datetime, campaign: Campaign, zone: ZoneInfo) -> dateti
     return as_utc(next_send_time(after, campaign.window, zone))
 
 
+def _wait(campaign: Campaign, at: datetime, reason: WaitReason) -> Wait:
+    return Wait(at=as_utc(at), campaign=campaign.name, reason=reason, timezone=campaign.timezone)
+
+
 def default_worker_id() -> str:
     """A worker id unique on this host: ``hostname:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -107,7 +153,7 @@ class _Pass:
     counts: Counter[Counted] = attrs.field(factory=Counter)
     completed: list[str] = attrs.field(factory=list)
     failed_campaigns: list[str] = attrs.field(factory=list)
-    wakeups: list[datetime] = attrs.field(factory=list)
+    wakeups: list[Wait] = attrs.field(factory=list)
 
 
 class Dispatcher:
@@ -174,6 +220,7 @@ class Dispatcher:
         max_wait: timedelta | None = None,
         poll: timedelta = timedelta(seconds=5),
         max_passes: int | None = None,
+        progress: Callable[[DispatchReport], None] | None = None,
     ) -> DispatchReport:
         """Dispatch pass after pass, sleeping on the clock in between.
 
@@ -182,6 +229,8 @@ class Dispatcher:
             (``None``: wait however long — across nights and weekends).
         :param poll: how long to sleep when nothing is scheduled at all (``until_idle=False``).
         :param max_passes: a safety limit on the number of passes.
+        :param progress: called after each pass with what it did and what it waits for
+            (``next_wait``), e.g. to show progress to an operator.
         """
         total = DispatchReport()
         passes = 0
@@ -202,6 +251,8 @@ class Dispatcher:
                     continue
                 backoff = _STORAGE_BACKOFF[0]
                 total = total + report
+                if progress is not None:
+                    progress(report)
                 now = as_utc(self.clock.now())
                 chores_wake = self.run_chores(now)
                 wake = report.next_wakeup
@@ -209,10 +260,10 @@ class Dispatcher:
                     if until_idle:
                         break
                     wake = now + poll
+                if max_wait is not None and wake - now > max_wait:
+                    break  # the next send, not the next chore, decides (chores run often)
                 if chores_wake is not None:
                     wake = min(wake, chores_wake)
-                if max_wait is not None and wake - now > max_wait:
-                    break
                 if wake > now:
                     if wake - now > _IDLE_CLOSE:
                         # A long sleep (night, weekend, backoff): servers drop idle connections.
@@ -247,17 +298,19 @@ class Dispatcher:
                 self._dispatch_campaign(campaign, now, state)
             except (StaleVersionError, IllegalTransitionError):
                 # Another worker or an operator changed the campaign; look again soon.
-                state.wakeups.append(now)
+                state.wakeups.append(_wait(campaign, now, WaitReason.DUE))
         self._pass = _Pass()
         return self._report(state)
 
     @staticmethod
     def _report(state: _Pass) -> DispatchReport:
+        first = min(state.wakeups, key=lambda w: w.at, default=None)
         return DispatchReport(
             **{kind.value: state.counts[kind] for kind in Counted},
             completed=tuple(state.completed),
             failed_campaigns=tuple(state.failed_campaigns),
-            next_wakeup=min(state.wakeups, default=None),
+            next_wakeup=None if first is None else first.at,
+            next_wait=first,
         )
 
     # -- one campaign ---------------------------------------------------------------------
@@ -271,7 +324,7 @@ class Dispatcher:
                 "(on the command line: $REVIEWKIT_LINK_KEYS, or the variable --link-keys-env names)"
             )
         if campaign.start_at is not None and campaign.start_at > now:
-            state.wakeups.append(as_utc(campaign.start_at))
+            state.wakeups.append(_wait(campaign, campaign.start_at, WaitReason.START))
             return
         if self.store.next_due_at(campaign.id) is None:  # nothing Pending or Claimed
             self._complete(campaign, state)
@@ -280,7 +333,8 @@ class Dispatcher:
         if not campaign.respect_recipient_timezone and not campaign.window.contains(now, zone):
             if campaign.status is not CampaignStatus.WAITING:
                 campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_CLOSED))
-            state.wakeups.append(_window_opens(now, campaign, zone))
+            opens = _window_opens(now, campaign, zone)
+            state.wakeups.append(_wait(campaign, opens, WaitReason.WINDOW))
             return
         if campaign.status is not CampaignStatus.SENDING:
             campaign = self.store.save_campaign(campaign.apply(CampaignEvent.WINDOW_OPENED))
@@ -306,7 +360,7 @@ class Dispatcher:
                     if busy_until is not None:
                         raise _SlotTakenError(busy_until)
         except _SlotTakenError as taken:
-            state.wakeups.append(taken.until)
+            state.wakeups.append(_wait(campaign, taken.until, WaitReason.PACING))
             return
         try:
             self._send_claimed(campaign, claimed, now, state)
@@ -417,11 +471,14 @@ class Dispatcher:
         state: _Pass,
         gap: timedelta | None,
     ) -> None:
-        wake = max(as_utc(due), now if gap is None else now + gap)
+        paced_until = now if gap is None else now + gap
+        wake = max(as_utc(due), paced_until)
+        reason = WaitReason.PACING if paced_until > as_utc(due) else WaitReason.DUE
         zone = load_zone(campaign.timezone)
         if not campaign.respect_recipient_timezone and not campaign.window.contains(wake, zone):
             wake = _window_opens(wake, campaign, zone)
-        state.wakeups.append(wake)
+            reason = WaitReason.WINDOW
+        state.wakeups.append(_wait(campaign, wake, reason))
 
     def _complete(self, campaign: Campaign, state: _Pass) -> None:
         """End a drained one-off campaign: Completed, or Failed when every request it tried
