@@ -156,6 +156,8 @@ def test_edit_changes_only_the_settings_given(tmp_path: Path) -> None:
     ok("campaign", "create", "--name", "spring", "--from", "opinie@sklep.example",
        "--subject", "How was it?", "--body-file", str(body), "--timezone", "Europe/Warsaw",
        "--days", "mon-fri", "--hours", "09:00-17:00", "--holidays", "PL", *db)  # fmt: skip
+    made = json.loads(ok("campaign", "create", "--name", "autumn", "--format", "json", *db))
+    assert (made["name"], made["status"], made["timezone"]) == ("autumn", "draft", "UTC")
     out = ok("campaign", "edit", "spring", "--subject", "And now?", "--interval", "45s",
              "--holidays", "none", "--reminder", "2d", "--reminders", "2", "--survey", "csat",
              "--privacy-url", "https://sklep.example/p", "--answer-url",
@@ -173,7 +175,12 @@ def test_edit_changes_only_the_settings_given(tmp_path: Path) -> None:
     assert (campaign.survey.type.value, campaign.survey.expiry_days) == ("csat", 7)
     assert campaign.start_at is not None
     assert campaign.start_at.isoformat() == "2026-03-02T08:00:00+00:00"  # Warsaw's 09:00
-    ok("campaign", "edit", "spring", "--reminder", "off", "--expiry-days", "3", *db)
+    edited = json.loads(
+        ok("campaign", "edit", "spring", "--reminder", "off", "--expiry-days", "3",
+           "--format", "json", *db)
+    )  # fmt: skip
+    assert (edited["name"], edited["status"], edited["reminder"]) == ("spring", "draft", None)
+    assert edited["survey"]["expiry_days"] == 3
     with SQLiteStore(tmp_path / "r.sqlite3") as store:
         again = store.get_campaign("spring")
     assert again.reminder is None

@@ -277,6 +277,7 @@ def test_export_writes_the_query_neutralised(
     assert first["phone"] == "'+48500100200"  # a phone starts with +, a formula character
     assert (first["publication_consent"], first["other_consents"]) == ("yes", "marketing=yes")
     assert (first["category"], first["segment"], first["channel"]) == ("pending", "vip", "email")
+    assert (first["campaign"], first["campaign_id"]) == ("c", service.get(actor, "c").id)
 
 
 def _plan_cases() -> dict[str, rk.RequestQuery]:

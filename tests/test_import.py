@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reviewkit as rk
+from reviewkit.domain.sms import normalize_phone
 from reviewkit.services.importer import import_csv
 
 HEADER = "Adres e-mail;Imię;Nr zamówienia;Telefon;Sklep;PESEL\r\n"
@@ -427,3 +429,54 @@ def test_a_cell_over_the_field_limit_is_a_row_error_and_the_rest_is_read(
     assert (result.rows, result.accepted, result.rejected) == (3, 2, 1)
     assert result.errors[0].row == 3
     assert "field larger than field limit" in result.errors[0].reason
+
+
+def test_the_errors_file_is_safe_for_a_spreadsheet_and_names_each_row(
+    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path
+) -> None:
+    """Formula-like cells in the errors CSV are neutralised as in an export; a row with too
+    many values is named by its row (not "None") and its extra values are quoted; a phone
+    without a country code is explained without the phone library's words."""
+    source = write(
+        tmp_path / "o.csv",
+        'email,name,phone\n=HYPERLINK("http://x"),Ala,\nola@example.com,Ola,+48600100200,extra\n'
+        "piotr@example.com,@SUM(A1),600 100 200\n",
+        "utf-8",
+    )
+    errors = tmp_path / "errors.csv"
+    result = import_csv(service, actor, "sheet", source, errors_to=errors, create=True)
+    assert result.rejected == 3
+    with errors.open(encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    assert header == ["email", "name", "phone", "error"]
+    assert rows[0][0] == '\'=HYPERLINK("http://x")'
+    assert rows[1][:3] == ["ola@example.com", "Ola", "'+48600100200"]
+    assert rows[1][3].startswith("row 3: 4 values but the header has 3 columns")
+    assert "'extra'" in rows[1][3]
+    assert rows[2][1] == "'@SUM(A1)"
+    assert "has no country code" in rows[2][3]
+    assert [e.column for e in result.errors] == ["email", None, "phone"]
+    # Fixed in the sheet and imported again, the neutralised cells read as they were.
+    fixed = tmp_path / "fixed.csv"
+    with fixed.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [header[:3], ["ola@example.com", "Ola", rows[1][2]], ["piotr@example.com", "Piotr",
+             "'+48 600 100 200"]]
+        )  # fmt: skip
+    again = import_csv(service, actor, "sheet", fixed)
+    assert (again.accepted, again.rejected) == (2, 0)
+    phones = {r.recipient.phone for r in service.requests(actor, "sheet")}
+    assert phones == {"+48600100200"}
+
+
+@given(st.text(alphabet="+0123456789 -()./", min_size=1, max_size=24))
+def test_a_phone_that_cannot_be_read_is_explained_in_plain_words(number: str) -> None:
+    """Whatever is typed, a refusal speaks of the number, never of the library's codes."""
+    try:
+        normalize_phone(number)
+    except rk.ValidationError as exc:
+        message = str(exc)
+        assert message.startswith(f"phone number {number!r} ")
+        reason = message.removeprefix(f"phone number {number!r} ")
+        assert "default region." not in reason
+        assert not re.search(r"\(\d\)", reason)  # the library's error codes

@@ -200,6 +200,12 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     create = actions.add_parser("create", parents=[common], help="create a draft campaign")
     create.add_argument("--name", required=True)
     _add_campaign_settings(create, editing=False)
+    create.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="json: the campaign's settings as `campaign show --format json` has them",
+    )
     create.set_defaults(handler=_campaign_create)
     edit = actions.add_parser(
         "edit",
@@ -210,6 +216,12 @@ def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) ->
     )
     edit.add_argument("name", metavar="NAME")
     _add_campaign_settings(edit, editing=True)
+    edit.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="json: the campaign's settings after the edit",
+    )
     edit.set_defaults(handler=_campaign_edit)
 
     listing = actions.add_parser(
@@ -626,12 +638,13 @@ def _requests_list(args: argparse.Namespace) -> int:
     from reviewkit.domain.collection import export_row
     from reviewkit.services.collection import CollectionService
 
+    zone = load_zone(args.timezone)
     with open_store(args, readonly=True) as store:
         view = CollectionService(store, SystemClock())
         query = _view_query(args, store)
         page = view.page_number(Actor.system(), query, args.page, page_size=args.page_size)
-    zone = load_zone(args.timezone)
-    rows = [export_row(d, zone) for d in page.items]
+        names = view.campaign_names()
+        rows = [export_row(d, zone, campaign=names(d.campaign_id)) for d in page.items]
     if args.format == "json":
         print(json.dumps({"page": args.page, "more": page.next_cursor is not None, "rows": rows}))
         return 0
@@ -860,7 +873,8 @@ def _import(args: argparse.Namespace) -> int:
         f"{result.duplicates} duplicates"
     )
     for error in result.errors[:10]:
-        print(f"  row {error.row}, {error.column or 'row'}: {error.reason}")
+        where = f"row {error.row}, {error.column}" if error.column else f"row {error.row}"
+        print(f"  {where}: {error.reason}")
     if result.rejected and args.errors:
         print(f"rejected rows written to {args.errors}")
     return EXIT_PARTLY if result.rejected else 0
@@ -1165,8 +1179,17 @@ def _campaign_create(args: argparse.Namespace) -> int:
                 else None
             ),
         )
-        print(f"created campaign {campaign.name!r} ({campaign.status.value})")
+        if args.format == "json":
+            _print_campaign_json(campaign)
+        else:
+            print(f"created campaign {campaign.name!r} ({campaign.status.value})")
     return 0
+
+
+def _print_campaign_json(campaign: Campaign) -> None:
+    from reviewkit.serialization import unstructure
+
+    print(json.dumps(unstructure(campaign), indent=2, ensure_ascii=False))
 
 
 def _campaign_edit(args: argparse.Namespace) -> int:
@@ -1213,8 +1236,11 @@ def _campaign_edit(args: argparse.Namespace) -> int:
         if not changes:
             raise ValidationError("nothing to change: give at least one setting (see --help)")
         edited = service.edit(actor, args.name, **changes)
-        names = ", ".join(sorted(changes))
-        print(f"edited campaign {edited.name!r} ({edited.status.value}): {names}")
+        if args.format == "json":
+            _print_campaign_json(edited)
+        else:
+            names = ", ".join(sorted(changes))
+            print(f"edited campaign {edited.name!r} ({edited.status.value}): {names}")
     return 0
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "neutralize_cell",
     "neutralized",
     "parse_search",
+    "restore_cell",
 ]
 
 PAGE_SIZES = (25, 50, 100)
@@ -238,6 +239,7 @@ EXPORT_COLUMNS = (
     "other_consents",
     "segment",
     "campaign_id",
+    "campaign",
     "reason",
     "delivered",
     "bounced",
@@ -257,6 +259,15 @@ def neutralize_cell(value: str) -> str:
     return value
 
 
+def restore_cell(value: str) -> str:
+    """Undo :func:`neutralize_cell`: a cell that is an apostrophe followed by what would
+    start a formula is read without the apostrophe (so an export or an errors file can be
+    imported again)."""
+    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
 def _time(value: datetime | None, zone: tzinfo | None) -> str:
     if value is None:
         return ""
@@ -267,9 +278,14 @@ def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-def export_row(request: Request, zone: tzinfo | None = None) -> Mapping[str, str]:
+def export_row(
+    request: Request, zone: tzinfo | None = None, *, campaign: str = ""
+) -> Mapping[str, str]:
     """One view row as text, in :data:`EXPORT_COLUMNS` (not yet neutralised); times in ISO
-    8601 with their offset, in *zone* (UTC when not given)."""
+    8601 with their offset, in *zone* (UTC when not given).
+
+    :param campaign: the request's campaign's name, for the ``campaign`` column.
+    """
     r = request.recipient
     publication = r.consents.get(PUBLICATION)
     others = "; ".join(
@@ -292,6 +308,7 @@ def export_row(request: Request, zone: tzinfo | None = None) -> Mapping[str, str
         "other_consents": others,
         "segment": r.segment or "",
         "campaign_id": request.campaign_id,
+        "campaign": campaign,
         # Why it is where it is: the server's reply, "no consent: …", "unsubscribed".
         "reason": request.last_error or request.reason or "",
         "delivered": _time(request.delivered_at, zone),

@@ -68,6 +68,29 @@ def sms_segments(text: str) -> SmsSegments:
 _PHONE_TEXT = re.compile(r"\(?\+?[0-9 ().\-/]+")
 
 
+def _unreadable(exc: Exception, region: str | None) -> str:
+    """Why a number could not be read, in the terms of someone typing one (not the phone
+    library's)."""
+    import phonenumbers
+
+    kind = getattr(exc, "error_type", None)
+    errors = phonenumbers.NumberParseException
+    if kind == errors.INVALID_COUNTRY_CODE:
+        if "plus" in str(exc).lower():
+            return "has a country code that does not exist"
+        if region is None:
+            return (
+                "has no country code: write it with + and the country code (+48 600 123 456), "
+                "or give a default region"
+            )
+        return f"cannot be read in region {region!r}, which is not a region code (PL, DE, …)"
+    if kind in (errors.TOO_SHORT_NSN, errors.TOO_SHORT_AFTER_IDD):
+        return "is too short to be a phone number"
+    if kind == errors.TOO_LONG:
+        return "is too long to be a phone number"
+    return "is not a phone number"
+
+
 def normalize_phone(number: str, default_region: str | None = None, *, mobile: bool = False) -> str:
     """Return *number* in E.164 (``+48500100200``), read with *default_region* when it has
     no country code.
@@ -89,8 +112,7 @@ def normalize_phone(number: str, default_region: str | None = None, *, mobile: b
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException as exc:
-        hint = "" if region else " (write it with + and the country code, or give a default region)"
-        raise ValidationError(f"phone number {number!r} cannot be read: {exc}{hint}") from None
+        raise ValidationError(f"phone number {number!r} {_unreadable(exc, region)}") from None
     if not phonenumbers.is_valid_number(parsed):
         where = f" for region {region}" if region else ""
         raise ValidationError(f"phone number {number!r} is not a valid number{where}")

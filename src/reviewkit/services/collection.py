@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import tzinfo
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from reviewkit.domain.collection import (
     EXPORT_COLUMNS,
@@ -30,18 +30,22 @@ from reviewkit.domain.collection import (
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.request import Request
-from reviewkit.errors import ValidationError
-from reviewkit.ports import Clock, RequestRepository
+from reviewkit.errors import NotFoundError, ValidationError
+from reviewkit.ports import CampaignRepository, Clock, RequestRepository
 
-__all__ = ["CollectionService"]
+__all__ = ["CollectionService", "CollectionStore"]
 
 _EXPORT_BATCH = 500
+
+
+class CollectionStore(RequestRepository, CampaignRepository, Protocol):
+    """The store roles the collection view uses: requests, and campaigns for their names."""
 
 
 class CollectionService:
     """Read the requests of every campaign as the collection view shows them."""
 
-    def __init__(self, store: RequestRepository, clock: Clock) -> None:
+    def __init__(self, store: CollectionStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 
@@ -124,7 +128,27 @@ class CollectionService:
         writer = csv.writer(file)
         writer.writerow(EXPORT_COLUMNS)
         count = 0
-        for cells in neutralized(export_row(d, zone) for d in self.iter_requests(actor, query)):
+        names = self.campaign_names()
+        rows = (
+            export_row(d, zone, campaign=names(d.campaign_id))
+            for d in self.iter_requests(actor, query)
+        )
+        for cells in neutralized(rows):
             writer.writerow(cells)
             count += 1
         return count
+
+    def campaign_names(self) -> Callable[[str], str]:
+        """A look-up of campaign names by id, each read once (for the ``campaign`` column of
+        :func:`~reviewkit.domain.collection.export_row`); a deleted campaign's is empty."""
+        found: dict[str, str] = {}
+
+        def name(campaign_id: str) -> str:
+            if campaign_id not in found:
+                try:
+                    found[campaign_id] = self.store.get_campaign(campaign_id).name
+                except NotFoundError:
+                    found[campaign_id] = ""
+            return found[campaign_id]
+
+        return name

@@ -35,6 +35,7 @@ from typing import IO, Any, TypeVar
 import attrs
 
 from reviewkit.domain.campaign import Campaign, Channel
+from reviewkit.domain.collection import neutralize_cell, restore_cell
 from reviewkit.domain.consent import Consent, parse_yes_no
 from reviewkit.domain.contacts import normalize_email
 from reviewkit.domain.identifiers import check_nip, check_pesel, check_regon
@@ -387,10 +388,16 @@ def _import_rows(
                 if len(kept) < 1_000:
                     kept.append(RowError(line_number, column, checked.reason))
                 if writer is not None:
+                    # The row as it was, one cell per column (a short row padded; the values
+                    # of a long row past the last column are quoted in the reason), made
+                    # safe for a spreadsheet like an export.
                     original = [
-                        v for n, v in zip(names, values, strict=False) if n.lower() != _ERROR_COLUMN
+                        neutralize_cell(v)
+                        for n, v in itertools.zip_longest(names, values[: len(names)], fillvalue="")
+                        if n.lower() != _ERROR_COLUMN
                     ]
-                    writer.writerow([*original, f"row {line_number}, {column}: {checked.reason}"])
+                    where = f"row {line_number}, {column}" if column else f"row {line_number}"
+                    writer.writerow([*original, neutralize_cell(f"{where}: {checked.reason}")])
             if batch:
                 # Rows were checked one by one; the service stores them without re-checking.
                 written.append(storing.submit(service.add_checked, target, batch))
@@ -573,9 +580,19 @@ class _RowRules:
         if isinstance(values, _Unreadable):
             raise _RowError(None, values.reason)
         if len(values) > len(keys):
-            raise _RowError(None, f"{len(values)} values but the header has {len(keys)} columns")
+            extra = ", ".join(repr(v) for v in values[len(keys) :][:3])
+            more = ", …" if len(values) - len(keys) > 3 else ""
+            raise _RowError(
+                None,
+                f"{len(values)} values but the header has {len(keys)} columns "
+                f"(past the last column: {extra}{more}); quote a value that holds the "
+                "delimiter",
+            )
+        # A cell a spreadsheet-safe export wrote as '+48… (or '=…) is read as it was.
         record = {
-            k: v.strip() for k, v in zip(keys, values, strict=False) if k.lower() != _ERROR_COLUMN
+            k: restore_cell(v.strip())
+            for k, v in zip(keys, values, strict=False)
+            if k.lower() != _ERROR_COLUMN
         }
         for column in self.required:
             if not record.get(HEADER_NAMES.get(column.lower(), column)):
