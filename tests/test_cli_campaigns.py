@@ -224,8 +224,13 @@ def test_dispatch_says_what_it_waits_for_in_the_campaigns_time(tmp_path: Path) -
        "--subject", "Hi", "--body-file", str(body), "--timezone", "Europe/Warsaw",
        "--days", day, "--hours", "09:00-17:00", *db)  # fmt: skip
     ok("campaign", "add-recipient", "spring", "--email", "ala@example.com", *db)
+    (draft,) = json.loads(ok("campaign", "list", "--format", "json", *db))
+    assert draft["next_send"] is None  # a draft sends nothing until scheduled
     ok("campaign", "schedule", "spring", "--start", "2020-01-01T09:00", *db)
     opening = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, tzinfo=warsaw)
+    (scheduled,) = json.loads(ok("campaign", "list", "--format", "json", *db))
+    assert scheduled["next_send"] == opening.isoformat()
+    assert f"{opening:%Y-%m-%d %H:%M %Z}" in ok("campaign", "list", *db)
     said = f"campaign 'spring': window shut, next opening {opening:%a %Y-%m-%d %H:%M %Z}"
 
     out = ok("dispatch", "--outbox", str(tmp_path / "out"), "--until-idle", *db)

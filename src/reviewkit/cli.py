@@ -1350,9 +1350,17 @@ def _campaign_list(args: argparse.Namespace) -> int:
         rows = []
         for campaign in service.list(actor):
             counts = service.counts(actor, campaign.id)
+            zone = load_zone(campaign.timezone)
             due = service.next_due(actor, campaign.id)
-            shown = due.astimezone(load_zone(campaign.timezone)) if due else None
-            rows.append((campaign, counts, shown))
+            send = service.next_send(actor, campaign.id)
+            rows.append(
+                (
+                    campaign,
+                    counts,
+                    due.astimezone(zone) if due else None,
+                    send.astimezone(zone) if send else None,
+                )
+            )
     if args.format == "json":
         print(
             json.dumps(
@@ -1365,16 +1373,17 @@ def _campaign_list(args: argparse.Namespace) -> int:
                         "channel": c.channel.value,
                         "counts": {s.value: n for s, n in counts.items()},
                         "next_due": due.isoformat() if due else None,
+                        "next_send": send.isoformat() if send else None,
                     }
-                    for c, counts, due in rows
+                    for c, counts, due, send in rows
                 ],
                 ensure_ascii=False,
                 indent=2,
             )
         )
         return 0
-    table = [["name", "status", "channel", "pending", "sent", "failed", "next due"]]
-    for c, counts, due in rows:
+    table = [["name", "status", "channel", "pending", "sent", "failed", "next send"]]
+    for c, counts, _, send in rows:
         pending = counts[RequestStatus.PENDING] + counts[RequestStatus.CLAIMED]
         table.append(
             [
@@ -1384,7 +1393,7 @@ def _campaign_list(args: argparse.Namespace) -> int:
                 str(pending),
                 str(counts[RequestStatus.SENT]),
                 str(counts[RequestStatus.FAILED]),
-                f"{due:%Y-%m-%d %H:%M %Z}" if due else "-",
+                f"{send:%Y-%m-%d %H:%M %Z}" if send else "-",
             ]
         )
     print_table(table)

@@ -34,6 +34,7 @@ from reviewkit.adapters.notifier import TransportNotifier
 from reviewkit.adapters.qr import write_qr
 from reviewkit.domain.alerts import Alert, AnswerRule
 from reviewkit.domain.campaign import Campaign, Reminder
+from reviewkit.domain.consent import PUBLICATION, Consent
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.notifications import Route
 from reviewkit.domain.permissions import Actor
@@ -157,12 +158,15 @@ def demo_recipients(count: int, seed: int = 2026) -> Iterator[Recipient]:
     for n in range(1, count + 1):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         store = rng.choice(_STORES)
+        # About half agreed at checkout that their review may be published.
+        consent = Consent(granted=rng.random() < 0.5, source="checkout")
         yield Recipient(
             email=f"klient{n:05d}@example.com",
             name=f"{first} {last}",
             transaction_id=f"ZAM-2026-{n:05d}",
             segment=store,
             fields={"store": store},
+            consents={PUBLICATION: consent},
         )
 
 

@@ -240,6 +240,7 @@ EXPORT_COLUMNS = (
     "segment",
     "campaign_id",
     "campaign",
+    "request_id",
     "reason",
     "delivered",
     "bounced",
@@ -309,6 +310,7 @@ def export_row(
         "segment": r.segment or "",
         "campaign_id": request.campaign_id,
         "campaign": campaign,
+        "request_id": request.id,
         # Why it is where it is: the server's reply, "no consent: …", "unsubscribed".
         "reason": request.last_error or request.reason or "",
         "delivered": _time(request.delivered_at, zone),

@@ -30,9 +30,10 @@ from reviewkit.domain.messages import (
 from reviewkit.domain.permissions import Actor, Permission
 from reviewkit.domain.renamed import warn_renamed
 from reviewkit.domain.request import Recipient, Request, RequestStatus
+from reviewkit.domain.schedule import next_send_time
 from reviewkit.domain.sms import SmsSegments, normalize_phone, sms_segments
 from reviewkit.domain.survey import Survey
-from reviewkit.domain.window import SendWindow
+from reviewkit.domain.window import SendWindow, load_zone
 from reviewkit.errors import (
     CampaignReadOnlyError,
     CampaignStateError,
@@ -132,6 +133,26 @@ class CampaignService:
         """When the campaign's next request becomes due in the queue (``None``: nothing is
         Pending or Claimed); its window and pacing may make the send later."""
         return self.store.next_due_at(self.get(actor, name).id)
+
+    def next_send(self, actor: Actor, name: str) -> datetime | None:
+        """When the campaign's next message may go (UTC): its next due request, not before
+        now or its start time, moved to its window's next opening (pacing aside).
+
+        ``None`` when nothing is queued or the campaign is not sending (a draft, paused,
+        completed or cancelled campaign sends nothing until it is scheduled or resumed).
+        """
+        campaign = self.get(actor, name)
+        if not campaign.active:
+            return None
+        due = self.store.next_due_at(campaign.id)
+        if due is None:
+            return None
+        at = max(as_utc(due), as_utc(self.clock.now()))
+        if campaign.start_at is not None:
+            at = max(at, as_utc(campaign.start_at))
+        if campaign.respect_recipient_timezone:
+            return at  # each recipient's own window decides
+        return as_utc(next_send_time(at, campaign.window, load_zone(campaign.timezone)))
 
     # -- creating and editing -------------------------------------------------------------
 
