@@ -7,6 +7,7 @@ see docs/reports.md), added once, and then goes out from ``dispatch`` or ``repor
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import sys
 from datetime import UTC, datetime, timedelta
@@ -140,7 +141,7 @@ def _record(report: ReportDefinition, runs: list[Any]) -> dict[str, Any]:
     rule = report.recurrence
     when = {
         "day": "daily",
-        "week": f"weekly on day {rule.weekday}",
+        "week": f"weekly on {calendar.day_name[rule.weekday]}",
         "month": f"monthly on day {rule.day}",
     }
     counts: dict[str, int] = {}
