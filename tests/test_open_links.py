@@ -55,6 +55,21 @@ def test_an_open_link_answer_is_scored_with_its_location(store: rk.Store) -> Non
     assert store.request_funnel(since=NOW - timedelta(days=1), until=NOW + timedelta(days=1)) == {}
 
 
+def test_an_alert_on_an_open_link_answer_names_the_place(store: rk.Store) -> None:
+    """An angry answer at a till alerts with where it was given, not a made-up address."""
+    clock = rk.ManualClock(NOW)
+    answers = _service(store, clock)
+    alerts = rk.AlertService(store, clock)
+    alerts.add_rule(rk.AnswerRule(name="angry", survey=rk.SurveyType.NPS))
+    answers.on_answer(alerts.on_answer)
+    token = answers.open_link("till", "krk-1")
+    answers.answer_open(answers.open_page(token), score=1, comment="queue")
+    (alert,) = store.list_alerts()
+    assert alert.evidence is not None
+    assert alert.evidence.summary == 'NPS answer 1 from a customer at krk-1: "queue"'
+    assert alert.evidence.customer == "a customer at krk-1"
+
+
 @pytest.mark.parametrize(
     ("location", "message"),
     [

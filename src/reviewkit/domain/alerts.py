@@ -480,8 +480,17 @@ def answer_finding(rule: AnswerRule, answer: Answer, request: Request | None) ->
     return Finding(None, True, _answer_evidence(rule.survey, answer, request), key=answer.id)
 
 
+def _who(request: Request) -> str:
+    """Whom an answer came from, as people read it: the name, else the address; an open
+    survey link's answer has neither, only where it was given."""
+    if request.channel is Channel.LINK:
+        where = request.recipient.segment
+        return f"a customer at {where}" if where else "a customer through an open link"
+    return request.recipient.name or request.address
+
+
 def _answer_evidence(kind: SurveyType, answer: Answer, request: Request | None) -> Evidence:
-    who = None if request is None else (request.recipient.name or request.address)
+    who = None if request is None else _who(request)
     return Evidence(
         summary=f"{kind.value.upper()} answer {answer.score}"
         + (f' from {who}: "{answer.comment}"' if who and answer.comment else "")
