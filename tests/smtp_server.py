@@ -38,7 +38,16 @@ class Handler:
         self.data_replies: collections.deque[str] = collections.deque()
         self.sessions: set[int] = set()
         self.data_delay = 0.0
+        self.pipelining = False
         self.lock = threading.Lock()
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:  # as Postfix, Exim and the big providers offer it
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -91,9 +100,11 @@ def smtp_server(
     tls_context: ssl.SSLContext | None = None,
     implicit_tls: bool = False,
     smtputf8: bool = False,
+    pipelining: bool = False,
 ) -> Iterator[tuple[Handler, int]]:
     """Run a server; yield its handler and port."""
     handler = Handler()
+    handler.pipelining = pipelining
     port = free_port()
     kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
     if auth:

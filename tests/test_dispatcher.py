@@ -401,3 +401,42 @@ def test_until_idle_returns_when_the_next_send_is_far_even_with_busy_chores(
     report = dispatcher.run(until_idle=True, max_wait=timedelta(minutes=1))
     assert (report.sent, chore.runs) == (0, 1)
     assert reviewkit_clock.now() == datetime(2026, 1, 5, 18, 0, tzinfo=WARSAW)
+
+
+class _Watching(rk.InMemoryTransport):
+    """Notes, at each send, how many earlier requests the store already has as sent; each
+    send takes *seconds* of real time."""
+
+    def __init__(self, store: rk.Store, campaign: str, seconds: float) -> None:
+        super().__init__()
+        self.store = store
+        self.campaign = campaign
+        self.seconds = seconds
+        self.recorded_before: list[int] = []
+
+    def send(self, message: rk.OutgoingMessage) -> None:
+        import time
+
+        campaign = self.store.get_campaign(self.campaign)
+        self.recorded_before.append(self.store.count_requests(campaign.id)[rk.RequestStatus.SENT])
+        time.sleep(self.seconds)
+        super().send(message)
+
+
+def test_outcomes_are_recorded_in_small_groups_never_waiting_long(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    store: rk.Store,
+    reviewkit_clock: rk.ManualClock,
+) -> None:
+    """Fast sends are recorded ten at a time; when sends are slow (over `record_within`),
+    each outcome is recorded before the next send, so a kill repeats at most one."""
+    make_campaign(service, actor, recipients=25, interval=timedelta(0))
+    fast = _Watching(store, "reviews", 0)
+    rk.Dispatcher(store, fast, reviewkit_clock).run()
+    assert fast.recorded_before == [0] * 10 + [10] * 10 + [20] * 5
+
+    make_campaign(service, actor, name="slow", recipients=4, interval=timedelta(0))
+    slow = _Watching(store, "slow", 0.25)
+    rk.Dispatcher(store, slow, reviewkit_clock, record_within=timedelta(seconds=0.2)).run()
+    assert slow.recorded_before == [0, 1, 2, 3]

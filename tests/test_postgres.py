@@ -107,7 +107,7 @@ def test_killed_workers_lose_nothing(
     with capsys.disabled():
         print(f"\n[postgres, 2 of 4 workers killed] repeated messages: {duplicates}")
     assert len(ids) == 4_000
-    assert duplicates <= 2  # record_every=1: at most the one unrecorded send of each victim
+    assert duplicates <= 20  # at most one unrecorded group (10 by default) of each victim
     with open_db(postgres_url) as store:
         counts = store.count_requests(campaign_id)
         assert counts[rk.RequestStatus.SENT] == 4_000
@@ -144,7 +144,7 @@ def test_a_server_restart_mid_run_loses_nothing(
     with capsys.disabled():
         print(f"\n[postgres restarted mid-run] repeated messages: {duplicates}")
     assert len(ids) == 3_000
-    assert duplicates <= 4  # a send each worker made but could not record before the cut
+    assert duplicates <= 40  # a group each worker sent but could not record before the cut
     # Each worker either reconnected within its pool's wait, or logged the storage fault
     # and tried again; none gave up.
     told = [line for err in errors for line in err.splitlines() if "WARNING" in line]

@@ -50,9 +50,11 @@ def account(port: int, **overrides: object) -> SenderAccount:
     return SenderAccount(**fields)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[Handler, int]]:
-    with smtp_server(auth=True) as running:
+@pytest.fixture(params=[False, True], ids=["serial", "pipelining"])
+def server(request: pytest.FixtureRequest) -> Iterator[tuple[Handler, int]]:
+    """A server with login; with and without PIPELINING (RFC 2920), so every behaviour
+    below holds whether the commands go one by one or together."""
+    with smtp_server(auth=True, pipelining=request.param) as running:
         yield running
 
 
@@ -115,6 +117,47 @@ def test_messages_arrive_parse_and_share_one_connection(
     assert "Dzień dobry Customer 0" in html
     ids = {parse(m[2])["Message-ID"] for m in handler.messages}  # type: ignore[index]
     assert len(ids) == 10
+
+
+@pytest.mark.parametrize(("pipelining", "writes"), [(False, 4), (True, 2)])
+def test_pipelining_sends_the_envelope_in_one_write(
+    pipelining: bool, writes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against a server offering PIPELINING a message costs two writes (and two waits for
+    replies) instead of four; a refused recipient in the middle fails alone and the
+    connection goes on."""
+    import smtplib
+    from datetime import UTC, datetime
+
+    sent: list[bytes] = []
+    real_send = smtplib.SMTP.send
+
+    def counted(self: smtplib.SMTP, data: bytes | str) -> None:
+        sent.append(data if isinstance(data, bytes) else data.encode())
+        real_send(self, data)
+
+    def message(n: int) -> rk.OutgoingMessage:
+        return rk.OutgoingMessage(
+            message_id=f"m{n}", channel=rk.Channel.EMAIL, sender="main", to=f"c{n}@example.com",
+            subject="s", text=".a line with a dot\nand the end", created_at=datetime.now(UTC),
+            campaign_id="c",
+        )  # fmt: skip
+
+    with smtp_server(auth=True, pipelining=pipelining) as (handler, port):
+        handler.rcpt_replies["c1@example.com"] = "550 5.1.1 no such user"
+        transport = SMTPTransport(account(port))
+        transport.send(message(0))
+        monkeypatch.setattr(smtplib.SMTP, "send", counted)
+        transport.send(message(2))
+        assert len(sent) == writes
+        with pytest.raises(rk.PermanentSendError, match=r"550 5\.1\.1 no such user"):
+            transport.send(message(1))
+        transport.send(message(3))
+        transport.close()
+    assert [m[1] for m in handler.messages] == [[f"c{n}@example.com"] for n in (0, 2, 3)]
+    assert transport.connects == 1
+    body = parse(handler.messages[0][2]).get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert body.startswith(".a line with a dot")  # dot-stuffed on the wire, intact on arrival
 
 
 def test_bad_credentials_fail_the_campaign_and_lose_nothing(

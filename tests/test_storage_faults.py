@@ -165,7 +165,7 @@ def test_a_dispatcher_stopped_with_unrecorded_outcomes_names_them(
     campaign(store, recipients=2)
     clock = rk.ManualClock(datetime(2026, 3, 2, 10, tzinfo=UTC))
     with caplog.at_level(logging.WARNING, "reviewkit.dispatch"):
-        rk.Dispatcher(store, transport, clock, worker_id="w").run(max_passes=3)
+        rk.Dispatcher(store, transport, clock, worker_id="w", record_every=1).run(max_passes=3)
     assert len(transport.sent) == 1  # one send, then every pass fails to record it
     assert "could not be recorded" in caplog.text
     ids = [d.id for d in store.iter_requests(store.get_campaign("reviews").id)]

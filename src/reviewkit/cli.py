@@ -398,6 +398,14 @@ def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) ->
         "--batch-size", type=int, default=100, metavar="N", help="claims per pass (100)"
     )
     dispatch.add_argument(
+        "--record-every",
+        type=int,
+        default=10,
+        metavar="N",
+        help="record outcomes in groups of at most N sends, none older than 0.2 s (10); "
+        "after a kill at most those repeat; 1 records each send before the next",
+    )
+    dispatch.add_argument(
         "--quiet",
         action="store_true",
         help="no progress lines on standard error (the closing summary stays)",
@@ -1620,6 +1628,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             links=link_signer(args.link_keys_env),
             chores=[reports] if chore is None else [chore, reports],
+            record_every=args.record_every,
         )
         max_wait = parse_interval(args.max_wait) if args.until_idle else None
         try:

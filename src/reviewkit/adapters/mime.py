@@ -114,6 +114,8 @@ def _encode_address(value: str) -> str:
 def needs_smtputf8(address: str) -> bool:
     """Whether mail to or from *address* needs the SMTPUTF8 extension (RFC 6531): its local
     part, the text before the ``@``, is not ASCII. (A non-ASCII domain is sent as IDNA.)"""
+    if address.isascii():
+        return False  # the common case, without parsing
     return not parseaddr(address)[1].rpartition("@")[0].isascii()
 
 

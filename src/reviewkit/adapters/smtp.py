@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import smtplib
 import socket
 import ssl
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -82,34 +83,70 @@ class _RefusedError(Exception):
 
 def _mail_transaction(smtp: smtplib.SMTP, sender: str, recipient: str, raw: bytes) -> None:
     """MAIL FROM, RCPT TO and DATA on an open connection; with ``SMTPUTF8`` (and
-    ``BODY=8BITMIME``) when an address has a non-ASCII local part.
+    ``BODY=8BITMIME``) when an address has a non-ASCII local part. When the server offers
+    PIPELINING (RFC 2920), the three commands go in one write and their replies are read
+    together: two round trips a message instead of four.
+
+    *sender* and *recipient* are bare envelope addresses (``user@domain``), already checked.
 
     :raises _RefusedError: naming the stage (``sender``, ``recipient``, ``data``) that failed.
     :raises PermanentSendError: an address needs SMTPUTF8 and the server does not offer it.
     """
-    options: list[str] = []
+    options = ""
     if needs_smtputf8(sender) or needs_smtputf8(recipient):
         if not smtp.has_extn("smtputf8"):
             raise PermanentSendError(
                 f"{recipient if needs_smtputf8(recipient) else sender} has a non-ASCII local "
                 "part, which needs SMTPUTF8, and the server does not offer it"
             )
-        options = ["SMTPUTF8", *(["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else [])]
-    steps: tuple[tuple[str, Callable[[], tuple[int, bytes]], tuple[int, ...]], ...] = (
-        ("sender", lambda: smtp.mail(sender, options), (250,)),
-        ("recipient", lambda: smtp.rcpt(recipient), (250, 251)),
-        ("data", lambda: smtp.data(raw), (250,)),
+        options = " SMTPUTF8" + (" BODY=8BITMIME" if smtp.has_extn("8bitmime") else "")
+    encoding = "utf-8" if options else "ascii"
+    commands = (
+        ("sender", f"MAIL FROM:<{sender}>{options}\r\n".encode(encoding), (250,)),
+        ("recipient", f"RCPT TO:<{recipient}>\r\n".encode(encoding), (250, 251)),
+        ("data", b"DATA\r\n", (354,)),
     )
-    for stage, call, accepted in steps:
-        reply: bytes | str
-        try:
-            code, reply = call()
-        except smtplib.SMTPResponseException as exc:
-            code, reply = exc.smtp_code, exc.smtp_error
-        except (smtplib.SMTPException, OSError) as exc:
-            raise _RefusedError(stage, None, str(exc)) from exc
-        if code not in accepted:
-            raise _RefusedError(stage, code, reply)
+    if smtp.has_extn("pipelining"):
+        _send(smtp, "sender", b"".join(command for _, command, _ in commands))
+        replies = [(stage, *_reply(smtp, stage), accepted) for stage, _, accepted in commands]
+        refused = next((r for r in replies if r[1] not in r[3]), None)
+        if refused is not None:
+            if replies[2][1] == 354:
+                # DATA was taken though an earlier command failed: end it with no message.
+                _send(smtp, "data", b".\r\n")
+                _reply(smtp, "data")
+            raise _RefusedError(refused[0], refused[1], refused[2])
+    else:
+        for stage, command, accepted in commands:
+            _send(smtp, stage, command)
+            code, reply = _reply(smtp, stage)
+            if code not in accepted:
+                raise _RefusedError(stage, code, reply)
+    # The message, dot-stuffed and ended with a lone dot, as smtplib's data() sends it.
+    body = _LEADING_DOT.sub(b"..", raw)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    _send(smtp, "data", body + b".\r\n")
+    code, reply = _reply(smtp, "data")
+    if code != 250:
+        raise _RefusedError("data", code, reply)
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _send(smtp: smtplib.SMTP, stage: str, data: bytes) -> None:
+    try:
+        smtp.send(data)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _RefusedError(stage, None, str(exc)) from exc
+
+
+def _reply(smtp: smtplib.SMTP, stage: str) -> tuple[int, bytes]:
+    try:
+        return smtp.getreply()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _RefusedError(stage, None, str(exc)) from exc
 
 
 @attrs.define

@@ -12,6 +12,7 @@ import enum
 import logging
 import os
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -173,10 +174,15 @@ class Dispatcher:
         (:class:`~reviewkit.ports.Chore`; e.g. :class:`~reviewkit.services.alerts.AlertChore`).
         :meth:`run` wakes up for them, but ``until_idle`` still returns once nothing is left
         to send.
-    :param record_every: record outcomes in groups of this many sends (one transaction per
-        group). 1, the default, records each outcome before the next send, so a worker killed
-        mid-batch can cause at most one repeat; larger groups are faster but a crash may
-        resend up to that many messages once their lease expires.
+    :param record_every: record outcomes in groups of at most this many sends (one
+        transaction per group; 10 by default).
+    :param record_within: and never let an outcome wait longer than this to be recorded
+        (0.2 s by default): before a send that would make the oldest unrecorded outcome
+        older, the group is recorded first. A worker killed mid-batch can therefore cause
+        at most the sends of its last *record_within* — never more than *record_every* —
+        to repeat once their lease expires (each with the same Message-ID). With slow
+        sends (a tarpitting server) every outcome is recorded before the next send; with
+        ``record_every=1`` always.
     """
 
     def __init__(
@@ -189,7 +195,8 @@ class Dispatcher:
         batch_size: int = 100,
         lease: timedelta = timedelta(minutes=5),
         retry: RetryPolicy | None = None,
-        record_every: int = 1,
+        record_every: int = 10,
+        record_within: timedelta = timedelta(milliseconds=200),
         links: LinkSigner | None = None,
         chores: Sequence[Chore] = (),
     ) -> None:
@@ -202,12 +209,19 @@ class Dispatcher:
         self.retry = retry or RetryPolicy()
         if record_every < 1:
             raise ValueError("record_every must be at least 1")
+        if record_within < timedelta(0):
+            raise ValueError("record_within must not be negative")
         self.record_every = record_every
+        self.record_within = record_within.total_seconds()
         self.links = links
         self.chores = tuple(chores)
         self._chores_due = [_EPOCH_UTC] * len(self.chores)
         self._outcomes: list[Outcome] = []
         self._outcomes_at: datetime | None = None
+        # Real time, whatever the clock: the first unrecorded outcome's, and how long sends
+        # take (an exponential average), for record_within.
+        self._unrecorded_since = 0.0
+        self._send_seconds = 0.0
         self._send_time = timedelta(0)
         self._pass = _Pass()  # the pass under way, for its report when a fault cuts it short
 
@@ -245,6 +259,7 @@ class Dispatcher:
                     if not exc.transient:
                         raise
                     total = total + self._report(self._pass)  # what the pass did before
+                    self._pass = _Pass()  # counted once, whatever fails next
                     log.warning("storage fault, trying again in %s: %s", backoff, exc)
                     self.clock.sleep_until(as_utc(self.clock.now()) + backoff)
                     backoff = min(backoff * 2, _STORAGE_BACKOFF[1])
@@ -421,8 +436,10 @@ class Dispatcher:
                         lost.add(gone)
                 if request.id in lost:
                     continue
+                self._record_before_a_long_wait()
+                started = time.monotonic()
                 self._send_one(campaign, request, now, state)
-                self._observe_send(at)
+                self._observe_send(at, time.monotonic() - started)
         except AccountError as exc:
             for left in claimed[index + 1 :]:
                 if left.id not in lost:
@@ -450,10 +467,22 @@ class Dispatcher:
         """How much lease a send must have left: half the lease, or three sends' time."""
         return max(self.lease / 2, 3 * self._send_time)
 
-    def _observe_send(self, started: datetime) -> None:
+    def _observe_send(self, started: datetime, seconds: float) -> None:
         took = as_utc(self.clock.now()) - started
-        # An exponential average: a slow server shows within a few messages.
+        # Exponential averages: a slow server shows within a few messages.
         self._send_time = took if not self._send_time else (self._send_time * 3 + took) / 4
+        self._send_seconds = (
+            seconds if not self._send_seconds else (self._send_seconds * 3 + seconds) / 4
+        )
+
+    def _record_before_a_long_wait(self) -> None:
+        """Record the unrecorded outcomes now if, by the end of the next send, the oldest
+        would have waited longer than ``record_within``."""
+        if not self._outcomes:
+            return
+        waited = time.monotonic() - self._unrecorded_since
+        if waited + self._send_seconds >= self.record_within:
+            self._flush()
 
     def _batch_limit(self) -> int:
         """Claims per pass: the batch size, fewer when sends are slow for the lease, so a
@@ -628,6 +657,8 @@ class Dispatcher:
         return links, headers, score_links
 
     def _record(self, outcome: Outcome, now: datetime) -> None:
+        if not self._outcomes:
+            self._unrecorded_since = time.monotonic()
         self._outcomes.append(outcome)
         self._outcomes_at = now
         if len(self._outcomes) >= self.record_every:
