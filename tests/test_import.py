@@ -7,8 +7,10 @@ import io
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -480,3 +482,31 @@ def test_a_phone_that_cannot_be_read_is_explained_in_plain_words(number: str) ->
         reason = message.removeprefix(f"phone number {number!r} ")
         assert "default region." not in reason
         assert not re.search(r"\(\d\)", reason)  # the library's error codes
+
+
+def test_rows_made_for_the_store_are_the_requests_add_checked_makes(
+    service: rk.CampaignService, actor: rk.Actor, store: rk.Store
+) -> None:
+    """A store that takes prepared rows stores the same requests from them as from
+    (recipient, address) pairs; a store that does not is told to use add_checked."""
+    service.create(actor, name="pairs", send_delay=timedelta(minutes=10))
+    service.create(actor, name="rows", send_delay=timedelta(minutes=10))
+    recipient = rk.Recipient(
+        email="ala@example.com", name="Ala", transaction_id="T-1", segment="vip",
+        consents={rk.PUBLICATION: rk.Consent(granted=True, source="import")},
+        fields={"store": "Kraków"},
+    )  # fmt: skip
+    pairs = service.open_for_adding(actor, "pairs")
+    service.add_checked(pairs, [(recipient, "ala@example.com")])
+    target = service.open_for_adding(actor, "rows")
+    rows = service.checked_rows(target)
+    if not isinstance(store, rk.ports.BulkRequestStore):
+        assert rows is None
+        with pytest.raises(rk.ConfigurationError):
+            service.add_checked_rows([])
+        return
+    assert rows is not None
+    assert service.add_checked_rows([rows(recipient, "ala@example.com")]).added == 1
+    (one,) = service.requests(actor, "pairs")
+    (other,) = service.requests(actor, "rows")
+    assert attrs.evolve(other, id=one.id, campaign_id=one.campaign_id) == one

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reviewkit as rk
@@ -249,3 +249,68 @@ def test_file_transport_and_router(
                 campaign_id="c",
             )
         )
+
+
+REGIONS = ["PL", "CZ", "ES", "IT", "DE", "FR", "GB", "US", "UA", "SE", "IN", "BR", "JP", "SK", "PT"]
+
+
+@st.composite
+def _spelled_numbers(draw: st.DrawFn) -> tuple[str, str]:
+    """A number as people type them: digit groups with spaces, dashes, dots or slashes,
+    with or without a + and calling code, of a country with or without a trunk prefix."""
+    import phonenumbers
+    from phonenumbers.phonenumberutil import country_code_for_region
+
+    region = draw(st.sampled_from(REGIONS))
+    calling = draw(st.sampled_from([*REGIONS, "PL"])) if draw(st.booleans()) else None
+    digits = draw(st.text(alphabet="0123456789", min_size=4, max_size=13))
+    if draw(st.booleans()):
+        # A real number of the country (mostly valid), its last digits changed.
+        kind = draw(st.sampled_from([phonenumbers.PhoneNumberType.MOBILE,
+                                     phonenumbers.PhoneNumberType.FIXED_LINE,
+                                     phonenumbers.PhoneNumberType.TOLL_FREE]))  # fmt: skip
+        example = phonenumbers.example_number_for_type(calling or region, kind)
+        if example is not None:
+            national = phonenumbers.national_significant_number(example)
+            keep = draw(st.integers(0, len(national)))
+            digits = national[:keep] + draw(
+                st.text(alphabet="0123456789", min_size=len(national) - keep,
+                        max_size=len(national) - keep)
+            )  # fmt: skip
+    if calling is not None:
+        digits = f"+{country_code_for_region(calling)}{digits}"
+    groups, rest = [], digits
+    while rest:
+        size = draw(st.integers(1, 4))
+        groups.append(rest[:size])
+        rest = rest[size:]
+    separators = draw(st.lists(st.sampled_from([" ", "-", ".", "/", ""]), min_size=len(groups)))
+    text = "".join(g + s for g, s in zip(groups, separators, strict=False)).rstrip(" -./")
+    return text, region
+
+
+@given(_spelled_numbers(), st.booleans())
+@settings(max_examples=3000)
+def test_the_fast_path_reads_numbers_as_the_phone_library_does(
+    spelled: tuple[str, str], mobile: bool
+) -> None:
+    """Where the fast path answers, the phonenumbers library gives the same E.164 number
+    (and the same mobile verdict); elsewhere the library answers alone."""
+    from reviewkit.domain.sms import _fast_e164, _library_e164
+
+    text, region = spelled
+    fast = _fast_e164(text, region, mobile)
+    if fast is not None:
+        assert _library_e164(text, region, mobile) == fast
+
+
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [("501 234 567", "PL"), ("501-234-567", "PL"), ("+48 501 234 567", None),
+     ("+48501234567", "DE"), ("22 123 45 67", "PL"), ("601 123 456", "CZ")],
+)  # fmt: skip
+def test_common_spellings_take_the_fast_path(text: str, region: str | None) -> None:
+    """The plain spellings of a customer file do not need the full parser."""
+    from reviewkit.domain.sms import _fast_e164, _library_e164
+
+    assert _fast_e164(text, region, False) == _library_e164(text, region, False)

@@ -16,7 +16,7 @@ All ports are synchronous. Datetimes in and out are timezone-aware.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -46,6 +46,7 @@ from reviewkit.domain.triggers import TriggerRule
 __all__ = [
     "AlertRepository",
     "AnswerRepository",
+    "BulkRequestStore",
     "CampaignRepository",
     "ChartRenderer",
     "Chore",
@@ -177,6 +178,29 @@ class RateLimitedTransport(Transport, Protocol):
 
     def pacing(self, sender: str | None) -> tuple[str, timedelta] | None:
         """Return ``(key, minimum gap)`` for the account that sends as *sender*, or ``None``."""
+        ...
+
+
+@runtime_checkable
+class BulkRequestStore(Protocol):
+    """A store that bulk loaders may hand requests already turned into its own rows: an
+    optional capability (the SQLite and PostgreSQL stores have it) that lets
+    :func:`reviewkit.services.importer.import_csv` build the rows in its checking processes
+    and leave the importing process only the writing.
+    """
+
+    def request_row_maker(self) -> Callable[[Request], tuple[object, ...]]:
+        """Return a pure function, picklable by reference (a module-level function), that
+        turns a request into the row :meth:`add_request_rows` takes."""
+        ...
+
+    def add_request_rows(self, rows: Sequence[tuple[object, ...]]) -> int:
+        """Store rows made by :meth:`request_row_maker`'s function in one transaction,
+        skipping duplicates like :meth:`RequestRepository.add_requests`; return how many
+        were added.
+
+        :raises reviewkit.errors.NotFoundError: a row names a campaign that does not exist.
+        """
         ...
 
 

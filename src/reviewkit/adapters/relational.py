@@ -15,7 +15,7 @@ import contextlib
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -291,6 +291,18 @@ class RelationalStore(DeprecatedStoreNames, ABC):
         with self.transaction():
             try:
                 return self._insert_many(self._q.INSERT_REQUEST, map(_request_row, requests))
+            except self._integrity as exc:
+                raise NotFoundError(
+                    f"a request names a campaign that does not exist: {exc}"
+                ) from exc
+
+    def request_row_maker(self) -> Callable[[Request], tuple[object, ...]]:
+        return _request_row
+
+    def add_request_rows(self, rows: Sequence[tuple[object, ...]]) -> int:
+        with self.transaction():
+            try:
+                return self._insert_many(self._q.INSERT_REQUEST, rows)
             except self._integrity as exc:
                 raise NotFoundError(
                     f"a request names a campaign that does not exist: {exc}"

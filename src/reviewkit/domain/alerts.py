@@ -30,7 +30,6 @@ import enum
 import hashlib
 import math
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +38,7 @@ import attrs
 
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Channel
+from reviewkit.domain.ids import new_id
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.request import Request
 from reviewkit.domain.scoring import AnswerStats, Period, check_dimension, score_of
@@ -93,10 +93,6 @@ class Severity(enum.StrEnum):
     """Someone should look now."""
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
 def freeze_labels(value: Mapping[str, str] | None) -> Mapping[str, str]:
     labels = dict(value or {})
     for key, text in labels.items():
@@ -149,7 +145,7 @@ class _RuleBase:
     :ivar for_: how long the condition must hold before the alert fires (0: at once).
     """
 
-    id: str = attrs.field(factory=_new_id)
+    id: str = attrs.field(factory=new_id)
     name: str = attrs.field(validator=_check_name)
     survey: SurveyType = attrs.field(converter=SurveyType)
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=freeze_labels)

@@ -6,21 +6,17 @@ first; the replaced one is kept, marked not current, so the history stays.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 import attrs
 
 from reviewkit.domain.campaign import Channel
+from reviewkit.domain.ids import new_id
 from reviewkit.domain.renamed import renamed_attribute
 from reviewkit.domain.survey import SurveyType
 from reviewkit.errors import ValidationError
 
 __all__ = ["Answer"]
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def _check_aware(_: object, __: attrs.Attribute[datetime], value: datetime) -> None:
@@ -38,7 +34,7 @@ class Answer:
     :ivar hook_attempts: how often the hook failed on it.
     """
 
-    id: str = attrs.field(factory=_new_id)
+    id: str = attrs.field(factory=new_id)
     request_id: str
     campaign_id: str
     kind: SurveyType

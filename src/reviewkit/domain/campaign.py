@@ -21,7 +21,6 @@ request it tried failed; an always-on campaign (:class:`CampaignMode`) never doe
 from __future__ import annotations
 
 import enum
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -29,6 +28,7 @@ from typing import Final
 import attrs
 
 from reviewkit.domain.headers import check_header_value
+from reviewkit.domain.ids import new_id
 from reviewkit.domain.schedule import whole_seconds
 from reviewkit.domain.survey import Survey
 from reviewkit.domain.window import SendWindow, load_zone
@@ -280,10 +280,6 @@ class Reminder:
             raise ValidationError(f"a reminder must wait at least an hour, not {value}")
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
 @attrs.frozen(kw_only=True)
 class Campaign:
     """A campaign: a message, a sender, a window and a start.
@@ -334,7 +330,7 @@ class Campaign:
         (review gating, which those platforms' policies forbid).
     """
 
-    id: str = attrs.field(factory=_new_id)
+    id: str = attrs.field(factory=new_id)
     name: str = attrs.field(validator=_check_name)
     channel: Channel = Channel.EMAIL
     mode: CampaignMode = CampaignMode.ONE_OFF

@@ -18,13 +18,13 @@ A :class:`Classification` records who gave which classifier to which request, an
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import attrs
 
 from reviewkit.domain.campaign import Channel
+from reviewkit.domain.ids import new_id
 from reviewkit.domain.instants import as_utc
 from reviewkit.errors import ValidationError
 
@@ -118,7 +118,7 @@ class Classification:
     :ivar private_to: whom the request is private to, when the classifier makes it private.
     """
 
-    id: str = attrs.field(factory=lambda: uuid.uuid4().hex)
+    id: str = attrs.field(factory=new_id)
     request_id: str
     campaign_id: str
     classifier: str

@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import enum
-import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
 import attrs
 
 from reviewkit.domain.alerts import Alert, Transition, freeze_labels
+from reviewkit.domain.ids import new_id
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.scoring import Period
 from reviewkit.domain.window import SendWindow, load_zone
@@ -32,10 +32,6 @@ __all__ = [
     "muted",
     "render",
 ]
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def _check_matchers(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -170,7 +166,7 @@ class Silence:
     :ivar created_by: who set it; *comment* why.
     """
 
-    id: str = attrs.field(factory=_new_id)
+    id: str = attrs.field(factory=new_id)
     matchers: Mapping[str, str] = attrs.field(converter=_check_matchers)
     starts_at: datetime = attrs.field(converter=as_utc)
     ends_at: datetime = attrs.field(converter=as_utc)
@@ -211,7 +207,7 @@ class Notification:
     :ivar alert: the alert as it was when the transition happened.
     """
 
-    id: str = attrs.field(factory=_new_id)
+    id: str = attrs.field(factory=new_id)
     receiver: str
     transition: Transition = attrs.field(converter=Transition)
     alert: Alert

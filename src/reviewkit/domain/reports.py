@@ -18,7 +18,6 @@ from __future__ import annotations
 import enum
 import heapq
 import math
-import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -27,6 +26,7 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
 
 from reviewkit.domain.answers import Answer
+from reviewkit.domain.ids import new_id
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.scoring import AnswerStats, Bucket, Period, Score, buckets, score_of
 from reviewkit.domain.survey import DEFAULT_SCALES, SurveyType
@@ -57,10 +57,6 @@ __all__ = [
 REPORT_LANGUAGES = frozenset({"en", "pl"})
 
 EMPTY_STATS = AnswerStats(0, 0, 0, 0, 0)
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 class ReportMetric(enum.StrEnum):
@@ -336,7 +332,7 @@ class ReportDefinition:
     min_sample: int = attrs.field(default=30, validator=attrs.validators.ge(1))
     sender: str | None = None
     created_at: datetime | None = None
-    id: str = attrs.field(factory=_new_id)
+    id: str = attrs.field(factory=new_id)
 
     def __attrs_post_init__(self) -> None:
         if not self.metrics:
@@ -396,7 +392,7 @@ class ReportRun:
     lease_until: datetime | None = None
     last_error: str | None = None
     sent_at: datetime | None = None
-    id: str = attrs.field(factory=_new_id)
+    id: str = attrs.field(factory=new_id)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -18,7 +18,6 @@ answered, unsubscribed. For the collection view every request falls in one
 from __future__ import annotations
 
 import enum
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -28,6 +27,7 @@ import attrs
 
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.consent import Consent, consents_from
+from reviewkit.domain.ids import new_id
 from reviewkit.domain.renamed import renamed_attribute
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import RequestStateError, ValidationError
@@ -205,11 +205,6 @@ def _requested_time(request: Request) -> datetime:
     return request.due_at or request.created_at or _EPOCH
 
 
-def _new_id() -> str:
-    # 128 random bits as 32 hex digits (what a uuid4 hex carries, at a quarter of the cost).
-    return os.urandom(16).hex()
-
-
 @attrs.frozen(kw_only=True)
 class Request:
     """One request to one recipient on one channel, and what became of it.
@@ -230,7 +225,7 @@ class Request:
     :ivar reminders_sent: how many reminders went out.
     """
 
-    id: str = attrs.field(factory=_new_id)
+    id: str = attrs.field(factory=new_id)
     campaign_id: str
     recipient: Recipient
     channel: Channel

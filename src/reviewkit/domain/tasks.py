@@ -10,11 +10,11 @@ count (:func:`add_working_time`).
 from __future__ import annotations
 
 import enum
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import attrs
 
+from reviewkit.domain.ids import new_id
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.window import SendWindow, epoch_of, load_zone, openings
 from reviewkit.errors import TaskStateError, ValidationError
@@ -115,10 +115,6 @@ class Note:
     text: str
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
 def _check_title(_: object, __: object, value: str) -> None:
     if not value.strip():
         raise ValidationError("a task needs a title")
@@ -137,7 +133,7 @@ class Task:
     :ivar version: raised by one on every save (optimistic concurrency).
     """
 
-    id: str = attrs.field(factory=_new_id)
+    id: str = attrs.field(factory=new_id)
     title: str = attrs.field(validator=_check_title)
     assignee: str
     status: TaskStatus = attrs.field(default=TaskStatus.OPEN, converter=TaskStatus)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -37,14 +37,15 @@ from reviewkit.domain.window import SendWindow, load_zone
 from reviewkit.errors import (
     CampaignReadOnlyError,
     CampaignStateError,
+    ConfigurationError,
     ConflictError,
     NotFoundError,
     RequestStateError,
     ValidationError,
 )
-from reviewkit.ports import Clock, ContactSource, Store, Transport
+from reviewkit.ports import BulkRequestStore, Clock, ContactSource, Store, Transport
 
-__all__ = ["AddResult", "CampaignService", "Preview", "checked_recipient"]
+__all__ = ["AddResult", "CampaignService", "Preview", "RequestRows", "checked_recipient"]
 
 
 @attrs.frozen
@@ -61,6 +62,35 @@ class AddResult:
 
     added: int
     duplicates: int
+
+
+@attrs.frozen
+class RequestRows:
+    """Turns checked ``(recipient, address)`` pairs into a store's rows for new requests of
+    one campaign, exactly as :meth:`CampaignService.add_checked` would store them; picklable,
+    so a bulk loader can call it in its checking processes (see
+    :meth:`CampaignService.checked_rows`)."""
+
+    maker: Callable[[Request], tuple[object, ...]]
+    campaign_id: str
+    channel: Channel
+    due_at: datetime | None
+    sender: str | None
+    created_at: datetime
+
+    def __call__(self, recipient: Recipient, address: str) -> tuple[object, ...]:
+        """The row of a new request to *recipient* at *address*."""
+        return self.maker(
+            Request(
+                campaign_id=self.campaign_id,
+                recipient=recipient,
+                channel=self.channel,
+                address=address,
+                due_at=self.due_at,
+                sender=self.sender,
+                created_at=self.created_at,
+            )
+        )
 
 
 class CampaignService:
@@ -393,6 +423,31 @@ class CampaignService:
 
         added = self.store.add_requests(requests())
         return AddResult(added=added, duplicates=seen - added)
+
+    def checked_rows(self, campaign: Campaign, sender: str | None = None) -> RequestRows | None:
+        """For a bulk loader: a :class:`RequestRows` that makes the store's rows for checked
+        recipients of *campaign* (from :meth:`open_for_adding`), to store with
+        :meth:`add_checked_rows`; ``None`` when the store takes only requests (it is no
+        :class:`~reviewkit.ports.BulkRequestStore`), then use :meth:`add_checked`."""
+        if not isinstance(self.store, BulkRequestStore):
+            return None
+        now = as_utc(self.clock.now())
+        return RequestRows(
+            maker=self.store.request_row_maker(),
+            campaign_id=campaign.id,
+            channel=campaign.channel,
+            due_at=_due_at(campaign, now, None),
+            sender=None if sender == campaign.sender else sender,
+            created_at=now,
+        )
+
+    def add_checked_rows(self, rows: Sequence[tuple[object, ...]]) -> AddResult:
+        """Store rows made by :meth:`checked_rows` in one transaction; duplicates are
+        skipped."""
+        if not isinstance(self.store, BulkRequestStore):
+            raise ConfigurationError("this store takes requests only: use add_checked")
+        added = self.store.add_request_rows(rows)
+        return AddResult(added=added, duplicates=len(rows) - added)
 
     def remove_requests(self, actor: Actor, name: str, request_ids: Collection[str]) -> int:
         """Withdraw pending requests (they become Cancelled and are never sent).

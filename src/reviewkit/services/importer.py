@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import attrs
 
@@ -46,7 +46,7 @@ from reviewkit.domain.request import Recipient
 from reviewkit.domain.sms import normalize_phone
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import NotFoundError, ValidationError
-from reviewkit.services.campaigns import AddResult, CampaignService
+from reviewkit.services.campaigns import AddResult, CampaignService, RequestRows
 
 __all__ = ["HEADER_NAMES", "ImportProgress", "ImportResult", "RowError", "check_date", "import_csv"]
 
@@ -300,6 +300,7 @@ def _import_into(
         (*required, *sorted(required_recipient_fields(target) - set(required))),
         f"import {Path(label).name}" if label else "import",
         as_utc(service.clock.now()),
+        service.checked_rows(target),
     )
 
     text = _open_text(source, encoding)
@@ -400,7 +401,11 @@ def _import_rows(
                     writer.writerow([*original, neutralize_cell(f"{where}: {checked.reason}")])
             if batch:
                 # Rows were checked one by one; the service stores them without re-checking.
-                written.append(storing.submit(service.add_checked, target, batch))
+                if rules.rows is not None:
+                    written.append(storing.submit(service.add_checked_rows, batch))
+                else:
+                    pairs = cast("list[tuple[Recipient, str]]", batch)
+                    written.append(storing.submit(service.add_checked, target, pairs))
                 collect(keep=2)
             if progress is not None:
                 progress(ImportProgress(rows, _position(text), size))
@@ -426,7 +431,9 @@ class _Rejected:
     reason: str
 
 
-_Checked = tuple[int, "tuple[Recipient, str] | _Rejected", list[str]]
+# (row number, what the store takes — a row, or (recipient, address) — or the error, the
+# row's values if it was rejected)
+_Checked = tuple[int, "tuple[object, ...] | _Rejected", list[str]]
 _PR_SET_PDEATHSIG = 1  # prctl(2) option: a signal for this process when its parent dies
 _PARALLEL_FROM = 4 * 1024 * 1024  # bytes: smaller files are checked faster in one process
 
@@ -434,12 +441,13 @@ _PARALLEL_FROM = 4 * 1024 * 1024  # bytes: smaller files are checked faster in o
 def _check_chunk(
     rules: _RowRules, keys: list[str], chunk: list[tuple[int, list[str]]]
 ) -> list[_Checked]:
-    """Check a chunk of rows: ``(row number, (recipient, address) or the error, the row's
-    values if it was rejected)``. Runs in a worker process for large files."""
+    """Check a chunk of rows: ``(row number, the store's row or (recipient, address), or the
+    error, the row's values if it was rejected)``. Runs in a worker process for large
+    files."""
     out: list[_Checked] = []
     for line_number, values in chunk:
         try:
-            out.append((line_number, rules.request(keys, values), []))
+            out.append((line_number, rules.checked(keys, values), []))
         except _RowError as exc:
             out.append((line_number, _Rejected(exc.column, exc.reason), values))
     return out
@@ -571,6 +579,18 @@ class _RowRules:
     required: tuple[str, ...]
     source: str
     now: datetime
+    # The store's rows, made where the rows are checked (so the importing process only
+    # writes), when the store takes them.
+    rows: RequestRows | None = None
+
+    def checked(self, keys: list[str], values: list[str]) -> tuple[object, ...]:
+        """The row's request as the store will take it: its row, or ``(recipient,
+        address)``.
+
+        :raises _RowError: naming the column and the reason.
+        """
+        recipient, address = self.request(keys, values)
+        return (recipient, address) if self.rows is None else self.rows(recipient, address)
 
     def request(self, keys: list[str], values: list[str]) -> tuple[Recipient, str]:
         """Return the row's recipient and its checked address on the channel.
