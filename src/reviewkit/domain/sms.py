@@ -109,6 +109,17 @@ class _Country:
     same_fixed_and_mobile: bool
     idd: re.Pattern[str] | None  # the international prefix, dialled before a calling code
 
+    def valid(self, national: str) -> bool:
+        """Whether the library would call the number valid: of some type, whichever (the
+        commonest, mobile, tried first)."""
+        if not self.general.matches(national):
+            return False
+        if not self.same_fixed_and_mobile and self.mobile.matches(national):
+            return True
+        if self.fixed.matches(national):
+            return True
+        return any(desc.matches(national) for desc in self.others)
+
     def kind(self, national: str) -> str | None:
         """``"mobile"``, ``"fixed or mobile"``, ``"other"``, or ``None`` (not valid), as the
         library's number type would say."""
@@ -190,8 +201,11 @@ def _fast_e164(number: str, region: str | None, mobile: bool) -> str | None:
         return None
     if not text.startswith("+") and plan.idd is not None and plan.idd.match(national):
         return None  # dialled with the international prefix: the library's rules
-    kind = plan.kind(national)
-    if kind is None or (mobile and kind not in ("mobile", "fixed or mobile")):
+    if mobile:
+        kind = plan.kind(national)
+        if kind not in ("mobile", "fixed or mobile"):
+            return None
+    elif not plan.valid(national):
         return None
     return f"+{code}{national}"
 
