@@ -364,6 +364,10 @@ def _import_rows(
     kept: list[RowError] = []
     size = _file_size(text)  # once: it does not change while the file is read
     pool = _checking_pool(workers, size)
+    if pool is None:
+        # Checked here, rows are better made by the writing thread (it overlaps with the
+        # checking); prepared rows pay where other processes check.
+        rules = attrs.evolve(rules, rows=None)
     # Batches are stored by one writer thread while the next ones are read and checked:
     # SQLite works without holding the interpreter lock, so the two overlap.
     storing = ThreadPoolExecutor(1, thread_name_prefix="reviewkit-import")
