@@ -122,3 +122,36 @@ def test_retention_purge_from_the_shell(tmp_path: Path, capsys: pytest.CaptureFi
     )  # fmt: skip
     code = main(["retention", "purge", "--comments", "2h", "--db", str(db)])
     assert (code, "at least a day" in capsys.readouterr().err) == (1, True)
+
+
+def test_dispatch_purges_when_asked(tmp_path: Path) -> None:
+    """`reviewkit dispatch --retention` runs the default purge between its passes and says
+    what it did; without it nothing is purged."""
+    import json
+    import subprocess
+    import sys
+
+    db = tmp_path / "r.sqlite3"
+    with rk.SQLiteStore(db) as store:
+        made = _shop(store)
+
+    def dispatch(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "reviewkit", "dispatch", "--outbox", str(tmp_path / "out"),
+             "--until-idle", "--db", str(db), *extra],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    plain = dispatch()
+    assert plain.returncode == 0, plain.stderr
+    assert "retention" not in plain.stdout
+    with rk.SQLiteStore(db) as store:
+        assert store.get_request(made["ancient"][0].id).address == "c0@example.com"
+    done = dispatch("--retention", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["retention"] == {
+        "anonymised": 7, "comments": 3, "engagement": 10
+    }  # fmt: skip
+    with rk.SQLiteStore(db) as store:
+        assert store.get_request(made["ancient"][0].id).address.startswith("erased:")
+        assert store.get_request(made["recent"][0].id).address == "c20@example.com"

@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # imported where used, so that `reviewkit --help` starts quic
     from reviewkit.demo import DemoResult
     from reviewkit.domain.collection import RequestQuery
     from reviewkit.domain.tokens import LinkSigner
-    from reviewkit.ports import Store, Transport
+    from reviewkit.ports import Chore, Store, Transport
     from reviewkit.services.campaigns import CampaignService
     from reviewkit.services.dispatch import DispatchReport
     from reviewkit.services.importer import ImportProgress
@@ -404,6 +404,12 @@ def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) ->
         metavar="N",
         help="record outcomes in groups of at most N sends, none older than 0.2 s (10); "
         "after a kill at most those repeat; 1 records each send before the next",
+    )
+    dispatch.add_argument(
+        "--retention",
+        action="store_true",
+        help="also purge, once a day, what is past its time by the default retention "
+        "(personal data 3 years, comments 2, engagement times 1; see `retention purge`)",
     )
     dispatch.add_argument(
         "--quiet",
@@ -1619,6 +1625,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
             assert isinstance(store, PostgresStore)
             clock = NotifiedClock(store)  # wakes on new requests instead of waiting a poll
+        chores: list[Chore] = [reports] if chore is None else [chore, reports]
+        retention = None
+        if args.retention:
+            from reviewkit.services.retention import RetentionChore, RetentionService
+
+            retention = RetentionChore(RetentionService(store, clock))
+            chores.append(retention)
         dispatcher = Dispatcher(
             store,
             transport,
@@ -1627,7 +1640,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             lease=parse_interval(args.lease),
             batch_size=args.batch_size,
             links=link_signer(args.link_keys_env),
-            chores=[reports] if chore is None else [chore, reports],
+            chores=chores,
             record_every=args.record_every,
         )
         max_wait = parse_interval(args.max_wait) if args.until_idle else None
@@ -1662,6 +1675,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             "failed_campaigns": reasons,
             "alerts": alerts,
             "reports": {"sent": reports.sent, "failed": reports.failed},
+            "retention": None
+            if retention is None or retention.last is None
+            else {
+                "anonymised": retention.last.requests,
+                "comments": retention.last.comments,
+                "engagement": retention.last.engagement,
+            },
             "next": None
             if report.next_wait is None
             else {
@@ -1685,6 +1705,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if reports.sent or reports.failed:
         print(f"reports: {reports.sent} sent, {reports.failed} failed")
+    if retention is not None and retention.last is not None:
+        last = retention.last
+        print(
+            f"retention: anonymised {last.requests} requests; cleared {last.comments} "
+            f"comments and {last.engagement} engagement times"
+        )
     if report.next_wait is not None:
         print(f"next: {report.next_wait.describe()}")
     for name, reason in reasons.items():
