@@ -636,3 +636,65 @@ def test_a_utf8_local_part_goes_out_with_smtputf8_where_the_server_offers_it(
         "łucja@example.com has a non-ASCII local part, which needs SMTPUTF8, and the server "
         "does not offer it"
     )
+
+
+def test_a_server_that_takes_data_after_refusing_the_recipient_gets_an_empty_message() -> None:
+    """A pipelining server that answers 354 to DATA although it refused the recipient (RFC
+    2920 lets it) gets an empty message ended at once: the refusal is the request's
+    error, nothing of the message is sent, and the connection carries the next one."""
+    import threading
+
+    received: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rb") as lines:
+            connection.sendall(b"220 fake ESMTP\r\n")
+            in_data = False
+            body = b""
+            for line in lines:
+                if in_data:
+                    if line == b".\r\n":
+                        received.append(body)
+                        in_data, body = False, b""
+                        connection.sendall(b"250 queued\r\n")
+                    else:
+                        body += line
+                    continue
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    connection.sendall(b"250-fake\r\n250 PIPELINING\r\n")
+                elif verb == b"RCPT":
+                    ok = b"good@" in line
+                    connection.sendall(b"250 ok\r\n" if ok else b"550 5.1.1 no such user\r\n")
+                elif verb == b"DATA":
+                    in_data = True
+                    connection.sendall(b"354 go ahead\r\n")  # even with no recipient
+                elif verb == b"QUIT":
+                    connection.sendall(b"221 bye\r\n")
+                    return
+                else:  # MAIL, RSET
+                    connection.sendall(b"250 ok\r\n")
+
+    worker = threading.Thread(target=serve, daemon=True)
+    worker.start()
+    from datetime import UTC, datetime
+
+    def message(to: str) -> rk.OutgoingMessage:
+        return rk.OutgoingMessage(
+            message_id=to, channel=rk.Channel.EMAIL, sender="main", to=to, subject="s",
+            text="hello", created_at=datetime.now(UTC), campaign_id="c",
+        )  # fmt: skip
+
+    transport = SMTPTransport(account(port, username=None, password=None))
+    with pytest.raises(rk.PermanentSendError, match="no such user"):
+        transport.send(message("bad@example.com"))
+    transport.send(message("good@example.com"))
+    transport.close()
+    worker.join(timeout=10)
+    listener.close()
+    assert received[0] == b""  # the refused one: nothing of the message went
+    assert b"hello" in received[1]
+    assert transport.connects == 1
