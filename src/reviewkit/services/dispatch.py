@@ -108,18 +108,22 @@ class DispatchReport:
     reminded: int = 0
     completed: tuple[str, ...] = ()
     failed_campaigns: tuple[str, ...] = ()
-    next_wakeup: datetime | None = None
     next_wait: Wait | None = None
-    """The earliest campaign's wait (at ``next_wakeup``), saying why."""
+    """The earliest campaign's wait: when it sends again and why not before."""
+
+    @property
+    def next_wakeup(self) -> datetime | None:
+        """When the next send is due (UTC): ``next_wait.at``, or ``None``."""
+        return None if self.next_wait is None else self.next_wait.at
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
-        """Counts and names add up; the wake-up is the later report's."""
+        """Counts and names add up; the wait is the later report's."""
         summed = {
             f.name: getattr(self, f.name) + getattr(other, f.name)
             for f in attrs.fields(DispatchReport)
-            if f.name not in ("next_wakeup", "next_wait")
+            if f.name != "next_wait"
         }
-        return DispatchReport(**summed, next_wakeup=other.next_wakeup, next_wait=other.next_wait)
+        return DispatchReport(**summed, next_wait=other.next_wait)
 
 
 class _SlotTakenError(Exception):
@@ -324,7 +328,6 @@ class Dispatcher:
             **{kind.value: state.counts[kind] for kind in Counted},
             completed=tuple(state.completed),
             failed_campaigns=tuple(state.failed_campaigns),
-            next_wakeup=None if first is None else first.at,
             next_wait=first,
         )
 
