@@ -10,6 +10,7 @@ twice).
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 
@@ -136,14 +137,10 @@ class _Country:
         return None
 
 
-_COUNTRIES: dict[int, _Country | None] = {}
-
-
+@functools.cache
 def _country(code: int) -> _Country | None:
     """The plan for calling code *code*, or ``None`` when the fast path does not apply:
     the code is shared by several regions, or its numbers may carry a trunk prefix."""
-    if code in _COUNTRIES:
-        return _COUNTRIES[code]
     from phonenumbers import PhoneMetadata
     from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
@@ -168,7 +165,6 @@ def _country(code: int) -> _Country | None:
             if metadata.international_prefix
             else None,
         )
-    _COUNTRIES[code] = plan
     return plan
 
 
@@ -181,16 +177,15 @@ def _fast_e164(number: str, region: str | None, mobile: bool) -> str | None:
     digits = _SEPARATORS.sub("", text)
     if digits.startswith("+"):
         digits = digits[1:]
-        code = next((int(digits[:n]) for n in (1, 2, 3) if _known_code(digits[:n])), None)
+        codes = _calling_codes()
+        code = next((int(digits[:n]) for n in (1, 2, 3) if digits[:n] in codes), None)
         if code is None:
             return None
         national = digits[len(str(code)) :]
     else:
         if region is None:
             return None
-        from phonenumbers.phonenumberutil import country_code_for_region
-
-        code = country_code_for_region(region)
+        code = _region_code(region)
         # A leading 0 (a trunk or international prefix) or the calling code without its +
         # take the library's rules.
         if not code or digits.startswith(("0", str(code))):
@@ -210,10 +205,20 @@ def _fast_e164(number: str, region: str | None, mobile: bool) -> str | None:
     return f"+{code}{national}"
 
 
-def _known_code(prefix: str) -> bool:
+@functools.cache
+def _calling_codes() -> frozenset[str]:
+    """Every calling code the library knows, as digits."""
     from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-    return prefix.isdigit() and int(prefix) in COUNTRY_CODE_TO_REGION_CODE
+    return frozenset(str(code) for code in COUNTRY_CODE_TO_REGION_CODE)
+
+
+@functools.cache
+def _region_code(region: str) -> int:
+    """The calling code of *region* (``PL`` → 48), 0 for a region the library does not know."""
+    from phonenumbers.phonenumberutil import country_code_for_region
+
+    return int(country_code_for_region(region))
 
 
 def _unreadable(exc: Exception, region: str | None) -> str:
