@@ -153,3 +153,20 @@ def test_conditions_read_as_people_write_them(text: str, op: str, value: object)
     """Operators with or without spaces, JSON values, comma lists."""
     condition = parse_condition(text)
     assert (condition.op.value, condition.value) == (op, value)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        rk.Condition("customer.vip", "eq", True),
+        rk.Condition("queue", "not_in", ["care", "sales"]),
+        rk.Condition("score", "gte", 9),
+        rk.Condition("status", "ne", "zamknięte"),
+        rk.Condition("email", "exists"),
+    ],
+)
+def test_a_condition_is_shown_as_it_is_typed(condition: rk.Condition) -> None:
+    """What `trigger add` and `trigger list` show reads back as the same condition."""
+    from reviewkit.cli_triggers import condition_text
+
+    assert parse_condition(condition_text(condition)) == condition

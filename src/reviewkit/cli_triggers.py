@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from reviewkit.domain.triggers import Condition, TriggerRule
     from reviewkit.services.triggers import TriggerService
 
-__all__ = ["configure_triggers", "parse_condition"]
+__all__ = ["condition_text", "configure_triggers", "parse_condition"]
 
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -151,8 +151,8 @@ def _rule(args: argparse.Namespace) -> TriggerRule:
     from reviewkit.domain.triggers import TriggerRule
     from reviewkit.serialization import read_data
 
+    named = (("--id", args.rule_id), ("--event", args.event), ("--campaign", args.campaign))
     if args.file is not None:
-        named = (("--id", args.rule_id), ("--event", args.event), ("--campaign", args.campaign))
         given = [o for o, v in named if v] + (["--when"] if args.when else [])
         if given:
             raise ValidationError(f"--file holds the whole rule: drop {', '.join(given)}")
@@ -163,7 +163,6 @@ def _rule(args: argparse.Namespace) -> TriggerRule:
         except ValueError as exc:
             raise ValidationError(f"{args.file} is not JSON: {exc}") from None
         return read_data(data, TriggerRule, f"a trigger rule from {args.file}")
-    named = (("--id", args.rule_id), ("--event", args.event), ("--campaign", args.campaign))
     missing = [o for o, v in named if not v]
     if missing:
         raise ValidationError(f"a trigger rule needs {', '.join(missing)} (or --file)")
@@ -185,11 +184,19 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
+_SYMBOLS = {"eq": "=", "ne": "!=", "gte": ">=", "lte": "<=", "in": "in", "not_in": "not in"}
+
+
+def condition_text(condition: Condition) -> str:
+    """A condition as :func:`parse_condition` reads it back: ``customer.vip = true``."""
+    if condition.op.value == "exists":
+        return f"{condition.attribute} exists"
+    symbol = _SYMBOLS[condition.op.value]
+    return f"{condition.attribute} {symbol} {json.dumps(condition.value, ensure_ascii=False)}"
+
+
 def _describe(rule: TriggerRule) -> str:
-    when = " and ".join(
-        f"{c.attribute} {c.op.value}" + ("" if c.op.value == "exists" else f" {c.value!r}")
-        for c in rule.conditions
-    )
+    when = " and ".join(condition_text(c) for c in rule.conditions)
     delay = "" if rule.delay == timedelta(0) else f" after {rule.delay}"
     return (
         f"on {rule.event}" + (f" when {when}" if when else "")
@@ -211,9 +218,7 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     table = [["ID", "EVENT", "CAMPAIGN", "DELAY", "ENABLED", "WHEN"]]
     for rule in rules:
-        when = "; ".join(
-            f"{c.attribute} {c.op.value} {json.dumps(c.value)}" for c in rule.conditions
-        )
+        when = "; ".join(condition_text(c) for c in rule.conditions)
         table.append(
             [rule.id, rule.event, rule.campaign, str(rule.delay), "yes" if rule.enabled else "no",
              when]
