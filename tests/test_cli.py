@@ -214,6 +214,8 @@ def test_demo_opens_a_survey_link_at_the_till(tmp_path: Path) -> None:
 def test_demo_twice_replaces_the_first_run(tmp_path: Path) -> None:
     """Running the demo again replaces its campaign and messages instead of failing."""
     assert run_cli("demo", "--recipients", "5", cwd=tmp_path).returncode == 0
+    first = set(mailbox.Maildir(tmp_path / "reviewkit-outbox", create=False).iterkeys())
+    assert first
     again = run_cli("demo", "--recipients", "7", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     everything = _messages(tmp_path / "reviewkit-outbox")
@@ -224,7 +226,9 @@ def test_demo_twice_replaces_the_first_run(tmp_path: Path) -> None:
     assert f"{len(ours)} messages in Maildir" in again.stdout
     assert len(ours) >= 7  # requests and reminders of the second run
     care = [m for m in everything if m["To"] == "opieka@sklep.example"]
-    assert len(everything) == len(ours) + len(care)  # nothing of the first run is left
+    assert len(everything) == len(ours) + len(care)
+    # Nothing of the first run is left: neither its requests nor its alerts to care.
+    assert not first & set(mailbox.Maildir(tmp_path / "reviewkit-outbox").iterkeys())
 
 
 def test_campaign_driven_from_the_shell(tmp_path: Path) -> None:
