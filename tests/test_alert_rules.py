@@ -23,12 +23,15 @@ from reviewkit.domain.alerts import (
     Finding,
     LevelRule,
     Transition,
+    TopicRule,
     TrendRule,
     advance,
     burst_finding,
     drop_finding,
     fingerprint,
     level_finding,
+    mentions,
+    topic_finding,
     trend_finding,
 )
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats
@@ -147,6 +150,9 @@ RULES = [
     LevelRule(name="low nps", survey=NPS, worse_than=20, window=timedelta(days=28), by="segment"),
     DropRule(name="ces drop", survey="ces", window=timedelta(days=7), min_change=0.5),
     TrendRule(name="slide", survey=NPS, period="week", periods=8, timezone="Europe/Warsaw"),
+    TopicRule(
+        name="queues", survey="csat", words=["Kolejk", "czeka"], by="segment", period="day"
+    ),
 ]
 
 
@@ -189,6 +195,11 @@ def test_rules_round_trip_through_json(rule: rk.AlertRule) -> None:
         ({"kind": "AnswerRule", "name": "a", "survey": "nps", "labels": {"1x": "y"}}, "label name"),
         ({"kind": "AnswerRule", "name": "a", "survey": "nps", "for_": 60}, "for_ must be 0"),
         ({"kind": "TrendRule", "name": "t", "survey": "nps", "periods": 3}, "periods must be"),
+        ({"kind": "TopicRule", "name": "q", "survey": "nps", "words": [" "]}, "give the words"),
+        (
+            {"kind": "TopicRule", "name": "q", "survey": "nps", "words": ["a"], "alpha": 0.7},
+            "alpha must be",
+        ),
     ],
 )
 def test_bad_rules_are_refused_saying_why(data: dict[str, object], message: str) -> None:
@@ -348,6 +359,42 @@ def test_trend_finds_a_slow_slide_and_not_a_flat_line() -> None:
     assert not trend_finding(rule, None, flat).active
 
 
+def test_a_topic_rule_is_named_by_its_first_word_and_finds_stems_in_any_case() -> None:
+    """The topic defaults to the first word (case-folded, as words are); words are found in
+    any letter case inside longer words, Polish letters included."""
+    rule = TopicRule(name="q", survey=NPS, words=["KOLEJK", "Czekał"])
+    assert rule.topic == "kolejk"
+    assert rule.words == ("kolejk", "czekał")
+    assert mentions("Długie kolejki!", rule.words)
+    assert mentions("CZEKAŁEM godzinę", rule.words)
+    assert not mentions("Szybko i miło", rule.words)
+    assert not mentions(None, rule.words)
+
+
+def _topic_series(rng: random.Random, n: int, shares: list[float]) -> list[tuple[int, int]]:
+    return [(n, sum(rng.random() < share for _ in range(n))) for share in shares]
+
+
+def test_a_growing_topic_fires_and_a_steady_one_does_not() -> None:
+    """Queues mentioned by 2 % of customers rising to 16 % over 8 weeks fire, with the
+    shares and slope in the evidence; a steady 8 % does not; thin weeks are left out."""
+    rule = TopicRule(name="queues", survey=NPS, words=["kolejk"], topic="queues", by="segment")
+    rng = random.Random(11)
+    rising = _topic_series(rng, 300, [0.02 + 0.02 * i for i in range(8)])
+    found = topic_finding(rule, "Kraków", rising)
+    assert found.active
+    assert found.evidence.slope is not None
+    assert found.evidence.slope > 0
+    assert found.evidence.value == pytest.approx(100 * rising[-1][1] / 300)
+    assert "mentioning queues for segment Kraków" in found.evidence.summary
+    steady = _topic_series(rng, 300, [0.08] * 8)
+    assert not topic_finding(rule, "Kraków", steady).active
+    thin = [(5, 0), (5, 1), (5, 2), (5, 3), (5, 4), (300, 10), (300, 20), (300, 30)]
+    too_few = topic_finding(rule, None, thin)
+    assert not too_few.active
+    assert "3 periods with enough answers" in too_few.evidence.summary
+
+
 # -- false alarms and power (seeded simulations) ---------------------------------------------
 
 
@@ -377,6 +424,25 @@ def test_stable_scores_rarely_raise_an_alert() -> None:
         fired["trend"] += trend_finding(trend, None, series).active
     for kind, count in fired.items():
         assert count / runs <= 0.05, (kind, count)
+
+
+def test_a_steady_topic_rarely_fires_and_a_growing_one_is_caught() -> None:
+    """On 400 simulated 8-week series where 5 % of 150 customers a week mention the topic,
+    the topic rule fires in at most 5 %; with 300 answers a week, a share growing from 5 % by
+    1.5 points a week is caught in at least 90 % of 200 runs."""
+    rng = random.Random(20261202)
+    rule = TopicRule(name="q", survey=NPS, words=["kolejk"], periods=8)
+    false_alarms = sum(
+        topic_finding(rule, None, _topic_series(rng, 150, [0.05] * 8)).active for _ in range(400)
+    )
+    caught = sum(
+        topic_finding(
+            rule, None, _topic_series(rng, 300, [0.05 + 0.015 * i for i in range(8)])
+        ).active
+        for _ in range(200)
+    )
+    assert false_alarms / 400 <= 0.05, false_alarms
+    assert caught / 200 >= 0.9, caught
 
 
 def test_a_real_drop_is_caught_nine_times_in_ten() -> None:

@@ -229,6 +229,43 @@ def test_a_trend_over_complete_weeks(store: rk.Store) -> None:
     assert alert.evidence.slope < 0
 
 
+def test_a_topic_growing_in_one_store_fires_for_that_store_only(store: rk.Store) -> None:
+    """Over eight complete weeks, more and more customers of one store mention queues: the
+    topic rule fires for that store, not for the store where the share stays put, and the
+    comments of the week in progress are left out."""
+    for week in range(1, 9):
+        mentioning = 9 - week  # of 40 answers a week: 1 eight weeks ago, 8 last week
+        for i in range(40):
+            for shop, hits in (("Kraków", mentioning), ("Gdańsk", 4)):
+                comment = "Długa KOLEJKA do kasy" if i < hits else ("Miło" if i % 2 else None)
+                _answer(
+                    store,
+                    9,
+                    at=NOW - timedelta(weeks=week, hours=-i),
+                    segment=shop,
+                    comment=comment,
+                )
+    for i in range(40):  # this week, incomplete: nobody mentions queues in Kraków
+        _answer(store, 9, at=NOW + timedelta(hours=i), segment="Kraków", comment="ok")
+    service = rk.AlertService(store, rk.ManualClock(NOW + timedelta(days=2)))
+    service.add_rule(
+        rk.TopicRule(
+            name="queues",
+            survey=NPS,
+            words=["kolejk"],
+            topic="queues",
+            by="segment",
+            min_sample=20,
+            timezone="Europe/Warsaw",
+        )
+    )
+    (alert,) = service.evaluate().fired
+    assert alert.group == "Kraków"
+    assert alert.labels["segment"] == "Kraków"
+    assert alert.evidence.value == pytest.approx(100 * 8 / 40)
+    assert "2.5 % to 20.0 % over 8 weeks" in alert.evidence.summary
+
+
 def test_a_failing_notifier_is_retried_and_nothing_is_lost(store: rk.Store) -> None:
     """A transient failure puts the notification back with backoff; it is told once, later."""
     clock = rk.ManualClock(NOW)

@@ -20,6 +20,7 @@ def test_exported_members_are_pinned() -> None:
             "Evidence",
             "LevelRule",
             "Severity",
+            "TopicRule",
             "TrendRule",
             "AlertService",
             "AlertChore",

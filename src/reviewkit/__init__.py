@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
         Evidence,
         LevelRule,
         Severity,
+        TopicRule,
         TrendRule,
     )
     from reviewkit.domain.answers import Answer
@@ -170,6 +171,7 @@ _LAZY = {
     "Evidence": "reviewkit.domain.alerts",
     "LevelRule": "reviewkit.domain.alerts",
     "Severity": "reviewkit.domain.alerts",
+    "TopicRule": "reviewkit.domain.alerts",
     "TrendRule": "reviewkit.domain.alerts",
     "Answer": "reviewkit.domain.answers",
     "TRANSITIONS": "reviewkit.domain.campaign",
@@ -461,6 +463,7 @@ __all__ = [
     "TemplateError",
     "TokenError",
     "TokenPurpose",
+    "TopicRule",
     "TrackingService",
     "TransientSendError",
     "Transport",

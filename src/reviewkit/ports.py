@@ -619,6 +619,24 @@ class AlertRepository(Protocol):
         """Return up to *limit* current answers given at or after *since*, oldest first."""
         ...
 
+    def answer_comments(
+        self,
+        kind: SurveyType,
+        *,
+        by: str | None,
+        since: datetime,
+        until: datetime,
+        campaign_id: str | None = None,
+    ) -> list[tuple[str | None, datetime, str]]:
+        """Return the comments of the current answers of *kind* given in ``[since, until)``
+        (of *campaign_id*, when given) as ``(group, at, comment)``, *group* being the
+        answer's value of dimension *by* (``None``: no grouping, or it has none); answers
+        without a comment are left out. In no particular order.
+
+        :raises ValidationError: *by* is not a dimension.
+        """
+        ...
+
     def add_notifications(self, notifications: Iterable[Notification]) -> None:
         """Put notifications in the outbox (in the caller's transaction, if any)."""
         ...

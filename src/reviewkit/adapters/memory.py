@@ -610,6 +610,27 @@ class InMemoryStore(DeprecatedStoreNames):
         found.sort(key=lambda a: a.at, reverse=True)
         return found[:limit]
 
+    def answer_comments(
+        self,
+        kind: SurveyType,
+        *,
+        by: str | None,
+        since: datetime,
+        until: datetime,
+        campaign_id: str | None = None,
+    ) -> list[tuple[str | None, datetime, str]]:
+        check_dimension(by)
+        with self._lock:
+            return [
+                (self._answer_group(a, by), a.at, a.comment)
+                for a in self._answers.values()
+                if a.kind is kind
+                and a.current
+                and a.comment
+                and since <= a.at < until
+                and (campaign_id is None or a.campaign_id == campaign_id)
+            ]
+
     def iter_answers(
         self,
         *,

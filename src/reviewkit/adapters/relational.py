@@ -797,6 +797,32 @@ class RelationalStore(DeprecatedStoreNames, ABC):
             rows = self._execute(self._q.WORST_COMMENTS.format(filters=filters), params).fetchall()
         return [_answer_from_row(row) for row in rows]
 
+    def answer_comments(
+        self,
+        kind: SurveyType,
+        *,
+        by: str | None,
+        since: datetime,
+        until: datetime,
+        campaign_id: str | None = None,
+    ) -> list[tuple[str | None, datetime, str]]:
+        group, join = _answer_group(by, self._field_group)
+        params: dict[str, Any] = {
+            "kind": SurveyType(kind).value,
+            "since": _to_us(since),
+            "until": _to_us(until),
+            "campaign": campaign_id,
+        }
+        if by is not None and by.startswith("field:"):
+            params["field_path"] = self._field_param(by[6:])
+        sql = self._q.ANSWER_COMMENTS.format(group=group or "NULL", join=join)
+        with self._reading():
+            rows = self._execute(sql, params).fetchall()
+        return [
+            (None if key is None else str(key), _EPOCH + timedelta(microseconds=at), comment)
+            for key, at, comment in rows
+        ]
+
     def answers_since(self, since: datetime, *, limit: int) -> list[Answer]:
         with self._reading():
             rows = self._execute(self._q.ANSWERS_SINCE, (_to_us(since), limit)).fetchall()

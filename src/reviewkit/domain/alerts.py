@@ -14,8 +14,11 @@ host can keep them as JSON), checked when they are made. Five kinds:
   95 % interval of the change lies wholly on the worse side.
 - :class:`TrendRule` — a slow slide over the last N periods: the Mann-Kendall test in the
   worse direction, with Sen's slope.
+- :class:`TopicRule` — more and more customers mention the same problem: the share of
+  answers whose comment contains one of some words rises over the last N periods (the same
+  test, on the share).
 
-The aggregate rules (level, drop, trend) fire on a one-sided 2.5 % error rate by default: on
+The aggregate rules (level, drop, trend, topic) fire on a one-sided 2.5 % error rate by default: on
 a stable score, about one evaluation in forty could fire by chance at the most, and the
 ``for_`` duration (an alert must hold that long before it fires) cuts that further.
 
@@ -65,6 +68,7 @@ __all__ = [
     "Finding",
     "LevelRule",
     "Severity",
+    "TopicRule",
     "Transition",
     "TrendRule",
     "advance",
@@ -72,6 +76,7 @@ __all__ = [
     "freeze_labels",
     "group_of",
     "is_bad",
+    "mentions",
     "scrubbed",
 ]
 
@@ -196,6 +201,15 @@ class AnswerFilter:
         return True
 
 
+def mentions(comment: str | None, words: Sequence[str]) -> bool:
+    """Whether *comment* contains one of *words* (already case-folded), in any letter case:
+    ``"kolejk"`` is found in "Długie KOLEJKI"."""
+    if not comment:
+        return False
+    folded = comment.casefold()
+    return any(word in folded for word in words)
+
+
 def _default_threshold(rule: Any) -> int:
     return DEFAULT_BAD[SurveyType(rule.survey)]
 
@@ -233,10 +247,7 @@ class AnswerRule(_RuleBase):
             return False
         if not self.filters.admits(answer, request):
             return False
-        if self.words:
-            comment = (answer.comment or "").casefold()
-            return any(word in comment for word in self.words)
-        return True
+        return not self.words or mentions(answer.comment, self.words)
 
 
 @attrs.frozen(kw_only=True)
@@ -327,8 +338,46 @@ class TrendRule(_AggregateRule):
         load_zone(self.timezone)
 
 
-AlertRule = AnswerRule | BurstRule | LevelRule | DropRule | TrendRule
+def _first_word(rule: Any) -> str:
+    return str(rule.words[0]) if rule.words else ""
+
+
+@attrs.frozen(kw_only=True)
+class TopicRule(_AggregateRule):
+    """Fires when more and more customers mention the same problem: over the last *periods*
+    complete periods (days, weeks or months on *timezone*'s calendar), the share of answers
+    whose comment contains one of *words* rises, by the Mann-Kendall test at significance
+    *alpha* (one-sided). The share counts every answer of the period, with or without a
+    comment. Periods with fewer than *min_sample* answers are left out; at least 4 must
+    remain.
+
+    :ivar words: what the customers write (any letter case, found inside longer words: the
+        stem ``"kolejk"`` finds "kolejka" and "kolejki").
+    :ivar topic: what the words are about, for people ("queues"); the first word by default.
+    """
+
+    words: tuple[str, ...] = attrs.field(converter=_words)
+    topic: str = attrs.field(default=attrs.Factory(_first_word, takes_self=True))
+    period: Period = attrs.field(default=Period.WEEK, converter=Period)
+    periods: int = attrs.field(default=8)
+    timezone: str = "UTC"
+    alpha: float = 0.025
+
+    def __attrs_post_init__(self) -> None:
+        if not self.words:
+            raise ValidationError(f"topic rule {self.name!r}: give the words customers write")
+        if not 4 <= self.periods <= 520:
+            raise ValidationError(f"topic rule {self.name!r}: periods must be 4 to 520")
+        if not 0 < self.alpha < 0.5:
+            raise ValidationError(f"topic rule {self.name!r}: alpha must be between 0 and 0.5")
+        load_zone(self.timezone)
+
+
+AlertRule = AnswerRule | BurstRule | LevelRule | DropRule | TrendRule | TopicRule
 """Any kind of alert rule."""
+
+PeriodRule = TrendRule | TopicRule
+"""The rules that read a series of complete calendar periods."""
 
 
 @attrs.frozen(kw_only=True)
@@ -342,7 +391,8 @@ class Evidence:
     :ivar n: how many answers it stands on.
     :ivar previous: the score of the window before (drop rules).
     :ivar change: the change, and its interval in ``low``/``high`` (drop rules).
-    :ivar slope: Sen's slope per period (trend rules); ``p_value`` its one-sided p-value.
+    :ivar slope: Sen's slope per period (trend rules; topic rules: percentage points of the
+        share); ``p_value`` its one-sided p-value.
     :ivar answer_id: the answer (answer and burst rules: the latest bad one).
     :ivar request_id: its request; ``comment`` its comment; ``customer`` and
         ``transaction_id`` who and which order.
@@ -625,6 +675,35 @@ def trend_finding(rule: TrendRule, group: str | None, series: Sequence[AnswerSta
             n=series[-1].n if series else None,
             slope=test.slope,
             p_value=worse_p,
+        ),
+    )
+
+
+def topic_finding(rule: TopicRule, group: str | None, series: Sequence[tuple[int, int]]) -> Finding:
+    """The finding of a topic rule for one group from its answers per period, oldest first:
+    ``(answers, answers mentioning the topic)``."""
+    where = "" if group is None else f" for {rule.by} {group}"
+    name = rule.survey.value.upper()
+    shares = [100.0 * hits / n for n, hits in series if n >= rule.min_sample]
+    if len(shares) < 4:
+        return Finding(
+            group,
+            False,
+            Evidence(summary=f"{name}{where}: {len(shares)} periods with enough answers"),
+        )
+    test = mann_kendall(shares)
+    return Finding(
+        group,
+        test.p_increasing < rule.alpha,
+        Evidence(
+            summary=f"{name} answers mentioning {rule.topic}{where}: {shares[0]:.1f} % to "
+            f"{shares[-1]:.1f} % over {len(shares)} {rule.period.value}s, Sen's slope "
+            f"{test.slope:+.2f} points a {rule.period.value}, Mann-Kendall p = "
+            f"{test.p_increasing:.3f} (fires below {rule.alpha:g})",
+            value=shares[-1],
+            n=series[-1][0],
+            slope=test.slope,
+            p_value=test.p_increasing,
         ),
     )
 

@@ -5,7 +5,7 @@
     alerts = AlertService(store, clock, routes=[Route(receiver="care", matchers={})])
     alerts.add_rule(AnswerRule(name="angry customer", survey=SurveyType.NPS))
     answers.on_answer(alerts.on_answer)     # answer and burst rules, as answers come in
-    alerts.evaluate()                       # level, drop and trend rules, e.g. every 10 minutes
+    alerts.evaluate()                       # level, drop, trend, topic rules: every minute
     alerts.deliver(notifier)                # the outbox, to e-mail, chat or pager
 
 Every transition people hear of is written to the store's outbox in the same transaction as
@@ -17,6 +17,7 @@ with backoff.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import socket
@@ -34,6 +35,8 @@ from reviewkit.domain.alerts import (
     DropRule,
     Finding,
     LevelRule,
+    PeriodRule,
+    TopicRule,
     Transition,
     TrendRule,
     advance,
@@ -43,6 +46,8 @@ from reviewkit.domain.alerts import (
     fingerprint,
     group_of,
     level_finding,
+    mentions,
+    topic_finding,
     trend_finding,
 )
 from reviewkit.domain.answers import Answer
@@ -122,6 +127,7 @@ class AlertService:
         self._open: dict[str, set[str | None]] | None = None
         self._silenced: tuple[datetime, list[Silence]] | None = None
         self._memo: dict[tuple[object, ...], dict[tuple[str | None, int | None], AnswerStats]] = {}
+        self._comment_memo: dict[tuple[object, ...], list[tuple[str | None, datetime, str]]] = {}
         self.retry = retry or RetryPolicy(base=timedelta(minutes=1), max_attempts=10)
 
     # -- rules ------------------------------------------------------------------------------
@@ -215,8 +221,8 @@ class AlertService:
 
     def evaluate(self, now: datetime | None = None) -> Evaluation:
         """Evaluate every rule: the answer and burst rules over answers of the last
-        ``catch_up`` they have not seen yet, the level, drop and trend rules over the answers
-        in the store; re-check firing bursts (one within a span clears as time passes); and
+        ``catch_up`` they have not seen yet, the level, drop, trend and topic rules over the
+        answers in the store; re-check firing bursts (one within a span clears as time passes); and
         repeat what routes want repeated."""
         now = as_utc(now or self.clock.now())
         fired: list[Alert] = []
@@ -225,6 +231,7 @@ class AlertService:
         with self.store.transaction():
             self._cached = None  # a periodic evaluation reads the rules afresh
             self._memo.clear()
+            self._comment_memo.clear()
             self._open = None
             results = self._catch_up(now)
             for rule in self._rules():
@@ -240,6 +247,7 @@ class AlertService:
                     pending.append(alert)
             self._repeat(now)
             self._memo.clear()
+            self._comment_memo.clear()
             self._open = None
         log.info(
             "alerts evaluated: %d fired, %d resolved, %d pending",
@@ -290,23 +298,38 @@ class AlertService:
                 drop_finding(rule, group, series[0], series[1])
                 for group, series in self._with_open_groups(rule, stats, 2).items()
             ]
+        if isinstance(rule, TopicRule):
+            return self._topic(rule, now)
         return self._trend(rule, now)
 
     def _trend(self, rule: TrendRule, now: datetime) -> list[Finding]:
-        zone = load_zone(rule.timezone)
-        # The periods that ended before now; the current one is incomplete and left out.
-        current = buckets(rule.period, zone, now, now + timedelta(microseconds=1))[0]
-        days = {Period.DAY: 1, Period.WEEK: 7, Period.MONTH: 31}[rule.period]
-        span_start = current.start - timedelta(days=days * (rule.periods + 1))
-        complete = buckets(rule.period, zone, span_start, current.start)[-rule.periods :]
-        stats = self._stats(rule, [(b.start, b.end) for b in complete])
+        periods = _complete_periods(rule, now)
+        stats = self._stats(rule, periods)
         return [
             trend_finding(rule, group, series)
-            for group, series in self._with_open_groups(rule, stats, len(complete)).items()
+            for group, series in self._with_open_groups(rule, stats, len(periods)).items()
+        ]
+
+    def _topic(self, rule: TopicRule, now: datetime) -> list[Finding]:
+        periods = _complete_periods(rule, now)
+        stats = self._stats(rule, periods)
+        hits: dict[tuple[str | None, int], int] = {}
+        starts = [start for start, _ in periods]
+        for group, at, comment in self._comments(rule, periods[0][0], periods[-1][1]):
+            if mentions(comment, rule.words):
+                index = bisect.bisect_right(starts, at) - 1
+                hits[group, index] = hits.get((group, index), 0) + 1
+        return [
+            topic_finding(
+                rule,
+                group,
+                [(s.n, hits.get((group, i), 0)) for i, s in enumerate(series)],
+            )
+            for group, series in self._with_open_groups(rule, stats, len(periods)).items()
         ]
 
     def _stats(
-        self, rule: LevelRule | DropRule | TrendRule, periods: list[tuple[datetime, datetime]]
+        self, rule: LevelRule | DropRule | PeriodRule, periods: list[tuple[datetime, datetime]]
     ) -> dict[tuple[str | None, int | None], AnswerStats]:
         # Rules asking the same question share one query in an evaluation (a thousand
         # per-store rules with the same window cost one aggregate).
@@ -317,9 +340,20 @@ class AlertService:
             )
         return self._memo[key]
 
+    def _comments(
+        self, rule: TopicRule, since: datetime, until: datetime
+    ) -> list[tuple[str | None, datetime, str]]:
+        """The comments topic rules read, shared by the rules reading the same ones."""
+        key = (rule.survey, rule.by, rule.campaign_id, since, until)
+        if key not in self._comment_memo:
+            self._comment_memo[key] = self.store.answer_comments(
+                rule.survey, by=rule.by, since=since, until=until, campaign_id=rule.campaign_id
+            )
+        return self._comment_memo[key]
+
     def _with_open_groups(
         self,
-        rule: LevelRule | DropRule | TrendRule,
+        rule: LevelRule | DropRule | PeriodRule,
         stats: dict[tuple[str | None, int | None], AnswerStats],
         periods: int,
     ) -> dict[str | None, list[AnswerStats]]:
@@ -538,8 +572,8 @@ class AlertService:
 
 class AlertChore:
     """Alert evaluation and notification delivery as a :class:`~reviewkit.ports.Chore` of a
-    dispatcher: every *every*, evaluate the rules (new answers and the level, drop and
-    trend rules), then hand due notifications to *notifier*.
+    dispatcher: every *every*, evaluate the rules (new answers and the level, drop, trend
+    and topic rules), then hand due notifications to *notifier*.
 
     ::
 
@@ -596,6 +630,17 @@ class AlertChore:
                 if taken < limit:
                     break
         return as_utc(now) + self.every
+
+
+def _complete_periods(rule: PeriodRule, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The last ``rule.periods`` calendar periods that ended before *now* on the rule's
+    calendar, oldest first; the current one is incomplete and left out."""
+    zone = load_zone(rule.timezone)
+    current = buckets(rule.period, zone, now, now + timedelta(microseconds=1))[0]
+    days = {Period.DAY: 1, Period.WEEK: 7, Period.MONTH: 31}[rule.period]
+    span_start = current.start - timedelta(days=days * (rule.periods + 1))
+    complete = buckets(rule.period, zone, span_start, current.start)[-rule.periods :]
+    return [(b.start, b.end) for b in complete]
 
 
 class _AnswerRuleIndex:

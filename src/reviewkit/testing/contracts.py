@@ -36,6 +36,7 @@ from reviewkit.domain.alerts import (
     DropRule,
     Evidence,
     LevelRule,
+    TopicRule,
     Transition,
     TrendRule,
     fingerprint,
@@ -65,6 +66,7 @@ from reviewkit.errors import (
     NotFoundError,
     PermanentSendError,
     StaleVersionError,
+    ValidationError,
 )
 from reviewkit.ports import Store, Transport
 
@@ -636,6 +638,7 @@ class StoreContract:
             LevelRule(name="l", survey=SurveyType.NPS, worse_than=10, window=timedelta(days=7)),
             DropRule(name="d", survey=SurveyType.CES, window=timedelta(days=7), by="segment"),
             TrendRule(name="t", survey=SurveyType.NPS, periods=6, timezone="Europe/Warsaw"),
+            TopicRule(name="q", survey=SurveyType.CSAT, words=["kolejk"], topic="queues"),
         ]
         for rule in rules:
             store.add_alert_rule(rule)
@@ -710,6 +713,77 @@ class StoreContract:
         since_four = store.answers_since(NOW + timedelta(minutes=4), limit=10)
         assert [a.score for a in since_four] == [4, 5]
         assert [a.score for a in store.answers_since(NOW, limit=2)] == [0, 1]
+
+    def test_answer_comments_come_with_their_group_and_time(self, store: Store) -> None:
+        """The comments of current answers of one kind in the range, grouped by a dimension
+        or a field; empty comments, replaced answers, other kinds and campaigns are not."""
+        c = _campaign(store)
+        other = store.add_campaign(Campaign(name="other", created_at=NOW))
+        rows = [
+            (c, "K", SurveyType.NPS, "long queue", 0),
+            (c, "G", SurveyType.NPS, "Kolejka!", 5),
+            (c, "K", SurveyType.NPS, "", 6),
+            (c, "K", SurveyType.NPS, None, 7),
+            (c, "K", SurveyType.CSAT, "other kind", 8),
+            (other, "K", SurveyType.NPS, "other campaign", 9),
+            (c, "K", SurveyType.NPS, "too late", 60),
+        ]
+        for n, (campaign, shop, kind, comment, minutes) in enumerate(rows):
+            request = Request(
+                campaign_id=campaign.id,
+                recipient=Recipient(
+                    email=f"r{n}@example.com", segment=f"s{n % 2}", fields={"store": shop}
+                ),
+                channel=Channel.EMAIL,
+                address=f"r{n}@example.com",
+            )
+            store.add_requests([request])
+            store.add_answer(
+                Answer(
+                    request_id=request.id,
+                    campaign_id=campaign.id,
+                    kind=kind,
+                    score=3,
+                    comment=comment,
+                    at=NOW + timedelta(minutes=minutes),
+                    segment=f"s{n % 2}",
+                )
+            )
+        changed = _request(c, 99)
+        store.add_requests([changed])
+        for comment in ("first thought", "second thought"):
+            store.add_answer(
+                Answer(
+                    request_id=changed.id,
+                    campaign_id=c.id,
+                    kind=SurveyType.NPS,
+                    score=3,
+                    comment=comment,
+                    at=NOW + timedelta(minutes=10),
+                )
+            )
+        since, until = NOW, NOW + timedelta(minutes=30)
+        found = store.answer_comments(
+            SurveyType.NPS, by="field:store", campaign_id=c.id, since=since, until=until
+        )
+        assert sorted(found, key=str) == [
+            ("G", NOW + timedelta(minutes=5), "Kolejka!"),
+            ("K", NOW, "long queue"),
+            (None, NOW + timedelta(minutes=10), "second thought"),
+        ]
+        by_segment = store.answer_comments(SurveyType.NPS, by="segment", since=since, until=until)
+        assert sorted(by_segment, key=str) == [
+            ("s0", NOW, "long queue"),
+            ("s1", NOW + timedelta(minutes=5), "Kolejka!"),
+            ("s1", NOW + timedelta(minutes=9), "other campaign"),
+            (None, NOW + timedelta(minutes=10), "second thought"),
+        ]
+        assert {
+            g
+            for g, _, _ in store.answer_comments(SurveyType.NPS, by=None, since=since, until=until)
+        } == {None}
+        with pytest.raises(ValidationError):
+            store.answer_comments(SurveyType.NPS, by="shoe size", since=since, until=until)
 
     def test_notifications_are_claimed_once_and_finished_by_the_holder(self, store: Store) -> None:
         """A due notification is claimed by one worker until its lease ends; only the holder

@@ -395,6 +395,14 @@ WHERE kind = :kind AND current = 1 AND +at >= :since AND +at < :until
     AND comment IS NOT NULL AND comment <> ''{filters}
 ORDER BY score, at DESC, seq DESC LIMIT :limit;
 
+-- name: answer_comments
+-- The comments of the current answers of :kind given in [:since, :until) (of :campaign, or
+-- all when it is NULL), with their time and {group} ({join}: the join the group needs).
+SELECT {group}, a.at, a.comment FROM answers AS a{join}
+WHERE a.kind = :kind AND a.current = 1 AND a.at >= :since AND a.at < :until
+    AND a.comment IS NOT NULL AND a.comment <> ''
+    AND (:campaign IS NULL OR a.campaign_id = :campaign);
+
 -- name: answers_since
 -- Current answers given at or after a time, oldest first.
 SELECT {answer_columns} FROM answers WHERE current = 1 AND at >= ? ORDER BY at, seq LIMIT ?;
