@@ -22,8 +22,8 @@ from reviewkit.domain.alerts import (
     DropRule,
     Finding,
     LevelRule,
-    Transition,
     TopicRule,
+    Transition,
     TrendRule,
     advance,
     burst_finding,
@@ -150,9 +150,7 @@ RULES = [
     LevelRule(name="low nps", survey=NPS, worse_than=20, window=timedelta(days=28), by="segment"),
     DropRule(name="ces drop", survey="ces", window=timedelta(days=7), min_change=0.5),
     TrendRule(name="slide", survey=NPS, period="week", periods=8, timezone="Europe/Warsaw"),
-    TopicRule(
-        name="queues", survey="csat", words=["Kolejk", "czeka"], by="segment", period="day"
-    ),
+    TopicRule(name="queues", survey="csat", words=["Kolejk", "czeka"], by="segment", period="day"),
 ]
 
 

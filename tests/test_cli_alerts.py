@@ -11,6 +11,7 @@ import mailbox
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -158,6 +159,53 @@ def test_dispatch_evaluates_alerts_and_mails_them_with_its_own_transport(tmp_pat
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0, bad.stderr
     assert "--alerts-every" in bad.stderr, bad.stderr
+
+
+def test_dispatch_opens_route_tasks_and_escalates_them_to_the_next_person(
+    tmp_path: Path,
+) -> None:
+    """With `--alert-people`, a route's `task_within` opens a task for its receiver when the
+    alert fires; once overdue, the next `dispatch` escalates it to the person's
+    `escalate_to` and mails them an ESCALATED notification, once."""
+    db = tmp_path / "shop.sqlite3"
+    _answers(db, [1])
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"kind": "AnswerRule", "name": "angry", "survey": "nps"}))
+    assert _run("alerts", "rules", "add", str(rules), db=db).returncode == 0
+    routes = tmp_path / "routes.json"
+    routes.write_text(json.dumps([{"receiver": "ola", "task_within": "1s"}]))
+    people = tmp_path / "people.json"
+    people.write_text(json.dumps([{"name": "ola", "escalate_to": "marta"}, {"name": "marta"}]))
+    outbox = tmp_path / "outbox"
+    dispatch = [
+        "dispatch", "--outbox", str(outbox), "--until-idle", "--alert-routes", str(routes),
+        "--alert-people", str(people), "--alert-to", "ola=ola@shop.example",
+        "--alert-to", "marta=marta@shop.example", "--format", "json",
+    ]  # fmt: skip
+    first = _run(*dispatch, db=db)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["tasks_escalated"] == 0
+    listed = json.loads(_run("tasks", "list", "--format", "json", db=db).stdout)
+    assert [(t["assignee"], t["status"]) for t in listed] == [("ola", "open")]
+    time.sleep(1.2)
+    second = _run(*dispatch, db=db)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["tasks_escalated"] == 1
+    third = _run(*dispatch, db=db)
+    assert json.loads(third.stdout)["tasks_escalated"] == 0
+    listed = json.loads(_run("tasks", "list", "--format", "json", db=db).stdout)
+    assert [t["assignee"] for t in listed] == ["marta"]
+    mails = sorted(
+        (m["To"], m["Subject"])
+        for m in (
+            email.message_from_bytes(bytes(raw), policy=email.policy.default)
+            for raw in mailbox.Maildir(outbox, create=False)
+        )
+    )
+    assert mails == [
+        ("marta@shop.example", "[ESCALATED] angry"),
+        ("ola@shop.example", "[FIRING] angry"),
+    ]
 
 
 def test_silences_and_tasks_from_the_shell(tmp_path: Path) -> None:

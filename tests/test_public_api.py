@@ -65,6 +65,7 @@ def test_exported_members_are_pinned() -> None:
             "Task",
             "TaskSink",
             "TaskStateError",
+            "TaskChore",
             "TaskService",
             "TaskStatus",
             "Classification",

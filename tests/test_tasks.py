@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 
 import reviewkit as rk
+from reviewkit.domain.alerts import Transition
 from reviewkit.domain.tasks import add_working_time
 from reviewkit.domain.window import openings
 from reviewkit.errors import StaleVersionError, ValidationError
@@ -180,6 +181,150 @@ def test_a_task_from_an_alert_carries_its_answer(store: rk.Store) -> None:
         request.id,
     )
     assert 'Comment: "Broken"' in task.notes[0].text
+
+
+def _angry_answer(store: rk.Store, at: datetime, n: int = 1) -> tuple[rk.Answer, rk.Request]:
+    campaigns = store.list_campaigns()
+    campaign = (
+        campaigns[0] if campaigns else store.add_campaign(rk.Campaign(name="c", created_at=at))
+    )
+    request = rk.Request(
+        campaign_id=campaign.id,
+        recipient=rk.Recipient(
+            email=f"a{n}@example.com", name="Ala", transaction_id=f"O-{n}", segment="Kraków"
+        ),
+        channel=rk.Channel.EMAIL,
+        address=f"a{n}@example.com",
+    )
+    store.add_requests([request])
+    answer = store.add_answer(
+        rk.Answer(
+            request_id=request.id,
+            campaign_id=campaign.id,
+            kind=rk.SurveyType.NPS,
+            score=1,
+            comment="Broken",
+            at=at,
+            segment="Kraków",
+        )
+    )
+    return answer, request
+
+
+class _RecordingSink:
+    """A task sink that records what it was told."""
+
+    def __init__(self) -> None:
+        self.pushed: list[rk.Task] = []
+
+    def push(self, task: rk.Task) -> None:
+        self.pushed.append(task)
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.told: list[tuple[str, rk.Notification]] = []
+
+    def notify(self, receiver: str, notifications: list[rk.Notification]) -> None:
+        self.told += [(receiver, n) for n in notifications]
+
+
+def test_a_route_opens_a_task_for_its_receiver_when_an_alert_fires(store: rk.Store) -> None:
+    """An alert firing on a route with task_within opens one task for the route's receiver,
+    due in their working time, told to the tracker once; a route repeating the
+    alert opens no second task; other routes open none."""
+    clock = rk.ManualClock(FRIDAY_16)
+    tracker = _RecordingSink()
+    tasks = rk.TaskService(store, clock, assignees=PEOPLE, sink=tracker)
+    alerts = rk.AlertService(
+        store,
+        clock,
+        routes=[
+            rk.Route(
+                receiver="ola",
+                matchers={"severity": "critical"},
+                task_within=timedelta(hours=4),
+                repeat_interval=timedelta(hours=1),
+            ),
+            rk.Route(receiver="care"),
+        ],
+        tasks=tasks,
+    )
+    alerts.add_rule(rk.AnswerRule(name="angry", survey=rk.SurveyType.NPS, severity="critical"))
+    answer, request = _angry_answer(store, FRIDAY_16)
+    alerts.on_answer(answer, request)
+    (task,) = tasks.tasks()
+    (alert,) = alerts.alerts()
+    assert (task.assignee, task.alert, task.answer_id) == ("ola", alert.fingerprint, answer.id)
+    assert task.deadline is not None
+    assert task.deadline.astimezone(WARSAW) == datetime(2026, 12, 7, 12, 0, tzinfo=WARSAW)
+    assert [t.id for t in tracker.pushed] == [task.id]
+    clock.advance(timedelta(hours=2))
+    alerts.evaluate()  # repeats the firing alert to ola's route
+    assert len(tasks.tasks()) == 1
+    assert len(store.list_notifications()) == 3
+
+
+def test_routes_that_open_tasks_need_a_task_service_that_knows_the_receiver(
+    store: rk.Store,
+) -> None:
+    """A route opening tasks without a task service, or for someone who is not an assignee,
+    is refused when the alert service is made."""
+    clock = rk.ManualClock(FRIDAY_16)
+    route = rk.Route(receiver="zoe", task_within=timedelta(hours=1))
+    with pytest.raises(ValidationError, match="give the alert service a task service"):
+        rk.AlertService(store, clock, routes=[route])
+    with pytest.raises(ValidationError, match="no assignee 'zoe'"):
+        rk.AlertService(
+            store, clock, routes=[route], tasks=rk.TaskService(store, clock, assignees=PEOPLE)
+        )
+    with pytest.raises(ValidationError, match="task_within must be positive"):
+        rk.Route(receiver="ola", task_within=timedelta(0))
+    with pytest.raises(ValidationError, match="escalations go to the next assignee"):
+        rk.Route(receiver="ola", transitions=["escalated"])
+
+
+def test_an_overdue_alert_task_tells_the_next_person_once(store: rk.Store) -> None:
+    """Past the deadline the task moves from Ola to Marta, and Marta (not the route) gets
+    an ESCALATED notification naming the task, the missed deadline and the alert's evidence,
+    delivered once; a second escalation pass tells nobody again."""
+    clock = rk.ManualClock(FRIDAY_16)
+    tasks = rk.TaskService(store, clock, assignees=PEOPLE)
+    alerts = rk.AlertService(
+        store, clock, routes=[rk.Route(receiver="ola", task_within=timedelta(hours=4))], tasks=tasks
+    )
+    alerts.add_rule(rk.AnswerRule(name="angry", survey=rk.SurveyType.NPS))
+    alerts.on_answer(*_angry_answer(store, FRIDAY_16))
+    inbox = _Inbox()
+    assert alerts.deliver(inbox) == 1
+    clock.set(datetime(2026, 12, 7, 13, 0, tzinfo=WARSAW))
+    chore = rk.TaskChore(tasks)
+    assert chore.run(clock.now()) == clock.now() + timedelta(minutes=1)
+    assert chore.escalated == 1
+    assert alerts.deliver(inbox) == 1
+    receiver, told = inbox.told[-1]
+    assert receiver == "marta"
+    assert told.transition is Transition.ESCALATED
+    assert told.subject == "[ESCALATED] angry"
+    text = told.text()
+    assert "was ola's and passed 2026-12-07T11:00:00+00:00" in text
+    assert "It is now marta's, due 2026-12-07T16:00:00+00:00 (escalation 1)" in text
+    assert 'Comment: "Broken"' in text
+    chore.run(clock.now())
+    assert alerts.deliver(inbox) == 0
+
+
+def test_an_escalated_task_without_an_alert_reaches_the_tracker_only(store: rk.Store) -> None:
+    """A task the host opened (no alert) escalates and is pushed to the tracker; nothing
+    goes to the alerts' outbox."""
+    clock = rk.ManualClock(FRIDAY_16)
+    tracker = _RecordingSink()
+    tasks = rk.TaskService(store, clock, assignees=PEOPLE, sink=tracker)
+    tasks.open("Call back", assignee="ola", within=timedelta(hours=1))
+    clock.set(datetime(2026, 12, 7, 13, 0, tzinfo=WARSAW))
+    (moved,) = tasks.escalate()
+    assert tracker.pushed[-1] == moved
+    assert store.list_notifications() == []
 
 
 def test_done_sends_the_follow_up_survey_through_the_request_path(store: rk.Store) -> None:

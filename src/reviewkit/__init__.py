@@ -141,7 +141,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.services.retention import RetentionChore, RetentionService
     from reviewkit.services.scores import ScoreRow, ScoreService
     from reviewkit.services.suppression import SuppressionService
-    from reviewkit.services.tasks import FollowUpSurvey, TaskService
+    from reviewkit.services.tasks import FollowUpSurvey, TaskChore, TaskService
     from reviewkit.services.tracking import TrackingService
     from reviewkit.services.triggers import TriggerService
 
@@ -311,6 +311,7 @@ _LAZY = {
     "ScoreService": "reviewkit.services.scores",
     "SuppressionService": "reviewkit.services.suppression",
     "FollowUpSurvey": "reviewkit.services.tasks",
+    "TaskChore": "reviewkit.services.tasks",
     "TaskService": "reviewkit.services.tasks",
     "TrackingService": "reviewkit.services.tracking",
     "TriggerService": "reviewkit.services.triggers",
@@ -455,6 +456,7 @@ __all__ = [
     "SurveyType",
     "SystemClock",
     "Task",
+    "TaskChore",
     "TaskService",
     "TaskSink",
     "TaskStateError",

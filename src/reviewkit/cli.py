@@ -1602,7 +1602,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     from reviewkit.adapters.charts import MatplotlibCharts, charts_available
     from reviewkit.adapters.clock import SystemClock
     from reviewkit.adapters.sms import ChannelRouter, HttpSmsTransport, SmsFileTransport
-    from reviewkit.cli_alerts import alert_chore
+    from reviewkit.cli_alerts import alert_chore, task_chore
     from reviewkit.services.dispatch import Dispatcher
     from reviewkit.services.reports import ReportChore, ReportService
 
@@ -1626,6 +1626,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             assert isinstance(store, PostgresStore)
             clock = NotifiedClock(store)  # wakes on new requests instead of waiting a poll
         chores: list[Chore] = [reports] if chore is None else [chore, reports]
+        escalation = task_chore(store, args)
+        if escalation is not None:  # first, so the next person's notice goes out at once
+            chores.insert(0, escalation)
         retention = None
         if args.retention:
             from reviewkit.services.retention import RetentionChore, RetentionService
@@ -1675,6 +1678,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "failed_campaigns": reasons,
             "alerts": alerts,
             "reports": {"sent": reports.sent, "failed": reports.failed},
+            "tasks_escalated": None if escalation is None else escalation.escalated,
             "retention": None
             if retention is None or retention.last is None
             else {
@@ -1705,6 +1709,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if reports.sent or reports.failed:
         print(f"reports: {reports.sent} sent, {reports.failed} failed")
+    if escalation is not None and escalation.escalated:
+        print(f"tasks: {escalation.escalated} escalated")
     if retention is not None and retention.last is not None:
         last = retention.last
         print(

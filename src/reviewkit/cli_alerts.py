@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # imported where used, so that `reviewkit --help` starts quic
     from reviewkit.domain.notifications import Route
     from reviewkit.ports import Transport
     from reviewkit.services.alerts import AlertChore, AlertService
-    from reviewkit.services.tasks import TaskService
+    from reviewkit.services.tasks import TaskChore, TaskService
 
 __all__ = [
     "configure_alerts",
@@ -37,6 +37,7 @@ __all__ = [
     "load_classifiers",
     "load_people",
     "load_routes",
+    "task_chore",
 ]
 
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -64,11 +65,17 @@ def configure_alerts(commands: _Commands, common: argparse.ArgumentParser) -> No
     evaluate = actions.add_parser(
         "evaluate",
         parents=[common],
-        help="evaluate the level, drop and trend rules now",
+        help="evaluate the level, drop, trend and topic rules now",
         description="Evaluate every rule over the answers in the database; alerts that fire "
         "or resolve queue notifications for the routes in --routes.",
     )
     evaluate.add_argument("--routes", type=Path, metavar="FILE.json", help="who hears what")
+    evaluate.add_argument(
+        "--people",
+        type=Path,
+        metavar="FILE.json",
+        help="the assignees of the tasks routes open (task_within)",
+    )
     evaluate.add_argument("--format", choices=["table", "json"], default="table")
     evaluate.set_defaults(handler=_evaluate)
 
@@ -211,8 +218,8 @@ def _duration(value: Any, where: str) -> timedelta | None:
 
 def load_routes(path: Path | None) -> list[Route]:
     """Read routes from a JSON list: ``receiver``, ``matchers``, ``transitions``,
-    ``group_wait``, ``repeat_interval`` and ``digest`` (``every``, ``at``, ``weekday``,
-    ``timezone``, ``days``, ``hours``, ``holidays``).
+    ``group_wait``, ``repeat_interval``, ``task_within`` and ``digest`` (``every``, ``at``,
+    ``weekday``, ``timezone``, ``days``, ``hours``, ``holidays``).
 
     :raises ValidationError: naming the route and what is wrong with it.
     """
@@ -237,6 +244,7 @@ def load_routes(path: Path | None) -> list[Route]:
                     transitions=item.get("transitions", ["fired", "resolved"]),
                     group_wait=_duration(item.get("group_wait"), where) or timedelta(0),
                     repeat_interval=_duration(item.get("repeat_interval"), where),
+                    task_within=_duration(item.get("task_within"), where),
                     digest=None
                     if digest is None
                     else Digest(
@@ -335,11 +343,14 @@ def load_classifiers(path: Path) -> list[Classifier]:
 # -- handlers ---------------------------------------------------------------------------------
 
 
-def _service(store: RelationalStore, routes: Path | None = None) -> AlertService:
+def _service(
+    store: RelationalStore, routes: Path | None = None, people: Path | None = None
+) -> AlertService:
     from reviewkit.adapters.clock import SystemClock
     from reviewkit.services.alerts import AlertService
 
-    return AlertService(store, SystemClock(), routes=load_routes(routes))
+    tasks = None if people is None else _tasks_service(store, people)
+    return AlertService(store, SystemClock(), routes=load_routes(routes), tasks=tasks)
 
 
 def _rules_add(args: argparse.Namespace) -> int:
@@ -419,7 +430,7 @@ def _show_alerts(alerts: Sequence[Alert], fmt: str) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     with open_store(args) as store:
-        result = _service(store, args.routes).evaluate()
+        result = _service(store, args.routes, args.people).evaluate()
     if args.format == "json":
         print(
             json.dumps(
@@ -542,8 +553,21 @@ def alert_chore(
         else None
     )
     return AlertChore(
-        _service(store, args.alert_routes), notifier, every=every, worker_id=worker_id
+        _service(store, args.alert_routes, args.alert_people),
+        notifier,
+        every=every,
+        worker_id=worker_id,
     )
+
+
+def task_chore(store: RelationalStore, args: argparse.Namespace) -> TaskChore | None:
+    """The escalation of overdue tasks ``dispatch`` runs between passes when it is given
+    ``--alert-people``."""
+    from reviewkit.services.tasks import TaskChore
+
+    if args.alert_people is None:
+        return None
+    return TaskChore(_tasks_service(store, args.alert_people))
 
 
 def add_alert_options(parser: argparse.ArgumentParser) -> None:
@@ -555,6 +579,12 @@ def add_alert_options(parser: argparse.ArgumentParser) -> None:
         help="evaluate the alert rules this often while dispatching (1m; off: never)",
     )
     parser.add_argument("--alert-routes", type=Path, metavar="FILE.json", help="who hears what")
+    parser.add_argument(
+        "--alert-people",
+        type=Path,
+        metavar="FILE.json",
+        help="the assignees of the tasks routes open; their overdue tasks escalate",
+    )
     parser.add_argument(
         "--alert-to",
         action="append",

@@ -447,6 +447,8 @@ class Transition(enum.StrEnum):
     """The alert started firing."""
     RESOLVED = "resolved"
     """A firing alert cleared."""
+    ESCALATED = "escalated"
+    """A task about the alert passed its deadline and moved to the next person in line."""
 
 
 @attrs.frozen(kw_only=True)

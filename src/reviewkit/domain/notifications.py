@@ -4,8 +4,9 @@
   every ``repeat_interval`` while an alert fires, or in a :class:`Digest` daily or weekly at
   a local time inside the receiver's working window.
 - :class:`Silence` — matchers and a time span during which matching alerts notify nobody.
-- :class:`Notification` — one alert transition for one receiver, waiting in the store's
-  outbox; :func:`render` turns the ones a receiver gets at once into one message.
+- :class:`Notification` — one alert transition (or a task about an alert that was
+  escalated, :class:`Escalation`) for one receiver, waiting in the store's outbox;
+  :func:`render` turns the ones a receiver gets at once into one message.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from reviewkit.errors import ValidationError
 
 __all__ = [
     "Digest",
+    "Escalation",
     "Notification",
     "NotificationStatus",
     "Route",
@@ -122,25 +124,36 @@ class Route:
     """Who hears of which alerts: every alert whose labels carry all of *matchers* (an empty
     mapping matches every alert) is told to *receiver*.
 
-    :ivar receiver: a name the notifier knows (a person, a team, a channel).
+    :ivar receiver: a name the notifier knows (a person, a team, a channel); with
+        *task_within*, an assignee's name.
     :ivar transitions: which transitions to tell (fired and resolved by default).
     :ivar group_wait: how long to wait before telling, so that alerts firing together reach
         the receiver in one message.
     :ivar repeat_interval: tell again while an alert keeps firing, this often (``None``:
         once).
     :ivar digest: collect into a daily or weekly digest instead of telling at once.
+    :ivar task_within: when an alert starts firing on this route, also open a task for the
+        receiver, due within this much of their working time (``None``: no task). When it is
+        overdue, it moves along the assignee's ``escalate_to`` and the next person is told.
     """
 
     receiver: str = attrs.field(validator=attrs.validators.min_len(1))
     matchers: Mapping[str, str] = attrs.field(factory=dict, converter=_check_matchers)
     transitions: frozenset[Transition] = attrs.field(
-        default=frozenset(Transition), converter=_transitions
+        default=frozenset({Transition.FIRED, Transition.RESOLVED}), converter=_transitions
     )
     group_wait: timedelta = attrs.field(default=timedelta(0))
     repeat_interval: timedelta | None = None
     digest: Digest | None = None
+    task_within: timedelta | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.task_within is not None and self.task_within <= timedelta(0):
+            raise ValidationError(f"route to {self.receiver}: task_within must be positive")
+        if Transition.ESCALATED in self.transitions:
+            raise ValidationError(
+                f"route to {self.receiver}: escalations go to the next assignee, not to routes"
+            )
         if self.group_wait < timedelta(0):
             raise ValidationError(f"route to {self.receiver}: group_wait must not be negative")
         if self.repeat_interval is not None and self.repeat_interval <= timedelta(0):
@@ -200,11 +213,31 @@ class NotificationStatus(enum.StrEnum):
 
 
 @attrs.frozen(kw_only=True)
+class Escalation:
+    """A task about an alert that passed its deadline and moved to the notification's
+    receiver.
+
+    :ivar task_id: the task.
+    :ivar previous: whose it was.
+    :ivar missed: the deadline that passed.
+    :ivar deadline: the new one, in the receiver's working time (``None``: none).
+    :ivar escalations: how often it has been escalated, this time included.
+    """
+
+    task_id: str
+    previous: str
+    missed: datetime | None = None
+    deadline: datetime | None = None
+    escalations: int = 1
+
+
+@attrs.frozen(kw_only=True)
 class Notification:
     """One message to one receiver about one alert transition, kept in the store's outbox
     until a worker hands it to a notifier.
 
     :ivar alert: the alert as it was when the transition happened.
+    :ivar escalation: for :attr:`Transition.ESCALATED`, the task that moved to the receiver.
     """
 
     id: str = attrs.field(factory=new_id)
@@ -220,11 +253,20 @@ class Notification:
     claimed_by: str | None = None
     lease_until: datetime | None = None
     last_error: str | None = None
+    escalation: Escalation | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.transition is Transition.ESCALATED) != (self.escalation is not None):
+            raise ValidationError("an escalated notification, and only one, names its task")
 
     @property
     def subject(self) -> str:
         """A one-line title: ``[FIRING] low nps (segment=vip)``."""
-        word = "FIRING" if self.transition is Transition.FIRED else "RESOLVED"
+        word = {
+            Transition.FIRED: "FIRING",
+            Transition.RESOLVED: "RESOLVED",
+            Transition.ESCALATED: "ESCALATED",
+        }[self.transition]
         extra = {k: v for k, v in self.alert.labels.items() if k not in ("alertname", "severity")}
         where = ", ".join(f"{k}={v}" for k, v in sorted(extra.items()))
         return f"[{word}] {self.alert.rule_name}" + (f" ({where})" if where else "")
@@ -232,7 +274,10 @@ class Notification:
     def text(self) -> str:
         """The notification as plain text: what fired, the evidence, the customer's words."""
         e = self.alert.evidence
-        lines = [self.subject, "", e.summary]
+        lines = [self.subject, ""]
+        if self.escalation is not None:
+            lines += [*_escalation_lines(self.escalation, self.receiver), ""]
+        lines.append(e.summary)
         if e.comment:
             lines += ["", f'Comment: "{e.comment}"']
         if e.customer or e.transaction_id:
@@ -257,13 +302,30 @@ def render(notifications: Sequence[Notification]) -> tuple[str, str]:
         raise ValidationError("nothing to render")
     if len(notifications) == 1:
         return notifications[0].subject, notifications[0].text()
-    fired = sum(n.transition is Transition.FIRED for n in notifications)
-    resolved = len(notifications) - fired
-    subject = f"{len(notifications)} alerts: {fired} firing, {resolved} resolved"
+    counts = {t: sum(n.transition is t for n in notifications) for t in Transition}
+    subject = (
+        f"{len(notifications)} alerts: {counts[Transition.FIRED]} firing, "
+        f"{counts[Transition.RESOLVED]} resolved"
+    )
+    if counts[Transition.ESCALATED]:
+        subject += f", {counts[Transition.ESCALATED]} tasks escalated"
     parts = [subject, ""]
     for n in notifications:
         parts += ["-" * 60, n.text()]
     return subject, "\n".join(parts)
+
+
+def _escalation_lines(escalation: Escalation, receiver: str) -> list[str]:
+    missed = escalation.missed.isoformat() if escalation.missed else "its deadline"
+    due = (
+        f"due {escalation.deadline.isoformat()}"
+        if escalation.deadline is not None
+        else "without a deadline"
+    )
+    return [
+        f"Task {escalation.task_id} was {escalation.previous}'s and passed {missed}.",
+        f"It is now {receiver}'s, {due} (escalation {escalation.escalations}).",
+    ]
 
 
 def muted(silences: Collection[Silence], labels: Mapping[str, str], now: datetime) -> bool:

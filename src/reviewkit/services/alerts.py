@@ -23,6 +23,7 @@ import os
 import socket
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -72,6 +73,10 @@ from reviewkit.errors import (
 )
 from reviewkit.ports import Clock, Notifier, Store
 
+if TYPE_CHECKING:
+    from reviewkit.domain.tasks import Task
+    from reviewkit.services.tasks import TaskService
+
 __all__ = ["AlertChore", "AlertService", "Evaluation"]
 
 log = logging.getLogger(__name__)
@@ -105,6 +110,10 @@ class AlertService:
         rules have not seen.
     :param rules_ttl: how long the rules read from the store are reused for new answers
         (rules this service adds or removes count at once; another process's after this).
+    :param tasks: opens the tasks of routes with ``task_within`` (their receivers must be
+        its assignees); needed when a route has one.
+    :raises ValidationError: a route opens tasks and there is no *tasks*, or its receiver
+        is not one of their assignees.
     """
 
     def __init__(
@@ -116,7 +125,18 @@ class AlertService:
         retry: RetryPolicy | None = None,
         catch_up: timedelta = timedelta(days=2),
         rules_ttl: timedelta = timedelta(seconds=10),
+        tasks: TaskService | None = None,
     ) -> None:
+        for route in routes:
+            if route.task_within is None:
+                continue
+            if tasks is None:
+                raise ValidationError(
+                    f"route to {route.receiver} opens tasks: give the alert service a task service"
+                )
+            tasks.assignee(route.receiver)
+        self.tasks = tasks
+        self._opened: list[Task] = []
         self.store = store
         self.clock = clock
         self.routes = tuple(routes)
@@ -176,8 +196,10 @@ class AlertService:
         every recorded answer, and the answer service retries it if the store fails.
         """
         now = as_utc(self.clock.now())
+        self._opened = []
         with self.store.transaction():
             self._answer_rules_see(answer, request, now)
+        self._push_opened()
 
     def _answer_rules_see(
         self, answer: Answer, request: Request, now: datetime
@@ -228,6 +250,7 @@ class AlertService:
         fired: list[Alert] = []
         resolved: list[Alert] = []
         pending: list[Alert] = []
+        self._opened = []
         with self.store.transaction():
             self._cached = None  # a periodic evaluation reads the rules afresh
             self._memo.clear()
@@ -249,6 +272,7 @@ class AlertService:
             self._memo.clear()
             self._comment_memo.clear()
             self._open = None
+        self._push_opened()
         log.info(
             "alerts evaluated: %d fired, %d resolved, %d pending",
             len(fired),
@@ -444,7 +468,22 @@ class AlertService:
         if told is Transition.FIRED:
             alert = attrs.evolve(alert, notified_at=now)
             self.store.save_alert(alert)
+        if told is Transition.FIRED and routes is None and self.tasks is not None:
+            for route in self.routes:
+                if route.task_within is not None and route.matches(alert.labels):
+                    self._opened.append(
+                        self.tasks.open_for_alert(
+                            alert, assignee=route.receiver, within=route.task_within, push=False
+                        )
+                    )
         return alert
+
+    def _push_opened(self) -> None:
+        """Tell the tracker of the tasks the committed transaction opened."""
+        opened, self._opened = self._opened, []
+        if self.tasks is not None:
+            for task in opened:
+                self.tasks.push(task)
 
     def _silences_at(self, now: datetime) -> list[Silence]:
         """The silences active at *now*, read once per instant (an evaluation, an answer)."""

@@ -15,7 +15,9 @@
 
 Every change is saved with optimistic concurrency and then pushed to the host's tracker
 (:class:`~reviewkit.ports.TaskSink`), retried with backoff when the tracker is busy; a push
-that fails for good is logged and does not undo the change.
+that fails for good is logged and does not undo the change. An escalated task about an
+alert also puts a notification for its new assignee in the alerts' outbox (in the same
+transaction), which the alert service's delivery hands to the notifier.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from reviewkit.domain.alerts import Alert
+from reviewkit.domain.alerts import Alert, Transition
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.instants import as_utc
+from reviewkit.domain.notifications import Escalation, Notification
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.request import RetryPolicy
 from reviewkit.domain.tasks import Assignee, Task, TaskStatus
@@ -36,7 +39,7 @@ from reviewkit.errors import NotFoundError, TransientSendError, TransportError, 
 from reviewkit.ports import Clock, Store, TaskSink
 from reviewkit.services.campaigns import CampaignService
 
-__all__ = ["FollowUpSurvey", "TaskService"]
+__all__ = ["FollowUpSurvey", "TaskChore", "TaskService"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,13 @@ class TaskService:
         self.on_done = on_done
         self.retry = retry or RetryPolicy(base=timedelta(seconds=1), max_attempts=4)
 
+    def assignee(self, name: str) -> Assignee:
+        """The assignee called *name*.
+
+        :raises ValidationError: no such assignee.
+        """
+        return self._person(name)
+
     def _person(self, name: str) -> Assignee:
         try:
             return self.assignees[name]
@@ -95,10 +105,13 @@ class TaskService:
         answer: Answer | None = None,
         note: str | None = None,
         by: str = "reviewkit",
+        push: bool = True,
     ) -> Task:
         """Open a task for *assignee*, due *within* their working time from now (or at
         *deadline*).
 
+        :param push: tell the tracker now; ``False`` when the caller saves it inside a
+            transaction of its own and calls :meth:`push` after the commit.
         :raises ValidationError: an unknown assignee, both or a negative *within*, a naive
             *deadline*.
         """
@@ -119,31 +132,46 @@ class TaskService:
             answer_id=None if answer is None else answer.id,
             request_id=None if answer is None else answer.request_id,
         )
-        if note:
-            task = task.noted(by, note, now)
-        stored = self.store.add_task(task)
-        log.info("task %s opened for %s, due %s", stored.id, stored.assignee, stored.deadline)
-        self._push(stored)
-        return stored
+        return self._add(task.noted(by, note, now) if note else task, push)
 
     def open_for_alert(
-        self, alert: Alert, *, assignee: str, within: timedelta, title: str | None = None
+        self,
+        alert: Alert,
+        *,
+        assignee: str,
+        within: timedelta,
+        title: str | None = None,
+        push: bool = True,
     ) -> Task:
-        """Open a task about *alert*, its evidence (the answer, the comment) in a note."""
+        """Open a task about *alert*, its evidence (the answer, the comment) in a note.
+
+        :param push: as for :meth:`open`.
+        """
         evidence = alert.evidence
-        task = self.open(
-            title or f"{alert.rule_name}: {evidence.summary}"[:500],
-            assignee=assignee,
+        person = self._person(assignee)
+        now = as_utc(self.clock.now())
+        task = Task(
+            title=(title or f"{alert.rule_name}: {evidence.summary}")[:500],
+            assignee=person.name,
+            created_at=now,
+            deadline=person.deadline(now, within),
             within=within,
             alert=alert.fingerprint,
-            note=evidence.summary
-            + (f'\nComment: "{evidence.comment}"' if evidence.comment else ""),
+            answer_id=evidence.answer_id,
+            request_id=evidence.request_id,
+        ).noted(
+            "reviewkit",
+            evidence.summary + (f'\nComment: "{evidence.comment}"' if evidence.comment else ""),
+            now,
         )
-        if evidence.answer_id is not None:
-            task = self.store.save_task(
-                attrs.evolve(task, answer_id=evidence.answer_id, request_id=evidence.request_id)
-            )
-        return task
+        return self._add(task, push)
+
+    def _add(self, task: Task, push: bool) -> Task:
+        stored = self.store.add_task(task)
+        log.info("task %s opened for %s, due %s", stored.id, stored.assignee, stored.deadline)
+        if push:
+            self.push(stored)
+        return stored
 
     # -- moving -----------------------------------------------------------------------------
 
@@ -199,7 +227,14 @@ class TaskService:
 
     def escalate(self, now: datetime | None = None) -> list[Task]:
         """Give every overdue task whose assignee has an ``escalate_to`` to that person, with
-        a new deadline in their working time; return the escalated tasks."""
+        a new deadline in their working time; return the escalated tasks.
+
+        A task about an alert also puts an :class:`~reviewkit.domain.alerts.Transition`
+        ``ESCALATED`` notification for the new assignee (the receiver is their name) in the
+        alerts' outbox, in the same transaction as the move, so the next person is told
+        exactly once even if the worker dies; a task without an alert reaches them through
+        the tracker only.
+        """
         now = as_utc(now or self.clock.now())
         moved = []
         for task in self.store.list_tasks([TaskStatus.OPEN, TaskStatus.IN_PROGRESS]):
@@ -222,7 +257,30 @@ class TaskService:
                 f"{task.deadline.isoformat() if task.deadline else ''} passed",
                 now,
             )
-            moved.append(self._save(changed))
+            with self.store.transaction():
+                stored = self.store.save_task(changed)
+                alert = None if task.alert is None else self.store.get_alert(task.alert)
+                if alert is not None:
+                    self.store.add_notifications(
+                        [
+                            Notification(
+                                receiver=target.name,
+                                transition=Transition.ESCALATED,
+                                alert=alert,
+                                escalation=Escalation(
+                                    task_id=task.id,
+                                    previous=person.name,
+                                    missed=task.deadline,
+                                    deadline=deadline,
+                                    escalations=stored.escalations,
+                                ),
+                                created_at=now,
+                                due_at=now,
+                            )
+                        ]
+                    )
+            self.push(stored)
+            moved.append(stored)
             log.warning(
                 "task %s overdue: escalated from %s to %s", task.id, person.name, target.name
             )
@@ -237,11 +295,12 @@ class TaskService:
 
     def _save(self, task: Task) -> Task:
         stored = self.store.save_task(task)
-        self._push(stored)
+        self.push(stored)
         return stored
 
-    def _push(self, task: Task) -> None:
-        """Tell the tracker, retrying a busy one; a failure is logged, never raised."""
+    def push(self, task: Task) -> None:
+        """Tell the tracker about *task*, retrying a busy one; a failure is logged, never
+        raised."""
         if self.sink is None:
             return
         for attempt in range(1, self.retry.max_attempts + 1):
@@ -287,3 +346,30 @@ class FollowUpSurvey:
         )
         service.request(self.actor, self.campaign, recipient)
         log.info("task %s done: follow-up survey queued in %s", task.id, self.campaign)
+
+
+class TaskChore:
+    """Escalation of overdue tasks as a :class:`~reviewkit.ports.Chore` of a dispatcher:
+    every *every*, :meth:`TaskService.escalate`. With an :class:`AlertChore
+    <reviewkit.services.alerts.AlertChore>` beside it, the next person is told through the
+    alerts' outbox.
+
+    ::
+
+        Dispatcher(store, transport, clock, chores=[alert_chore, TaskChore(tasks)])
+    """
+
+    name = "task escalation"
+
+    def __init__(self, tasks: TaskService, *, every: timedelta = timedelta(minutes=1)) -> None:
+        if every <= timedelta(0):
+            raise ValidationError(f"every must be a positive duration, not {every}")
+        self.tasks = tasks
+        self.every = every
+        self.escalated = 0
+        """How many tasks it has escalated."""
+
+    def run(self, now: datetime) -> datetime:
+        """Escalate once; return when to run again."""
+        self.escalated += len(self.tasks.escalate(now))
+        return as_utc(now) + self.every
