@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import hypothesis.strategies as st
 import pytest
@@ -154,6 +155,74 @@ def test_group_wait_sends_alerts_that_fire_together_in_one_message() -> None:
     clock.advance(timedelta(seconds=30))
     assert alerts.deliver(outbox) == 2
     assert [len(ns) for _, ns in outbox.messages] == [2]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_group_by_and_group_interval_as_in_alertmanager(kind: str, tmp_path: Path) -> None:
+    """Alerts are grouped by their team label: each team's alerts reach the receiver as one
+    message; a group waits group_wait before its first message (later alerts join it), then
+    at least group_interval between messages; once the interval has passed, group_wait
+    again."""
+    t0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    clock = rk.ManualClock(t0)
+    memory, made = _store_with_answers([1, 2, 3, 4], t0)
+    store: rk.Store = memory
+    if kind == "sqlite":
+        store = rk.SQLiteStore(tmp_path / "groups.sqlite3")
+        store.add_campaign(memory.campaigns[0])
+        store.add_requests([request for _, request in made])
+        made = [(store.add_answer(answer), request) for answer, request in made]
+    route = rk.Route(
+        receiver="care",
+        group_by=["team"],
+        group_wait=timedelta(seconds=30),
+        group_interval=timedelta(minutes=5),
+    )
+    alerts = rk.AlertService(store, clock, routes=[route])
+    for team in ("north", "south"):
+        alerts.add_rule(rk.AnswerRule(name=f"bad {team}", survey=NPS, labels={"team": team}))
+    outbox = Outbox()
+
+    def messages() -> list[tuple[str, int]]:
+        got = sorted((ns[0].group, len(ns)) for _, ns in outbox.messages)
+        outbox.messages.clear()
+        return got
+
+    alerts.on_answer(*made[0])
+    clock.advance(timedelta(seconds=10))
+    alerts.on_answer(*made[1])  # joins the messages still waiting
+    assert alerts.deliver(outbox) == 0
+    clock.set(t0 + timedelta(seconds=30))
+    assert alerts.deliver(outbox) == 4
+    assert messages() == [("team=north", 2), ("team=south", 2)]
+    clock.set(t0 + timedelta(minutes=1))
+    alerts.on_answer(*made[2])  # within group_interval of the last message
+    clock.set(t0 + timedelta(minutes=5))
+    assert alerts.deliver(outbox) == 0
+    clock.set(t0 + timedelta(minutes=5, seconds=30))
+    assert alerts.deliver(outbox) == 2
+    assert messages() == [("team=north", 1), ("team=south", 1)]
+    clock.set(t0 + timedelta(minutes=20))
+    alerts.on_answer(*made[3])  # the interval is over: group_wait again
+    clock.set(t0 + timedelta(minutes=20, seconds=29))
+    assert alerts.deliver(outbox) == 0
+    clock.set(t0 + timedelta(minutes=20, seconds=30))
+    assert alerts.deliver(outbox) == 2
+    assert messages() == [("team=north", 1), ("team=south", 1)]
+    if isinstance(store, rk.SQLiteStore):
+        store.close()
+
+
+def test_route_grouping_settings_are_checked() -> None:
+    """group_by takes label names (one name or a list); negative waits are refused."""
+    assert rk.Route(receiver="a", group_by="store").group_by == ("store",)
+    assert rk.Route(receiver="a", group_by=["store", "team"]).group_key(
+        {"store": "K", "alertname": "x"}
+    ) == ("store=K,team=")
+    with pytest.raises(ValidationError, match="label name"):
+        rk.Route(receiver="a", group_by=["1st"])
+    with pytest.raises(ValidationError, match="must not be negative"):
+        rk.Route(receiver="a", group_interval=timedelta(seconds=-1))
 
 
 def test_repeat_interval_reminds_while_an_alert_fires() -> None:

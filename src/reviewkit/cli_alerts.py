@@ -218,8 +218,9 @@ def _duration(value: Any, where: str) -> timedelta | None:
 
 def load_routes(path: Path | None) -> list[Route]:
     """Read routes from a JSON list: ``receiver``, ``matchers``, ``transitions``,
-    ``group_wait``, ``repeat_interval``, ``task_within`` and ``digest`` (``every``, ``at``,
-    ``weekday``, ``timezone``, ``days``, ``hours``, ``holidays``).
+    ``group_by``, ``group_wait``, ``group_interval``, ``repeat_interval``, ``task_within``
+    and ``digest`` (``every``, ``at``, ``weekday``, ``timezone``, ``days``, ``hours``,
+    ``holidays``).
 
     :raises ValidationError: naming the route and what is wrong with it.
     """
@@ -242,7 +243,9 @@ def load_routes(path: Path | None) -> list[Route]:
                     receiver=item["receiver"],
                     matchers=item.get("matchers", {}),
                     transitions=item.get("transitions", ["fired", "resolved"]),
+                    group_by=item.get("group_by", []),
                     group_wait=_duration(item.get("group_wait"), where) or timedelta(0),
+                    group_interval=_duration(item.get("group_interval"), where) or timedelta(0),
                     repeat_interval=_duration(item.get("repeat_interval"), where),
                     task_within=_duration(item.get("task_within"), where),
                     digest=None

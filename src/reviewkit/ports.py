@@ -27,7 +27,12 @@ from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
-from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.notifications import (
+    Notification,
+    NotificationGroup,
+    NotificationStatus,
+    Silence,
+)
 from reviewkit.domain.publication import Moderation
 from reviewkit.domain.reports import (
     Funnel,
@@ -668,6 +673,14 @@ class AlertRepository(Protocol):
         self, statuses: Collection[NotificationStatus] | None = None
     ) -> list[Notification]:
         """Return notifications (in *statuses*, when given), oldest first."""
+        ...
+
+    def get_notification_group(self, receiver: str, key: str) -> NotificationGroup | None:
+        """Return what is kept of *receiver*'s group *key*, or ``None``."""
+        ...
+
+    def save_notification_group(self, group: NotificationGroup) -> None:
+        """Keep *group*, replacing what was kept of the same receiver and key."""
         ...
 
     def add_silence(self, silence: Silence) -> None:

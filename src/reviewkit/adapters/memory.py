@@ -22,7 +22,12 @@ from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
-from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.notifications import (
+    Notification,
+    NotificationGroup,
+    NotificationStatus,
+    Silence,
+)
 from reviewkit.domain.publication import Moderation, ModerationState
 from reviewkit.domain.renamed import DeprecatedStoreNames, renamed_attribute
 from reviewkit.domain.reports import (
@@ -125,6 +130,7 @@ class InMemoryStore(DeprecatedStoreNames):
         self._alerts: dict[str, Alert] = _JournaledDict(self)
         self._notifications: dict[str, Notification] = _JournaledDict(self)
         self._silences: dict[str, Silence] = _JournaledDict(self)
+        self._groups: dict[tuple[str, str], NotificationGroup] = _JournaledDict(self)
         self._tasks: dict[str, Task] = _JournaledDict(self)
         self._classifications: dict[str, Classification] = _JournaledDict(self)
         self._reports: dict[str, ReportDefinition] = _JournaledDict(self)
@@ -741,6 +747,14 @@ class InMemoryStore(DeprecatedStoreNames):
             return [
                 n for n in self._notifications.values() if statuses is None or n.status in statuses
             ]
+
+    def get_notification_group(self, receiver: str, key: str) -> NotificationGroup | None:
+        with self._lock:
+            return self._groups.get((receiver, key))
+
+    def save_notification_group(self, group: NotificationGroup) -> None:
+        with self._lock:
+            self._groups[group.receiver, group.key] = group
 
     def add_silence(self, silence: Silence) -> None:
         with self._lock:

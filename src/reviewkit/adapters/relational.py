@@ -30,7 +30,12 @@ from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
 from reviewkit.domain.consent import Consent, consents_from_json, consents_to_json
-from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.notifications import (
+    Notification,
+    NotificationGroup,
+    NotificationStatus,
+    Silence,
+)
 from reviewkit.domain.publication import Moderation
 from reviewkit.domain.renamed import DeprecatedStoreNames
 from reviewkit.domain.reports import (
@@ -891,6 +896,22 @@ class RelationalStore(DeprecatedStoreNames, ABC):
                 )
             )
         return True
+
+    def get_notification_group(self, receiver: str, key: str) -> NotificationGroup | None:
+        with self._reading():
+            row = self._execute(self._q.GET_NOTIFICATION_GROUP, (receiver, key)).fetchone()
+        if row is None:
+            return None
+        return NotificationGroup(
+            receiver=receiver, key=key, due_at=_from_us(row[0]), sent_at=_from_us(row[1])
+        )
+
+    def save_notification_group(self, group: NotificationGroup) -> None:
+        with self.transaction():
+            self._execute(
+                self._q.SAVE_NOTIFICATION_GROUP,
+                (group.receiver, group.key, _to_us(group.due_at), _to_us(group.sent_at)),
+            )
 
     def list_notifications(
         self, statuses: Collection[NotificationStatus] | None = None

@@ -2,7 +2,9 @@
 
 - :class:`Route` — label matchers to a receiver, told at once (after ``group_wait``), again
   every ``repeat_interval`` while an alert fires, or in a :class:`Digest` daily or weekly at
-  a local time inside the receiver's working window.
+  a local time inside the receiver's working window; alerts grouped by ``group_by`` labels
+  reach the receiver as one message per group, at most every ``group_interval``
+  (:class:`NotificationGroup`), as in Prometheus' Alertmanager.
 - :class:`Silence` — matchers and a time span during which matching alerts notify nobody.
 - :class:`Notification` — one alert transition (or a task about an alert that was
   escalated, :class:`Escalation`) for one receiver, waiting in the store's outbox;
@@ -28,6 +30,7 @@ __all__ = [
     "Digest",
     "Escalation",
     "Notification",
+    "NotificationGroup",
     "NotificationStatus",
     "Route",
     "Silence",
@@ -44,6 +47,10 @@ def _transitions(
     values: Sequence[Transition | str] | frozenset[Transition],
 ) -> frozenset[Transition]:
     return frozenset(Transition(t) for t in values)
+
+
+def _label_names(value: str | Sequence[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _check_time(_: object, __: object, value: time) -> None:
@@ -127,8 +134,13 @@ class Route:
     :ivar receiver: a name the notifier knows (a person, a team, a channel); with
         *task_within*, an assignee's name.
     :ivar transitions: which transitions to tell (fired and resolved by default).
-    :ivar group_wait: how long to wait before telling, so that alerts firing together reach
-        the receiver in one message.
+    :ivar group_by: label names: alerts with the same values of these labels form a group,
+        and each group reaches the receiver as a message of its own (empty: one group).
+    :ivar group_wait: how long to wait before telling of a new group, so that alerts firing
+        together reach the receiver in one message (later ones join a message still
+        waiting).
+    :ivar group_interval: after a group was told, how long to wait before telling of more
+        changes in it (0: as they come); what happens meanwhile goes out together.
     :ivar repeat_interval: tell again while an alert keeps firing, this often (``None``:
         once).
     :ivar digest: collect into a daily or weekly digest instead of telling at once.
@@ -142,7 +154,9 @@ class Route:
     transitions: frozenset[Transition] = attrs.field(
         default=frozenset({Transition.FIRED, Transition.RESOLVED}), converter=_transitions
     )
+    group_by: tuple[str, ...] = attrs.field(default=(), converter=_label_names)
     group_wait: timedelta = attrs.field(default=timedelta(0))
+    group_interval: timedelta = attrs.field(default=timedelta(0))
     repeat_interval: timedelta | None = None
     digest: Digest | None = None
     task_within: timedelta | None = None
@@ -154,8 +168,11 @@ class Route:
             raise ValidationError(
                 f"route to {self.receiver}: escalations go to the next assignee, not to routes"
             )
-        if self.group_wait < timedelta(0):
-            raise ValidationError(f"route to {self.receiver}: group_wait must not be negative")
+        if self.group_wait < timedelta(0) or self.group_interval < timedelta(0):
+            raise ValidationError(
+                f"route to {self.receiver}: group_wait and group_interval must not be negative"
+            )
+        freeze_labels(dict.fromkeys(self.group_by, ""))  # label names, checked
         if self.repeat_interval is not None and self.repeat_interval <= timedelta(0):
             raise ValidationError(f"route to {self.receiver}: repeat_interval must be positive")
 
@@ -163,11 +180,49 @@ class Route:
         """Whether an alert with *labels* goes to this route's receiver."""
         return all(labels.get(k) == v for k, v in self.matchers.items())
 
-    def due_at(self, now: datetime) -> datetime:
-        """When a notification queued at *now* goes out on this route."""
+    def group_key(self, labels: Mapping[str, str]) -> str:
+        """The group an alert with *labels* belongs to on this route (``""``: the one
+        group when ``group_by`` is empty)."""
+        return ",".join(f"{name}={labels.get(name, '')}" for name in self.group_by)
+
+    @property
+    def waits(self) -> bool:
+        """Whether its messages wait for their group (``group_wait`` or ``group_interval``,
+        and no digest): then its groups are kept in the store."""
+        return self.digest is None and (
+            self.group_wait > timedelta(0) or self.group_interval > timedelta(0)
+        )
+
+    def due_at(self, now: datetime, group: NotificationGroup | None = None) -> datetime:
+        """When a notification queued at *now* goes out on this route: at the digest's next
+        time; with the message of its *group* still waiting, then; within
+        ``group_interval`` of the group's last message, at its end; else after
+        ``group_wait``."""
         if self.digest is not None:
             return self.digest.next_at(now)
-        return as_utc(now) + self.group_wait
+        now = as_utc(now)
+        if group is not None:
+            if group.due_at is not None and group.due_at >= now:
+                return group.due_at
+            if group.sent_at is not None and now < group.sent_at + self.group_interval:
+                return group.sent_at + self.group_interval
+        return now + self.group_wait
+
+
+@attrs.frozen(kw_only=True)
+class NotificationGroup:
+    """What a store remembers of one receiver's group of alerts on a waiting route.
+
+    :ivar receiver: who is told.
+    :ivar key: the group (:meth:`Route.group_key`).
+    :ivar due_at: when its waiting message goes out, if one was queued.
+    :ivar sent_at: when its last message went out.
+    """
+
+    receiver: str
+    key: str
+    due_at: datetime | None = None
+    sent_at: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -237,6 +292,8 @@ class Notification:
     until a worker hands it to a notifier.
 
     :ivar alert: the alert as it was when the transition happened.
+    :ivar group: its group on the route (:meth:`Route.group_key`): the notifications of one
+        receiver and group due together are one message.
     :ivar escalation: for :attr:`Transition.ESCALATED`, the task that moved to the receiver.
     """
 
@@ -253,6 +310,7 @@ class Notification:
     claimed_by: str | None = None
     lease_until: datetime | None = None
     last_error: str | None = None
+    group: str = ""
     escalation: Escalation | None = None
 
     def __attrs_post_init__(self) -> None:

@@ -55,6 +55,7 @@ from reviewkit.domain.answers import Answer
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.notifications import (
     Notification,
+    NotificationGroup,
     NotificationStatus,
     Route,
     Silence,
@@ -460,10 +461,12 @@ class AlertService:
                 transition=told,
                 alert=alert,
                 created_at=now,
-                due_at=route.due_at(now),
+                due_at=self._due_at(route, group, now),
+                group=group,
             )
             for route in (self.routes if routes is None else routes)
             if told in route.transitions and route.matches(alert.labels)
+            for group in [route.group_key(alert.labels)]
         )
         if told is Transition.FIRED:
             alert = attrs.evolve(alert, notified_at=now)
@@ -477,6 +480,23 @@ class AlertService:
                         )
                     )
         return alert
+
+    def _due_at(self, route: Route, group: str, now: datetime) -> datetime:
+        """When a notification queued now goes out on *route*: a route whose messages wait
+        for their group keeps the group's planned message in the store."""
+        if not route.waits:
+            return route.due_at(now)
+        kept = self.store.get_notification_group(route.receiver, group)
+        due = route.due_at(now, kept)
+        self.store.save_notification_group(
+            NotificationGroup(
+                receiver=route.receiver,
+                key=group,
+                due_at=due,
+                sent_at=None if kept is None else kept.sent_at,
+            )
+        )
+        return due
 
     def _push_opened(self) -> None:
         """Tell the tracker of the tasks the committed transaction opened."""
@@ -560,8 +580,9 @@ class AlertService:
         limit: int = 100,
         lease: timedelta = timedelta(minutes=2),
     ) -> int:
-        """Hand due notifications from the outbox to *notifier*, those of one receiver in
-        one message; return how many notifications it took.
+        """Hand due notifications from the outbox to *notifier*, those of one receiver and
+        group (the route's ``group_by``) in one message; return how many notifications it
+        took.
 
         Each is claimed under a lease first, so two workers never send the same one; a worker
         that dies leaves its claims to expire and be taken again. A
@@ -573,11 +594,13 @@ class AlertService:
         claimed = self.store.claim_notifications(
             now=now, limit=limit, worker_id=worker, lease_until=now + lease
         )
-        batches: dict[str, list[Notification]] = {}
+        batches: dict[tuple[str, str], list[Notification]] = {}
         for notification in claimed:
-            batches.setdefault(notification.receiver, []).append(notification)
+            batches.setdefault((notification.receiver, notification.group), []).append(
+                notification
+            )
         sent = 0
-        for receiver, batch in batches.items():
+        for (receiver, group), batch in batches.items():
             status, error, retry_at = NotificationStatus.SENT, None, None
             try:
                 notifier.notify(receiver, batch)
@@ -602,11 +625,21 @@ class AlertService:
                     log.warning("lost the claim on notification %s", notification.id)
                 elif status is NotificationStatus.SENT:
                     sent += 1
-            if status is not NotificationStatus.SENT:
+            if status is NotificationStatus.SENT:
+                self._group_sent(receiver, group, as_utc(self.clock.now()))
+            else:
                 log.warning(
                     "%d notifications to %s %s: %s", len(batch), receiver, status.value, error
                 )
         return sent
+
+    def _group_sent(self, receiver: str, group: str, now: datetime) -> None:
+        """Remember when a waiting group's message went out (for ``group_interval``)."""
+        kept = self.store.get_notification_group(receiver, group)
+        if kept is None:
+            return
+        planned = kept.due_at if kept.due_at is not None and kept.due_at > now else None
+        self.store.save_notification_group(attrs.evolve(kept, due_at=planned, sent_at=now))
 
 
 class AlertChore:

@@ -45,7 +45,12 @@ from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestQuery
 from reviewkit.domain.messages import OutgoingMessage
-from reviewkit.domain.notifications import Notification, NotificationStatus, Silence
+from reviewkit.domain.notifications import (
+    Notification,
+    NotificationGroup,
+    NotificationStatus,
+    Silence,
+)
 from reviewkit.domain.publication import Moderation, ModerationState
 from reviewkit.domain.reports import (
     Funnel,
@@ -784,6 +789,24 @@ class StoreContract:
         } == {None}
         with pytest.raises(ValidationError):
             store.answer_comments(SurveyType.NPS, by="shoe size", since=since, until=until)
+
+    def test_notification_groups_are_kept_per_receiver_and_key(self, store: Store) -> None:
+        """A group comes back as saved; saving again replaces it; receivers and keys are
+        apart."""
+        assert store.get_notification_group("care", "store=K") is None
+        first = NotificationGroup(receiver="care", key="store=K", due_at=NOW)
+        store.save_notification_group(first)
+        store.save_notification_group(NotificationGroup(receiver="care", key=""))
+        assert store.get_notification_group("care", "store=K") == first
+        sent = NotificationGroup(
+            receiver="care", key="store=K", due_at=None, sent_at=NOW + timedelta(seconds=30)
+        )
+        store.save_notification_group(sent)
+        assert store.get_notification_group("care", "store=K") == sent
+        assert store.get_notification_group("care", "") == NotificationGroup(
+            receiver="care", key=""
+        )
+        assert store.get_notification_group("ola", "store=K") is None
 
     def test_notifications_are_claimed_once_and_finished_by_the_holder(self, store: Store) -> None:
         """A due notification is claimed by one worker until its lease ends; only the holder

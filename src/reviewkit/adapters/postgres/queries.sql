@@ -442,6 +442,16 @@ WHERE id = ?;
 -- One notification by id, locked until its outcome is written.
 SELECT data FROM alert_notifications WHERE id = ? FOR UPDATE;
 
+-- name: get_notification_group
+-- What is kept of one receiver's group of alerts.
+SELECT due_at, sent_at FROM notification_groups WHERE receiver = ? AND group_key = ?;
+
+-- name: save_notification_group
+-- Keep a receiver's group of alerts, replacing what was kept.
+INSERT INTO notification_groups (receiver, group_key, due_at, sent_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (receiver, group_key) DO UPDATE SET due_at = excluded.due_at,
+    sent_at = excluded.sent_at;
+
 -- name: list_notifications
 -- The notifications matching {where} (a status filter, or 1 = 1), oldest first.
 SELECT data FROM alert_notifications WHERE {where} ORDER BY seq;
