@@ -213,6 +213,30 @@ def test_group_by_and_group_interval_as_in_alertmanager(kind: str, tmp_path: Pat
         store.close()
 
 
+def test_notifications_carry_the_hosts_link_to_the_answer() -> None:
+    """With a link template, every notification links to the host's page about the alert's
+    answer (values URL-quoted); a template naming an unknown field is refused."""
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    store, made = _store_with_answers([1], now)
+    alerts = rk.AlertService(
+        store,
+        rk.ManualClock(now),
+        routes=[rk.Route(receiver="care")],
+        link="https://shop.example/admin/answers/{answer_id}?alert={rule}",
+    )
+    alerts.add_rule(rk.AnswerRule(name="bad answer", survey=NPS))
+    answer, request = made[0]
+    alerts.on_answer(answer, request)
+    outbox = Outbox()
+    alerts.deliver(outbox)
+    ((_, (told,)),) = outbox.messages
+    link = f"https://shop.example/admin/answers/{answer.id}?alert=bad%20answer"
+    assert told.link == link
+    assert f"Open: {link}" in told.text()
+    with pytest.raises(ValidationError, match="no field 'order'"):
+        rk.AlertService(store, rk.ManualClock(now), link="https://x.example/{order}")
+
+
 def test_route_grouping_settings_are_checked() -> None:
     """group_by takes label names (one name or a list); negative waits are refused."""
     assert rk.Route(receiver="a", group_by="store").group_by == ("store",)

@@ -76,6 +76,7 @@ def configure_alerts(commands: _Commands, common: argparse.ArgumentParser) -> No
         metavar="FILE.json",
         help="the assignees of the tasks routes open (task_within)",
     )
+    evaluate.add_argument("--link", metavar="URL", help=_LINK_HELP)
     evaluate.add_argument("--format", choices=["table", "json"], default="table")
     evaluate.set_defaults(handler=_evaluate)
 
@@ -216,6 +217,13 @@ def _duration(value: Any, where: str) -> timedelta | None:
     return parse_interval(str(value))
 
 
+_LINK_HELP = (
+    "a link to your page about the alert, put in each notification, e.g. "
+    "https://shop.example/admin/answers/{answer_id} (fields: fingerprint, rule, group, "
+    "answer_id, request_id, transaction_id)"
+)
+
+
 def load_routes(path: Path | None) -> list[Route]:
     """Read routes from a JSON list: ``receiver``, ``matchers``, ``transitions``,
     ``group_by``, ``group_wait``, ``group_interval``, ``repeat_interval``, ``task_within``
@@ -267,8 +275,8 @@ def load_routes(path: Path | None) -> list[Route]:
 
 
 def load_people(path: Path) -> list[Assignee]:
-    """Read assignees from a JSON list: ``name``, ``email``, ``timezone``, ``days``,
-    ``hours``, ``holidays``, ``escalate_to``.
+    """Read assignees from a JSON list: ``name``, ``email``, ``phone``, ``timezone``,
+    ``days``, ``hours``, ``holidays``, ``escalate_to``.
 
     :raises ValidationError: naming the person and what is wrong.
     """
@@ -288,6 +296,7 @@ def load_people(path: Path) -> list[Assignee]:
                     timezone=item.get("timezone", "UTC"),
                     window=_window(item, where),
                     escalate_to=item.get("escalate_to"),
+                    phone=item.get("phone"),
                 )
             )
         except ValidationError as exc:
@@ -347,13 +356,16 @@ def load_classifiers(path: Path) -> list[Classifier]:
 
 
 def _service(
-    store: RelationalStore, routes: Path | None = None, people: Path | None = None
+    store: RelationalStore,
+    routes: Path | None = None,
+    people: Path | None = None,
+    link: str | None = None,
 ) -> AlertService:
     from reviewkit.adapters.clock import SystemClock
     from reviewkit.services.alerts import AlertService
 
     tasks = None if people is None else _tasks_service(store, people)
-    return AlertService(store, SystemClock(), routes=load_routes(routes), tasks=tasks)
+    return AlertService(store, SystemClock(), routes=load_routes(routes), tasks=tasks, link=link)
 
 
 def _rules_add(args: argparse.Namespace) -> int:
@@ -433,7 +445,7 @@ def _show_alerts(alerts: Sequence[Alert], fmt: str) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     with open_store(args) as store:
-        result = _service(store, args.routes, args.people).evaluate()
+        result = _service(store, args.routes, args.people, args.link).evaluate()
     if args.format == "json":
         print(
             json.dumps(
@@ -556,7 +568,7 @@ def alert_chore(
         else None
     )
     return AlertChore(
-        _service(store, args.alert_routes, args.alert_people),
+        _service(store, args.alert_routes, args.alert_people, args.alert_link),
         notifier,
         every=every,
         worker_id=worker_id,
@@ -597,6 +609,7 @@ def add_alert_options(parser: argparse.ArgumentParser) -> None:
         "'alerts deliver')",
     )
     parser.add_argument("--alert-from", metavar="ADDRESS", help="the From of notifications")
+    parser.add_argument("--alert-link", metavar="URL", help=_LINK_HELP)
 
 
 def _deliver(args: argparse.Namespace) -> int:

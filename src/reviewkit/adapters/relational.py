@@ -12,6 +12,7 @@ the cursors of the collection view are the same everywhere.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 from abc import ABC, abstractmethod
@@ -659,7 +660,7 @@ class RelationalStore(DeprecatedStoreNames, ABC):
     def alert_rules(self) -> list[AlertRule]:
         with self._reading():
             rows = self._execute(self._q.ALERT_RULES).fetchall()
-        return [rule_from_data(json.loads(data)) for (data,) in rows]
+        return [_rule_of(data) for (data,) in rows]
 
     def remove_alert_rule(self, key: str) -> AlertRule:
         with self.transaction():
@@ -1506,6 +1507,13 @@ def _answer_group(by: str | None, field: str) -> tuple[str | None, str]:
         return _ANSWER_COLUMNS[by], ""
     # The field's name goes in as a bound parameter (:field_path), never into the SQL text.
     return field, " JOIN deliveries AS d ON d.id = a.delivery_id"
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule_of(data: str) -> AlertRule:
+    """The rule stored as *data*: rules are read at every evaluation, and a frozen rule read
+    once serves every later reading of the same text."""
+    return rule_from_data(json.loads(data))
 
 
 def _answer_row(a: Answer) -> tuple[Any, ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from urllib.parse import quote
 
 import attrs
 
@@ -27,6 +28,7 @@ from reviewkit.domain.window import SendWindow, load_zone
 from reviewkit.errors import ValidationError
 
 __all__ = [
+    "LINK_FIELDS",
     "Digest",
     "Escalation",
     "Notification",
@@ -34,6 +36,8 @@ __all__ = [
     "NotificationStatus",
     "Route",
     "Silence",
+    "alert_link",
+    "check_link_template",
     "muted",
     "render",
 ]
@@ -295,6 +299,7 @@ class Notification:
     :ivar group: its group on the route (:meth:`Route.group_key`): the notifications of one
         receiver and group due together are one message.
     :ivar escalation: for :attr:`Transition.ESCALATED`, the task that moved to the receiver.
+    :ivar link: where the receiver sees it in the host's application, if the host said.
     """
 
     id: str = attrs.field(factory=new_id)
@@ -312,6 +317,7 @@ class Notification:
     last_error: str | None = None
     group: str = ""
     escalation: Escalation | None = None
+    link: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.transition is Transition.ESCALATED) != (self.escalation is not None):
@@ -347,6 +353,8 @@ class Notification:
             f"Labels: {', '.join(f'{k}={v}' for k, v in sorted(self.alert.labels.items()))}",
         ]
         lines.append(f"Alert {self.alert.fingerprint}, since {self.alert.started_at.isoformat()}")
+        if self.link:
+            lines.append(f"Open: {self.link}")
         return "\n".join(lines) + "\n"
 
 
@@ -371,6 +379,40 @@ def render(notifications: Sequence[Notification]) -> tuple[str, str]:
     for n in notifications:
         parts += ["-" * 60, n.text()]
     return subject, "\n".join(parts)
+
+
+LINK_FIELDS = ("fingerprint", "rule", "group", "answer_id", "request_id", "transaction_id")
+"""The fields a notification link template may use, e.g.
+``"https://shop.example/admin/answers/{answer_id}"``."""
+
+
+def check_link_template(template: str) -> None:
+    """Refuse a link template that uses something other than :data:`LINK_FIELDS`.
+
+    :raises ValidationError: naming the unknown field.
+    """
+    try:
+        template.format(**dict.fromkeys(LINK_FIELDS, ""))
+    except KeyError as exc:
+        raise ValidationError(
+            f"link {template!r}: no field {exc.args[0]!r}; use {', '.join(LINK_FIELDS)}"
+        ) from None
+    except (IndexError, ValueError) as exc:
+        raise ValidationError(f"link {template!r}: {exc}") from None
+
+
+def alert_link(template: str, alert: Alert) -> str:
+    """*template* filled in for *alert* (fields it lacks are empty), each value URL-quoted."""
+    e = alert.evidence
+    values = {
+        "fingerprint": alert.fingerprint,
+        "rule": alert.rule_name,
+        "group": alert.group or "",
+        "answer_id": e.answer_id or "",
+        "request_id": e.request_id or "",
+        "transaction_id": e.transaction_id or "",
+    }
+    return template.format(**{k: quote(v, safe="") for k, v in values.items()})
 
 
 def _escalation_lines(escalation: Escalation, receiver: str) -> list[str]:

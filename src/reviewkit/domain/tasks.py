@@ -85,7 +85,8 @@ class Assignee:
     """Someone tasks are given to.
 
     :ivar name: how tasks and routes refer to them.
-    :ivar email: where the host's tracker or a notifier reaches them, if known.
+    :ivar email: where the host's tracker or a notifier reaches them, if known; *phone*
+        likewise, for SMS.
     :ivar timezone: their IANA zone; *window* their working days, hours and holidays.
     :ivar escalate_to: who gets their overdue tasks (``None``: nobody).
     """
@@ -95,6 +96,7 @@ class Assignee:
     timezone: str = "UTC"
     window: SendWindow = attrs.field(factory=SendWindow)
     escalate_to: str | None = None
+    phone: str | None = None
 
     def __attrs_post_init__(self) -> None:
         load_zone(self.timezone)

@@ -18,6 +18,7 @@ with backoff.
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import os
 import socket
@@ -59,6 +60,8 @@ from reviewkit.domain.notifications import (
     NotificationStatus,
     Route,
     Silence,
+    alert_link,
+    check_link_template,
     muted,
 )
 from reviewkit.domain.request import Request, RetryPolicy
@@ -113,8 +116,12 @@ class AlertService:
         (rules this service adds or removes count at once; another process's after this).
     :param tasks: opens the tasks of routes with ``task_within`` (their receivers must be
         its assignees); needed when a route has one.
+    :param link: a URL template for the host's page about an alert, put in every
+        notification, with fields from
+        :data:`~reviewkit.domain.notifications.LINK_FIELDS`:
+        ``"https://shop.example/admin/answers/{answer_id}"``.
     :raises ValidationError: a route opens tasks and there is no *tasks*, or its receiver
-        is not one of their assignees.
+        is not one of their assignees; *link* uses an unknown field.
     """
 
     def __init__(
@@ -127,7 +134,11 @@ class AlertService:
         catch_up: timedelta = timedelta(days=2),
         rules_ttl: timedelta = timedelta(seconds=10),
         tasks: TaskService | None = None,
+        link: str | None = None,
     ) -> None:
+        if link is not None:
+            check_link_template(link)
+        self.link = link
         for route in routes:
             if route.task_within is None:
                 continue
@@ -430,6 +441,12 @@ class AlertService:
     def _apply(
         self, rule: AlertRule, found: Finding, now: datetime
     ) -> tuple[Alert | None, Transition | None]:
+        if (
+            not found.active
+            and self._open is not None
+            and found.group not in self._open.get(rule.id, ())
+        ):
+            return None, None  # no open alert to clear (read once for the evaluation)
         key = fingerprint(rule.id, found.group, found.key)
         before = self.store.get_alert(key)
         alert, told = advance(before, rule=rule, finding=found, now=now)
@@ -463,6 +480,7 @@ class AlertService:
                 created_at=now,
                 due_at=self._due_at(route, group, now),
                 group=group,
+                link=None if self.link is None else alert_link(self.link, alert),
             )
             for route in (self.routes if routes is None else routes)
             if told in route.transitions and route.matches(alert.labels)
@@ -596,9 +614,7 @@ class AlertService:
         )
         batches: dict[tuple[str, str], list[Notification]] = {}
         for notification in claimed:
-            batches.setdefault((notification.receiver, notification.group), []).append(
-                notification
-            )
+            batches.setdefault((notification.receiver, notification.group), []).append(notification)
         sent = 0
         for (receiver, group), batch in batches.items():
             status, error, retry_at = NotificationStatus.SENT, None, None
@@ -707,12 +723,20 @@ class AlertChore:
 def _complete_periods(rule: PeriodRule, now: datetime) -> list[tuple[datetime, datetime]]:
     """The last ``rule.periods`` calendar periods that ended before *now* on the rule's
     calendar, oldest first; the current one is incomplete and left out."""
-    zone = load_zone(rule.timezone)
-    current = buckets(rule.period, zone, now, now + timedelta(microseconds=1))[0]
-    days = {Period.DAY: 1, Period.WEEK: 7, Period.MONTH: 31}[rule.period]
-    span_start = current.start - timedelta(days=days * (rule.periods + 1))
-    complete = buckets(rule.period, zone, span_start, current.start)[-rule.periods :]
-    return [(b.start, b.end) for b in complete]
+    return list(_periods_before(rule.period, rule.periods, rule.timezone, now))
+
+
+@functools.lru_cache(maxsize=256)
+def _periods_before(
+    period: Period, count: int, timezone: str, now: datetime
+) -> tuple[tuple[datetime, datetime], ...]:
+    # Many rules share a calendar: an evaluation computes each one once.
+    zone = load_zone(timezone)
+    current = buckets(period, zone, now, now + timedelta(microseconds=1))[0]
+    days = {Period.DAY: 1, Period.WEEK: 7, Period.MONTH: 31}[period]
+    span_start = current.start - timedelta(days=days * (count + 1))
+    complete = buckets(period, zone, span_start, current.start)[-count:]
+    return tuple((b.start, b.end) for b in complete)
 
 
 class _AnswerRuleIndex:
