@@ -159,6 +159,14 @@ def _contact(store: rk.Store) -> dict[str, object]:
         Suppression(channel=rk.Channel.EMAIL, address="anna.nowak@example.com",
                     reason=SuppressionReason.COMPLAINT, at=NOW, note="anna.nowak complained")
     )  # fmt: skip
+    for channel, address in (
+        (rk.Channel.EMAIL, "anna.nowak@example.com"),
+        (rk.Channel.SMS, "+48500100999"),
+    ):
+        store.add_consent_change(
+            rk.ConsentChange(channel=channel, address=address, name="publication",
+                             granted=False, at=NOW, source="phone call", recorded_at=NOW)
+        )  # fmt: skip
     return {"anna": anna, "anna_sms": anna_sms, "ola": ola, "one": one}
 
 

@@ -30,6 +30,8 @@ def test_exported_members_are_pinned() -> None:
             "EventKind",
             "EventOutcome",
             "PrivacyService",
+            "ConsentService",
+            "ConsentChange",
             "RetentionChore",
             "RetentionPolicy",
             "RetentionService",

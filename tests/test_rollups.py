@@ -214,7 +214,7 @@ def test_an_older_database_gets_its_rollups_on_upgrade(tmp_path: Path) -> None:
             # and without what later versions added
             "DROP TABLE report_runs; DROP TABLE reports; DROP INDEX deliveries_sent;"
             "DROP INDEX answers_comments; DROP TABLE soft_bounces; DROP TABLE moderations;"
-            "DROP TABLE trigger_rules; DROP TABLE notification_groups;"
+            "DROP TABLE trigger_rules; DROP TABLE notification_groups; DROP TABLE consent_changes;"
             "ALTER TABLE deliveries DROP COLUMN delivered_at;"
             "ALTER TABLE deliveries DROP COLUMN bounced_at;"
             "ALTER TABLE deliveries DROP COLUMN complained_at;"

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
         Search,
         parse_search,
     )
-    from reviewkit.domain.consent import PUBLICATION, Consent
+    from reviewkit.domain.consent import PUBLICATION, Consent, ConsentChange
     from reviewkit.domain.events import DeliveryEvent, EventKind
     from reviewkit.domain.messages import Attachment, OutgoingMessage
     from reviewkit.domain.notifications import Notification, Route
@@ -131,6 +131,7 @@ if TYPE_CHECKING:  # imported when first used (see __getattr__), so `import revi
     from reviewkit.services.campaigns import AddResult, CampaignService
     from reviewkit.services.classifiers import ClassifierService
     from reviewkit.services.collection import CollectionService
+    from reviewkit.services.consent import ConsentService
     from reviewkit.services.dispatch import Dispatcher, DispatchReport, Wait, WaitReason
     from reviewkit.services.events import DeliveryEventService, EventOutcome
     from reviewkit.services.importer import ImportResult, import_csv
@@ -191,6 +192,8 @@ _LAZY = {
     "parse_search": "reviewkit.domain.collection",
     "PUBLICATION": "reviewkit.domain.consent",
     "Consent": "reviewkit.domain.consent",
+    "ConsentChange": "reviewkit.domain.consent",
+    "ConsentService": "reviewkit.services.consent",
     "OutgoingMessage": "reviewkit.domain.messages",
     "Attachment": "reviewkit.domain.messages",
     "Notification": "reviewkit.domain.notifications",
@@ -355,6 +358,8 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "Consent",
+    "ConsentChange",
+    "ConsentService",
     "ContactSource",
     "DateField",
     "DeliveryEvent",

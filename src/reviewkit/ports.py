@@ -26,6 +26,7 @@ from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
+from reviewkit.domain.consent import ConsentChange
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import (
     Notification,
@@ -57,6 +58,7 @@ __all__ = [
     "Chore",
     "ClassificationLog",
     "Clock",
+    "ConsentLog",
     "ContactEraser",
     "ContactSource",
     "ModerationLog",
@@ -805,10 +807,26 @@ class ContactEraser(Protocol):
         and its error text; its answers lose their comments; its classifications their
         notes; tasks about it their title and notes; alerts and notifications quoting it
         their quotes. Each address's suppression, if any, is replaced by one under the
-        erased form given for it (a keyed hash), and its soft bounces are forgotten.
+        erased form given for it (a keyed hash); its soft bounces and consent changes are
+        forgotten.
 
         :returns: how many requests were erased.
         """
+        ...
+
+
+@runtime_checkable
+class ConsentLog(Protocol):
+    """Consents given or withdrawn after a contact's requests were made, with their source
+    and time."""
+
+    def add_consent_change(self, change: ConsentChange) -> None:
+        """Keep *change*."""
+        ...
+
+    def consent_changes(self, channel: Channel, address: str) -> list[ConsentChange]:
+        """Return the changes kept for *address* on *channel* (compared without letter
+        case), oldest first."""
         ...
 
 
@@ -918,6 +936,7 @@ class Store(
     ContactEraser,
     ModerationLog,
     RetentionPurge,
+    ConsentLog,
     Protocol,
 ):
     """Where campaigns, their requests and everything about them live: every role in one

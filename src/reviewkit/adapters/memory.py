@@ -21,6 +21,7 @@ from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import RequestPage, RequestQuery
+from reviewkit.domain.consent import ConsentChange
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import (
     Notification,
@@ -131,6 +132,7 @@ class InMemoryStore(DeprecatedStoreNames):
         self._notifications: dict[str, Notification] = _JournaledDict(self)
         self._silences: dict[str, Silence] = _JournaledDict(self)
         self._groups: dict[tuple[str, str], NotificationGroup] = _JournaledDict(self)
+        self._consents: dict[tuple[Channel, str], list[ConsentChange]] = _JournaledDict(self)
         self._tasks: dict[str, Task] = _JournaledDict(self)
         self._classifications: dict[str, Classification] = _JournaledDict(self)
         self._reports: dict[str, ReportDefinition] = _JournaledDict(self)
@@ -865,11 +867,22 @@ class InMemoryStore(DeprecatedStoreNames):
                     self._notifications[n.id] = attrs.evolve(n, alert=alert)
             for (channel, address), hashed in addresses.items():
                 self._soft_bounces.pop((Channel(channel), address.casefold()), None)
+                self._consents.pop((Channel(channel), address.casefold()), None)
                 found = self._suppressions.pop((Channel(channel), address.casefold()), None)
                 if found is not None:
                     kept = attrs.evolve(found, address=hashed, note=None)
                     self._suppressions[kept.key] = kept
         return len(ids)
+
+    def add_consent_change(self, change: ConsentChange) -> None:
+        with self._lock:
+            key = (Channel(change.channel), change.address.casefold())
+            self._consents[key] = [*self._consents.get(key, []), change]
+
+    def consent_changes(self, channel: Channel, address: str) -> list[ConsentChange]:
+        with self._lock:
+            found = list(self._consents.get((Channel(channel), address.casefold()), []))
+        return sorted(found, key=lambda c: (c.at, c.recorded_at))
 
     def add_report(self, report: ReportDefinition) -> ReportDefinition:
         with self._lock:

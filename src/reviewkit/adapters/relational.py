@@ -30,7 +30,7 @@ from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignStatus, Channel
 from reviewkit.domain.classifiers import Classification
 from reviewkit.domain.collection import DateField, RequestPage, RequestQuery
-from reviewkit.domain.consent import Consent, consents_from_json, consents_to_json
+from reviewkit.domain.consent import Consent, ConsentChange, consents_from_json, consents_to_json
 from reviewkit.domain.notifications import (
     Notification,
     NotificationGroup,
@@ -1028,6 +1028,7 @@ class RelationalStore(DeprecatedStoreNames, ABC):
             for (channel, address), hashed in addresses.items():
                 key = address.casefold()
                 self._execute(self._q.FORGET_SOFT_BOUNCES, (Channel(channel).value, key))
+                self._execute(self._q.FORGET_CONSENT_CHANGES, (Channel(channel).value, key))
                 found = self.get_suppression(channel, address)
                 if found is not None:
                     self.remove_suppression(channel, address)
@@ -1046,6 +1047,26 @@ class RelationalStore(DeprecatedStoreNames, ABC):
                 (Channel(channel).value, address.casefold(), _to_us(at)),
             ).fetchone()
         return int(row[0])
+
+    def add_consent_change(self, change: ConsentChange) -> None:
+        with self.transaction():
+            self._execute(
+                self._q.ADD_CONSENT_CHANGE,
+                (
+                    change.id,
+                    Channel(change.channel).value,
+                    change.address.casefold(),
+                    _to_us(change.at),
+                    json.dumps(unstructure(change)),
+                ),
+            )
+
+    def consent_changes(self, channel: Channel, address: str) -> list[ConsentChange]:
+        with self._reading():
+            rows = self._execute(
+                self._q.CONSENT_CHANGES, (Channel(channel).value, address.casefold())
+            ).fetchall()
+        return [structure(json.loads(data), ConsentChange) for (data,) in rows]
 
     # -- reports ----------------------------------------------------------------------------
 

@@ -5,17 +5,24 @@ A recipient carries its consents by name. :data:`PUBLICATION` is the one review 
 ask for (may the review be published); a host names its own (``"marketing"``,
 ``"sms"``). A campaign may require consents: a request to a recipient who has not granted
 one of them is never sent and ends Suppressed with the reason ``no_consent``.
+
+A consent given or withdrawn later (on the phone, in the customer's account) is a
+:class:`ConsentChange` in the store's consent log, kept with its source and time;
+:func:`effective_consents` is what holds once the log is read over the recipient's
+consents: the latest word wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
+from reviewkit.domain.ids import new_id
+from reviewkit.domain.instants import as_utc
 from reviewkit.errors import ValidationError
 
 __all__ = [
@@ -23,7 +30,9 @@ __all__ = [
     "PUBLICATION",
     "YES_WORDS",
     "Consent",
+    "ConsentChange",
     "consents_from",
+    "effective_consents",
     "missing_consents",
     "parse_yes_no",
 ]
@@ -118,3 +127,48 @@ def consents_from_json(data: Mapping[str, Any]) -> Mapping[str, Consent]:
             for name, (granted, at, source) in data.items()
         }
     )
+
+
+def _consent_name(_: object, __: object, value: str) -> None:
+    _check_name(value)
+
+
+@attrs.frozen(kw_only=True)
+class ConsentChange:
+    """A consent one contact gave or withdrew, as the consent log keeps it.
+
+    :ivar channel: ``"email"`` or ``"sms"``: the kind of *address*.
+    :ivar address: the contact's address, normalised as requests keep it.
+    :ivar name: the consent (``"publication"``, ``"marketing"``…).
+    :ivar granted: given (``True``) or withdrawn / refused (``False``).
+    :ivar at: when the customer said so (UTC).
+    :ivar source: how: ``"phone call"``, ``"customer account"``, ``"support ticket 4411"``.
+    :ivar recorded_at: when it was written down.
+    """
+
+    id: str = attrs.field(factory=new_id)
+    channel: str
+    address: str
+    name: str = attrs.field(validator=_consent_name)
+    granted: bool
+    at: datetime = attrs.field(converter=as_utc)
+    source: str | None = None
+    recorded_at: datetime = attrs.field(converter=as_utc)
+
+    def as_consent(self) -> Consent:
+        """This change as the consent it leaves."""
+        return Consent(granted=self.granted, at=self.at, source=self.source)
+
+
+def effective_consents(
+    given: Mapping[str, Consent], changes: Sequence[ConsentChange]
+) -> Mapping[str, Consent]:
+    """The consents that hold: *given* (as the recipient came, e.g. from an import) with the
+    log's *changes* over them, the latest word winning. A change as old as a consent's own
+    time, or about a consent given without a time, wins too (it was written down later)."""
+    result = dict(given)
+    for change in sorted(changes, key=lambda c: (c.at, c.recorded_at)):
+        known = result.get(change.name)
+        if known is None or known.at is None or as_utc(known.at) <= change.at:
+            result[change.name] = change.as_consent()
+    return MappingProxyType(result)

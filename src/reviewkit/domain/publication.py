@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 
 import attrs
 
-from reviewkit.domain.consent import PUBLICATION
+from reviewkit.domain.consent import PUBLICATION, Consent
 from reviewkit.domain.instants import as_utc
 from reviewkit.domain.request import Request
 from reviewkit.domain.survey import SurveyType
@@ -75,9 +76,11 @@ class PublishedReview:
     day: date
 
 
-def may_publish(request: Request) -> bool:
-    """Whether the customer of *request* consents to publication (granted, not withdrawn)."""
-    consent = request.recipient.consents.get(PUBLICATION)
+def may_publish(request: Request, consents: Mapping[str, Consent] | None = None) -> bool:
+    """Whether the customer of *request* consents to publication (granted, not withdrawn):
+    by *consents* (those that hold now, when the consent log was read) or else by those the
+    request came with."""
+    consent = (request.recipient.consents if consents is None else consents).get(PUBLICATION)
     return consent is not None and consent.granted
 
 

@@ -42,6 +42,7 @@ from reviewkit.errors import (
     TransientSendError,
 )
 from reviewkit.ports import Chore, Clock, RateLimitedTransport, Store, Transport
+from reviewkit.services.consent import consents_now
 
 __all__ = ["DispatchReport", "Dispatcher", "Wait", "WaitReason"]
 
@@ -619,8 +620,10 @@ class Dispatcher:
         if suppression is not None:
             note = f": {suppression.note}" if suppression.note else ""
             return suppression.reason.value, suppression.reason.value + note
-        missing = missing_consents(campaign.required_consents, request.recipient.consents)
-        if missing and not reminder:
+        if not campaign.required_consents or reminder:
+            return None
+        missing = missing_consents(campaign.required_consents, consents_now(self.store, request))
+        if missing:
             return SuppressionReason.NO_CONSENT.value, f"no consent: {', '.join(missing)}"
         return None
 

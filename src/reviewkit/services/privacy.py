@@ -10,7 +10,9 @@ The export holds, for every request made to the contact's addresses (any campaig
 time): the request with its status, times and engagement (opened, clicked, answered,
 delivered, bounced, complained), the recipient as stored (name, transaction, segment, fields,
 consents), every answer with its history, the outcome classifications and the tasks opened
-about it; and the suppressions of the addresses. Times are ISO 8601 in UTC.
+about it; the suppressions of the addresses; and the history of the contact's consents
+(those their requests came with and those given or withdrawn since, oldest first). Times
+are ISO 8601 in UTC.
 
 :meth:`PrivacyService.erase` removes the contact's personal data everywhere while scores and
 reports keep their counts; a suppressed address stays suppressed under a keyed hash only.
@@ -35,11 +37,11 @@ from reviewkit.errors import ConfigurationError, ValidationError
 from reviewkit.ports import Store
 from reviewkit.serialization import unstructure
 
-__all__ = ["EXPORT_VERSION", "Erasure", "PrivacyService"]
+__all__ = ["EXPORT_VERSION", "Erasure", "PrivacyService", "contact_addresses"]
 
 log = logging.getLogger("reviewkit.privacy")
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 """The shape of :meth:`PrivacyService.export`'s result; raised when it changes."""
 
 
@@ -125,9 +127,12 @@ class PrivacyService:
 
         :raises ValidationError: neither given, or a malformed address.
         """
+        from reviewkit.services.consent import consent_history  # it imports this module
+
         search = _search(email, phone, self.default_region)
+        theirs = list(self.requests_of(email=email, phone=phone))
         requests = []
-        for request in self.requests_of(email=email, phone=phone):
+        for request in theirs:
             data = unstructure(request)
             data["answers"] = [unstructure(a) for a in self.store.answers_for(request.id)]
             data["classifications"] = [
@@ -148,6 +153,10 @@ class PrivacyService:
             "requests": requests,
             "tasks": tasks,
             "suppressions": suppressions,
+            "consents": [
+                unstructure(c)
+                for c in consent_history(self.store, theirs, email, phone, self.default_region)
+            ],
         }
 
 
@@ -155,6 +164,18 @@ def _theirs(request: Request, search: Search) -> bool:
     r = request.recipient
     same_email = search.email is not None and (r.email or "").casefold() == search.email.casefold()
     return same_email or (search.phone is not None and r.phone == search.phone)
+
+
+def contact_addresses(
+    email: str | None, phone: str | None, region: str | None
+) -> list[tuple[Channel, str]]:
+    """The contact's addresses as requests keep them: ``(channel, address)`` for each given.
+
+    :raises ValidationError: neither given, or a malformed address.
+    """
+    search = _search(email, phone, region)
+    found = [(Channel.EMAIL, search.email), (Channel.SMS, search.phone)]
+    return [(channel, address) for channel, address in found if address is not None]
 
 
 def _search(email: str | None, phone: str | None, region: str | None) -> Search:

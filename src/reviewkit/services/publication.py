@@ -31,6 +31,7 @@ from reviewkit.domain.survey import DEFAULT_SCALES
 from reviewkit.domain.window import load_zone
 from reviewkit.errors import ValidationError
 from reviewkit.ports import Clock, Store
+from reviewkit.services.consent import consents_now
 
 __all__ = ["PublicationService"]
 
@@ -69,7 +70,7 @@ class PublicationService:
             if answer.id in decided:
                 continue
             request = self.store.get_request(answer.request_id)
-            if may_publish(request):
+            if may_publish(request, consents_now(self.store, request)):
                 found.append((answer, request))
         return found
 
@@ -81,7 +82,7 @@ class PublicationService:
         :raises NotFoundError: no such answer.
         """
         answer, request = self._answer(answer_id)
-        if not may_publish(request):
+        if not may_publish(request, consents_now(self.store, request)):
             raise ValidationError(
                 f"answer {answer_id}: the customer has not consented to publication"
             )
@@ -120,7 +121,7 @@ class PublicationService:
         found = []
         for answer in self.store.approved_answers(limit=limit * 2 + 10):
             request = self.store.get_request(answer.request_id)
-            if not may_publish(request):
+            if not may_publish(request, consents_now(self.store, request)):
                 continue  # the consent was withdrawn (or the contact erased) since
             found.append(
                 PublishedReview(

@@ -44,6 +44,7 @@ from reviewkit.domain.alerts import (
 from reviewkit.domain.answers import Answer
 from reviewkit.domain.campaign import Campaign, CampaignEvent, CampaignStatus, Channel
 from reviewkit.domain.collection import RequestQuery
+from reviewkit.domain.consent import ConsentChange
 from reviewkit.domain.messages import OutgoingMessage
 from reviewkit.domain.notifications import (
     Notification,
@@ -789,6 +790,35 @@ class StoreContract:
         } == {None}
         with pytest.raises(ValidationError):
             store.answer_comments(SurveyType.NPS, by="shoe size", since=since, until=until)
+
+    def test_consent_changes_are_kept_per_address_oldest_first(self, store: Store) -> None:
+        """Changes come back for their channel and address (any letter case of it), oldest
+        by their time first; an erasure forgets them."""
+
+        def change(
+            address: str, granted: bool, minutes: int, channel: str = "email"
+        ) -> ConsentChange:
+            return ConsentChange(
+                channel=channel,
+                address=address,
+                name="publication",
+                granted=granted,
+                at=NOW + timedelta(minutes=minutes),
+                source="phone call",
+                recorded_at=NOW + timedelta(hours=1),
+            )
+
+        later = change("Anna@example.com", False, 30)
+        earlier = change("anna@example.com", True, 10)
+        other = change("+48500100200", True, 0, channel="sms")
+        for item in (later, earlier, other):
+            store.add_consent_change(item)
+        assert store.consent_changes(Channel.EMAIL, "ANNA@example.com") == [earlier, later]
+        assert store.consent_changes(Channel.SMS, "+48500100200") == [other]
+        assert store.consent_changes(Channel.SMS, "anna@example.com") == []
+        store.erase_contact([], {(Channel.EMAIL, "anna@example.com"): "erased:x"})
+        assert store.consent_changes(Channel.EMAIL, "anna@example.com") == []
+        assert store.consent_changes(Channel.SMS, "+48500100200") == [other]
 
     def test_notification_groups_are_kept_per_receiver_and_key(self, store: Store) -> None:
         """A group comes back as saved; saving again replaces it; receivers and keys are

@@ -178,6 +178,18 @@ SELECT id, data FROM classifications WHERE request_id = ?;
 -- Rewrite a classification.
 UPDATE classifications SET data = ? WHERE id = ?;
 
+-- name: add_consent_change
+-- Keep a consent given or withdrawn.
+INSERT INTO consent_changes (id, channel, address_key, at, data) VALUES (?, ?, ?, ?, ?);
+
+-- name: consent_changes
+-- The consent changes of an address on a channel, oldest first.
+SELECT data FROM consent_changes WHERE channel = ? AND address_key = ? ORDER BY at, seq;
+
+-- name: forget_consent_changes
+-- Forget an address's consent changes (the contact is erased).
+DELETE FROM consent_changes WHERE channel = ? AND address_key = ?;
+
 -- name: forget_soft_bounces
 -- Forget an address's soft bounces.
 DELETE FROM soft_bounces WHERE channel = ? AND address_key = ?;
