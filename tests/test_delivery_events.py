@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import imaplib
 import mailbox
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_string
 from pathlib import Path
@@ -17,7 +24,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reviewkit as rk
-from reviewkit.adapters.bounces import events_from_message, process_maildir
+from reviewkit.adapters import bounces
+from reviewkit.adapters.bounces import (
+    ImapMailbox,
+    events_from_message,
+    process_imap,
+    process_maildir,
+)
 from reviewkit.adapters.mime import message_id_header
 from reviewkit.adapters.webhooks import (
     mailgun_events,
@@ -465,3 +478,137 @@ def test_the_shell_reads_a_bounce_maildir_and_replays_webhooks(
     saved.write_text("{oops")
     code = main(["events", "record", "--provider", "mailgun", str(saved), "--db", str(db)])
     assert (code, "not JSON" in capsys.readouterr().err) == (1, True)
+
+
+# -- an IMAP inbox --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def imap_server() -> Iterator[int]:
+    """A real IMAP server (pymap, in-memory mailboxes) on 127.0.0.1 with the user
+    ``bounces`` / ``s3cret``; yields its port."""
+    port = _free_port()
+    pymap = shutil.which("pymap")
+    assert pymap is not None, "pymap (the dev extra) is needed for the IMAP tests"
+    server = subprocess.Popen(
+        [pymap, "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict",
+         "--demo-user", "bounces", "--demo-password", "s3cret"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the IMAP server did not start") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _deliver(port: int, *texts: str) -> None:
+    """Put messages in the inbox over IMAP, as the mail server that got the bounces would."""
+    client = imaplib.IMAP4("127.0.0.1", port)
+    client.login("bounces", "s3cret")
+    for text in texts:
+        raw = text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        status, _ = client.append("INBOX", None, None, raw)
+        assert status == "OK"
+    client.logout()
+
+
+def test_an_imap_inbox_is_read_once_over_a_real_imap_conversation(
+    tmp_path: Path, imap_server: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bounces process --imap` reads the unseen reports of a real IMAP mailbox, records
+    them (the bounced address suppressed, the complainer too), flags them seen, so a second
+    run reads only what arrived since; the password comes from the environment and is never
+    printed."""
+    import json
+
+    from reviewkit.cli import main
+
+    db = tmp_path / "r.sqlite3"
+    with rk.SQLiteStore(db) as store:
+        anna, zofia, jakub = _sent(store, "anna@example.com", "zofia@example.com", "jakub@ex.com")
+    _deliver(imap_server, _dsn(anna), _arf(zofia), "From: a@b.example\nSubject: hi\n\nA note.\n")
+    url = f"imap://bounces@127.0.0.1:{imap_server}/INBOX"
+    command = ["bounces", "process", "--imap", url, "--db", str(db), "--format", "json"]
+    os.environ["REVIEWKIT_IMAP_PASSWORD"] = "s3cret"
+    try:
+        assert main(command) == 0
+        first = json.loads(capsys.readouterr().out)
+        assert first == {
+            "messages": 3,
+            "unrecognised": 1,
+            "events": 2,
+            "actions": {"failed and suppressed": 1, "suppressed": 1},
+        }
+        _deliver(imap_server, _qmail(jakub))
+        assert main(command) == 0
+        assert json.loads(capsys.readouterr().out)["messages"] == 1
+        assert main(command) == 0
+        assert json.loads(capsys.readouterr().out)["messages"] == 0
+        os.environ["REVIEWKIT_IMAP_PASSWORD"] = "wrong-password"
+        assert main(command) == 1
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1, error
+        assert "bounces@127.0.0.1" in error
+        assert "wrong-password" not in error
+    finally:
+        del os.environ["REVIEWKIT_IMAP_PASSWORD"]
+    with rk.SQLiteStore(db) as store:
+        assert store.get_request(anna.id).status is rk.RequestStatus.FAILED
+        for address in ("anna@example.com", "zofia@example.com"):
+            assert store.get_suppression(rk.Channel.EMAIL, address) is not None
+
+
+def test_imap_urls_are_checked_and_their_passwords_never_shown() -> None:
+    """A wrong scheme, no user, no password or a bad port: one ValidationError each, with
+    the password hidden; a password in the URL wins over the one given apart."""
+    for url, message in (
+        ("pop3://u@host/INBOX", "write imaps://"),
+        ("imaps://host/INBOX", "no user"),
+        ("imaps://u@host/INBOX", "no password"),
+        ("imaps://u:topsecret@host:99999/INBOX", "port is not a number"),
+    ):
+        with pytest.raises(rk.ValidationError, match=message) as caught:
+            ImapMailbox.from_url(url)
+        assert "topsecret" not in str(caught.value)
+    box = ImapMailbox.from_url("imaps://bounce%40shop:p%40ss@mail.example/Bounces", password="x")
+    assert (box.user, box.password, box.port, box.mailbox, box.tls) == (
+        "bounce@shop",
+        "p@ss",
+        993,
+        "Bounces",
+        True,
+    )
+    assert "p@ss" not in repr(box)
+    assert ImapMailbox.from_url("imap://u@mail.example", password="x").port == 143
+
+
+def test_plain_imap_to_another_machine_is_refused_without_starttls(
+    imap_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without STARTTLS the password would cross the network in clear: only a server on
+    this machine may be plain. (The same local server, taken for a remote one, is refused
+    before the password is sent.)"""
+    service = DeliveryEventService(rk.InMemoryStore(), rk.ManualClock(NOW))
+    where = ImapMailbox(host="127.0.0.1", port=imap_server, user="bounces", password="s3cret",
+                        tls=False)  # fmt: skip
+    assert process_imap(where, service).messages == 0
+    monkeypatch.setattr(bounces, "_loopback", lambda host: False)
+    with pytest.raises(rk.AccountError, match="offers no STARTTLS"):
+        process_imap(where, service)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -35,9 +36,16 @@ def configure_events(commands: _Commands, common: argparse.ArgumentParser) -> No
     process = actions.add_parser(
         "process",
         parents=[common, limit],
-        help="read new bounce and complaint messages from a Maildir folder",
+        help="read new bounce and complaint messages from a Maildir folder or IMAP mailbox",
     )
-    process.add_argument("--maildir", type=Path, required=True, metavar="DIR")
+    where = process.add_mutually_exclusive_group(required=True)
+    where.add_argument("--maildir", type=Path, metavar="DIR")
+    where.add_argument(
+        "--imap",
+        metavar="URL",
+        help="imaps://user@host/MAILBOX (password from $REVIEWKIT_IMAP_PASSWORD), or imap:// "
+        "with STARTTLS",
+    )
     process.set_defaults(handler=_process)
     events = commands.add_parser("events", help="delivery events from providers")
     event_actions = events.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -70,14 +78,19 @@ def _report(outcomes: list[EventOutcome], extra: dict[str, int], form: str) -> N
 
 
 def _process(args: argparse.Namespace) -> int:
-    from reviewkit.adapters.bounces import process_maildir
+    from reviewkit.adapters.bounces import ImapMailbox, process_imap, process_maildir
 
     if args.soft_limit < 1:
         raise ValidationError("--soft-limit must be at least 1")
-    if not (args.maildir / "new").is_dir() or not (args.maildir / "cur").is_dir():
-        raise ValidationError(f"--maildir {args.maildir}: not a Maildir folder (no new/, cur/)")
-    with open_store(args) as store:
-        summary = process_maildir(args.maildir, _service(store, args.soft_limit))
+    if args.imap is not None:
+        imap = ImapMailbox.from_url(args.imap, password=os.environ.get("REVIEWKIT_IMAP_PASSWORD"))
+        with open_store(args) as store:
+            summary = process_imap(imap, _service(store, args.soft_limit))
+    else:
+        if not (args.maildir / "new").is_dir() or not (args.maildir / "cur").is_dir():
+            raise ValidationError(f"--maildir {args.maildir}: not a Maildir folder (no new/, cur/)")
+        with open_store(args) as store:
+            summary = process_maildir(args.maildir, _service(store, args.soft_limit))
     extra = {"messages": summary.messages, "unrecognised": summary.unrecognised}
     _report(list(summary.outcomes), extra, args.format)
     return 0

@@ -10,30 +10,45 @@
   ``bounces`` extra), hard or soft as it says.
 
 The returned message's ``Message-ID`` names the request. :func:`process_maildir` reads a
-Maildir folder, records every event through a
-:class:`~reviewkit.services.events.DeliveryEventService` and marks each message it read as
-seen, so a second run reads only new ones.
+Maildir folder, and :func:`process_imap` an IMAP mailbox (``imaps://`` or ``imap://`` with
+STARTTLS, or plain on 127.0.0.1), recording every event through a
+:class:`~reviewkit.services.events.DeliveryEventService` and marking each message read as
+seen (``\\Seen`` on IMAP) once its events are recorded, so a second run reads only new
+ones and a run that dies reads the rest again (recording an event twice changes nothing).
 """
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
+import imaplib
+import ipaddress
 import logging
 import mailbox
 import re
+import ssl
 from datetime import datetime
 from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
 
 from reviewkit.domain.events import DeliveryEvent, EventKind
 from reviewkit.domain.instants import as_utc
+from reviewkit.errors import AccountError, TransientSendError, ValidationError
 from reviewkit.services.events import DeliveryEventService, EventOutcome
 
-__all__ = ["MailboxSummary", "events_from_message", "process_maildir"]
+__all__ = [
+    "ImapMailbox",
+    "MailboxSummary",
+    "events_from_message",
+    "process_imap",
+    "process_maildir",
+]
 
 log = logging.getLogger("reviewkit.bounces")
 
@@ -231,3 +246,171 @@ def process_maildir(
         box[key] = message
     log.info("mailbox %s: %d messages, %d events", path, seen, len(outcomes))
     return MailboxSummary(seen, tuple(outcomes), unrecognised)
+
+
+@attrs.frozen
+class ImapMailbox:
+    """Where bounces arrive: ``imaps://user@host[:993]/MAILBOX``, ``imap://user@host[:143]/
+    MAILBOX`` (STARTTLS required, except to a loopback address), the password in the URL or
+    given apart.
+
+    :raises ValidationError: not such a URL, or no user or password.
+    """
+
+    host: str
+    port: int
+    user: str
+    password: str = attrs.field(repr=False)
+    mailbox: str = "INBOX"
+    tls: bool = True
+
+    @classmethod
+    def from_url(cls, url: str, *, password: str | None = None) -> ImapMailbox:
+        """Read *url*; *password* when the URL has none."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+            raise ValidationError(
+                f"IMAP URL {_redacted(url)!r}: write imaps://user@host/MAILBOX "
+                "(or imap:// for STARTTLS)"
+            )
+        if not parts.username:
+            raise ValidationError(f"IMAP URL {_redacted(url)!r}: no user (imaps://USER@host)")
+        secret = unquote(parts.password) if parts.password else password
+        if not secret:
+            raise ValidationError(f"IMAP URL {_redacted(url)!r}: no password")
+        try:
+            port = parts.port or (993 if parts.scheme == "imaps" else 143)
+        except ValueError:
+            raise ValidationError(
+                f"IMAP URL {_redacted(url)!r}: the port is not a number"
+            ) from None
+        return cls(
+            host=parts.hostname,
+            port=port,
+            user=unquote(parts.username),
+            password=secret,
+            mailbox=unquote(parts.path.lstrip("/")) or "INBOX",
+            tls=parts.scheme == "imaps",
+        )
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def process_imap(
+    where: ImapMailbox,
+    service: DeliveryEventService,
+    *,
+    received_at: datetime | None = None,
+    timeout: float = 30.0,
+    batch: int = 100,
+) -> MailboxSummary:
+    """Read the messages of an IMAP mailbox not yet seen, record what they report, flag them
+    ``\\Seen``.
+
+    Each message is flagged only after its events are recorded, so a run that dies leaves
+    the rest unseen for the next one.
+
+    :raises TransientSendError: the server cannot be reached or answers with an error
+        (try again later).
+    :raises AccountError: it refused the user or password, or the mailbox does not exist.
+    """
+    now = as_utc(received_at or service.clock.now())
+    outcomes: list[EventOutcome] = []
+    seen = unrecognised = 0
+    try:
+        client = _connect(where, timeout)
+    except imaplib.IMAP4.error as exc:
+        raise AccountError(f"IMAP {where.user}@{where.host}: {_text(exc)}") from None
+    except OSError as exc:
+        raise TransientSendError(f"IMAP {where.host}:{where.port}: {exc}") from exc
+    try:
+        status, data = client.select(_quoted(where.mailbox))
+        if status != "OK":
+            raise AccountError(f"IMAP mailbox {where.mailbox!r}: {_text(data)}")
+        status, data = client.uid("SEARCH", "UNSEEN")
+        if status != "OK":
+            raise TransientSendError(f"IMAP search in {where.mailbox!r}: {_text(data)}")
+        uids = data[0].split() if data and data[0] else []
+        for start in range(0, len(uids), batch):
+            chunk = b",".join(uids[start : start + batch]).decode()
+            status, fetched = client.uid("FETCH", chunk, "(UID BODY.PEEK[])")
+            if status != "OK":
+                raise TransientSendError(f"IMAP fetch from {where.mailbox!r}: {_text(fetched)}")
+            for uid, raw in _messages(fetched):
+                seen += 1
+                report = email.message_from_bytes(raw, policy=email.policy.compat32)
+                events = events_from_message(report, received_at=now)
+                if not events:
+                    unrecognised += 1
+                outcomes += service.record_all(events)
+                client.uid("STORE", uid, "+FLAGS.SILENT", "(\\Seen)")
+    except imaplib.IMAP4.abort as exc:
+        raise TransientSendError(f"IMAP {where.host}: the connection broke: {exc}") from exc
+    except OSError as exc:
+        raise TransientSendError(f"IMAP {where.host}:{where.port}: {exc}") from exc
+    finally:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            client.logout()
+    log.info("IMAP %s/%s: %d messages, %d events", where.host, where.mailbox, seen, len(outcomes))
+    return MailboxSummary(seen, tuple(outcomes), unrecognised)
+
+
+def _connect(where: ImapMailbox, timeout: float) -> imaplib.IMAP4:
+    context = ssl.create_default_context()
+    client: imaplib.IMAP4
+    if where.tls:
+        client = imaplib.IMAP4_SSL(where.host, where.port, ssl_context=context, timeout=timeout)
+    else:
+        client = imaplib.IMAP4(where.host, where.port, timeout=timeout)
+    try:
+        if not where.tls and "STARTTLS" in client.capabilities:
+            client.starttls(ssl_context=context)
+        elif not where.tls and not _loopback(where.host):
+            raise AccountError(
+                f"IMAP {where.host} offers no STARTTLS: use imaps://, or a server on this "
+                "machine, so the password does not cross the network in clear"
+            )
+        client.login(where.user, where.password)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            client.shutdown()
+        raise
+    return client
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _quoted(mailbox_name: str) -> str:
+    return '"' + mailbox_name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _messages(fetched: list[Any]) -> list[tuple[str, bytes]]:
+    """``(uid, message bytes)`` from a UID FETCH answer."""
+    found = []
+    for item in fetched:
+        if not isinstance(item, tuple) or len(item) != 2:
+            continue  # the closing ")" of each message
+        head, raw = item
+        match = re.search(rb"UID (\d+)", head)
+        if match is not None and isinstance(raw, bytes):
+            found.append((match.group(1).decode(), raw))
+    return found
+
+
+def _text(data: Any) -> str:
+    if isinstance(data, list | tuple):
+        return " ".join(_text(d) for d in data if d is not None)
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return str(data)
