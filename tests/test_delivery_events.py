@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import imaplib
+import json
 import mailbox
 import os
 import shutil
@@ -36,6 +37,7 @@ from reviewkit.adapters.webhooks import (
     mailgun_events,
     mailgun_signature_ok,
     sendgrid_events,
+    ses_events,
     sms_receipt_events,
 )
 from reviewkit.domain.events import DeliveryEvent, EventKind, request_id_of
@@ -345,6 +347,65 @@ def test_sendgrid_events_are_normalised_and_recorded(store: rk.Store) -> None:
     }
 
 
+def _ses(kind: str, request: rk.Request, detail: dict[str, object]) -> dict[str, object]:
+    """An SES notification about *request*'s message, in the SNS envelope."""
+    message = {
+        "notificationType": kind,
+        "mail": {
+            "timestamp": "2026-11-30T11:00:00.000Z",
+            "messageId": "0100018c-ses-own-id",
+            "destination": [request.address],
+            "commonHeaders": {"messageId": _message_id(request)},
+        },
+        kind[0].lower() + kind[1:]: detail,
+    }
+    return {
+        "Type": "Notification",
+        "TopicArn": "arn:aws:sns:eu-central-1:123456789012:ses-events",
+        "Message": json.dumps(message),
+    }
+
+
+def test_ses_notifications_through_sns_are_normalised_and_recorded(store: rk.Store) -> None:
+    """SES delivery, permanent and transient bounces and complaints, delivered by SNS, name
+    the request by the Message-ID SES kept; another topic is refused; a subscription
+    confirmation gives no events."""
+    anna, piotr, ewa = _sent(store, "anna@example.com", "piotr@example.com", "ewa@example.com")
+    at = "2026-11-30T12:00:00.000Z"
+    payloads = [
+        _ses("Delivery", anna, {"timestamp": at, "recipients": [anna.address]}),
+        _ses("Bounce", piotr, {"bounceType": "Permanent", "timestamp": at, "bouncedRecipients": [
+            {"emailAddress": piotr.address, "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}),
+        _ses("Bounce", ewa, {"bounceType": "Transient", "timestamp": at, "bouncedRecipients": [
+            {"emailAddress": ewa.address, "diagnosticCode": "smtp; 452 mailbox full"}]}),
+        _ses("Complaint", ewa, {"timestamp": at, "complaintFeedbackType": "abuse",
+                                "complainedRecipients": [{"emailAddress": ewa.address}]}),
+    ]  # fmt: skip
+    topic = "arn:aws:sns:eu-central-1:123456789012:ses-events"
+    events = [e for p in payloads for e in ses_events(p, topic_arn=topic)]
+    assert [(e.kind, e.hard, e.address) for e in events] == [
+        (EventKind.DELIVERED, True, anna.address),
+        (EventKind.BOUNCED, True, piotr.address),
+        (EventKind.BOUNCED, False, ewa.address),
+        (EventKind.COMPLAINED, True, ewa.address),
+    ]
+    assert {request_id_of(e.message_id) for e in events} == {anna.id, piotr.id, ewa.id}
+    outcomes = DeliveryEventService(store, rk.ManualClock(NOW)).record_all(events)
+    assert len(outcomes) == 4
+    assert store.get_request(anna.id).delivered_at == NOW
+    assert store.get_request(piotr.id).status is rk.RequestStatus.FAILED
+    assert "550 5.1.1" in (store.get_request(piotr.id).last_error or "")
+    reasons = {s.address: s.reason for s in store.iter_suppressions(rk.Channel.EMAIL)}
+    assert reasons == {
+        "piotr@example.com": SuppressionReason.HARD_BOUNCE,
+        "ewa@example.com": SuppressionReason.COMPLAINT,
+    }
+    with pytest.raises(rk.ValidationError, match="not ours"):
+        ses_events(payloads[0], topic_arn="arn:aws:sns:eu-central-1:999:someone-else")
+    confirm = {"Type": "SubscriptionConfirmation", "TopicArn": topic, "SubscribeURL": "https://x"}
+    assert ses_events(confirm, topic_arn=topic) == []
+
+
 def _mailgun(event: dict[str, object], key: str = "key-123") -> dict[str, object]:
     token, timestamp = "a" * 50, "1764504000"
     signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
@@ -419,11 +480,23 @@ _json = st.recursive(
             {"event": st.sampled_from(["bounce", "open"])},
             optional={"timestamp": _json, "smtp-id": _json, "type": _json},
         )
+    )
+    | st.fixed_dictionaries(
+        {"notificationType": st.sampled_from(["Bounce", "Complaint", "Delivery", "Open"])},
+        optional={
+            "mail": _json
+            | st.fixed_dictionaries(
+                {}, optional={"destination": _json, "timestamp": _json, "commonHeaders": _json}
+            ),
+            "bounce": _json
+            | st.fixed_dictionaries({}, optional={"bouncedRecipients": _json, "timestamp": _json}),
+            "delivery": _json,
+        },
     ),
 )
 def test_any_payload_reads_or_is_refused_clearly(payload: object) -> None:
     """Whatever JSON arrives, the readers return events or raise ValidationError."""
-    for reader in (sendgrid_events, mailgun_events, sms_receipt_events):
+    for reader in (sendgrid_events, mailgun_events, sms_receipt_events, ses_events):
         try:
             events = reader(payload)
         except rk.ValidationError:

@@ -21,7 +21,7 @@ __all__ = ["configure_events"]
 
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-PROVIDERS = ("sendgrid", "mailgun", "sms")
+PROVIDERS = ("sendgrid", "mailgun", "ses", "sms")
 
 
 def configure_events(commands: _Commands, common: argparse.ArgumentParser) -> None:
@@ -97,11 +97,19 @@ def _process(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from reviewkit.adapters.webhooks import mailgun_events, sendgrid_events, sms_receipt_events
+    from reviewkit.adapters.webhooks import (
+        mailgun_events,
+        sendgrid_events,
+        ses_events,
+        sms_receipt_events,
+    )
 
-    reader = {"sendgrid": sendgrid_events, "mailgun": mailgun_events, "sms": sms_receipt_events}[
-        args.provider
-    ]
+    reader = {
+        "sendgrid": sendgrid_events,
+        "mailgun": mailgun_events,
+        "ses": ses_events,
+        "sms": sms_receipt_events,
+    }[args.provider]
     if args.soft_limit < 1:
         raise ValidationError("--soft-limit must be at least 1")
     events = []

@@ -14,6 +14,8 @@ Mailgun with :func:`mailgun_signature_ok`), and hands the events to
 
 - :func:`sendgrid_events`: SendGrid's Event Webhook (a JSON array of events).
 - :func:`mailgun_events`: Mailgun's webhooks (one ``event-data`` object per call).
+- :func:`ses_events`: Amazon SES notifications and event publishing, as SNS delivers them
+  (the SNS envelope, or the SES message inside it).
 - :func:`sms_receipt_events`: delivery receipts of an SMS gateway in front of
   :class:`~reviewkit.adapters.sms.HttpSmsTransport`: ``{"message_id", "status", "at",
   "error"}`` objects, ``message_id`` being the ``Idempotency-Key`` the transport sent.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +38,13 @@ from reviewkit.domain.campaign import Channel
 from reviewkit.domain.events import DeliveryEvent, EventKind
 from reviewkit.errors import ValidationError
 
-__all__ = ["mailgun_events", "mailgun_signature_ok", "sendgrid_events", "sms_receipt_events"]
+__all__ = [
+    "mailgun_events",
+    "mailgun_signature_ok",
+    "sendgrid_events",
+    "ses_events",
+    "sms_receipt_events",
+]
 
 _SENDGRID = {
     "delivered": EventKind.DELIVERED,
@@ -56,6 +65,15 @@ _MAILGUN = {
     "opened": EventKind.OPENED,
     "clicked": EventKind.CLICKED,
     "unsubscribed": EventKind.UNSUBSCRIBED,
+}
+_SES = {
+    "Delivery": (EventKind.DELIVERED, "delivery", "recipients"),
+    "Bounce": (EventKind.BOUNCED, "bounce", "bouncedRecipients"),
+    "Complaint": (EventKind.COMPLAINED, "complaint", "complainedRecipients"),
+    "Reject": (EventKind.REJECTED, "reject", None),
+    "DeliveryDelay": (EventKind.DEFERRED, "deliveryDelay", "delayedRecipients"),
+    "Open": (EventKind.OPENED, "open", None),
+    "Click": (EventKind.CLICKED, "click", None),
 }
 _SMS = {
     "delivered": (EventKind.DELIVERED, True),
@@ -84,6 +102,14 @@ def _timestamp(value: Any, where: str) -> datetime:
 def _object(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ValidationError(f"{where}: expected a JSON object")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(f"{where}: expected a JSON array")
     return value
 
 
@@ -165,6 +191,68 @@ def mailgun_signature_ok(payload: Any, signing_key: str) -> bool:
         return False
     expected = hmac.new(signing_key.encode(), text, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, given)
+
+
+def ses_events(payload: Any, *, topic_arn: str | None = None) -> list[DeliveryEvent]:
+    """The events of one Amazon SES notification (``notificationType``) or published event
+    (``eventType``), as an SNS HTTP(S) subscription posts it (``{"Type": "Notification",
+    "Message": "<the SES JSON>"}``) or the SES JSON itself.
+
+    One event per recipient the notification names (every destination for an open, a click
+    or a reject). A ``Permanent`` bounce is hard, a ``Transient`` or ``Undetermined`` one
+    soft. The message is named by the ``Message-ID`` header SES kept
+    (``mail.commonHeaders.messageId``). SNS's subscription confirmations and other message
+    types give no events (confirm the subscription by its ``SubscribeURL`` yourself).
+
+    :param topic_arn: when given, a notification from another SNS topic is refused.
+    :raises ValidationError: not such a payload, or one from another topic.
+    """
+    body = _object(payload, "SES notification")
+    if "Type" in body:  # the SNS envelope
+        if topic_arn is not None and body.get("TopicArn") != topic_arn:
+            raise ValidationError(f"SNS message from topic {body.get('TopicArn')!r}, not ours")
+        if body.get("Type") != "Notification":
+            return []
+        try:
+            body = _object(json.loads(str(body.get("Message", ""))), "SES notification")
+        except json.JSONDecodeError:
+            raise ValidationError("SNS notification: its Message is not SES JSON") from None
+    kind_name = str(body.get("eventType") or body.get("notificationType") or "")
+    mapped = _SES.get(kind_name)
+    if mapped is None:
+        return []
+    kind, detail_key, recipients_key = mapped
+    mail = _object(body.get("mail"), "SES notification mail")
+    detail = _object(body.get(detail_key, {}), f"SES {kind_name}")
+    headers = mail.get("commonHeaders")
+    message_id = _text(headers.get("messageId")) if isinstance(headers, Mapping) else None
+    at = _timestamp(detail.get("timestamp") or mail.get("timestamp"), f"SES {kind_name}")
+    hard = str(detail.get("bounceType", "Permanent")) == "Permanent"
+    if recipients_key is None:
+        named: list[tuple[str | None, str | None]] = [
+            (_text(a), _text(detail.get("reason")))
+            for a in _list(mail.get("destination"), "SES mail destination") or [None]
+        ]
+    else:
+        named = []
+        for item in _list(detail.get(recipients_key), f"SES {kind_name} {recipients_key}"):
+            if isinstance(item, Mapping):
+                reason = item.get("diagnosticCode") or item.get("status")
+                named.append((_text(item.get("emailAddress")), _text(reason)))
+            else:
+                named.append((_text(item), None))
+    return [
+        DeliveryEvent(
+            kind=kind,
+            at=at,
+            message_id=message_id,
+            address=address,
+            hard=hard,
+            reason=reason or _text(detail.get("complaintFeedbackType")),
+            source="ses",
+        )
+        for address, reason in named
+    ]
 
 
 def sms_receipt_events(payload: Any) -> list[DeliveryEvent]:
