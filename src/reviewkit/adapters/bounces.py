@@ -14,7 +14,8 @@ Maildir folder, and :func:`process_imap` an IMAP mailbox (``imaps://`` or ``imap
 STARTTLS, or plain on 127.0.0.1), recording every event through a
 :class:`~reviewkit.services.events.DeliveryEventService` and marking each message read as
 seen (``\\Seen`` on IMAP) once its events are recorded, so a second run reads only new
-ones and a run that dies reads the rest again (recording an event twice changes nothing).
+ones and a run that dies reads the rest again (a hard bounce or a complaint recorded twice
+changes nothing; the soft bounce of the message being read when it died may count twice).
 """
 
 from __future__ import annotations

@@ -472,7 +472,8 @@ class AlertService:
         if muted(self._silences_at(now), alert.labels, now):
             log.info("alert %s is silenced: nobody is told it %s", alert.rule_name, told.value)
             return alert
-        self.store.add_notifications(
+        # Made before they are stored: a waiting route reads and keeps its group as it goes.
+        notifications = [
             Notification(
                 receiver=route.receiver,
                 transition=told,
@@ -485,7 +486,8 @@ class AlertService:
             for route in (self.routes if routes is None else routes)
             if told in route.transitions and route.matches(alert.labels)
             for group in [route.group_key(alert.labels)]
-        )
+        ]
+        self.store.add_notifications(notifications)
         if told is Transition.FIRED:
             alert = attrs.evolve(alert, notified_at=now)
             self.store.save_alert(alert)
