@@ -524,3 +524,32 @@ def test_always_on_campaign_and_reopen_from_the_shell(
     assert "is draft" in capsys.readouterr().out
     assert main(["campaign", "show", "once", *db]) == 0
     assert "mode       one-off" in capsys.readouterr().out
+
+
+def test_only_the_command_being_run_is_configured() -> None:
+    """`reviewkit --help` lists every command without loading their modules; running one
+    loads its own only; the full parser has the same commands, with the same help lines."""
+    import subprocess
+    import sys
+
+    from reviewkit.cli import _parser
+
+    probe = (
+        "import sys; from reviewkit.cli import _parser; _parser(sys.argv[1:]); "
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('reviewkit.cli_'))))"
+    )
+
+    def loaded(*argv: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    assert loaded("--help") == ""
+    assert loaded("events", "record", "--help") == "reviewkit.cli_events"
+    assert loaded("alerts", "list") == "reviewkit.cli_alerts"
+    lazy = _parser(["--help"])._subparsers._group_actions[0]  # type: ignore[union-attr]
+    full = _parser(full=True)._subparsers._group_actions[0]  # type: ignore[union-attr]
+    assert list(lazy.choices) == list(full.choices)
+    helps = {a.dest: a.help for a in lazy._choices_actions}
+    assert helps == {a.dest: a.help for a in full._choices_actions}

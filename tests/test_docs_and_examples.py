@@ -95,7 +95,7 @@ def _commands() -> list[str]:
         for name, sub in subs[0].choices.items():
             walk(sub, [*prefix, name])
 
-    walk(_parser(), [])
+    walk(_parser(full=True), [])
     return found
 
 

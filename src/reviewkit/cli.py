@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import json
 import logging
 import os
@@ -98,17 +99,56 @@ _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The object ``add_subparsers()`` returns, where each command group adds its parsers."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    from reviewkit.cli_alerts import configure_alerts, configure_classify, configure_tasks
-    from reviewkit.cli_answers import configure_answers
-    from reviewkit.cli_contact import configure_contact
-    from reviewkit.cli_events import configure_events
-    from reviewkit.cli_reports import configure_reports
-    from reviewkit.cli_retention import configure_retention
-    from reviewkit.cli_reviews import configure_reviews
-    from reviewkit.cli_suppress import configure_suppress
-    from reviewkit.cli_triggers import configure_triggers
+_COMMANDS: dict[str, tuple[str, str]] = {
+    # command: (its line in `reviewkit --help`, "module:function" that configures it)
+    "demo": ("run a sample campaign to completion on a simulated clock", "cli:_configure_demo"),
+    "campaign": ("create and steer campaigns", "cli:_configure_campaign"),
+    "dispatch": ("send what is due, as one worker", "cli:_configure_dispatch"),
+    "import": ("add recipients from a CSV file", "cli:_configure_import"),
+    "qr": ("write a QR code leading to a URL", "cli:_configure_qr"),
+    "link": ("print a request's signed answer or unsubscribe link", "cli:_configure_link"),
+    "survey-link": (
+        "print an open survey link for a location (a QR code at the till, a kiosk)",
+        "cli:_configure_link",
+    ),
+    "requests": ("the collection view: list and export", "cli:_configure_requests"),
+    "request": ("a single request", "cli:_configure_request"),
+    "scores": ("NPS, CSAT and CES by group and period", "cli:_configure_scores"),
+    "accounts": ("sender accounts", "cli:_configure_accounts"),
+    "alerts": ("alert rules, alerts, silences, notifications", "cli_alerts:configure_alerts"),
+    "tasks": ("follow-up tasks", "cli_alerts:configure_tasks"),
+    "classify": (
+        "give a request an outcome and run its follow-up actions",
+        "cli_alerts:configure_classify",
+    ),
+    "suppress": ("addresses never to send to", "cli_suppress:configure_suppress"),
+    "answers": ("survey answers: list and export", "cli_answers:configure_answers"),
+    "report": ("scheduled personalised reports", "cli_reports:configure_reports"),
+    "bounces": ("bounces and complaints from a mailbox", "cli_events:configure_events"),
+    "events": ("delivery events from providers", "cli_events:configure_events"),
+    "contact": ("a contact's data (data-protection requests)", "cli_contact:configure_contact"),
+    "reviews": ("moderate and publish reviews", "cli_reviews:configure_reviews"),
+    "retention": ("keep data only as long as needed", "cli_retention:configure_retention"),
+    "trigger": (
+        "trigger rules: events from your system that queue survey requests",
+        "cli_triggers:configure_triggers",
+    ),
+    "event": ("report an event from your system", "cli_triggers:configure_triggers"),
+}
+"""Every command, in the order ``reviewkit --help`` lists them. Only the command being run
+is configured (its module imported): the others are listed by name and help line, so a
+command starts without loading what the rest need."""
 
+
+def command_help(name: str) -> str:
+    """The line ``reviewkit --help`` shows for command *name*."""
+    return _COMMANDS[name][0]
+
+
+def _parser(argv: Sequence[str] | None = None, *, full: bool = False) -> argparse.ArgumentParser:
+    """The command line's parser: with every command configured when *full*, else only the
+    one *argv* names (the others listed by name, enough for ``--help`` and for a mistyped
+    command's error)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--db",
@@ -144,27 +184,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"reviewkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _configure_demo(commands, common)
-    _configure_campaign(commands, common)
-    _configure_dispatch(commands, common)
-    _configure_import(commands, common)
-    _configure_qr(commands)
-    _configure_link(commands, common)
-    _configure_requests(commands, common)
-    _configure_request(commands, common)
-    _configure_scores(commands, common)
-    _configure_accounts(commands, common)
-    configure_alerts(commands, common)
-    configure_tasks(commands, common)
-    configure_classify(commands, common)
-    configure_suppress(commands, common)
-    configure_answers(commands, common)
-    configure_reports(commands, common)
-    configure_events(commands, common)
-    configure_contact(commands, common)
-    configure_reviews(commands, common)
-    configure_retention(commands, common)
-    configure_triggers(commands, common)
+    chosen = next((a for a in (sys.argv[1:] if argv is None else argv) if a[:1] != "-"), None)
+    # A function may configure several commands (bounces and events): all of them, or none.
+    wanted = {where for name, (_, where) in _COMMANDS.items() if full or name == chosen}
+    for name, (text, where) in _COMMANDS.items():
+        if name in commands.choices:
+            continue  # configured along with another command of its function
+        if where in wanted:
+            module, function = where.split(":")
+            getattr(importlib.import_module(f"reviewkit.{module}"), function)(commands, common)
+        else:
+            commands.add_parser(name, help=text)
     return parser
 
 
@@ -173,7 +203,7 @@ def _configure_demo(commands: _Commands, common: argparse.ArgumentParser) -> Non
     demo = commands.add_parser(
         "demo",
         parents=[common],
-        help="run a sample campaign to completion on a simulated clock",
+        help=command_help("demo"),
         description="Run a sample NPS campaign's whole loop on a simulated clock (Europe/Warsaw, "
         "Mon-Fri 09:00-17:00, Polish holidays, 30 s interval): send into a Maildir, let "
         "simulated customers answer through the answer page, remind the silent ones, alert "
@@ -195,7 +225,7 @@ def _configure_demo(commands: _Commands, common: argparse.ArgumentParser) -> Non
 
 def _configure_campaign(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``campaign`` command group."""
-    campaign = commands.add_parser("campaign", help="create and steer campaigns")
+    campaign = commands.add_parser("campaign", help=command_help("campaign"))
     actions = campaign.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", parents=[common], help="create a draft campaign")
     create.add_argument("--name", required=True)
@@ -361,9 +391,7 @@ def _configure_dispatch(commands: _Commands, common: argparse.ArgumentParser) ->
     """The ``dispatch`` command."""
     from reviewkit.cli_alerts import add_alert_options
 
-    dispatch = commands.add_parser(
-        "dispatch", parents=[common], help="send what is due, as one worker"
-    )
+    dispatch = commands.add_parser("dispatch", parents=[common], help=command_help("dispatch"))
     where = dispatch.add_mutually_exclusive_group(required=True)
     where.add_argument("--outbox", metavar="DIR", help="write messages into this Maildir")
     add_email_options(where)
@@ -425,7 +453,7 @@ def _configure_import(commands: _Commands, common: argparse.ArgumentParser) -> N
     imp = commands.add_parser(
         "import",
         parents=[common],
-        help="add recipients from a CSV file",
+        help=command_help("import"),
         description="Add recipients from a CSV file to a campaign (with --create, a campaign "
         "that does not exist is created as a draft). Every row is checked; rejected rows can "
         "be written to --errors. A file that cannot be read changes nothing.",
@@ -450,11 +478,11 @@ def _configure_import(commands: _Commands, common: argparse.ArgumentParser) -> N
     imp.set_defaults(handler=_import)
 
 
-def _configure_qr(commands: _Commands) -> None:
+def _configure_qr(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``qr`` command."""
     qr = commands.add_parser(
         "qr",
-        help="write a QR code leading to a URL",
+        help=command_help("qr"),
         description="Write a QR code for URL, e.g. a shop's review page with a signed token.",
     )
     qr.add_argument("url", metavar="URL")
@@ -469,7 +497,7 @@ def _configure_link(commands: _Commands, common: argparse.ArgumentParser) -> Non
     link = commands.add_parser(
         "link",
         parents=[common],
-        help="print a request's signed answer or unsubscribe link",
+        help=command_help("link"),
         description="Print the signed link a request's message carries (for `reviewkit qr`, "
         "a test, or a customer who lost the message), signed with the keys in "
         f"${LINK_KEYS_ENV} (or the variable --link-keys-env names).",
@@ -482,7 +510,7 @@ def _configure_link(commands: _Commands, common: argparse.ArgumentParser) -> Non
     survey_link = commands.add_parser(
         "survey-link",
         parents=[common],
-        help="print an open survey link for a location (a QR code at the till, a kiosk)",
+        help=command_help("survey-link"),
         description="Print a signed open survey link: anyone with it answers the campaign's "
         "survey, recorded with the location as the segment. Encode it with `reviewkit qr`.",
     )
@@ -504,7 +532,7 @@ def _configure_link(commands: _Commands, common: argparse.ArgumentParser) -> Non
 
 def _configure_requests(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``requests`` command group."""
-    requests = commands.add_parser("requests", help="the collection view: list and export")
+    requests = commands.add_parser("requests", help=command_help("requests"))
     views = requests.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = views.add_parser(
         "list",
@@ -534,7 +562,7 @@ def _configure_requests(commands: _Commands, common: argparse.ArgumentParser) ->
 
 def _configure_request(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``request`` command group."""
-    request = commands.add_parser("request", help="a single request")
+    request = commands.add_parser("request", help=command_help("request"))
     request_actions = request.add_subparsers(dest="action", required=True, metavar="ACTION")
     send = request_actions.add_parser(
         "send",
@@ -567,7 +595,7 @@ def _configure_scores(commands: _Commands, common: argparse.ArgumentParser) -> N
     scores = commands.add_parser(
         "scores",
         parents=[common],
-        help="NPS, CSAT and CES by group and period",
+        help=command_help("scores"),
         description="Print scores with their sample size and 95%% confidence interval, by a "
         "dimension (segment, channel, campaign, field:NAME) and a period on a time zone's "
         "calendar. Groups under --min-sample answers are marked too small.",
@@ -587,7 +615,7 @@ def _configure_scores(commands: _Commands, common: argparse.ArgumentParser) -> N
 
 def _configure_accounts(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``accounts`` command group."""
-    accounts = commands.add_parser("accounts", help="sender accounts")
+    accounts = commands.add_parser("accounts", help=command_help("accounts"))
     account_actions = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = account_actions.add_parser(
         "verify",
@@ -1007,7 +1035,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser(argv).parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     _configure_logging(args)
     in_main = threading.current_thread() is threading.main_thread()

@@ -14,7 +14,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from reviewkit.cli import open_store, parse_interval, print_table
+from reviewkit.cli import command_help, open_store, parse_interval, print_table
 from reviewkit.domain.campaign import Channel
 from reviewkit.domain.permissions import Actor
 from reviewkit.domain.tasks import Assignee, Task, TaskStatus
@@ -48,7 +48,7 @@ def configure_alerts(commands: _Commands, common: argparse.ArgumentParser) -> No
     """The ``alerts`` command group."""
     from reviewkit.domain.alerts import AlertState
 
-    alerts = commands.add_parser("alerts", help="alert rules, alerts, silences, notifications")
+    alerts = commands.add_parser("alerts", help=command_help("alerts"))
     actions = alerts.add_subparsers(dest="action", required=True, metavar="ACTION")
     rules = actions.add_parser("rules", help="add, list and remove alert rules")
     rule_actions = rules.add_subparsers(dest="rules_action", required=True, metavar="ACTION")
@@ -131,7 +131,7 @@ def configure_classify(commands: _Commands, common: argparse.ArgumentParser) -> 
     classify = commands.add_parser(
         "classify",
         parents=[common],
-        help="give a request an outcome and run its follow-up actions",
+        help=command_help("classify"),
         description="Give a request a classifier from --classifiers (recall, move, "
         "blocklist, messages, tasks follow as the classifier says).",
     )
@@ -151,7 +151,7 @@ def configure_classify(commands: _Commands, common: argparse.ArgumentParser) -> 
 
 def configure_tasks(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``tasks`` command group."""
-    tasks = commands.add_parser("tasks", help="follow-up tasks")
+    tasks = commands.add_parser("tasks", help=command_help("tasks"))
     actions = tasks.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", parents=[common], help="tasks by deadline")
     listing.add_argument("--status", action="append", choices=[s.value for s in TaskStatus])

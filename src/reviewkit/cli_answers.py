@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
-from reviewkit.cli import open_store, parse_start, print_table
+from reviewkit.cli import command_help, open_store, parse_start, print_table
 from reviewkit.domain.survey import SurveyType
 from reviewkit.errors import ValidationError
 
@@ -34,7 +34,7 @@ FIELDS = (
 
 def configure_answers(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``answers`` command group."""
-    answers = commands.add_parser("answers", help="survey answers: list and export")
+    answers = commands.add_parser("answers", help=command_help("answers"))
     actions = answers.add_subparsers(dest="action", required=True, metavar="ACTION")
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--campaign", metavar="NAME", help="one campaign's answers")

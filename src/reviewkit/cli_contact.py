@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeAlias
 
-from reviewkit.cli import LINK_KEYS_ENV, link_signer, open_store
+from reviewkit.cli import LINK_KEYS_ENV, command_help, link_signer, open_store
 from reviewkit.errors import ValidationError
 
 __all__ = ["configure_contact"]
@@ -19,7 +19,7 @@ _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def configure_contact(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``contact`` command group."""
-    contact = commands.add_parser("contact", help="a contact's data (data-protection requests)")
+    contact = commands.add_parser("contact", help=command_help("contact"))
     actions = contact.add_subparsers(dest="action", required=True, metavar="ACTION")
     export = actions.add_parser(
         "export",

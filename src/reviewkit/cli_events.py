@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from reviewkit.cli import open_store
+from reviewkit.cli import command_help, open_store
 from reviewkit.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def configure_events(commands: _Commands, common: argparse.ArgumentParser) -> No
         "--soft-limit", type=int, default=3, metavar="N", help="soft bounces that suppress (3)"
     )
     limit.add_argument("--format", choices=["text", "json"], default="text")
-    bounces = commands.add_parser("bounces", help="bounces and complaints from a mailbox")
+    bounces = commands.add_parser("bounces", help=command_help("bounces"))
     actions = bounces.add_subparsers(dest="action", required=True, metavar="ACTION")
     process = actions.add_parser(
         "process",
@@ -47,7 +47,7 @@ def configure_events(commands: _Commands, common: argparse.ArgumentParser) -> No
         "with STARTTLS",
     )
     process.set_defaults(handler=_process)
-    events = commands.add_parser("events", help="delivery events from providers")
+    events = commands.add_parser("events", help=command_help("events"))
     event_actions = events.add_subparsers(dest="action", required=True, metavar="ACTION")
     record = event_actions.add_parser(
         "record",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from reviewkit.cli import EXIT_PARTLY, open_store, parse_start, print_table
+from reviewkit.cli import EXIT_PARTLY, command_help, open_store, parse_start, print_table
 from reviewkit.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def configure_reports(commands: _Commands, common: argparse.ArgumentParser) -> N
     """The ``report`` command group."""
     from reviewkit.cli import add_dkim_option, add_email_options
 
-    report = commands.add_parser("report", help="scheduled personalised reports")
+    report = commands.add_parser("report", help=command_help("report"))
     actions = report.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", parents=[common], help="add a report from a JSON definition")
     add.add_argument("file", type=Path, metavar="FILE.json")

@@ -6,7 +6,7 @@ import argparse
 from datetime import timedelta
 from typing import TypeAlias
 
-from reviewkit.cli import open_store, parse_interval
+from reviewkit.cli import command_help, open_store, parse_interval
 
 __all__ = ["configure_retention"]
 
@@ -15,7 +15,7 @@ _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def configure_retention(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``retention`` command group."""
-    retention = commands.add_parser("retention", help="keep data only as long as needed")
+    retention = commands.add_parser("retention", help=command_help("retention"))
     actions = retention.add_subparsers(dest="action", required=True, metavar="ACTION")
     purge = actions.add_parser(
         "purge",

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, TypeAlias
 
-from reviewkit.cli import open_store, print_table
+from reviewkit.cli import command_help, open_store, print_table
 
 if TYPE_CHECKING:
     from reviewkit.adapters.relational import RelationalStore
@@ -19,7 +19,7 @@ _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def configure_reviews(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``reviews`` command group."""
-    reviews = commands.add_parser("reviews", help="moderate and publish reviews")
+    reviews = commands.add_parser("reviews", help=command_help("reviews"))
     actions = reviews.add_subparsers(dest="action", required=True, metavar="ACTION")
     awaiting = actions.add_parser(
         "awaiting", parents=[common], help="consented answers no moderator decided on"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from reviewkit.cli import EXIT_PARTLY, open_store, print_table
+from reviewkit.cli import EXIT_PARTLY, command_help, open_store, print_table
 from reviewkit.domain.campaign import SENDING_CHANNELS, Channel
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.errors import ValidationError
@@ -31,7 +31,7 @@ _COLUMNS = ("address", "email", "phone", "e-mail", "chat_id")
 
 def configure_suppress(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``suppress`` command group."""
-    suppress = commands.add_parser("suppress", help="addresses never to send to")
+    suppress = commands.add_parser("suppress", help=command_help("suppress"))
     actions = suppress.add_subparsers(dest="action", required=True, metavar="ACTION")
     channel = argparse.ArgumentParser(add_help=False)
     channel.add_argument("--channel", choices=[c.value for c in SENDING_CHANNELS], default="email")

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from reviewkit.cli import open_store, parse_interval, parse_start, print_table
+from reviewkit.cli import command_help, open_store, parse_interval, parse_start, print_table
 from reviewkit.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -41,9 +41,7 @@ _OPERATORS = {
 
 def configure_triggers(commands: _Commands, common: argparse.ArgumentParser) -> None:
     """The ``trigger`` and ``event`` command groups."""
-    trigger = commands.add_parser(
-        "trigger", help="trigger rules: events from your system that queue survey requests"
-    )
+    trigger = commands.add_parser("trigger", help=command_help("trigger"))
     actions = trigger.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser(
         "add",
@@ -74,7 +72,7 @@ def configure_triggers(commands: _Commands, common: argparse.ArgumentParser) -> 
     remove.add_argument("rule_id", metavar="ID")
     remove.set_defaults(handler=_remove)
 
-    event = commands.add_parser("event", help="report an event from your system")
+    event = commands.add_parser("event", help=command_help("event"))
     event_actions = event.add_subparsers(dest="action", required=True, metavar="ACTION")
     report = event_actions.add_parser(
         "report",
