@@ -147,42 +147,6 @@ def test_overdue_tasks_escalate_once_with_a_new_deadline(store: rk.Store) -> Non
     assert tasks.get(task.id).assignee == "marta"
 
 
-def test_a_task_from_an_alert_carries_its_answer(store: rk.Store) -> None:
-    """open_for_alert names the rule, notes the evidence and links the answer and request."""
-    clock = rk.ManualClock(FRIDAY_16)
-    campaign = store.add_campaign(rk.Campaign(name="c", created_at=FRIDAY_16))
-    request = rk.Request(
-        campaign_id=campaign.id,
-        recipient=rk.Recipient(email="a@example.com", name="Ala", transaction_id="O-1"),
-        channel=rk.Channel.EMAIL,
-        address="a@example.com",
-    )
-    store.add_requests([request])
-    answer = store.add_answer(
-        rk.Answer(
-            request_id=request.id,
-            campaign_id=campaign.id,
-            kind=rk.SurveyType.NPS,
-            score=1,
-            comment="Broken",
-            at=FRIDAY_16,
-        )
-    )
-    alerts = rk.AlertService(store, clock)
-    alerts.add_rule(rk.AnswerRule(name="angry", survey=rk.SurveyType.NPS))
-    alerts.on_answer(answer, request)
-    (alert,) = alerts.alerts()
-    tasks = rk.TaskService(store, clock, assignees=PEOPLE)
-    task = tasks.open_for_alert(alert, assignee="ola", within=timedelta(hours=2))
-    assert task.title.startswith("angry: NPS answer 1 from Ala")
-    assert (task.alert, task.answer_id, task.request_id) == (
-        alert.fingerprint,
-        answer.id,
-        request.id,
-    )
-    assert 'Comment: "Broken"' in task.notes[0].text
-
-
 def _angry_answer(store: rk.Store, at: datetime, n: int = 1) -> tuple[rk.Answer, rk.Request]:
     campaigns = store.list_campaigns()
     campaign = (
@@ -209,6 +173,25 @@ def _angry_answer(store: rk.Store, at: datetime, n: int = 1) -> tuple[rk.Answer,
         )
     )
     return answer, request
+
+
+def test_a_task_from_an_alert_carries_its_answer(store: rk.Store) -> None:
+    """open_for_alert names the rule, notes the evidence and links the answer and request."""
+    clock = rk.ManualClock(FRIDAY_16)
+    answer, request = _angry_answer(store, FRIDAY_16)
+    alerts = rk.AlertService(store, clock)
+    alerts.add_rule(rk.AnswerRule(name="angry", survey=rk.SurveyType.NPS))
+    alerts.on_answer(answer, request)
+    (alert,) = alerts.alerts()
+    tasks = rk.TaskService(store, clock, assignees=PEOPLE)
+    task = tasks.open_for_alert(alert, assignee="ola", within=timedelta(hours=2))
+    assert task.title.startswith("angry: NPS answer 1 from Ala")
+    assert (task.alert, task.answer_id, task.request_id) == (
+        alert.fingerprint,
+        answer.id,
+        request.id,
+    )
+    assert 'Comment: "Broken"' in task.notes[0].text
 
 
 class _RecordingSink:

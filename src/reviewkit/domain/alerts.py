@@ -648,6 +648,11 @@ def drop_finding(
     )
 
 
+def _too_few_periods(group: str | None, what: str, count: int) -> Finding:
+    """A series rule's finding when fewer than 4 periods have enough answers: it holds not."""
+    return Finding(group, False, Evidence(summary=f"{what}: {count} periods with enough answers"))
+
+
 def trend_finding(rule: TrendRule, group: str | None, series: Sequence[AnswerStats]) -> Finding:
     """The finding of a trend rule for one group from its sums per period, oldest first."""
     where = "" if group is None else f" for {rule.by} {group}"
@@ -658,11 +663,7 @@ def trend_finding(rule: TrendRule, group: str | None, series: Sequence[AnswerSta
         if stats.n >= rule.min_sample and (v := metric_value(rule.survey, stats)) is not None
     ]
     if len(values) < 4:
-        return Finding(
-            group,
-            False,
-            Evidence(summary=f"{name}{where}: {len(values)} periods with enough answers"),
-        )
+        return _too_few_periods(group, f"{name}{where}", len(values))
     test = mann_kendall(values)
     worse_p = test.p_decreasing if higher_is_better(rule.survey) else test.p_increasing
     active = worse_p < rule.alpha
@@ -688,11 +689,7 @@ def topic_finding(rule: TopicRule, group: str | None, series: Sequence[tuple[int
     name = rule.survey.value.upper()
     shares = [100.0 * hits / n for n, hits in series if n >= rule.min_sample]
     if len(shares) < 4:
-        return Finding(
-            group,
-            False,
-            Evidence(summary=f"{name}{where}: {len(shares)} periods with enough answers"),
-        )
+        return _too_few_periods(group, f"{name}{where}", len(shares))
     test = mann_kendall(shares)
     return Finding(
         group,
