@@ -187,14 +187,10 @@ def test_the_latest_word_wins(changes: list[tuple[str, bool, int]], given_at: in
         before = base.get(name)
         if last is None:
             assert result.get(name) == before
-        elif before is not None and before.at is not None and as_utc_later(before.at, last.at):
+        elif before is not None and before.at is not None and before.at > last.at:
             assert result[name] == before
         else:
             assert result[name].granted is last.granted
-
-
-def as_utc_later(a: datetime, b: datetime) -> bool:
-    return a > b
 
 
 def test_consents_from_the_shell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
