@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -94,3 +96,24 @@ def test_holiday_calendars_and_link_keys_are_read_by_the_domain() -> None:
         rk.LinkSigner.from_text("no-colon-here", source="$KEYS")
     with pytest.raises(rk.ValidationError, match="too short"):
         rk.LinkSigner.from_text("k1:short")
+
+
+def test_a_nul_in_an_imported_cell_rejects_that_row_naming_its_column(tmp_path: Path) -> None:
+    """A NUL in a name or an order number (a damaged export) rejects the row, naming the
+    file's column; the other rows are imported."""
+    from reviewkit.services.importer import import_csv
+
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "email;name;order\na@example.com;An\x00na;1\nb@example.com;Bob;2\x003\n"
+        "c@example.com;Cezary;4\n",
+        encoding="utf-8",
+    )
+    with rk.SQLiteStore(tmp_path / "r.sqlite3") as store:
+        service = rk.CampaignService(store, rk.SystemClock())
+        me = rk.Actor.system()
+        service.create(me, name="orders")
+        result = import_csv(service, me, "orders", path)
+    assert (result.accepted, result.rejected) == (1, 2)
+    assert [(e.row, e.column) for e in result.errors] == [(2, "name"), (3, "order")]
+    assert all("NUL character" in e.reason for e in result.errors)

@@ -124,13 +124,22 @@ recipient_strategy = st.builds(
     email=st.one_of(
         st.none(),
         st.emails(),
-        st.text(max_size=20).filter(lambda s: "\n" not in s and "\r" not in s),
+        st.text(max_size=20).filter(lambda s: not any(c in s for c in "\n\r\x00")),
     ),
     name=st.one_of(
-        st.none(), st.text(max_size=20).filter(lambda s: "\n" not in s and "\r" not in s)
+        st.none(),
+        st.text(max_size=20).filter(lambda s: not any(c in s for c in "\n\r\x00")),
     ),
-    transaction_id=st.one_of(st.none(), st.text(max_size=10)),
+    transaction_id=st.one_of(st.none(), st.text(max_size=10).filter(lambda s: "\x00" not in s)),
 )
+
+
+@pytest.mark.parametrize("field", ["name", "transaction_id", "segment", "chat_id"])
+def test_a_nul_character_is_refused_naming_the_field(field: str) -> None:
+    """A NUL in a recipient's text is refused when the recipient is made, naming the field,
+    before any store sees it."""
+    with pytest.raises(rk.ValidationError, match=f"{field.replace('_', ' ')} .*NUL character"):
+        rk.Recipient(email="a@example.com", **{field: "A\x00B"})
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -177,6 +177,18 @@ class Recipient:
         ):
             if value is not None and any(c in value for c in "\r\n"):
                 raise ValidationError(f"recipient {label} {value!r} contains a line break")
+        for label, value in (
+            ("e-mail", self.email),
+            ("phone", self.phone),
+            ("name", self.name),
+            ("transaction id", self.transaction_id),
+            ("time zone", self.timezone),
+            ("segment", self.segment),
+            ("chat id", self.chat_id),
+        ):
+            # A NUL character is no text a person typed (a database refuses it, too).
+            if value is not None and "\x00" in value:
+                raise ValidationError(f"recipient {label} {value!r} contains a NUL character")
 
 
 _PLAIN_RECIPIENT_FIELDS = (

@@ -377,9 +377,12 @@ def _offset_segments(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, i
     return segments
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def epoch_micros(instant: datetime) -> int:
     """Return *instant* as whole UTC epoch microseconds (exact: no float on the way)."""
-    delta = instant - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = instant - _EPOCH
     return (delta.days * _DAY + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -387,6 +390,6 @@ def epoch_of(instant: datetime) -> int:
     """Return *instant* as whole UTC epoch seconds, rounding a fraction of a second up."""
     if instant.tzinfo is None:
         raise WindowError("naive datetime: reviewkit needs timezone-aware datetimes")
-    delta = instant - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = instant - _EPOCH
     whole = delta.days * _DAY + delta.seconds
     return whole + (1 if delta.microseconds else 0)

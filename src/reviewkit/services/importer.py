@@ -20,6 +20,7 @@ import codecs
 import csv
 import ctypes
 import difflib
+import functools
 import io
 import itertools
 import multiprocessing
@@ -612,41 +613,43 @@ class _RowRules:
                 f"(past the last column: {extra}{more}); quote a value that holds the "
                 "delimiter",
             )
-        # A cell a spreadsheet-safe export wrote as '+48… (or '=…) is read as it was.
-        record = {
-            k: restore_cell(v.strip())
-            for k, v in zip(keys, values, strict=False)
-            if k.lower() != _ERROR_COLUMN
-        }
-        for column in self.required:
-            if not record.get(HEADER_NAMES.get(column.lower(), column)):
+        plan = _row_plan(tuple(keys), tuple(sorted(self.types.items())), self.required)
+        # A cell a spreadsheet-safe export wrote as '+48… (or '=…) is read as it was; a short
+        # row's missing cells are empty.
+        cells = [restore_cell(v.strip()) for v in values]
+        cells += [""] * (len(keys) - len(cells))
+        for column, index in plan.required:
+            if index is None or not cells[index]:
                 raise _RowError(column, "is required but empty")
-        email = _checked("email", normalize_email, record.pop("email", ""))
+
+        def cell(index: int | None) -> str:
+            return "" if index is None else cells[index]
+
+        email = _checked("email", normalize_email, cell(plan.email))
         phone = _checked(
             "phone",
             lambda n: normalize_phone(n, self.region, mobile=self.channel is Channel.SMS),
-            record.pop("phone", ""),
+            cell(plan.phone),
         )
-        chat_id = record.pop("chat_id", "") or None
+        chat_id = cell(plan.chat_id) or None
         column = _ADDRESS_COLUMNS[self.channel]
         address = {"email": email, "phone": phone, "chat_id": chat_id}[column]
         if address is None:
             raise _RowError(column, f"is empty; a {self.channel.value} request needs one")
-        timezone = record.pop("timezone", "") or None
+        timezone = cell(plan.timezone) or None
         if timezone is not None:
             _checked("timezone", load_zone, timezone)
-        name = record.pop("name", "") or None
-        transaction_id = record.pop("transaction_id", "") or None
-        segment = record.pop("segment", "") or None
+        name = cell(plan.name) or None
+        transaction_id = cell(plan.transaction_id) or None
+        segment = cell(plan.segment) or None
         consents: dict[str, Consent] = {}
-        for column in [c for c in record if c.lower().startswith(_CONSENT_PREFIXES)]:
-            consent = column.split(":", 1)[1].strip().lower()
-            granted = _checked(column, parse_yes_no, record.pop(column))
+        for column, index, consent in plan.consents:
+            granted = _checked(column, parse_yes_no, cells[index])
             if granted is not None:
                 consents[consent] = Consent(granted=granted, at=self.now, source=self.source)
         fields: dict[str, str] = {}
-        for column, value in record.items():
-            kind = self.types.get(column.lower())
+        for column, index, kind in plan.fields:
+            value = cells[index]
             fields[column] = (_checked(column, _CHECKS[kind], value) or value) if kind else value
         try:
             recipient = Recipient(
@@ -660,11 +663,78 @@ class _RowRules:
                 consents=consents,
                 fields=fields,
             )
-        except ValidationError as exc:  # a line break in the name or segment
-            raise _RowError(
-                "name" if name and "name" in str(exc) else "segment", str(exc)
-            ) from None
+        except ValidationError as exc:  # a line break or a NUL in a text
+            culprit = next(
+                (
+                    column
+                    for column, value in (
+                        ("name", name),
+                        ("transaction_id", transaction_id),
+                        ("segment", segment),
+                        ("timezone", timezone),
+                        ("chat_id", chat_id),
+                    )
+                    if value and any(c in value for c in "\r\n\x00")
+                ),
+                None,
+            )
+            raise _RowError(culprit, str(exc)) from None
         return recipient, address
+
+
+@attrs.frozen(kw_only=True)
+class _RowPlan:
+    """Where a header's columns are, worked out once per file: the index of each known
+    column (``None``: the file has none), the consent columns with their consent's name, the
+    other columns (custom fields) with their type, and the required columns."""
+
+    email: int | None
+    phone: int | None
+    chat_id: int | None
+    timezone: int | None
+    name: int | None
+    transaction_id: int | None
+    segment: int | None
+    consents: tuple[tuple[str, int, str], ...]
+    fields: tuple[tuple[str, int, str | None], ...]
+    required: tuple[tuple[str, int | None], ...]
+
+
+@functools.lru_cache(maxsize=16)
+def _row_plan(
+    keys: tuple[str, ...], types: tuple[tuple[str, str], ...], required: tuple[str, ...]
+) -> _RowPlan:
+    # A column named twice: its last cell counts, at the place of its first (as in a dict).
+    where: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        if key.lower() != _ERROR_COLUMN:
+            where[key] = index
+    known = ("email", "phone", "chat_id", "timezone", "name", "transaction_id", "segment")
+    consents = tuple(
+        (column, index, column.split(":", 1)[1].strip().lower())
+        for column, index in where.items()
+        if column.lower().startswith(_CONSENT_PREFIXES)
+    )
+    kinds = dict(types)
+    fields = tuple(
+        (column, index, kinds.get(column.lower()))
+        for column, index in where.items()
+        if column not in known and not column.lower().startswith(_CONSENT_PREFIXES)
+    )
+    return _RowPlan(
+        email=where.get("email"),
+        phone=where.get("phone"),
+        chat_id=where.get("chat_id"),
+        timezone=where.get("timezone"),
+        name=where.get("name"),
+        transaction_id=where.get("transaction_id"),
+        segment=where.get("segment"),
+        consents=consents,
+        fields=fields,
+        required=tuple(
+            (column, where.get(HEADER_NAMES.get(column.lower(), column))) for column in required
+        ),
+    )
 
 
 def _checked(column: str, check: Callable[[str], _T], value: str) -> _T | None:
