@@ -137,3 +137,18 @@ class TestScheduling:
             service.edit(actor, "reviews", interval=timedelta(seconds=0.5))
         with pytest.raises(rk.ValidationError, match="cannot be edited directly"):
             service.edit(actor, "reviews", status=S.COMPLETED)
+
+
+def test_campaign_enums_may_be_given_as_their_values() -> None:
+    """A campaign's status, channel and mode take their enum or its value ("scheduled"), and
+    any other value is a ValidationError listing the choices."""
+    campaign = rk.Campaign(name="c", status="scheduled", channel="sms", mode="always_on")
+    assert (campaign.status, campaign.channel, campaign.mode) == (
+        rk.CampaignStatus.SCHEDULED,
+        rk.Channel.SMS,
+        rk.CampaignMode.ALWAYS_ON,
+    )
+    with pytest.raises(rk.ValidationError, match="'later' is not a CampaignStatus"):
+        rk.Campaign(name="c", status="later")
+    with pytest.raises(rk.ValidationError, match="'fax' is not a Channel"):
+        rk.Campaign(name="c", channel="fax")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
@@ -280,6 +280,30 @@ class Reminder:
             raise ValidationError(f"a reminder must wait at least an hour, not {value}")
 
 
+_Member = TypeVar("_Member", bound=enum.Enum)
+
+
+def _member(kind: type[_Member], value: object) -> _Member:
+    """*value* as a member of the enum *kind* (its member or its value)."""
+    try:
+        return kind(value)
+    except ValueError:
+        names = ", ".join(str(m.value) for m in kind)
+        raise ValidationError(f"{value!r} is not a {kind.__name__} (one of {names})") from None
+
+
+def _channel(value: object) -> Channel:
+    return _member(Channel, value)
+
+
+def _mode(value: object) -> CampaignMode:
+    return _member(CampaignMode, value)
+
+
+def _status(value: object) -> CampaignStatus:
+    return _member(CampaignStatus, value)
+
+
 @attrs.frozen(kw_only=True)
 class Campaign:
     """A campaign: a message, a sender, a window and a start.
@@ -332,8 +356,8 @@ class Campaign:
 
     id: str = attrs.field(factory=new_id)
     name: str = attrs.field(validator=_check_name)
-    channel: Channel = Channel.EMAIL
-    mode: CampaignMode = CampaignMode.ONE_OFF
+    channel: Channel = attrs.field(default=Channel.EMAIL, converter=_channel)
+    mode: CampaignMode = attrs.field(default=CampaignMode.ONE_OFF, converter=_mode)
     sender: str | None = attrs.field(default=None, validator=_check_sender)
     senders: tuple[str, ...] = attrs.field(
         default=(), converter=_to_senders, validator=_check_senders
@@ -358,7 +382,7 @@ class Campaign:
     reminder: Reminder | None = None
     survey: Survey | None = None
     public_review: bool = False
-    status: CampaignStatus = CampaignStatus.DRAFT
+    status: CampaignStatus = attrs.field(default=CampaignStatus.DRAFT, converter=_status)
     failure_reason: str | None = None
     created_at: datetime | None = attrs.field(
         default=None, converter=_to_utc, validator=_check_aware
