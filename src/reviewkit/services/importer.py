@@ -450,9 +450,10 @@ def _check_chunk(
     error, the row's values if it was rejected)``. Runs in a worker process for large
     files."""
     out: list[_Checked] = []
+    plan = rules.plan(keys)
     for line_number, values in chunk:
         try:
-            out.append((line_number, rules.checked(keys, values), []))
+            out.append((line_number, rules.checked(plan, values), []))
         except _RowError as exc:
             out.append((line_number, _Rejected(exc.column, exc.reason), values))
     return out
@@ -588,36 +589,40 @@ class _RowRules:
     # writes), when the store takes them.
     rows: RequestRows | None = None
 
-    def checked(self, keys: list[str], values: list[str]) -> tuple[object, ...]:
+    def plan(self, keys: list[str]) -> _RowPlan:
+        """Where the columns of a file with header *keys* are (worked out once per header)."""
+        return _row_plan(tuple(keys), tuple(sorted(self.types.items())), self.required)
+
+    def checked(self, plan: _RowPlan, values: list[str]) -> tuple[object, ...]:
         """The row's request as the store will take it: its row, or ``(recipient,
         address)``.
 
         :raises _RowError: naming the column and the reason.
         """
-        recipient, address = self.request(keys, values)
+        recipient, address = self.request(plan, values)
         return (recipient, address) if self.rows is None else self.rows(recipient, address)
 
-    def request(self, keys: list[str], values: list[str]) -> tuple[Recipient, str]:
+    def request(self, plan: _RowPlan, values: list[str]) -> tuple[Recipient, str]:
         """Return the row's recipient and its checked address on the channel.
 
         :raises _RowError: naming the column and the reason.
         """
         if isinstance(values, _Unreadable):
             raise _RowError(None, values.reason)
-        if len(values) > len(keys):
-            extra = ", ".join(repr(v) for v in values[len(keys) :][:3])
-            more = ", …" if len(values) - len(keys) > 3 else ""
+        width = plan.width
+        if len(values) > width:
+            extra = ", ".join(repr(v) for v in values[width:][:3])
+            more = ", …" if len(values) - width > 3 else ""
             raise _RowError(
                 None,
-                f"{len(values)} values but the header has {len(keys)} columns "
+                f"{len(values)} values but the header has {width} columns "
                 f"(past the last column: {extra}{more}); quote a value that holds the "
                 "delimiter",
             )
-        plan = _row_plan(tuple(keys), tuple(sorted(self.types.items())), self.required)
         # A cell a spreadsheet-safe export wrote as '+48… (or '=…) is read as it was; a short
         # row's missing cells are empty.
         cells = [restore_cell(v.strip()) for v in values]
-        cells += [""] * (len(keys) - len(cells))
+        cells += [""] * (width - len(cells))
         for column, index in plan.required:
             if index is None or not cells[index]:
                 raise _RowError(column, "is required but empty")
@@ -688,6 +693,7 @@ class _RowPlan:
     column (``None``: the file has none), the consent columns with their consent's name, the
     other columns (custom fields) with their type, and the required columns."""
 
+    width: int
     email: int | None
     phone: int | None
     chat_id: int | None
@@ -722,6 +728,7 @@ def _row_plan(
         if column not in known and not column.lower().startswith(_CONSENT_PREFIXES)
     )
     return _RowPlan(
+        width=len(keys),
         email=where.get("email"),
         phone=where.get("phone"),
         chat_id=where.get("chat_id"),
