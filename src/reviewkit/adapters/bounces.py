@@ -34,12 +34,13 @@ from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import attrs
 
 from reviewkit.domain.events import DeliveryEvent, EventKind
 from reviewkit.domain.instants import as_utc
+from reviewkit.domain.secret import redacted
 from reviewkit.errors import AccountError, TransientSendError, ValidationError
 from reviewkit.services.events import DeliveryEventService, EventOutcome
 
@@ -271,20 +272,18 @@ class ImapMailbox:
         parts = urlsplit(url)
         if parts.scheme not in ("imap", "imaps") or not parts.hostname:
             raise ValidationError(
-                f"IMAP URL {_redacted(url)!r}: write imaps://user@host/MAILBOX "
+                f"IMAP URL {redacted(url)!r}: write imaps://user@host/MAILBOX "
                 "(or imap:// for STARTTLS)"
             )
         if not parts.username:
-            raise ValidationError(f"IMAP URL {_redacted(url)!r}: no user (imaps://USER@host)")
+            raise ValidationError(f"IMAP URL {redacted(url)!r}: no user (imaps://USER@host)")
         secret = unquote(parts.password) if parts.password else password
         if not secret:
-            raise ValidationError(f"IMAP URL {_redacted(url)!r}: no password")
+            raise ValidationError(f"IMAP URL {redacted(url)!r}: no password")
         try:
             port = parts.port or (993 if parts.scheme == "imaps" else 143)
         except ValueError:
-            raise ValidationError(
-                f"IMAP URL {_redacted(url)!r}: the port is not a number"
-            ) from None
+            raise ValidationError(f"IMAP URL {redacted(url)!r}: the port is not a number") from None
         return cls(
             host=parts.hostname,
             port=port,
@@ -293,14 +292,6 @@ class ImapMailbox:
             mailbox=unquote(parts.path.lstrip("/")) or "INBOX",
             tls=parts.scheme == "imaps",
         )
-
-
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def process_imap(

@@ -55,6 +55,7 @@ from reviewkit.domain.request import (
     RequestStatus,
 )
 from reviewkit.domain.scoring import THRESHOLDS, AnswerStats, check_dimension, rollup_pieces
+from reviewkit.domain.secret import redacted
 from reviewkit.domain.suppression import Suppression, SuppressionReason
 from reviewkit.domain.survey import SurveyType
 from reviewkit.domain.tasks import Task, TaskStatus
@@ -140,11 +141,6 @@ def load_queries(package: str) -> Queries:
         statements[name] = sql.strip().rstrip(";")
         descriptions[name] = " ".join(line[2:].strip() for line in comment.splitlines())
     return Queries(statements, descriptions)
-
-
-def redacted(url: str) -> str:
-    """*url* as shown in messages and logs: without its password."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def _to_us(value: datetime | None) -> int | None:

@@ -8,8 +8,14 @@ reviewkit never stores secrets; the host passes them in
 from __future__ import annotations
 
 import hmac
+import re
 
-__all__ = ["Secret"]
+__all__ = ["Secret", "redacted"]
+
+
+def redacted(url: str) -> str:
+    """*url* as shown in messages and logs: without its password."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 class Secret:
