@@ -124,7 +124,7 @@ class ConsentService:
 
         :raises ValidationError: no address, or a malformed one.
         """
-        return {c.name: c.as_consent() for c in self.history(email=email, phone=phone)}
+        return dict(effective_consents({}, self.history(email=email, phone=phone)))
 
 
 def consent_history(
