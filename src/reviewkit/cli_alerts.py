@@ -76,7 +76,7 @@ def configure_alerts(commands: _Commands, common: argparse.ArgumentParser) -> No
         metavar="FILE.json",
         help="the assignees of the tasks routes open (task_within)",
     )
-    evaluate.add_argument("--link", metavar="URL", help=_LINK_HELP)
+    evaluate.add_argument("--link", metavar="URL", help=_link_help())
     evaluate.add_argument("--format", choices=["table", "json"], default="table")
     evaluate.set_defaults(handler=_evaluate)
 
@@ -217,11 +217,14 @@ def _duration(value: Any, where: str) -> timedelta | None:
     return parse_interval(str(value))
 
 
-_LINK_HELP = (
-    "a link to your page about the alert, put in each notification, e.g. "
-    "https://shop.example/admin/answers/{answer_id} (fields: fingerprint, rule, group, "
-    "answer_id, request_id, transaction_id)"
-)
+def _link_help() -> str:
+    from reviewkit.domain.notifications import LINK_FIELDS
+
+    return (
+        "a link to your page about the alert, put in each notification, e.g. "
+        "https://shop.example/admin/answers/{answer_id} "
+        f"(fields: {', '.join(LINK_FIELDS)})"
+    )
 
 
 def load_routes(path: Path | None) -> list[Route]:
@@ -609,7 +612,7 @@ def add_alert_options(parser: argparse.ArgumentParser) -> None:
         "'alerts deliver')",
     )
     parser.add_argument("--alert-from", metavar="ADDRESS", help="the From of notifications")
-    parser.add_argument("--alert-link", metavar="URL", help=_LINK_HELP)
+    parser.add_argument("--alert-link", metavar="URL", help=_link_help())
 
 
 def _deliver(args: argparse.Namespace) -> int:
