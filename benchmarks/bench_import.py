@@ -308,6 +308,7 @@ def run(n: int, repeat: int) -> list[Row]:
                 "serial": library_import(source, folder / "serial.sqlite3", 1, bad)[0],
                 "parallel": library_import(source, folder / "lib.sqlite3", cores, bad)[0],
                 "base": library_import(folder / "base.csv", folder / "b.sqlite3", 1, bad_base)[0],
+                "floor base": floor_import(folder / "base.csv", folder / "fb.sqlite3"),
             }
             try:
                 took, kept = pandas_import(source, folder / "pandas.sqlite3")
@@ -324,11 +325,16 @@ def run(n: int, repeat: int) -> list[Row]:
             return f"ratio min {ratios[0]:.2f}, max {ratios[-1]:.2f} over {len(ratios)} rounds"
 
         floor, serial, parallel = median["floor"], median["serial"], median["parallel"]
-        linear = sorted(
-            (s / n) / (b / base_n) for s, b in zip(times["serial"], times["base"], strict=True)
-        )
+
+        def growth(large: str, small: str) -> list[float]:
+            """Per-row cost at n rows over that at base_n rows, per round, sorted."""
+            pairs = zip(times[large], times[small], strict=True)
+            return sorted((big / n) / (little / base_n) for big, little in pairs)
+
+        linear, floor_linear = growth("serial", "base"), growth("floor", "floor base")
         contestant = median.get("pandas")
-        small = max(n // 50, 2_000)  # both above the batch size, so batches do not decide
+        # Both above a transaction's rows where the size allows, so transactions do not decide.
+        small = min(max(n // 8, 2_000), 25_000)
         bad_small = write_csv(folder / "small.csv", small)
         bad_medium = write_csv(folder / "medium.csv", small * 3)
         mem_small = peak_memory(
@@ -346,7 +352,8 @@ def run(n: int, repeat: int) -> list[Row]:
                 serial,
                 floor,
                 f"per-row cost {linear[len(linear) // 2]:.2f}x that at {base_n:,} rows "
-                f"(min {linear[0]:.2f}, max {linear[-1]:.2f}; goal <= 1.15x)",
+                f"(min {linear[0]:.2f}, max {linear[-1]:.2f}; goal <= 1.15x); the floor's "
+                f"{floor_linear[len(floor_linear) // 2]:.2f}x",
             ),
             # peak memory is the main process's (tracemalloc), with 1 process
             Row(

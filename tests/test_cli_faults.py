@@ -142,15 +142,18 @@ def test_a_worker_waits_out_a_held_lock_and_sends_each_message_once(tmp_path: Pa
 # -- a full disk --------------------------------------------------------------------------------
 
 
-def test_an_import_onto_a_full_disk_stops_clearly_with_whole_batches_kept(tmp_path: Path) -> None:
-    rows = write_csv(tmp_path / "rows.csv", 20_000)
-    with small_disk(tmp_path / "disk", "1m") as disk:
+def test_an_import_onto_a_full_disk_stops_clearly_with_whole_transactions_kept(
+    tmp_path: Path,
+) -> None:
+    rows = write_csv(tmp_path / "rows.csv", 40_000)
+    with small_disk(tmp_path / "disk", "8m") as disk:
         db = disk / "r.sqlite3"
         result = reviewkit("import", str(rows), "--campaign", "load", "--create", "--db", str(db))
         assert result.returncode == 1
         assert_one_clear_line(result.stderr, "disk is full")
         total, distinct = stored(db)
         assert total == distinct
+        assert 0 < total < 40_000
         assert total % 1000 == 0
         again = reviewkit("campaign", "show", "load", "--db", str(db))
         assert again.returncode == 0, again.stderr

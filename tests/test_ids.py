@@ -1,9 +1,12 @@
-"""Identifiers: 32 hex digits, never repeated, also across forked processes."""
+"""Identifiers: UUID version 7 in 32 hex digits, in the order they were made, never repeated,
+also across forked processes."""
 
 from __future__ import annotations
 
 import multiprocessing
 import re
+import time
+import uuid
 
 import pytest
 
@@ -19,6 +22,27 @@ def test_ids_are_32_hex_digits_and_unique() -> None:
     made = _ids(100_000)
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in made)
     assert len(set(made)) == len(made)
+
+
+def test_ids_are_uuid7_with_the_millisecond_they_were_made() -> None:
+    """An id parses as a UUID version 7 of the RFC variant whose first 48 bits are the
+    Unix time in milliseconds when it was made."""
+    before = time.time_ns() // 1_000_000
+    made = new_id()
+    after = time.time_ns() // 1_000_000
+    parsed = uuid.UUID(made)
+    assert parsed.version == 7
+    assert parsed.variant == uuid.RFC_4122
+    assert before <= parsed.int >> 80 <= after
+
+
+def test_ids_made_later_sort_after_earlier_ones() -> None:
+    """Ids made in a later millisecond sort after every id made before it, so new rows go
+    to the end of an index on their id."""
+    first = _ids(1_000)
+    time.sleep(0.002)
+    later = _ids(1_000)
+    assert max(first) < min(later)
 
 
 @pytest.mark.skipif(

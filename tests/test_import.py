@@ -7,7 +7,8 @@ import io
 import re
 import subprocess
 import sys
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -17,7 +18,10 @@ from hypothesis import strategies as st
 
 import reviewkit as rk
 from reviewkit.domain.sms import normalize_phone
+from reviewkit.services import importer
 from reviewkit.services.importer import import_csv
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 HEADER = "Adres e-mail;Imię;Nr zamówienia;Telefon;Sklep;PESEL\r\n"
 ROWS = (
@@ -294,18 +298,35 @@ def test_recipients_survive_pickling_whole() -> None:
     assert pickle.loads(pickle.dumps(recipient)) == recipient  # noqa: S301 - our own bytes
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_an_interrupted_import_leaves_whole_batches_and_resumes(
-    service: rk.CampaignService, actor: rk.Actor, tmp_path: Path, workers: int
+@pytest.mark.parametrize(
+    ("workers", "transaction_rows", "transaction_seconds", "kept"),
+    [
+        (1, 2_000, 3_600.0, 2_000),  # a full transaction is stored, the one being filled not
+        (2, 2_000, 3_600.0, 2_000),
+        (1, 10_000, 0.0, 3_000),  # a transaction older than its time is stored at once
+        (2, 10_000, 0.0, 3_000),
+    ],
+)
+def test_an_interrupted_import_leaves_whole_transactions_and_resumes(
+    service: rk.CampaignService,
+    actor: rk.Actor,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    transaction_rows: int,
+    transaction_seconds: float,
+    kept: int,
 ) -> None:
     """Stopped part-way (here by the progress callback raising, as Ctrl-C would), an import
-    has stored whole batches of 1,000 and nothing of the rest; importing the file again adds
-    exactly what is missing."""
+    has stored the transactions that were full (by rows or by time) and nothing of the one
+    being filled; importing the file again adds exactly what is missing."""
+    monkeypatch.setattr(importer, "_TRANSACTION_ROWS", transaction_rows)
+    monkeypatch.setattr(importer, "_TRANSACTION_SECONDS", transaction_seconds)
     lines = ["email,order"] + [f"c{i}@example.com,Z-{i % 4_450}" for i in range(4_500)]
     source = write(tmp_path / "orders.csv", "\n".join(lines) + "\n", "utf-8")
 
-    def stop_after_two_batches(done: object) -> None:
-        if getattr(done, "rows", 0) >= 2_000:
+    def stop_after_three_chunks(done: object) -> None:
+        if getattr(done, "rows", 0) >= 3_000:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -316,18 +337,40 @@ def test_an_interrupted_import_leaves_whole_batches_and_resumes(
             source,
             default_region="PL",
             workers=workers,
-            progress=stop_after_two_batches,
+            progress=stop_after_three_chunks,
             create=True,
         )
     stored = len(list(service.requests(actor, "big")))
-    assert stored % 1_000 == 0
-    assert 1_000 <= stored <= 3_000
+    assert stored == kept
     again = import_csv(
         service, actor, "big", source, default_region="PL", workers=workers, create=True
     )
     assert again.accepted == 4_450 - stored  # 50 repeated orders in the file
     assert again.duplicates == 50 + stored
     assert len(list(service.requests(actor, "big"))) == 4_450
+
+
+def test_a_large_import_commits_in_transactions_of_up_to_10_000_rows(
+    tmp_path: Path, actor: rk.Actor
+) -> None:
+    """25,000 rows read in one second or less are stored in three transactions (10,000,
+    10,000, 5,000), not one per 1,000 rows."""
+    sizes: list[int] = []
+
+    class Counting(rk.InMemoryStore):
+        def add_requests(self, requests: Iterable[rk.Request]) -> int:
+            made = list(requests)
+            sizes.append(len(made))
+            return super().add_requests(made)
+
+    service = rk.CampaignService(Counting(), rk.ManualClock(NOW))
+    lines = ["email,order"] + [f"c{i}@example.com,Z-{i}" for i in range(25_000)]
+    source = write(tmp_path / "orders.csv", "\n".join(lines) + "\n", "utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(importer, "_TRANSACTION_SECONDS", 3_600.0)  # rows decide, not time
+        result = import_csv(service, actor, "big", source, workers=1, create=True)
+    assert result.accepted == 25_000
+    assert sizes == [10_000, 10_000, 5_000]
 
 
 def test_a_chat_campaign_takes_its_addresses_from_the_chat_id_column(
