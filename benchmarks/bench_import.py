@@ -334,7 +334,7 @@ def run(n: int, repeat: int) -> list[Row]:
         linear, floor_linear = growth("serial", "base"), growth("floor", "floor base")
         contestant = median.get("pandas")
         # Both above a transaction's rows where the size allows, so transactions do not decide.
-        small = min(max(n // 8, 2_000), 25_000)
+        small = min(max(n // 8, 2_000), 40_000)
         bad_small = write_csv(folder / "small.csv", small)
         bad_medium = write_csv(folder / "medium.csv", small * 3)
         mem_small = peak_memory(

@@ -142,6 +142,31 @@ def test_a_nul_character_is_refused_naming_the_field(field: str) -> None:
         rk.Recipient(email="a@example.com", **{field: "A\x00B"})
 
 
+_TEXT_FIELDS = ("email", "phone", "name", "transaction_id", "timezone", "segment", "chat_id")
+
+
+@given(
+    texts=st.fixed_dictionaries(
+        {}, optional={f: st.text(alphabet="ab\r\n\x00", max_size=4) for f in _TEXT_FIELDS}
+    )
+)
+def test_control_characters_are_refused_exactly_where_they_break_something(
+    texts: dict[str, str],
+) -> None:
+    """A recipient is refused iff a header-bound field (e-mail, phone, name, segment) holds a
+    line break or any text field holds a NUL; a line break elsewhere (a transaction id) is
+    kept."""
+    texts.pop("timezone", None)  # a zone must also be a real one; its NUL rule is the same
+    broken = any(c in texts.get(f, "") for f in ("email", "phone", "name", "segment")
+                 for c in "\r\n") or any("\x00" in v for v in texts.values())  # fmt: skip
+    if broken:
+        with pytest.raises(rk.ValidationError, match=r"line break|NUL character"):
+            rk.Recipient(**texts)
+    else:
+        made = rk.Recipient(**texts)
+        assert {field: getattr(made, field) for field in texts} == texts
+
+
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=st.lists(st.lists(recipient_strategy, max_size=6), min_size=1, max_size=4))
 def test_adding_batches_is_all_or_nothing(

@@ -18,6 +18,7 @@ answered, unsubscribed. For the collection view every request falls in one
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -169,6 +170,13 @@ class Recipient:
         return _restore_recipient, (values, dict(self.consents), dict(self.fields))
 
     def __attrs_post_init__(self) -> None:
+        texts = (self.email, self.phone, self.name, self.transaction_id, self.timezone,
+                 self.segment, self.chat_id)  # fmt: skip
+        # One look at all the texts together first: nearly every recipient has none of these.
+        if _CONTROL.search("".join(filter(None, texts))) is not None:
+            self._refuse_control_characters()
+
+    def _refuse_control_characters(self) -> None:
         for label, value in (
             ("e-mail", self.email),
             ("phone", self.phone),
@@ -191,6 +199,7 @@ class Recipient:
                 raise ValidationError(f"recipient {label} {value!r} contains a NUL character")
 
 
+_CONTROL = re.compile("[\r\n\x00]")
 _PLAIN_RECIPIENT_FIELDS = (
     "email",
     "phone",

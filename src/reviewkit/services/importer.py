@@ -335,7 +335,12 @@ def _import_rows(
         raise ValidationError(
             f"the file is not {text.encoding}: {exc}; give the right --encoding"
         ) from exc
-    reader = csv.reader(_chain(sample, text), delimiter=delimiter or _detect_delimiter(sample))
+    if text.seekable():  # read again from the start, without a generator between
+        text.seek(0)
+        lines: Iterator[str] = text
+    else:
+        lines = _chain(sample, text)
+    reader = csv.reader(lines, delimiter=delimiter or _detect_delimiter(sample))
     try:
         header = next(reader)
     except StopIteration:
@@ -584,7 +589,7 @@ def _records(reader: Iterator[list[str]]) -> Iterator[list[str]]:
         except csv.Error as exc:
             yield _Unreadable(f"the CSV parser refused this row: {exc}")
             continue
-        if any(v.strip() for v in values):  # spreadsheets leave empty lines at the end
+        if any(map(str.strip, values)):  # spreadsheets leave empty lines at the end
             yield values
 
 
