@@ -233,6 +233,24 @@ class StoreContract:
         assert list(store.iter_requests(c.id)) == made
         assert store.get_request(made[-1].id) == made[-1]
 
+    def test_field_values_that_compare_equal_keep_their_own_type(self, store: Store) -> None:
+        """Recipients whose field values are equal but of different types (``1``, ``True``,
+        ``1.0``, ``"1"``) each get their own back."""
+        c = _campaign(store)
+        values: list[Any] = [1, True, 1.0, "1", 1, "1"]
+        made = [
+            Request(
+                campaign_id=c.id,
+                recipient=Recipient(email=f"v{n}@example.com", fields={"n": value}),
+                channel=Channel.EMAIL,
+                address=f"v{n}@example.com",
+            )
+            for n, value in enumerate(values)
+        ]
+        store.add_requests(made)
+        back = [store.get_request(request.id).recipient.fields["n"] for request in made]
+        assert [(type(v), v) for v in back] == [(type(v), v) for v in values]
+
     def test_requests_of_an_unknown_campaign_are_refused_all(self, store: Store) -> None:
         """One request naming a campaign that does not exist refuses the whole batch."""
         c = _campaign(store)
