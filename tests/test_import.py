@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import attrs
 import pytest
@@ -156,6 +157,34 @@ def test_generated_csv_never_crashes_and_accounts_for_every_row(
     )
     assert result.rows == non_empty
     assert result.accepted + result.rejected + result.duplicates == result.rows
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that can be read once, front to back, as a pipe."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        return self._data.readinto(buffer)
+
+
+@pytest.mark.parametrize("seekable", [True, False])
+def test_a_stream_is_read_from_where_it_stands(
+    service: rk.CampaignService, actor: rk.Actor, seekable: bool
+) -> None:
+    """A file object handed over part-read (here past a line the host skipped) is imported
+    from where it stands, whether it can be read again (a file) or not (a pipe)."""
+    head = b"exported by the shop, do not edit\n"
+    rows = "".join(f"c{i}@example.com;Z-{i}\n" for i in range(3_000))
+    data = head + ("email;order\n" + rows).encode()
+    stream: IO[bytes] = io.BytesIO(data) if seekable else io.BufferedReader(_Pipe(data))
+    stream.readline()
+    result = import_csv(service, actor, "streamed", stream, create=True)
+    assert (result.rows, result.accepted, result.rejected) == (3_000, 3_000, 0)
 
 
 def test_cli_import(tmp_path: Path) -> None:

@@ -146,7 +146,7 @@ def load_queries(package: str) -> Queries:
 @lru_cache(maxsize=1024)
 def _to_us(value: datetime | None) -> int | None:
     # Cached: rows written together mostly share a few instants (an import's creation and
-    # due times, a batch's send time), and a look-up costs a third of the arithmetic.
+    # due times, a batch's send time), and a look-up costs less than the arithmetic.
     return None if value is None else epoch_micros(value)
 
 

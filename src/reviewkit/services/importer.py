@@ -329,14 +329,15 @@ def _import_rows(
     progress: Callable[[ImportProgress], None] | None,
     workers: int | None,
 ) -> ImportResult:
+    start = text.tell() if text.seekable() else None  # a stream may be given part-read
     try:
         sample = text.read(65_536)
     except UnicodeDecodeError as exc:
         raise ValidationError(
             f"the file is not {text.encoding}: {exc}; give the right --encoding"
         ) from exc
-    if text.seekable():  # read again from the start, without a generator between
-        text.seek(0)
+    if start is not None:  # read the sample again, with no generator between file and parser
+        text.seek(start)
         lines: Iterator[str] = text
     else:
         lines = _chain(sample, text)
