@@ -11,6 +11,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.parse
 import urllib.request
 from datetime import timedelta
@@ -183,6 +185,51 @@ def test_demo_serves_its_answer_page(tmp_path: Path) -> None:
         request_id = str(message["X-Reviewkit-Request"])
         (answer,) = store.answers_for(request_id)
         assert (answer.score, answer.comment) == (9, "Kliknięte w demo")
+
+
+def test_demo_stops_on_sigterm_while_answering_requests(tmp_path: Path) -> None:
+    """SIGTERM that arrives while the demo's server is answering a request stops it (the
+    request is finished first) instead of being swallowed by the request's handler."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "reviewkit", "demo", "--recipients", "4", "--serve",
+               "--port", str(port)]  # fmt: skip
+    with subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        done = threading.Event()
+
+        def keep_asking(url: str) -> None:  # one request after another, so a signal lands in one
+            while not done.is_set():
+                try:
+                    with urllib.request.urlopen(url, timeout=5) as page:  # noqa: S310
+                        page.read()
+                except OSError:  # the server may be gone
+                    pass
+
+        askers: list[threading.Thread] = []
+        try:
+            message = _answer_from_the_served_page(process, tmp_path)
+            link = re.search(
+                r"http://127\.0\.0\.1:\d+/a/\S+", message.get_body(("plain",)).get_content()
+            )
+            assert link is not None
+            askers = [
+                threading.Thread(target=keep_asking, args=(link.group(0) + "?score=9",))
+                for _ in range(4)
+            ]
+            for asker in askers:
+                asker.start()
+            time.sleep(1.0)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+        finally:
+            done.set()
+            for asker in askers:
+                asker.join()
+            if process.poll() is None:
+                process.kill()
 
 
 def test_demo_opens_a_survey_link_at_the_till(tmp_path: Path) -> None:

@@ -1180,11 +1180,19 @@ def _serve_demo(
     if one_off:
         print(f"  (the links are signed with a one-off key: set ${LINK_KEYS_ENV} to keep them)")
     sys.stdout.flush()
-    try:
-        with server:
-            server.serve_forever()
-    except KeyboardInterrupt:
-        print("stopped serving", file=sys.stderr)
+    # Requests are answered on a thread of their own: Ctrl-C and SIGTERM are raised on the
+    # main thread, here, never inside a request, where the WSGI handler would swallow them
+    # and serve on.
+    serving = threading.Thread(target=server.serve_forever, name="reviewkit-demo-server")
+    with server:
+        serving.start()
+        try:
+            while serving.is_alive():
+                serving.join(0.5)
+        except KeyboardInterrupt:
+            print("stopped serving", file=sys.stderr)
+        finally:
+            server.shutdown()  # a request being answered is finished first
 
 
 def _campaign_create(args: argparse.Namespace) -> int:
