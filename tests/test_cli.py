@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import mailbox
@@ -15,6 +16,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -137,8 +139,30 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
         )
 
 
-def _answer_from_the_served_page(process: subprocess.Popen[str], folder: Path) -> EmailMessage:
-    """Wait for the demo to serve, then answer a silent customer's link over HTTP."""
+@contextlib.contextmanager
+def _serving_demo(folder: Path) -> Iterator[subprocess.Popen[str]]:
+    """`reviewkit demo --serve` on a free port of 127.0.0.1, run in *folder*; killed on the
+    way out if it is still there."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "reviewkit", "demo", "--recipients", "4", "--serve",
+               "--port", str(port)]  # fmt: skip
+    with subprocess.Popen(
+        command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+def _answer_from_the_served_page(
+    process: subprocess.Popen[str], folder: Path
+) -> tuple[EmailMessage, str]:
+    """Wait for the demo to serve, then answer a silent customer's link over HTTP; return
+    the message and its answer link."""
     assert process.stdout is not None
     for line in process.stdout:
         if line.startswith("serving the answer page on"):
@@ -160,27 +184,16 @@ def _answer_from_the_served_page(process: subprocess.Popen[str], folder: Path) -
     form = urllib.parse.urlencode({"score": "9", "comment": "Kliknięte w demo"}).encode()
     with urllib.request.urlopen(link.group(0), data=form, timeout=10) as thanks:  # noqa: S310
         assert "Dziękujemy za odpowiedź!" in thanks.read().decode()
-    return message
+    return message, link.group(0)
 
 
 def test_demo_serves_its_answer_page(tmp_path: Path) -> None:
     """`reviewkit demo --serve` answers the links in its Maildir over HTTP on 127.0.0.1 and
     stops cleanly on SIGTERM."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "reviewkit", "demo", "--recipients", "4", "--serve",
-               "--port", str(port)]  # fmt: skip
-    with subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        try:
-            message = _answer_from_the_served_page(process, tmp_path)
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=30) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
+    with _serving_demo(tmp_path) as process:
+        message, _ = _answer_from_the_served_page(process, tmp_path)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
     with SQLiteStore(tmp_path / "reviewkit.sqlite3") as store:
         request_id = str(message["X-Reviewkit-Request"])
         (answer,) = store.answers_for(request_id)
@@ -190,34 +203,22 @@ def test_demo_serves_its_answer_page(tmp_path: Path) -> None:
 def test_demo_stops_on_sigterm_while_answering_requests(tmp_path: Path) -> None:
     """SIGTERM that arrives while the demo's server is answering a request stops it (the
     request is finished first) instead of being swallowed by the request's handler."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "reviewkit", "demo", "--recipients", "4", "--serve",
-               "--port", str(port)]  # fmt: skip
-    with subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        done = threading.Event()
+    done = threading.Event()
 
-        def keep_asking(url: str) -> None:  # one request after another, so a signal lands in one
-            while not done.is_set():
-                try:
-                    with urllib.request.urlopen(url, timeout=5) as page:  # noqa: S310
-                        page.read()
-                except OSError:  # the server may be gone
-                    pass
+    def keep_asking(url: str) -> None:  # one request after another, so a signal lands in one
+        while not done.is_set():
+            try:
+                with urllib.request.urlopen(url, timeout=5) as page:  # noqa: S310
+                    page.read()
+            except OSError:  # the server may be gone
+                pass
 
-        askers: list[threading.Thread] = []
+    askers: list[threading.Thread] = []
+    with _serving_demo(tmp_path) as process:
         try:
-            message = _answer_from_the_served_page(process, tmp_path)
-            link = re.search(
-                r"http://127\.0\.0\.1:\d+/a/\S+", message.get_body(("plain",)).get_content()
-            )
-            assert link is not None
+            _, link = _answer_from_the_served_page(process, tmp_path)
             askers = [
-                threading.Thread(target=keep_asking, args=(link.group(0) + "?score=9",))
-                for _ in range(4)
+                threading.Thread(target=keep_asking, args=(link + "?score=9",)) for _ in range(4)
             ]
             for asker in askers:
                 asker.start()
@@ -228,8 +229,6 @@ def test_demo_stops_on_sigterm_while_answering_requests(tmp_path: Path) -> None:
             done.set()
             for asker in askers:
                 asker.join()
-            if process.poll() is None:
-                process.kill()
 
 
 def test_demo_opens_a_survey_link_at_the_till(tmp_path: Path) -> None:
